@@ -1,0 +1,227 @@
+"""The record schema: one typed model per thing ibagent knows.
+
+Every stage speaks these types and nothing else, so a collector, a parser, the store and
+the reports can be written and tested apart.  ``collectors`` and ``parsers`` may import
+this module (and ``agent.platforms``); nothing else in ``agent`` is visible to them.
+
+Plain frozen dataclasses rather than pydantic: they cost nothing at import (CLI start-up
+matters when cron runs us every few minutes) and there are 10^5..10^6 of them per scan.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Transports a collector can speak.
+TRANSPORTS = ("ssh", "netconf", "snmp")
+
+# Component classes (DESIGN.md "Records").
+COMPONENT_CLASSES = (
+    "chassis",
+    "stack-member",
+    "supervisor",
+    "linecard",
+    "module",
+    "psu",
+    "fan",
+    "optic",
+    "fex",
+    "other",
+)
+
+# Why a device ended without records.  Stable strings: reports and exit summaries group on them.
+ERROR_KINDS = (
+    "auth",  # login refused
+    "connect",  # TCP refused / unreachable / SSH handshake failed
+    "timeout",  # connect or command did not finish inside its deadline
+    "disconnect",  # peer closed the session mid-output
+    "garbage",  # output that is not a CLI answer (no prompt, binary noise)
+    "parse",  # output captured but no parser could read it
+    "command",  # device rejected a command (% Invalid input ...)
+    "config",  # inventory / credential problem for this host
+    "cancelled",  # scan interrupted before this device finished
+    "internal",  # a bug in ibagent: reported, never a traceback to the user
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """Resolved login secrets.  ``repr`` never shows the secret values."""
+
+    username: str
+    password: str = field(repr=False)
+    enable: str | None = field(default=None, repr=False)
+
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.password, self.enable) if s)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One device to collect, fully resolved from the inventory (defaults and groups applied)."""
+
+    name: str  # inventory key, unique
+    host: str  # address to connect to
+    platform: str  # cisco_xe | cisco_ios | cisco_nxos | cisco_xr | cisco_asa
+    port: int = 22
+    site: str = ""
+    transports: tuple[str, ...] = ("ssh",)
+    credential: Credential | None = field(default=None, repr=False, compare=False)
+    groups: tuple[str, ...] = ()
+    # Per-transport settings (ports, SNMP community/v3 names...), secrets already resolved.
+    options: dict[str, Any] = field(default_factory=dict, compare=False)
+    # Contract install-site ids that map to this target's site (reconcile scope).
+    contract_site_ids: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Capture:
+    """Exactly what one request to one device returned, kept raw for evidence and re-parsing."""
+
+    device: str
+    platform: str
+    transport: str
+    command: str  # CLI command, NETCONF filter name or SNMP table name
+    output: str  # raw text / XML / snmprec-style lines, never altered
+    started: float  # epoch seconds
+    ended: float
+    error: str | None = None  # set when the request itself failed; output may still be partial
+    error_kind: str | None = None
+    id: int | None = None  # store row id once saved: components point back to it as evidence
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+# ---------------------------------------------------------------- parser output (as read)
+
+
+@dataclass(slots=True)
+class RawComponent:
+    """One ``show inventory`` / entPhysical row exactly as the device printed it."""
+
+    name: str
+    descr: str = ""
+    pid: str = ""
+    vid: str = ""
+    serial: str = ""
+    # Only SNMP/NETCONF give these; CLI leaves them empty.
+    physical_class: str = ""  # entPhysicalClass or model's class
+    parent_ref: str = ""  # containedIn / parent name as the source states it
+    source_index: str = ""  # entPhysicalIndex / XML path, for evidence
+
+
+@dataclass(slots=True)
+class ParseResult:
+    """What one capture yields.  Facts are partial: several captures make one device."""
+
+    facts: dict[str, Any] = field(default_factory=dict)
+    components: list[RawComponent] = field(default_factory=list)
+    licenses: list["LicenseUsage"] = field(default_factory=list)
+    license_status: "LicenseStatus | None" = None
+
+
+# ---------------------------------------------------------------- normalised records
+
+
+@dataclass(slots=True)
+class DeviceFacts:
+    device: str  # inventory name
+    platform: str
+    hostname: str = ""  # as the device calls itself
+    os_version: str = ""  # raw, as printed
+    version: str = ""  # canonical comparable form
+    chassis_pid: str = ""
+    chassis_serial: str = ""
+    uptime: str = ""
+    roles: list[str] = field(default_factory=list)  # stack / HA roles, e.g. "Switch 1 Active"
+    transport: str = ""
+
+
+@dataclass(slots=True)
+class Component:
+    device: str
+    name: str
+    descr: str
+    pid: str  # as read
+    base_pid: str  # trailing '=' stripped
+    vid: str
+    serial_raw: str  # as read
+    serial: str  # canonical
+    cls: str  # one of COMPONENT_CLASSES
+    parent: str = ""  # name of the parent component on the same device, "" for roots
+    contractable: bool = True
+    reason: str = ""  # why not contractable, or how the class was decided
+    refurbished: bool = False
+    transport: str = ""
+    capture_id: int | None = None  # evidence: the capture row it came from
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        """Identity of a physical item: (canonical serial, base PID), per DESIGN.md."""
+        return (self.serial, self.base_pid)
+
+
+@dataclass(slots=True)
+class LicenseUsage:
+    device: str
+    license: str  # feature name, e.g. network-advantage
+    entitlement_tag: str = ""  # as printed, may be truncated ("C9300-48 Network Advan...")
+    count: int | None = None
+    status: str = ""  # IN USE, NOT IN USE, AUTHORIZED ...
+    enforcement: str = ""
+    license_type: str = ""  # Perpetual / Subscription / Generic
+    udi_pid: str = ""
+    udi_serial: str = ""
+    description: str = ""
+    transport: str = ""
+
+
+@dataclass(slots=True)
+class LicenseStatus:
+    device: str
+    slp_enabled: bool | None = None  # None = classic Smart Licensing / unknown
+    smart_licensing_enabled: bool | None = None
+    transport_type: str = ""
+    transport_address: str = ""
+    registration_status: str = ""  # classic
+    authorization_status: str = ""  # classic
+    reservation: str = ""  # SLR / PLR state when reported
+    policy_name: str = ""
+    policy_installed: str = ""
+    ack_required: str = ""
+    # license class -> {"first_report_days": (int|None, source), "reporting_frequency_days": ..., "report_on_change_days": ...}
+    policy: dict[str, dict[str, Any]] = field(default_factory=dict)
+    last_ack_received: str = ""  # raw timestamp text with its zone abbreviation, "" for <none>
+    next_ack_deadline: str = ""
+    reporting_push_interval: str = ""
+    next_report_push: str = ""
+    last_report_push: str = ""
+    last_report_file_write: str = ""
+    # [{"role": "Active", "udi_pid": ..., "udi_serial": ..., "installed": "<timestamp>"}]
+    trust_codes: list[dict[str, str]] = field(default_factory=list)
+    udi_pid: str = ""
+    udi_serial: str = ""
+    ha_udis: list[dict[str, str]] = field(default_factory=list)  # [{"role", "udi_pid", "udi_serial"}]
+    transport: str = ""
+
+
+@dataclass(slots=True)
+class DeviceRecords:
+    """Everything one device yields in one scan, after normalisation."""
+
+    facts: DeviceFacts
+    components: list[Component] = field(default_factory=list)
+    licenses: list[LicenseUsage] = field(default_factory=list)
+    license_status: LicenseStatus | None = None
+    # Non-fatal problems (a capture no parser could read...): kept beside the records.
+    problems: list[str] = field(default_factory=list)
+
+
+def to_dict(record: Any) -> dict[str, Any]:
+    """A record as plain JSON-able data (``cls`` is spelled ``class`` outside Python)."""
+    data = asdict(record)
+    if "cls" in data:
+        data["class"] = data.pop("cls")
+    return data

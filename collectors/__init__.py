@@ -1,0 +1,1 @@
+"""Transport collectors: Target in, Capture out.  One module per transport."""
