@@ -1,0 +1,291 @@
+"""Inventory: Nornir SimpleInventory YAML (hosts / groups / defaults) into resolved Targets.
+
+Accepted shapes:
+  * a directory holding ``hosts.yaml`` (required), ``groups.yaml`` and ``defaults.yaml``;
+  * one YAML file with top-level keys ``hosts``, ``groups`` and ``defaults``;
+  * a path to a ``hosts.yaml`` whose siblings are ``groups.yaml`` / ``defaults.yaml``.
+
+Inheritance follows Nornir: a host's own value wins, then its groups in the order listed
+(depth first through each group's own ``groups``), then ``defaults``.  Keys under ``data``
+merge the same way, key by key, so ``site`` can sit in a group and ``transports`` in defaults.
+
+Secrets are never written in the inventory: ``password`` (and ``data.enable_secret``,
+SNMP keys...) hold a reference, ``${ENV_VAR}`` or ``file:KEY`` with ``credentials_file`` naming a
+YAML file of ``KEY: secret`` that must be mode 0600.  A literal secret is refused, because an
+inventory is the file people paste into tickets.
+"""
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agent import platforms
+from agent.models import TRANSPORTS, Credential, Target
+
+# Keys a Nornir host may carry at top level; the rest of ours live under ``data``.
+_TOP_KEYS = {"hostname", "port", "username", "password", "platform", "groups", "data", "connection_options"}
+_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_SECRET_KEYS = ("password", "enable_secret", "snmp_community", "snmp_auth_key", "snmp_priv_key")
+
+
+class InventoryError(ValueError):
+    """A problem in the inventory, with the file and host it is about."""
+
+    def __init__(self, message: str, file: Path | str | None = None, host: str | None = None):
+        where = ", ".join(p for p in (f"{file}" if file else "", f"host {host!r}" if host else "") if p)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.file = str(file) if file else None
+        self.host = host
+
+
+@dataclass(slots=True)
+class Inventory:
+    targets: list[Target]
+    source: str
+    # Every secret value resolved while loading: the redactor scrubs them from any text we emit.
+    secrets: frozenset[str]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys: two hosts with one name is a mistake, not an override."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (line {key_node.start_mark.line + 1})", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InventoryError(f"cannot read: {exc.strerror}", path) from None
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.YAMLError as exc:
+        raise InventoryError(f"not valid YAML: {exc}", path) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InventoryError("expected a mapping at the top level", path)
+    return data
+
+
+def _locate(path: Path) -> tuple[dict, dict, dict, dict[str, Path]]:
+    """Read hosts/groups/defaults from whichever shape ``path`` is."""
+    if path.is_dir():
+        hosts_file = path / "hosts.yaml"
+        if not hosts_file.exists():
+            hosts_file = path / "hosts.yml"
+        if not hosts_file.exists():
+            raise InventoryError("directory has no hosts.yaml", path)
+        base = path
+    elif path.exists():
+        data = _read_yaml(path)
+        if "hosts" in data:
+            files = {k: path for k in ("hosts", "groups", "defaults")}
+            return data.get("hosts") or {}, data.get("groups") or {}, data.get("defaults") or {}, files
+        hosts_file, base = path, path.parent
+    else:
+        raise InventoryError("no such file or directory", path)
+    files = {"hosts": hosts_file}
+    parts = {"hosts": _read_yaml(hosts_file)}
+    for part in ("groups", "defaults"):
+        for suffix in (".yaml", ".yml"):
+            candidate = base / f"{part}{suffix}"
+            if candidate.exists():
+                parts[part] = _read_yaml(candidate)
+                files[part] = candidate
+                break
+        else:
+            parts[part] = {}
+            files[part] = base / f"{part}.yaml"
+    return parts["hosts"], parts["groups"], parts["defaults"], files
+
+
+class _SecretResolver:
+    def __init__(self, credentials_file: Path | None, env: dict[str, str]):
+        self._file = credentials_file
+        self._env = env
+        self._file_data: dict[str, Any] | None = None
+        self.seen: set[str] = set()
+
+    def _load_file(self) -> dict[str, Any]:
+        if self._file_data is None:
+            path = self._file
+            if path is None:
+                raise InventoryError("a 'file:' secret reference needs 'credentials_file' in defaults")
+            try:
+                mode = path.stat().st_mode
+            except OSError as exc:
+                raise InventoryError(f"credentials file unreadable: {exc.strerror}", path) from None
+            if stat.S_IMODE(mode) & 0o077:
+                raise InventoryError(
+                    f"credentials file is mode {stat.S_IMODE(mode):04o}; it holds secrets and must be 0600 "
+                    f"(chmod 600 {path})",
+                    path,
+                )
+            data = _read_yaml(path)
+            self._file_data = {str(k): v for k, v in data.items()}
+        return self._file_data
+
+    def resolve(self, value: Any, what: str, file: Path, host: str) -> str | None:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise InventoryError(f"{what} must be a reference such as ${{ENV_VAR}} or file:KEY", file, host)
+        match = _REF.match(value.strip())
+        if match:
+            name = match.group(1)
+            if name not in self._env:
+                raise InventoryError(f"{what} refers to environment variable {name}, which is not set", file, host)
+            secret = self._env[name]
+        elif value.startswith("file:"):
+            key = value[5:].strip()
+            data = self._load_file()
+            if key not in data:
+                raise InventoryError(f"{what} refers to {key!r}, not found in {self._file}", file, host)
+            secret = str(data[key])
+        else:
+            # Do not echo the value: it may be the secret itself.
+            raise InventoryError(
+                f"{what} is written in clear; use ${{ENV_VAR}} or file:KEY with a 0600 credentials_file", file, host
+            )
+        if secret:
+            self.seen.add(secret)
+        return secret
+
+
+def _group_chain(name: str, groups: dict, file: Path, host: str, trail: tuple[str, ...] = ()) -> list[str]:
+    if name in trail:
+        raise InventoryError(f"group cycle: {' -> '.join(trail + (name,))}", file, host)
+    if name not in groups:
+        raise InventoryError(f"unknown group {name!r}", file, host)
+    order = [name]
+    for parent in (groups[name] or {}).get("groups", []) or []:
+        order += _group_chain(parent, groups, file, host, trail + (name,))
+    return order
+
+
+def _layers(host: str, hdata: dict, groups: dict, defaults: dict, files: dict[str, Path]) -> list[dict]:
+    chain: list[str] = []
+    for g in hdata.get("groups", []) or []:
+        for name in _group_chain(g, groups, files["groups"], host):
+            if name not in chain:
+                chain.append(name)
+    return [hdata] + [groups[g] or {} for g in chain] + [defaults]
+
+
+def _pick(layers: list[dict], key: str) -> Any:
+    for layer in layers:
+        if layer.get(key) is not None:
+            return layer[key]
+        data = layer.get("data") or {}
+        if data.get(key) is not None:
+            return data[key]
+    return None
+
+
+def _merged_data(layers: list[dict]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for layer in reversed(layers):
+        merged.update(layer.get("data") or {})
+    return merged
+
+
+def load_inventory(path: str | Path, env: dict[str, str] | None = None) -> Inventory:
+    """Load and fully resolve an inventory; raise InventoryError naming file and host."""
+    path = Path(path)
+    env = dict(os.environ) if env is None else env
+    hosts, groups, defaults, files = _locate(path)
+    for what, part in (("hosts", hosts), ("groups", groups), ("defaults", defaults)):
+        if not isinstance(part, dict):
+            raise InventoryError(f"'{what}' must be a mapping", files[what])
+    cred_file = defaults.get("credentials_file") or (defaults.get("data") or {}).get("credentials_file")
+    cred_path = None
+    if cred_file:
+        cred_path = Path(cred_file)
+        if not cred_path.is_absolute():
+            cred_path = files["defaults"].parent / cred_path
+    resolver = _SecretResolver(cred_path, env)
+    hosts_file = files["hosts"]
+    targets: list[Target] = []
+    for name, hdata in hosts.items():
+        name = str(name)
+        if hdata is None:
+            hdata = {}
+        if not isinstance(hdata, dict):
+            raise InventoryError("host entry must be a mapping", hosts_file, name)
+        layers = _layers(name, hdata, groups, defaults, files)
+        platform = _pick(layers, "platform")
+        if not platform:
+            raise InventoryError("no platform (set it on the host, a group or defaults)", hosts_file, name)
+        if platform not in platforms.names():
+            raise InventoryError(
+                f"unknown platform {platform!r} (known: {', '.join(platforms.names())})", hosts_file, name
+            )
+        address = _pick(layers, "hostname") or name
+        port = _pick(layers, "port") or 22
+        try:
+            port = int(port)
+            if not 0 < port < 65536:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise InventoryError(f"port {port!r} is not a TCP port", hosts_file, name) from None
+        transports = _pick(layers, "transports") or ["ssh"]
+        if isinstance(transports, str):
+            transports = [transports]
+        bad = [t for t in transports if t not in TRANSPORTS]
+        if bad:
+            raise InventoryError(f"unknown transport(s) {bad} (known: {', '.join(TRANSPORTS)})", hosts_file, name)
+        username = _pick(layers, "username")
+        password = resolver.resolve(_pick(layers, "password"), "password", hosts_file, name)
+        enable = resolver.resolve(_pick(layers, "enable_secret"), "enable_secret", hosts_file, name)
+        if "ssh" in transports or "netconf" in transports:
+            if not username:
+                raise InventoryError("no username for an SSH/NETCONF transport", hosts_file, name)
+            if password is None:
+                raise InventoryError("no password reference for an SSH/NETCONF transport", hosts_file, name)
+        data = _merged_data(layers)
+        options = {k: v for k, v in data.items() if k not in ("site", "transports", "contract_site_ids")}
+        for key in _SECRET_KEYS[2:]:
+            if key in options:
+                options[key] = resolver.resolve(options[key], key, hosts_file, name)
+        options.pop("enable_secret", None)
+        options.pop("credentials_file", None)
+        site_ids = data.get("contract_site_ids") or []
+        if isinstance(site_ids, (str, int)):
+            site_ids = [site_ids]
+        targets.append(
+            Target(
+                name=name,
+                host=str(address),
+                platform=platform,
+                port=port,
+                site=str(data.get("site") or _pick(layers, "site") or ""),
+                transports=tuple(transports),
+                credential=Credential(str(username), password, enable) if username else None,
+                groups=tuple(hdata.get("groups", []) or []),
+                options=options,
+                contract_site_ids=tuple(str(s) for s in site_ids),
+            )
+        )
+    if not targets:
+        raise InventoryError("no hosts", hosts_file)
+    return Inventory(targets=targets, source=str(path), secrets=frozenset(resolver.seen))

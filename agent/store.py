@@ -1,0 +1,366 @@
+"""The local store: SQLite, versioned schema, WAL, one writer.
+
+What it keeps, per scan: the devices tried (ok or failed, with the reason), every raw capture
+(content-addressed and compressed, so months of unchanged ``show inventory`` cost one copy),
+the normalised components, licences and licence status, and an errors table.  Nothing is ever
+updated in place except a scan's own row: history is the sequence of scans.
+
+Crash safety: each device's records land in one transaction together with its captures, so a
+crash or Ctrl-C leaves whole devices or nothing.  A scan row still marked ``running`` when the
+next scan opens the store (and holds the lock) was interrupted and is marked so.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import sqlite3
+import time
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from agent.models import Capture, Component, DeviceRecords, LicenseStatus, LicenseUsage, Target
+
+SCHEMA_VERSION = 1
+DEFAULT_DB = "ibagent.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS scans (
+    id INTEGER PRIMARY KEY,
+    started REAL NOT NULL,
+    ended REAL,
+    status TEXT NOT NULL,              -- running | completed | interrupted
+    inventory TEXT,
+    options TEXT,                      -- JSON: workers, deadline, transports... never secrets
+    devices_total INTEGER DEFAULT 0,
+    devices_ok INTEGER DEFAULT 0,
+    devices_failed INTEGER DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS devices (
+    scan_id INTEGER NOT NULL REFERENCES scans(id),
+    device TEXT NOT NULL,
+    host TEXT, port INTEGER, platform TEXT, site TEXT,
+    contract_site_ids TEXT,            -- JSON list
+    status TEXT NOT NULL,              -- ok | failed
+    transport TEXT,
+    error_kind TEXT, error TEXT,
+    hostname TEXT, os_version TEXT, version TEXT,
+    chassis_pid TEXT, chassis_serial TEXT, uptime TEXT,
+    roles TEXT,                        -- JSON list
+    problems TEXT,                     -- JSON list of non-fatal parse problems
+    started REAL, ended REAL, attempts INTEGER,
+    PRIMARY KEY (scan_id, device)
+);
+CREATE TABLE IF NOT EXISTS blobs (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    data BLOB NOT NULL                 -- zlib of the UTF-8 text
+);
+CREATE TABLE IF NOT EXISTS captures (
+    id INTEGER PRIMARY KEY,
+    scan_id INTEGER NOT NULL REFERENCES scans(id),
+    device TEXT NOT NULL,
+    platform TEXT, transport TEXT, command TEXT,
+    sha256 TEXT REFERENCES blobs(sha256),
+    started REAL, ended REAL,
+    error TEXT, error_kind TEXT
+);
+CREATE INDEX IF NOT EXISTS captures_by_device ON captures(scan_id, device);
+CREATE TABLE IF NOT EXISTS components (
+    id INTEGER PRIMARY KEY,
+    scan_id INTEGER NOT NULL, device TEXT NOT NULL,
+    name TEXT, descr TEXT, pid TEXT, base_pid TEXT, vid TEXT,
+    serial_raw TEXT, serial TEXT, class TEXT, parent TEXT,
+    contractable INTEGER, reason TEXT, refurbished INTEGER,
+    transport TEXT, capture_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS components_by_device ON components(scan_id, device);
+CREATE INDEX IF NOT EXISTS components_by_serial ON components(serial);
+CREATE TABLE IF NOT EXISTS licenses (
+    scan_id INTEGER NOT NULL, device TEXT NOT NULL,
+    license TEXT, entitlement_tag TEXT, count INTEGER, status TEXT, enforcement TEXT,
+    license_type TEXT, udi_pid TEXT, udi_serial TEXT, description TEXT, transport TEXT
+);
+CREATE INDEX IF NOT EXISTS licenses_by_device ON licenses(scan_id, device);
+CREATE TABLE IF NOT EXISTS license_status (
+    scan_id INTEGER NOT NULL, device TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (scan_id, device)
+);
+CREATE TABLE IF NOT EXISTS errors (
+    id INTEGER PRIMARY KEY,
+    scan_id INTEGER NOT NULL, device TEXT NOT NULL,
+    kind TEXT NOT NULL, message TEXT NOT NULL, at REAL NOT NULL
+);
+"""
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+class StoreLocked(StoreError):
+    pass
+
+
+class Store:
+    def __init__(self, path: str | Path = DEFAULT_DB):
+        self.path = Path(path)
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from None
+        self.db.row_factory = sqlite3.Row
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode loses at most the last transactions on power loss, never consistency.
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA busy_timeout=10000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not an ibagent store ({exc})") from None
+        self._lock_fd: int | None = None
+
+    # ------------------------------------------------------------------ schema
+
+    def _migrate(self) -> None:
+        have = self.db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+        version = 0
+        if have:
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this ibagent ({SCHEMA_VERSION}); upgrade ibagent"
+            )
+        if version < SCHEMA_VERSION:
+            with self.transaction():
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.unlock()
+        self.db.close()
+
+    # ------------------------------------------------------------------ scan lock
+
+    def lock(self) -> None:
+        """Take the scan lock for this store, or raise StoreLocked naming the holder."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise StoreLocked(f"another scan is running on {self.path} (pid {holder}); not starting a second one")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._lock_fd = fd
+        # We hold the lock, so any scan still 'running' died without finishing.
+        with self.transaction():
+            self.db.execute("UPDATE scans SET status='interrupted' WHERE status='running'")
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # ------------------------------------------------------------------ writing a scan
+
+    def begin_scan(self, inventory: str, options: dict[str, Any], total: int) -> int:
+        with self.transaction():
+            cur = self.db.execute(
+                "INSERT INTO scans(started, status, inventory, options, devices_total) VALUES (?, 'running', ?, ?, ?)",
+                (time.time(), inventory, json.dumps(options, sort_keys=True), total),
+            )
+        return int(cur.lastrowid)
+
+    def end_scan(self, scan_id: int, status: str, ok: int, failed: int) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE scans SET ended=?, status=?, devices_ok=?, devices_failed=? WHERE id=?",
+                (time.time(), status, ok, failed, scan_id),
+            )
+
+    def _put_blob(self, text: str) -> str:
+        raw = text.encode("utf-8", "surrogateescape")
+        digest = hashlib.sha256(raw).hexdigest()
+        self.db.execute(
+            "INSERT OR IGNORE INTO blobs(sha256, size, data) VALUES (?, ?, ?)", (digest, len(raw), zlib.compress(raw, 6))
+        )
+        return digest
+
+    def save_captures(self, scan_id: int, captures: Iterable[Capture]) -> None:
+        """Insert captures and set their ``id`` (the evidence key records point to). Call inside a transaction."""
+        for cap in captures:
+            digest = self._put_blob(cap.output)
+            cur = self.db.execute(
+                "INSERT INTO captures(scan_id, device, platform, transport, command, sha256, started, ended, error, error_kind)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (scan_id, cap.device, cap.platform, cap.transport, cap.command, digest, cap.started, cap.ended, cap.error, cap.error_kind),
+            )
+            cap.id = int(cur.lastrowid)
+
+    def save_device(
+        self,
+        scan_id: int,
+        target: Target,
+        *,
+        status: str,
+        transport: str,
+        records: DeviceRecords | None,
+        error_kind: str | None,
+        error: str | None,
+        started: float,
+        ended: float,
+        attempts: int,
+    ) -> None:
+        """Write one device's outcome and records.  Call inside a transaction, after save_captures."""
+        f = records.facts if records else None
+        self.db.execute(
+            "INSERT OR REPLACE INTO devices(scan_id, device, host, port, platform, site, contract_site_ids, status, transport,"
+            " error_kind, error, hostname, os_version, version, chassis_pid, chassis_serial, uptime, roles, problems,"
+            " started, ended, attempts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                scan_id, target.name, target.host, target.port, target.platform, target.site,
+                json.dumps(list(target.contract_site_ids)), status, transport, error_kind, error,
+                f.hostname if f else None, f.os_version if f else None, f.version if f else None,
+                f.chassis_pid if f else None, f.chassis_serial if f else None, f.uptime if f else None,
+                json.dumps(f.roles if f else []), json.dumps(records.problems if records else []),
+                started, ended, attempts,
+            ),
+        )
+        if error_kind:
+            self.db.execute(
+                "INSERT INTO errors(scan_id, device, kind, message, at) VALUES (?,?,?,?,?)",
+                (scan_id, target.name, error_kind, error or "", ended),
+            )
+        if records is None:
+            return
+        self.db.executemany(
+            "INSERT INTO components(scan_id, device, name, descr, pid, base_pid, vid, serial_raw, serial, class, parent,"
+            " contractable, reason, refurbished, transport, capture_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (scan_id, target.name, c.name, c.descr, c.pid, c.base_pid, c.vid, c.serial_raw, c.serial, c.cls, c.parent,
+                 int(c.contractable), c.reason, int(c.refurbished), c.transport, c.capture_id)
+                for c in records.components
+            ],
+        )
+        self.db.executemany(
+            "INSERT INTO licenses(scan_id, device, license, entitlement_tag, count, status, enforcement, license_type,"
+            " udi_pid, udi_serial, description, transport) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (scan_id, target.name, u.license, u.entitlement_tag, u.count, u.status, u.enforcement, u.license_type,
+                 u.udi_pid, u.udi_serial, u.description, u.transport)
+                for u in records.licenses
+            ],
+        )
+        if records.license_status is not None:
+            self.db.execute(
+                "INSERT OR REPLACE INTO license_status(scan_id, device, data) VALUES (?,?,?)",
+                (scan_id, target.name, json.dumps(asdict(records.license_status), sort_keys=True)),
+            )
+
+    # ------------------------------------------------------------------ reading
+
+    def capture_text(self, capture_id: int) -> str:
+        row = self.db.execute(
+            "SELECT b.data FROM captures c JOIN blobs b ON b.sha256 = c.sha256 WHERE c.id=?", (capture_id,)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"no capture {capture_id}")
+        return zlib.decompress(row[0]).decode("utf-8", "surrogateescape")
+
+    def scans(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM scans ORDER BY id").fetchall()
+
+    def latest_scan_id(self) -> int | None:
+        row = self.db.execute("SELECT MAX(id) FROM scans WHERE status != 'running'").fetchone()
+        return row[0]
+
+    def snapshot_devices(self, scan_id: int | None = None) -> list[sqlite3.Row]:
+        """For each device of scan ``scan_id`` (default: latest), its latest clean collection.
+
+        A device that failed in the latest scan still shows what it had the last time it was
+        read; the ``collected_in`` column says which scan that was, and ``latest_status`` why
+        it is older.
+        """
+        scan_id = scan_id or self.latest_scan_id()
+        if scan_id is None:
+            return []
+        return self.db.execute(
+            """
+            SELECT d.*, cur.status AS latest_status, cur.error_kind AS latest_error_kind, cur.error AS latest_error,
+                   d.scan_id AS collected_in
+            FROM devices cur
+            JOIN devices d ON d.device = cur.device AND d.scan_id = (
+                SELECT MAX(scan_id) FROM devices x WHERE x.device = cur.device AND x.status = 'ok' AND x.scan_id <= ?)
+            WHERE cur.scan_id = ?
+            ORDER BY d.device
+            """,
+            (scan_id, scan_id),
+        ).fetchall()
+
+    def scan_devices(self, scan_id: int) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM devices WHERE scan_id=? ORDER BY device", (scan_id,)).fetchall()
+
+    def components_of(self, pairs: Iterable[tuple[int, str]]) -> list[sqlite3.Row]:
+        rows: list[sqlite3.Row] = []
+        for scan_id, device in pairs:
+            rows += self.db.execute(
+                "SELECT * FROM components WHERE scan_id=? AND device=? ORDER BY id", (scan_id, device)
+            ).fetchall()
+        return rows
+
+    def licenses_of(self, scan_id: int, device: str) -> list[LicenseUsage]:
+        rows = self.db.execute(
+            "SELECT * FROM licenses WHERE scan_id=? AND device=? ORDER BY rowid", (scan_id, device)
+        ).fetchall()
+        return [
+            LicenseUsage(
+                device=r["device"], license=r["license"], entitlement_tag=r["entitlement_tag"], count=r["count"],
+                status=r["status"], enforcement=r["enforcement"], license_type=r["license_type"], udi_pid=r["udi_pid"],
+                udi_serial=r["udi_serial"], description=r["description"], transport=r["transport"],
+            )
+            for r in rows
+        ]
+
+    def license_status_of(self, scan_id: int, device: str) -> LicenseStatus | None:
+        row = self.db.execute("SELECT data FROM license_status WHERE scan_id=? AND device=?", (scan_id, device)).fetchone()
+        return LicenseStatus(**json.loads(row[0])) if row else None
+
+    def errors_of(self, scan_id: int) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM errors WHERE scan_id=? ORDER BY device", (scan_id,)).fetchall()
+
+    def component_from_row(self, row: sqlite3.Row) -> Component:
+        return Component(
+            device=row["device"], name=row["name"], descr=row["descr"], pid=row["pid"], base_pid=row["base_pid"],
+            vid=row["vid"], serial_raw=row["serial_raw"], serial=row["serial"], cls=row["class"], parent=row["parent"],
+            contractable=bool(row["contractable"]), reason=row["reason"], refurbished=bool(row["refurbished"]),
+            transport=row["transport"], capture_id=row["capture_id"],
+        )

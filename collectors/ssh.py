@@ -1,0 +1,215 @@
+"""SSH collector on asyncssh: one interactive shell per device, commands from platform data.
+
+Why not netmiko on the hot path: netmiko is synchronous (one OS thread per device), its
+session preparation sends several probe commands with fixed sleeps, and every read loop polls
+with ``time.sleep``.  At thousands of devices that is thread and CPU bound; see
+docs/ARCHITECTURE.md for the measurements.  This module does the same job on asyncio: it reads
+until the device's own prompt (learned after login, like netmiko's base prompt) ends the
+buffer, so no time is spent sleeping.  ``collectors.ssh_netmiko`` stays available behind the
+same interface (``--ssh-driver netmiko``) for devices with quirks we have not met yet.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+import asyncssh
+
+from agent import platforms
+from agent.models import Capture, Target
+from collectors.base import CollectError, looks_like_noise, rejected
+
+_PASSWORD_PROMPT = re.compile(r"[Pp]assword:\s*$")
+# Cap on what one command may print: a runaway device must not eat the agent's memory.
+_MAX_OUTPUT = 16 * 1024 * 1024
+
+
+class _Shell(asyncssh.SSHClientSession):
+    """Accumulates channel data and wakes the reader when the expected tail arrives."""
+
+    def __init__(self) -> None:
+        self.buffer: list[str] = []
+        self.size = 0
+        self.tail = ""  # last partial line, for prompt matching
+        self.closed = False
+        self.close_reason: str | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._matcher = None
+
+    def data_received(self, data: str, datatype: asyncssh.DataType) -> None:
+        self.buffer.append(data)
+        self.size += len(data)
+        nl = data.rfind("\n")
+        self.tail = data[nl + 1 :] if nl >= 0 else self.tail + data
+        if len(self.tail) > 512:
+            self.tail = self.tail[-512:]
+        if self._waiter and not self._waiter.done():
+            if self._matcher(self.tail.replace("\r", "")) or self.size > _MAX_OUTPUT:
+                self._waiter.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.close_reason = str(exc) if exc else "closed by peer"
+        if self._waiter and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def eof_received(self) -> bool:
+        return False
+
+    def take(self) -> str:
+        text = "".join(self.buffer)
+        self.buffer.clear()
+        self.size = 0
+        # A stale prompt in the tail would end the next read before the device answered.
+        self.tail = ""
+        return text
+
+    async def read_until(self, matcher, timeout: float) -> str:
+        """Return everything up to and including a tail accepted by ``matcher``."""
+        if matcher(self.tail.replace("\r", "")):
+            return self.take()
+        if self.closed:
+            raise CollectError("disconnect", f"session closed: {self.close_reason}")
+        loop = asyncio.get_running_loop()
+        self._waiter = loop.create_future()
+        self._matcher = matcher
+        try:
+            await asyncio.wait_for(self._waiter, timeout)
+        except asyncio.TimeoutError:
+            pending = "".join(self.buffer)
+            if looks_like_noise(pending):
+                raise CollectError("garbage", "device printed unreadable output and no prompt") from None
+            raise CollectError("timeout", f"no prompt within {timeout:g}s") from None
+        finally:
+            self._waiter = None
+        if self.size > _MAX_OUTPUT:
+            raise CollectError("garbage", f"output exceeded {_MAX_OUTPUT // 2**20} MiB without a prompt")
+        if self.closed and not matcher(self.tail.replace("\r", "")):
+            partial = "".join(self.buffer)
+            raise CollectError("disconnect", f"session closed mid-output after {len(partial)} characters")
+        return self.take()
+
+
+def _clean(raw: str, command: str, prompt_line: str) -> str:
+    """Drop the echoed command and the trailing prompt; unify line endings. Nothing else changes."""
+    text = raw.replace("\r\n", "\n").replace("\r", "")
+    first_nl = text.find("\n")
+    if first_nl >= 0 and command in text[:first_nl]:
+        text = text[first_nl + 1 :]
+    if text.endswith(prompt_line):
+        text = text[: -len(prompt_line)]
+    return text
+
+
+class SshCollector:
+    transport = "ssh"
+
+    def __init__(
+        self,
+        *,
+        connect_timeout: float = 15.0,
+        command_timeout: float = 60.0,
+        known_hosts: str | None = None,
+        commands: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.connect_timeout = connect_timeout
+        self.command_timeout = command_timeout
+        # None = accept any host key, as netmiko does by default; a path turns checking on.
+        self.known_hosts = known_hosts
+        self._commands = commands or {}
+
+    async def collect(self, target: Target, sink: list[Capture]) -> None:
+        plat = platforms.get(target.platform)
+        cred = target.credential
+        if cred is None:
+            raise CollectError("config", "no SSH credentials in the inventory")
+        try:
+            conn = await asyncio.wait_for(
+                asyncssh.connect(
+                    target.host,
+                    target.port,
+                    username=cred.username,
+                    password=cred.password,
+                    known_hosts=self.known_hosts,
+                    client_keys=(),
+                    agent_path=None,
+                    preferred_auth=("keyboard-interactive", "password"),
+                    login_timeout=self.connect_timeout,
+                    keepalive_interval=0,
+                ),
+                self.connect_timeout,
+            )
+        except asyncssh.PermissionDenied:
+            raise CollectError("auth", "login refused (permission denied)") from None
+        except asyncio.TimeoutError:
+            raise CollectError("timeout", f"no SSH login within {self.connect_timeout:g}s", transient=True) from None
+        except asyncssh.HostKeyNotVerifiable as exc:
+            raise CollectError("connect", f"host key not trusted: {exc.reason}") from None
+        except asyncssh.Error as exc:
+            raise CollectError("connect", f"SSH handshake failed: {exc.reason}", transient=True) from None
+        except OSError as exc:
+            raise CollectError("connect", f"cannot connect: {exc.strerror or exc}", transient=True) from None
+        try:
+            async with conn:
+                await self._run_shell(conn, target, plat, sink)
+        except (asyncssh.Error, ConnectionError) as exc:
+            reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+            raise CollectError("disconnect", f"connection lost: {reason}") from None
+
+    async def _run_shell(self, conn, target: Target, plat: platforms.Platform, sink: list[Capture]) -> None:
+        chan, shell = await conn.create_session(_Shell, term_type="vt100", term_size=(511, 24))
+        any_prompt = plat.ssh.prompt.match
+        raw = await shell.read_until(any_prompt, self.connect_timeout)
+        prompt_line = raw.replace("\r", "").rsplit("\n", 1)[-1]
+        if prompt_line.rstrip().endswith(">") and plat.ssh.enable in ("always", "when_user_exec"):
+            prompt_line = await self._enable(chan, shell, target, any_prompt)
+
+        def at_prompt(tail: str, p=prompt_line) -> bool:
+            return tail == p
+
+        for setup in plat.ssh.setup:
+            chan.write(setup + "\n")
+            await shell.read_until(at_prompt, self.command_timeout)
+        for command in self._commands.get(target.platform, plat.ssh.commands):
+            started = time.time()
+            chan.write(command + "\n")
+            try:
+                out = await shell.read_until(at_prompt, self.command_timeout)
+            except CollectError as exc:
+                partial = _clean(shell.take(), command, prompt_line)
+                sink.append(
+                    Capture(target.name, target.platform, "ssh", command, partial, started, time.time(), exc.message, exc.kind)
+                )
+                raise
+            text = _clean(out, command, prompt_line)
+            refusal = rejected(text)
+            sink.append(
+                Capture(
+                    target.name,
+                    target.platform,
+                    "ssh",
+                    command,
+                    text,
+                    started,
+                    time.time(),
+                    f"device rejected the command: {refusal}" if refusal else None,
+                    "command" if refusal else None,
+                )
+            )
+            if refusal and command not in plat.ssh.optional:
+                raise CollectError("command", f"{command!r} rejected: {refusal}")
+        chan.write("exit\n")
+        chan.close()
+
+    async def _enable(self, chan, shell: _Shell, target: Target, any_prompt) -> str:
+        chan.write("enable\n")
+        shell_text = await shell.read_until(lambda t: bool(_PASSWORD_PROMPT.search(t) or any_prompt(t)), self.command_timeout)
+        if _PASSWORD_PROMPT.search(shell_text.replace("\r", "").rsplit("\n", 1)[-1]):
+            secret = target.credential.enable or target.credential.password
+            chan.write(secret + "\n")
+            shell_text = await shell.read_until(any_prompt, self.command_timeout)
+        prompt_line = shell_text.replace("\r", "").rsplit("\n", 1)[-1]
+        if not prompt_line.rstrip().endswith("#"):
+            raise CollectError("auth", "enable refused (still in user EXEC mode)")
+        return prompt_line

@@ -1,0 +1,105 @@
+"""SSH collector on netmiko, behind the same interface as ``collectors.ssh``.
+
+Kept for compatibility: netmiko knows prompt and paging quirks of many releases, so when the
+asyncio driver meets a device it cannot talk to, ``--ssh-driver netmiko`` is the escape hatch.
+netmiko is blocking, so each device runs in a worker thread of a pool sized to the scan's
+worker count.  Commands and their optional/required status come from the same platform data.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from agent import platforms
+from agent.models import Capture, Target
+from collectors.base import CollectError, looks_like_noise, rejected
+
+
+class NetmikoCollector:
+    transport = "ssh"
+
+    def __init__(self, *, connect_timeout: float = 15.0, command_timeout: float = 60.0, workers: int = 50) -> None:
+        self.connect_timeout = connect_timeout
+        self.command_timeout = command_timeout
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="netmiko")
+
+    async def collect(self, target: Target, sink: list[Capture]) -> None:
+        loop = asyncio.get_running_loop()
+        # The thread cannot be cancelled; it ends by its own timeouts.  Captures reach ``sink``
+        # as they finish, so a deadline hit still keeps what was read.
+        await loop.run_in_executor(self._pool, self._collect_blocking, target, sink)
+
+    def _collect_blocking(self, target: Target, sink: list[Capture]) -> None:
+        # Imported here: netmiko pulls in paramiko and friends (~0.3 s) that a scan on the
+        # default driver never needs.
+        from netmiko import ConnectHandler
+        from netmiko.exceptions import (
+            NetmikoAuthenticationException,
+            NetmikoTimeoutException,
+            ReadException,
+            ReadTimeout,
+        )
+        from paramiko.ssh_exception import SSHException
+
+        plat = platforms.get(target.platform)
+        cred = target.credential
+        if cred is None:
+            raise CollectError("config", "no SSH credentials in the inventory")
+        params = dict(
+            device_type=plat.netmiko_device_type,
+            host=target.host,
+            port=target.port,
+            username=cred.username,
+            password=cred.password,
+            secret=cred.enable or cred.password,
+            conn_timeout=self.connect_timeout,
+            auth_timeout=self.connect_timeout,
+            banner_timeout=self.connect_timeout,
+            read_timeout_override=self.command_timeout,
+            fast_cli=True,
+            use_keys=False,
+            allow_agent=False,
+            ssh_config_file=None,
+        )
+        try:
+            conn = ConnectHandler(**params)
+        except NetmikoAuthenticationException:
+            raise CollectError("auth", "login refused (authentication failed)") from None
+        except NetmikoTimeoutException:
+            raise CollectError("timeout", f"no SSH login within {self.connect_timeout:g}s", transient=True) from None
+        except (ReadTimeout, ReadException) as exc:
+            raise CollectError("timeout", f"session setup did not complete: {type(exc).__name__}") from None
+        except (SSHException, EOFError, OSError) as exc:
+            raise CollectError("connect", f"SSH connection failed: {exc}", transient=True) from None
+        try:
+            if plat.ssh.enable == "always" or (plat.ssh.enable == "when_user_exec" and not conn.check_enable_mode()):
+                try:
+                    conn.enable()
+                except (ValueError, ReadTimeout):
+                    raise CollectError("auth", "enable refused") from None
+            for command in plat.ssh.commands:
+                started = time.time()
+                try:
+                    out = conn.send_command(command, read_timeout=self.command_timeout)
+                except ReadTimeout:
+                    kind = "garbage" if looks_like_noise(conn.read_channel()) else "timeout"
+                    sink.append(Capture(target.name, target.platform, "ssh", command, "", started, time.time(), "no prompt", kind))
+                    raise CollectError(kind, f"{command!r}: no prompt within {self.command_timeout:g}s") from None
+                except (OSError, EOFError, SSHException) as exc:
+                    raise CollectError("disconnect", f"connection lost during {command!r}: {exc}") from None
+                refusal = rejected(out)
+                sink.append(
+                    Capture(
+                        target.name, target.platform, "ssh", command, out, started, time.time(),
+                        f"device rejected the command: {refusal}" if refusal else None,
+                        "command" if refusal else None,
+                    )
+                )
+                if refusal and command not in plat.ssh.optional:
+                    raise CollectError("command", f"{command!r} rejected: {refusal}")
+        finally:
+            try:
+                conn.disconnect()
+            except Exception:  # noqa: BLE001 - closing a dead session must not mask the real error
+                pass

@@ -1,0 +1,136 @@
+"""The store: schema, evidence links, snapshots, lock, crash recovery."""
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from agent.models import Capture, Component, DeviceFacts, DeviceRecords, Target
+from agent.store import SCHEMA_VERSION, Store, StoreError, StoreLocked
+
+
+def target(name="sw1"):
+    return Target(name=name, host="127.0.0.1", platform="cisco_xe", site="lab")
+
+
+def records(device, serials):
+    facts = DeviceFacts(device=device, platform="cisco_xe", hostname=device.upper(), version="17.9.4a")
+    comps = [
+        Component(device, f"Switch {i}", "C9300", "C9300-48P", "C9300-48P", "V01", s, s, "stack-member", transport="ssh")
+        for i, s in enumerate(serials, 1)
+    ]
+    return DeviceRecords(facts=facts, components=comps)
+
+
+def save(store, scan_id, t, recs, status="ok", kind=None, output="NAME: x"):
+    cap = Capture(t.name, t.platform, "ssh", "show inventory", output, time.time(), time.time())
+    with store.transaction():
+        store.save_captures(scan_id, [cap])
+        if recs:
+            for c in recs.components:
+                c.capture_id = cap.id
+        store.save_device(scan_id, t, status=status, transport="ssh", records=recs, error_kind=kind,
+                          error="boom" if kind else None, started=0, ended=1, attempts=1)
+    return cap
+
+
+def test_snapshot_keeps_last_clean_collection(tmp_path):
+    store = Store(tmp_path / "s.db")
+    s1 = store.begin_scan("inv", {}, 2)
+    cap = save(store, s1, target("sw1"), records("sw1", ["FOC1"]))
+    save(store, s1, target("sw2"), records("sw2", ["FOC2"]))
+    store.end_scan(s1, "completed", 2, 0)
+    s2 = store.begin_scan("inv", {}, 2)
+    save(store, s2, target("sw1"), None, status="failed", kind="timeout")
+    save(store, s2, target("sw2"), records("sw2", ["FOC3"]))
+    store.end_scan(s2, "completed", 1, 1)
+
+    snap = {r["device"]: r for r in store.snapshot_devices()}
+    assert snap["sw1"]["collected_in"] == s1 and snap["sw1"]["latest_status"] == "failed"
+    assert snap["sw2"]["collected_in"] == s2
+    comps = store.components_of((r["scan_id"], r["device"]) for r in snap.values())
+    assert sorted(c["serial"] for c in comps) == ["FOC1", "FOC3"]
+    # Evidence: the component points at the capture, whose raw text is kept byte for byte.
+    first = next(c for c in comps if c["serial"] == "FOC1")
+    assert first["capture_id"] == cap.id
+    assert store.capture_text(first["capture_id"]) == "NAME: x"
+    assert [e["kind"] for e in store.errors_of(s2)] == ["timeout"]
+
+
+def test_identical_outputs_stored_once(tmp_path):
+    store = Store(tmp_path / "s.db")
+    s1 = store.begin_scan("inv", {}, 1)
+    save(store, s1, target("a"), None, output="same text\n" * 100)
+    save(store, s1, target("b"), None, output="same text\n" * 100)
+    assert store.db.execute("SELECT COUNT(*) FROM blobs").fetchone()[0] == 1
+    assert store.db.execute("SELECT COUNT(*) FROM captures").fetchone()[0] == 2
+
+
+def test_lock_excludes_second_scan_and_marks_interrupted(tmp_path):
+    path = tmp_path / "s.db"
+    a = Store(path)
+    a.lock()
+    scan = a.begin_scan("inv", {}, 1)
+    b = Store(path)
+    with pytest.raises(StoreLocked, match="another scan is running"):
+        b.lock()
+    a.close()  # a died without end_scan
+    b.lock()
+    assert b.db.execute("SELECT status FROM scans WHERE id=?", (scan,)).fetchone()[0] == "interrupted"
+    b.close()
+
+
+def test_killed_writer_leaves_consistent_store(tmp_path):
+    """A process killed mid-scan leaves whole devices or nothing; the next scan works."""
+    path = tmp_path / "s.db"
+    script = textwrap.dedent(
+        f"""
+        import os, time
+        from agent.store import Store
+        from agent.models import Capture, Target
+        s = Store({str(path)!r}); s.lock()
+        scan = s.begin_scan("inv", {{}}, 1000)
+        for i in range(1000):
+            t = Target(name=f"d{{i}}", host="127.0.0.1", platform="cisco_xe")
+            with s.transaction():
+                s.save_captures(scan, [Capture(t.name, "cisco_xe", "ssh", "show version", "x" * 5000 + str(i), 0, 0)])
+                s.save_device(scan, t, status="ok", transport="ssh", records=None, error_kind=None, error=None,
+                              started=0, ended=0, attempts=1)
+            if i == 300:
+                os.kill(os.getpid(), 9)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    assert proc.returncode == -9
+    store = Store(path)
+    store.lock()
+    assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    devices = store.db.execute("SELECT COUNT(*) FROM devices").fetchone()[0]
+    captures = store.db.execute("SELECT COUNT(*) FROM captures").fetchone()[0]
+    assert devices == captures and devices >= 300
+    assert store.scans()[0]["status"] == "interrupted"
+    s2 = store.begin_scan("inv", {}, 1)
+    save(store, s2, target(), records("sw1", ["FOC9"]))
+    store.end_scan(s2, "completed", 1, 0)
+
+
+def test_newer_schema_refused(tmp_path):
+    path = tmp_path / "s.db"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION + 1),))
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer"):
+        Store(path)
+
+
+def test_not_a_store(tmp_path):
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="not an ibagent store"):
+        Store(path)
