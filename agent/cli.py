@@ -230,25 +230,11 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    import asyncio
+    from lab.main import run
 
-    from lab import fleet as lab_fleet
-    from lab.server import serve
-
-    specs = lab_fleet.demo_fleet() if args.fleet == "demo" else lab_fleet.scale_fleet(args.count, latency=args.latency)
-    inv_dir = Path(args.inventory_dir)
-
-    def ready(devices):
-        print(f"lab: {len(devices)} simulated devices listening on 127.0.0.1", flush=True)
-        print(f"lab: inventory written to {inv_dir}/ (hosts.yaml, groups.yaml, defaults.yaml)", flush=True)
-        print(f"lab: scan it with:  ibagent scan -i {inv_dir}", flush=True)
-        print("lab: Ctrl-C to stop", flush=True)
-
-    try:
-        asyncio.run(serve(specs, inv_dir, ready_callback=ready))
-    except KeyboardInterrupt:
-        pass
-    return EXIT_OK
+    argv = ["--fleet", args.fleet, "--count", str(args.count), "--latency", str(args.latency),
+            "--inventory-dir", args.inventory_dir]
+    return run(argv)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -257,9 +243,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from agent.scan import ScanOptions
     from agent.views import DEVICE_COLUMNS, device_rows
     from lab import fleet as lab_fleet
+    from lab.device import DEFAULT_ENABLE, DEFAULT_PASSWORD, ENABLE_ENV, PASSWORD_ENV
     from lab.inventory import write_inventory
     from lab.server import LabThread
 
+    # The demo inventory references the lab's secrets like any other; give them their lab values.
+    os.environ.setdefault(PASSWORD_ENV, DEFAULT_PASSWORD)
+    os.environ.setdefault(ENABLE_ENV, DEFAULT_ENABLE)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     redactor = _get_redactor()
@@ -272,7 +262,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         inventory = load_inventory(inv_dir)
         redactor.add(inventory.secrets)
         print(f"demo: {len(inventory.targets)} devices in {inv_dir}/; scanning over SSH ...", flush=True)
-        options = ScanOptions(workers=args.workers, deadline=args.deadline, connect_timeout=10, command_timeout=10, retries=1)
+        options = ScanOptions(workers=args.workers, deadline=args.deadline, connect_timeout=10, command_timeout=5, retries=1)
         store = _open_store(str(db))
         try:
             store.lock()

@@ -201,7 +201,8 @@ async def run_scan(
             summary.failed += 1
             summary.by_kind[result.error_kind] += 1
             summary.failures.append((target.name, result.error_kind or "", result.error or ""))
-            log.warning("%s: %s: %s", target.name, result.error_kind, result.error)
+            # INFO, not WARNING: the end-of-scan summary lists failures; a log file keeps them all.
+            log.info("%s: %s: %s", target.name, result.error_kind, result.error)
         if on_progress:
             on_progress(summary, target, status)
 

@@ -87,6 +87,8 @@ class _Shell(asyncssh.SSHClientSession):
             raise CollectError("garbage", f"output exceeded {_MAX_OUTPUT // 2**20} MiB without a prompt")
         if self.closed and not matcher(self.tail.replace("\r", "")):
             partial = "".join(self.buffer)
+            if looks_like_noise(partial):
+                raise CollectError("garbage", "device printed unreadable output, then closed the session")
             raise CollectError("disconnect", f"session closed mid-output after {len(partial)} characters")
         return self.take()
 
@@ -158,7 +160,11 @@ class SshCollector:
             raise CollectError("disconnect", f"connection lost: {reason}") from None
 
     async def _run_shell(self, conn, target: Target, plat: platforms.Platform, sink: list[Capture]) -> None:
-        chan, shell = await conn.create_session(_Shell, term_type="vt100", term_size=(511, 24))
+        # errors="replace": a byte that is not UTF-8 (Latin-1 banners, line noise) must not kill the
+        # channel; it becomes U+FFFD, which the noise check counts.
+        chan, shell = await conn.create_session(
+            _Shell, term_type="vt100", term_size=(511, 24), encoding="utf-8", errors="replace"
+        )
         any_prompt = plat.ssh.prompt.match
         raw = await shell.read_until(any_prompt, self.connect_timeout)
         prompt_line = raw.replace("\r", "").rsplit("\n", 1)[-1]

@@ -1,0 +1,123 @@
+"""Run a lab in the foreground: ``python -m lab --fleet demo|scale [--count N] --inventory-dir DIR``.
+
+``serve`` is the piece ``ibagent lab`` calls; ``run`` is the command line around it.  Once
+every listener is up, the inventory and the manifest are written and one ``LAB-READY {json}``
+line is printed (``lab.process.LabProcess`` waits for it).  Ctrl-C or SIGTERM stops the lab.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import json
+import resource
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import fleet
+from .device import DEFAULT_ENABLE, DEFAULT_PASSWORD, ENABLE_ENV, PASSWORD_ENV, DeviceSpec
+from .inventory import write_inventory, write_manifest
+from .server import Lab, start_lab
+
+READY_PREFIX = "LAB-READY "
+
+
+def rss_mb() -> float:
+    """Resident memory now (Linux /proc), else the peak the OS reports."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+async def serve(
+    specs: Sequence[DeviceSpec],
+    inventory_dir: str | Path,
+    ready_callback: Callable[[Lab], Any] | None = None,
+    host: str = "127.0.0.1",
+    stop: asyncio.Event | None = None,
+    manifest: bool = True,
+) -> None:
+    """Start ``specs``, write the inventory (and lab.json), call ``ready_callback(lab)``, run until stopped.
+
+    Stops on ``stop.set()``, or on SIGINT/SIGTERM when running in the main thread.
+    """
+    started = time.perf_counter()
+    lab = await start_lab(specs, host)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    try:
+        write_inventory(lab.devices, inventory_dir)
+        startup = time.perf_counter() - started
+        if manifest:
+            write_manifest(lab.devices, inventory_dir, startup_seconds=round(startup, 3))
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+                handled.append(sig)
+        if ready_callback is not None:
+            result = ready_callback(lab)
+            if inspect.isawaitable(result):
+                await result
+        await stop.wait()
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+        await lab.close()
+
+
+def build_specs(args: argparse.Namespace) -> list[DeviceSpec]:
+    if args.fleet == "demo":
+        return fleet.demo_fleet(latency=args.latency, jitter=args.jitter, seed=args.seed, base_port=args.base_port)
+    return fleet.scale_fleet(args.count, latency=args.latency, jitter=args.jitter, seed=args.seed, base_port=args.base_port)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m lab", description="Simulated Cisco devices over SSH on 127.0.0.1.")
+    parser.add_argument("--fleet", choices=("demo", "scale"), default="demo")
+    parser.add_argument("--count", type=int, default=100, help="devices in a scale fleet (default 100)")
+    parser.add_argument("--latency", type=float, default=0.2, help="seconds per show command (default 0.2)")
+    parser.add_argument("--jitter", type=float, default=0.25, help="+- fraction of latency (default 0.25)")
+    parser.add_argument("--seed", type=int, default=fleet.DEFAULT_SEED, help="serial-number seed")
+    parser.add_argument("--base-port", type=int, default=0, help="device i listens on base+i (default: any free port)")
+    parser.add_argument("--inventory-dir", type=Path, default=None, help="where to write the Nornir inventory")
+    parser.add_argument("--no-manifest", action="store_true", help="skip lab.json (ground truth of every device)")
+    return parser.parse_args(argv)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    inventory_dir = args.inventory_dir or Path(tempfile.mkdtemp(prefix="ibagent-lab-"))
+    specs = build_specs(args)
+    started = time.perf_counter()
+
+    def ready(lab: Lab) -> None:
+        ports = [d.port for d in lab.devices]
+        info = {
+            "inventory_dir": str(Path(inventory_dir).resolve()),
+            "devices": len(lab.devices),
+            "startup_seconds": round(time.perf_counter() - started, 3),
+            "rss_mb": round(rss_mb(), 1),
+        }
+        print(f"ibagent lab: {len(ports)} devices on {lab.host}, ports {min(ports)}-{max(ports)}")
+        print(f"inventory:   {info['inventory_dir']}/hosts.yaml")
+        print(f"credentials: ${PASSWORD_ENV} (default {DEFAULT_PASSWORD!r}), enable ${ENABLE_ENV} (default {DEFAULT_ENABLE!r})")
+        print("Ctrl-C to stop.")
+        print(READY_PREFIX + json.dumps(info), flush=True)
+
+    try:
+        asyncio.run(serve(specs, inventory_dir, ready_callback=ready, manifest=not args.no_manifest))
+    except KeyboardInterrupt:
+        pass
+    return 0

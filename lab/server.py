@@ -1,0 +1,240 @@
+"""The lab: one asyncssh listener per device on loopback, all in one event loop.
+
+``start_lab`` / ``Lab`` for async code, ``LabThread`` for sync code (pytest): the same lab
+running in a background thread with its own loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import itertools
+import random
+import threading
+from collections.abc import Iterable
+from functools import cache, partial
+
+import asyncssh
+
+from . import faults
+from .cli import Session
+from .device import DeviceSpec, RunningDevice
+
+_LISTEN_BATCH = 256  # concurrent listen() calls while starting a big lab
+
+
+@cache
+def host_key() -> asyncssh.SSHKey:
+    """One Ed25519 host key per process, shared by every device: generating 2,000 is slow."""
+    return asyncssh.generate_private_key("ssh-ed25519")
+
+
+def check_loopback(host: str) -> None:
+    # The lab must never be reachable from, or reach, anything but this machine.
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"lab devices listen on loopback only, not {host!r}")
+
+
+class _ProcessChannel:
+    """Adapts an asyncssh server process to the byte channel ``cli.Session`` speaks."""
+
+    def __init__(self, process: asyncssh.SSHServerProcess) -> None:
+        self._process = process
+
+    async def read(self) -> bytes:
+        while True:
+            try:
+                return await self._process.stdin.read(4096)
+            except (asyncssh.TerminalSizeChanged, asyncssh.BreakReceived, asyncssh.SignalReceived):
+                continue
+
+    def write(self, data: bytes) -> None:
+        self._process.stdout.write(data)
+
+    async def drain(self) -> None:
+        await self._process.stdout.drain()
+
+    def abort(self) -> None:
+        self._process.channel.get_connection().abort()
+
+
+class _DeviceServer(asyncssh.SSHServer):
+    def __init__(self, lab: "Lab", device: RunningDevice) -> None:
+        self._lab = lab
+        self._device = device
+        self._conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
+        self._lab._connections.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lab._connections.discard(self._conn)
+
+    def begin_auth(self, username: str) -> bool:
+        return True  # always ask for a password, even for unknown users, like a real box
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    async def validate_password(self, username: str, password: str) -> bool:
+        spec = self._device.spec
+        if spec.login_delay > 0:
+            await asyncio.sleep(spec.login_delay)
+        if faults.AUTH_FAIL in spec.faults:
+            return False
+        return username == spec.username and password == spec.password
+
+
+async def _serve_process(lab: "Lab", device: RunningDevice, process: asyncssh.SSHServerProcess) -> None:
+    # A per-session generator: jitter and noise are reproducible per (seed, device, session).
+    rng = random.Random(f"{device.spec.seed}/{device.name}/{next(lab._session_ids)}")
+    session = Session(device, _ProcessChannel(process), rng)
+    try:
+        if process.command is not None:
+            status = await session.run_exec(process.command)
+        else:
+            await session.run_shell()
+            status = 0
+        process.exit(status)
+    except (BrokenPipeError, ConnectionError, asyncssh.Error):
+        pass  # the client went away; nothing left to tell it
+
+
+class Lab:
+    """Running lab devices.  ``devices`` in spec order; ``await close()`` stops everything."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self.devices: list[RunningDevice] = []
+        self._acceptors: list[asyncssh.SSHAcceptor] = []
+        self._connections: set[asyncssh.SSHServerConnection] = set()
+        self._session_ids = itertools.count()
+
+    def device(self, name: str) -> RunningDevice:
+        for d in self.devices:
+            if d.name == name:
+                return d
+        raise KeyError(name)
+
+    async def _listen(self, spec: DeviceSpec) -> RunningDevice:
+        device = RunningDevice(spec, self.host, 0)
+        acceptor = await asyncssh.listen(
+            self.host,
+            spec.port,
+            server_host_keys=[host_key()],
+            server_factory=partial(_DeviceServer, self, device),
+            process_factory=partial(_serve_process, self, device),
+            encoding=None,  # the CLI writes bytes: real devices are not always valid UTF-8
+            line_editor=False,  # echo and line editing are the emulated device's job
+            x11_forwarding=False,
+            agent_forwarding=False,
+            allow_scp=False,
+        )
+        self._acceptors.append(acceptor)
+        device.port = acceptor.sockets[0].getsockname()[1]
+        return device
+
+    async def close(self) -> None:
+        for acceptor in self._acceptors:
+            acceptor.close()
+        for conn in list(self._connections):
+            conn.abort()
+        await asyncio.gather(*(a.wait_closed() for a in self._acceptors), return_exceptions=True)
+        self._acceptors.clear()
+
+
+def resolve(specs: Iterable[DeviceSpec]) -> list[DeviceSpec]:
+    """Fill defaults and check that names and serial namespaces are unique."""
+    resolved = [spec.resolved(i) for i, spec in enumerate(specs)]
+    for attr in ("name", "index"):
+        seen: set[object] = set()
+        dupes = {v for v in (getattr(s, attr) for s in resolved) if v in seen or seen.add(v)}
+        if dupes:
+            raise ValueError(f"duplicate device {attr}s: {', '.join(sorted(map(str, dupes))[:10])}")
+    return resolved
+
+
+async def start_lab(specs: Iterable[DeviceSpec], host: str = "127.0.0.1") -> Lab:
+    check_loopback(host)
+    resolved = resolve(specs)
+    lab = Lab(host)
+    host_key()
+    try:
+        for start in range(0, len(resolved), _LISTEN_BATCH):
+            batch = resolved[start : start + _LISTEN_BATCH]
+            lab.devices += await asyncio.gather(*(lab._listen(s) for s in batch))
+    except BaseException:
+        await lab.close()
+        raise
+    return lab
+
+
+class LabThread:
+    """A lab in a background thread with its own event loop, for synchronous callers.
+
+    with LabThread(specs) as lab:
+        ConnectHandler(**lab.devices[0].netmiko_params())
+    """
+
+    def __init__(self, specs: Iterable[DeviceSpec], host: str = "127.0.0.1", start_timeout: float = 120.0) -> None:
+        self._specs = list(specs)
+        self._host = host
+        self._start_timeout = start_timeout
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self.lab: Lab | None = None
+
+    @property
+    def devices(self) -> list[RunningDevice]:
+        if self.lab is None:
+            raise RuntimeError("lab not started")
+        return self.lab.devices
+
+    def device(self, name: str) -> RunningDevice:
+        if self.lab is None:
+            raise RuntimeError("lab not started")
+        return self.lab.device(name)
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            self.lab = await start_lab(self._specs, self._host)
+        except BaseException as exc:  # handed to the starting thread
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        await self._stop.wait()
+        await self.lab.close()
+
+    def start(self) -> "LabThread":
+        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), name="ibagent-lab", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(self._start_timeout):
+            raise TimeoutError("lab did not start in time")
+        if self._error is not None:
+            self._thread.join()
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=30)
+        self._thread = None
+
+    def __enter__(self) -> "LabThread":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
