@@ -262,7 +262,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         inventory = load_inventory(inv_dir)
         redactor.add(inventory.secrets)
         print(f"demo: {len(inventory.targets)} devices in {inv_dir}/; scanning over SSH ...", flush=True)
-        options = ScanOptions(workers=args.workers, deadline=args.deadline, connect_timeout=10, command_timeout=5, retries=1)
+        options = ScanOptions(workers=args.workers, deadline=args.deadline, connect_timeout=5, command_timeout=5, retries=1)
         store = _open_store(str(db))
         try:
             store.lock()

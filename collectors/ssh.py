@@ -31,6 +31,7 @@ class _Shell(asyncssh.SSHClientSession):
     def __init__(self) -> None:
         self.buffer: list[str] = []
         self.size = 0
+        self.chunks = 0  # data events so far: lets a read tell "slow" from "stuck"
         self.tail = ""  # last partial line, for prompt matching
         self.closed = False
         self.close_reason: str | None = None
@@ -40,6 +41,7 @@ class _Shell(asyncssh.SSHClientSession):
     def data_received(self, data: str, datatype: asyncssh.DataType) -> None:
         self.buffer.append(data)
         self.size += len(data)
+        self.chunks += 1
         nl = data.rfind("\n")
         self.tail = data[nl + 1 :] if nl >= 0 else self.tail + data
         if len(self.tail) > 512:
@@ -66,7 +68,12 @@ class _Shell(asyncssh.SSHClientSession):
         return text
 
     async def read_until(self, matcher, timeout: float) -> str:
-        """Return everything up to and including a tail accepted by ``matcher``."""
+        """Return everything up to and including a tail accepted by ``matcher``.
+
+        ``timeout`` bounds silence, not the whole read: a device dribbling a long output
+        slowly is fine, one that stops talking is not.  The scan's per-device deadline bounds
+        the total.
+        """
         if matcher(self.tail.replace("\r", "")):
             return self.take()
         if self.closed:
@@ -75,12 +82,18 @@ class _Shell(asyncssh.SSHClientSession):
         self._waiter = loop.create_future()
         self._matcher = matcher
         try:
-            await asyncio.wait_for(self._waiter, timeout)
-        except asyncio.TimeoutError:
-            pending = "".join(self.buffer)
-            if looks_like_noise(pending):
-                raise CollectError("garbage", "device printed unreadable output and no prompt") from None
-            raise CollectError("timeout", f"no prompt within {timeout:g}s") from None
+            while True:
+                seen = self.chunks
+                try:
+                    await asyncio.wait_for(asyncio.shield(self._waiter), timeout)
+                    break
+                except asyncio.TimeoutError:
+                    if self.chunks != seen and not looks_like_noise("".join(self.buffer[-64:])):
+                        continue
+                    pending = "".join(self.buffer)
+                    if looks_like_noise(pending):
+                        raise CollectError("garbage", "device printed unreadable output and no prompt") from None
+                    raise CollectError("timeout", f"no prompt and no output for {timeout:g}s") from None
         finally:
             self._waiter = None
         if self.size > _MAX_OUTPUT:

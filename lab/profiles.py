@@ -99,10 +99,13 @@ def _inventory(data: dict[str, list[list[Any]]]) -> tuple[InventoryRow, ...]:
     for command, entries in data.items():
         for entry in entries:
             name, pid, serial, *flags = entry
-            unknown = set(flags) - {"virtual"}
+            # builtin: a board of a fixed unit that repeats the unit's PID (ISR "module R0", a FEX's
+            # "Module 1"); it is covered by the unit's own contract line, so like a virtual row it is
+            # not an item of its own.
+            unknown = set(flags) - {"virtual", "builtin"}
             if unknown:
                 raise ValueError(f"unknown inventory flags {unknown} in {entry}")
-            rows.append(InventoryRow(command, str(name), str(pid), _serial_expr(serial), "virtual" in flags))
+            rows.append(InventoryRow(command, str(name), str(pid), _serial_expr(serial), bool({"virtual", "builtin"} & set(flags))))
     return tuple(rows)
 
 
