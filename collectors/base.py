@@ -11,6 +11,9 @@ from typing import Protocol
 
 from agent.models import Capture, Target
 
+# Pseudo-command of the capture holding the device's prompt (parsers.PROMPT names the same).
+PROMPT = "prompt"
+
 # Fraction of non-printable characters above which output is noise, not a CLI answer.
 _NOISE_LIMIT = 0.10
 

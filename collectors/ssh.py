@@ -18,7 +18,7 @@ import asyncssh
 
 from agent import platforms
 from agent.models import Capture, Target
-from collectors.base import CollectError, looks_like_noise, rejected
+from collectors.base import PROMPT, CollectError, looks_like_noise, rejected
 
 _PASSWORD_PROMPT = re.compile(r"[Pp]assword:\s*$")
 # Cap on what one command may print: a runaway device must not eat the agent's memory.
@@ -187,6 +187,8 @@ class SshCollector:
         def at_prompt(tail: str, p=prompt_line) -> bool:
             return tail == p
 
+        now = time.time()
+        sink.append(Capture(target.name, target.platform, "ssh", PROMPT, prompt_line, now, now))
         for setup in plat.ssh.setup:
             chan.write(setup + "\n")
             await shell.read_until(at_prompt, self.command_timeout)

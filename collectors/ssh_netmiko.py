@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from agent import platforms
 from agent.models import Capture, Target
-from collectors.base import CollectError, looks_like_noise, rejected
+from collectors.base import PROMPT, CollectError, looks_like_noise, rejected
 
 
 class NetmikoCollector:
@@ -78,6 +78,8 @@ class NetmikoCollector:
                     conn.enable()
                 except (ValueError, ReadTimeout):
                     raise CollectError("auth", "enable refused") from None
+            now = time.time()
+            sink.append(Capture(target.name, target.platform, "ssh", PROMPT, conn.find_prompt(), now, now))
             for command in plat.ssh.commands:
                 started = time.time()
                 try:

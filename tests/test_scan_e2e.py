@@ -232,3 +232,38 @@ def test_ctrl_c_keeps_store_consistent(tmp_path):
         # The next scan takes the lock and completes.
         again = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_parse_command_shares_the_scan_code_path(demo_scan, tmp_path, capsys):
+    """`ibagent parse` on a stored capture yields exactly the records the scan stored from it."""
+    lab, store, summary = demo_scan
+    for dev in (d for d in lab.devices if not d.faults):
+        cap = store.db.execute(
+            "SELECT id FROM captures WHERE scan_id=? AND device=? AND command='show inventory'",
+            (summary.scan_id, dev.name),
+        ).fetchone()
+        if cap is None:
+            continue
+        path = tmp_path / f"{dev.name}.txt"
+        path.write_text(store.capture_text(cap["id"]))
+        assert cli_main(["parse", str(path), "--platform", dev.truth.platform, "--command", "show inventory",
+                         "--format", "json"]) == 0
+        parsed = json.loads(capsys.readouterr().out)
+        from_cli = {(c["name"], c["serial"], c["base_pid"], c["class"], c["contractable"]) for c in parsed["components"]}
+        from_scan = {
+            (c["name"], c["serial"], c["base_pid"], c["class"], bool(c["contractable"]))
+            for c in store.db.execute(
+                "SELECT * FROM components WHERE scan_id=? AND device=? AND capture_id=?",
+                (summary.scan_id, dev.name, cap["id"]),
+            )
+        }
+        assert from_cli == from_scan and from_cli, dev.name
+
+
+def test_parse_command_refuses_garbage(tmp_path, capsys):
+    junk = tmp_path / "junk.txt"
+    junk.write_bytes(bytes(range(256)) * 8)
+    assert cli_main(["parse", str(junk), "--platform", "cisco_nxos", "--command", "show inventory"]) == 3
+    err = capsys.readouterr().err
+    assert "junk.txt" in err and "cisco_nxos" in err and "show inventory" in err
+    assert "Traceback" not in err

@@ -1,0 +1,74 @@
+"""Conformance figures over the real-capture corpus, per platform x command and in total.
+
+    python bench/corpus_report.py [--details] [--corpus DIR]
+
+Columns: captures; parsed (a ParseResult came back); refused (the capture is a device
+refusal such as '% Invalid command' and ParseError was correctly raised); values compared
+against the source project's expected file; values agreeing; values covered by a reviewed
+exception (tests/corpus_exceptions.yaml); mismatches left.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", help="corpus root (default: $IBAGENT_CORPUS or ../shared/corpus)")
+    ap.add_argument("--details", action="store_true", help="list every parse failure and mismatch")
+    args = ap.parse_args(argv)
+    if args.corpus:
+        os.environ["IBAGENT_CORPUS"] = args.corpus
+    import corpus_util as cu  # noqa: PLC0415 - after sys.path / env set-up
+
+    root = cu.corpus_root()
+    if not root.is_dir():
+        print(f"corpus not found: {root}", file=sys.stderr)
+        return 2
+    rows: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0])
+    details: list[str] = []
+    for case in cu.iter_cases(root):
+        o = cu.run_case(case)
+        r = rows[(case.platform_dir, case.slug)]
+        r[0] += 1
+        r[1] += 1 if o.parsed else 0
+        r[2] += 1 if (o.refusal and not o.parsed) else 0
+        r[3] += o.compared
+        r[4] += o.agreed
+        r[5] += o.excepted
+        r[6] += len(o.mismatches)
+        if not (o.parsed or o.refusal):
+            details.append(f"PARSE {case.rel}: {o.error}")
+        for m in o.mismatches:
+            details.append(f"DIFF  {case.expected_rel} {m.field} [{m.kind}] expected {m.value!r}")
+    head = (f"{'platform':8} {'command':22} {'captures':>8} {'parsed':>7} {'refused':>7} {'compared':>9} "
+            f"{'agree':>6} {'except':>6} {'diff':>5}")
+    print(head)
+    print("-" * len(head))
+    tot = [0] * 7
+    for (p, c), r in sorted(rows.items()):
+        print(f"{p:8} {c:22} {r[0]:8} {r[1]:7} {r[2]:7} {r[3]:9} {r[4]:6} {r[5]:6} {r[6]:5}")
+        tot = [a + b for a, b in zip(tot, r)]
+    print("-" * len(head))
+    print(f"{'total':31} {tot[0]:8} {tot[1]:7} {tot[2]:7} {tot[3]:9} {tot[4]:6} {tot[5]:6} {tot[6]:5}")
+    handled = tot[1] + tot[2]
+    pct_parsed = 100.0 * handled / tot[0] if tot[0] else 0.0
+    pct_agree = 100.0 * (tot[4] + tot[5]) / tot[3] if tot[3] else 0.0
+    print(f"parsed {pct_parsed:.1f} % ({tot[1]} parsed + {tot[2]} device refusals rejected)   "
+          f"agreement {pct_agree:.1f} % after listed exceptions ({100.0 * tot[4] / tot[3] if tot[3] else 0:.1f} % before)")
+    if args.details or details:
+        for d in details:
+            print(d)
+    return 0 if handled == tot[0] and tot[6] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

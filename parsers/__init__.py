@@ -1,0 +1,238 @@
+"""Parsers: one raw capture in, one :class:`agent.models.ParseResult` out.
+
+Public API
+==========
+``parse(platform, command, text) -> ParseResult``
+    ``platform``: ``cisco_ios``, ``cisco_xe``, ``cisco_nxos``, ``cisco_xr``, ``cisco_asa``
+    (short aliases ``ios``, ``iosxe``, ``nxos``, ``iosxr``, ``asa`` accepted).
+    ``command``: as sent to the device, abbreviations allowed (``sh ver``) and corpus slugs
+    too (``show_inventory``).  Supported: ``show version``, ``show inventory``,
+    ``admin show inventory`` (XR), ``show license summary|usage|status|udi|all``, and on NX-OS
+    ``show version | json`` and ``show inventory | json``.
+    Pure function: no I/O, no state between calls, safe from many threads.
+
+``ParseError``
+    The only exception ``parse`` raises (a fuzz test holds it to that): unknown platform or
+    command, a device refusal (``% Invalid input``), or text in which nothing of the
+    command's answer is recognisable.  The message names platform and command.
+
+What a capture yields
+=====================
+``show inventory``: ``components`` (``RawComponent`` rows exactly as printed, padding
+stripped; ``N/A`` serials kept as read - canonicalisation is ``agent.normalize``'s job).
+License commands: ``licenses`` (one ``LicenseUsage`` per usage block or summary-table row,
+``device`` left ``""``) and ``license_status`` (``LicenseStatus`` with what that command
+shows; ``None`` when it shows none of it).  ``show version``: ``facts``.
+
+Facts keys (present only when the output states them)
+-----------------------------------------------------
+``hostname``            name in the ``<host> uptime is`` / ``Device name:`` / ``<host> up`` line;
+                        else from the echoed prompt when the capture kept it (IOS XR 64-bit
+                        ``show version`` prints no host name: ``RP/0/RSP0/CPU0:pe1#``)
+``os_version``          the OS version as printed (raw; canonical form is the normaliser's):
+                        IOS XE ``Cisco IOS XE Software, Version`` (else the IOS line), NX-OS
+                        ``NXOS:/system: version``, XR ``Version`` incl. ``[Default]``/``LNT``,
+                        ASA ``Software Version``
+``versions_seen``       every version string printed (IOS XE prints the XE and the IOSd one)
+``uptime``              uptime text as printed
+``chassis_pid``         chassis PID: IOS ``cisco <PID> (...) processor``; XR PID from the
+                        processor line or derived from the chassis description
+                        (``ASR 9006 ... Chassis`` -> ``ASR-9006``); ASA ``Hardware:``; NX-OS
+                        only when the chassis line carries one (``N5K-C5548P``)
+``chassis_serial``      IOS ``System Serial Number`` else ``Processor board ID``; NX-OS
+                        ``Processor Board ID``; ASA first ``Serial Number:`` (on ASA 5500-X
+                        hardware that is the board serial, ``show inventory`` has the chassis')
+``serials``             every unit serial ``show version`` prints (stack members, ASA units)
+``motherboard_serials`` IOS XE ``Motherboard Serial Number`` values
+``processor_board_id``  as printed (IOS, NX-OS)
+``models``              every model/PID string printed (processor line, ``Model Number``,
+                        stack table)
+``model``               descriptive model text: NX-OS ``Nexus9000 C9396PX Chassis``, XR
+                        ``ASR9K Series``
+``hardware``            XR: every ``cisco <X> (...)`` model string
+``chassis_descr``       XR chassis description line
+``roles``               stack / HA roles: ``Switch 2 Active``, ``Switch 1`` (role unknown from
+                        this command), ASA ``Failover unit``, ``Multiple-context``
+``stack_members``       [{switch, pid, serial, sw_version, role[, mb_serial]}] (IOS / IOS XE
+                        stacks, StackWise Virtual, VSS)
+``running_image``, ``software_image``, ``label`` (XR), ``bios_version``,
+``last_reboot_reason``, ``supervisor`` (NX-OS), ``model_id``, ``fxos_version``,
+``asdm_version``, ``license_mode``, ``license_state``, ``ssp_slot``, ``failover_uptime``,
+``multiple_context`` (ASA), ``license_serial``/``platform_license`` (ASA activation-key
+``show license all``).
+
+Templates
+=========
+Own TextFSM templates live in ``parsers/templates`` with an ntc-style ``index``; each has
+fixtures under ``fixtures/parsers/<platform>/<command_slug>/``.  ntc-templates is used where
+it is right (NX-OS legacy ``show license usage`` table).  Smart Licensing blocks are parsed
+by a hand-written line parser (``parsers.licensing``).
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from agent.models import LicenseStatus, ParseResult
+
+from . import inventory as _inventory
+from . import licensing as _licensing
+from . import nxos_json as _nxos_json
+from . import version as _version
+from ._util import ParseError, clean, cli_error, prompt_hostname
+
+__all__ = ["parse", "ParseError", "PLATFORMS", "COMMANDS", "PROMPT", "canonical_command", "canonical_platform"]
+
+# Pseudo-command under which the SSH collector records the device's prompt: the only place
+# 64-bit IOS XR names its host.  Kept as a capture so the hostname has evidence like any fact.
+PROMPT = "prompt"
+
+PLATFORMS = ("cisco_ios", "cisco_xe", "cisco_nxos", "cisco_xr", "cisco_asa")
+_ALIASES = {
+    "ios": "cisco_ios", "cisco_ios": "cisco_ios",
+    "iosxe": "cisco_xe", "ios_xe": "cisco_xe", "ios-xe": "cisco_xe", "xe": "cisco_xe", "cisco_xe": "cisco_xe",
+    "cisco_iosxe": "cisco_xe",
+    "nxos": "cisco_nxos", "nx-os": "cisco_nxos", "cisco_nxos": "cisco_nxos",
+    "iosxr": "cisco_xr", "ios_xr": "cisco_xr", "xr": "cisco_xr", "cisco_xr": "cisco_xr", "cisco_iosxr": "cisco_xr",
+    "asa": "cisco_asa", "cisco_asa": "cisco_asa",
+}
+
+# Canonical commands, with the abbreviations a device accepts ('[[..]]' = optional tail).
+_COMMAND_SPECS = (
+    ("admin show inventory", "adm[[in]] sh[[ow]] inv[[entory]]"),
+    ("show inventory", "sh[[ow]] inv[[entory]]"),
+    ("show version", "sh[[ow]] ver[[sion]]"),
+    ("show license summary", "sh[[ow]] lic[[ense]] sum[[mary]]"),
+    ("show license usage", "sh[[ow]] lic[[ense]] usa[[ge]]"),
+    ("show license status", "sh[[ow]] lic[[ense]] stat[[us]]"),
+    ("show license udi", "sh[[ow]] lic[[ense]] udi"),
+    ("show license all", "sh[[ow]] lic[[ense]] all"),
+)
+COMMANDS = tuple(c for c, _ in _COMMAND_SPECS)
+
+
+def _spec_regex(spec: str) -> re.Pattern[str]:
+    def opt(m: re.Match[str]) -> str:
+        word = m.group(1)
+        return "".join(f"(?:{re.escape(ch)}" for ch in word) + ")?" * len(word)
+
+    parts = [re.sub(r"\[\[(\w+)\]\]", opt, tok) for tok in spec.split()]
+    return re.compile(r"^" + r"\s+".join(parts) + r"$")
+
+
+_COMMAND_RES = tuple((c, _spec_regex(s)) for c, s in _COMMAND_SPECS)
+_JSON_PIPE = re.compile(r"\s*\|\s*json(?:-pretty)?\s*$")
+
+
+@lru_cache(maxsize=1024)
+def canonical_platform(platform: str) -> str | None:
+    return _ALIASES.get(str(platform).strip().lower())
+
+
+@lru_cache(maxsize=1024)
+def canonical_command(command: str) -> tuple[str, bool] | None:
+    """('show version', is_json) for any accepted spelling; None if unsupported."""
+    c = " ".join(str(command).replace("_", " ").split()).lower()
+    is_json = False
+    if c.endswith(" json") and "|" not in c:  # slug form 'show inventory json'
+        c, is_json = c[: -len(" json")], True
+    m = _JSON_PIPE.search(c)
+    if m:
+        c, is_json = c[: m.start()].strip(), True
+    for canon, rx in _COMMAND_RES:
+        if rx.match(c):
+            return canon, is_json
+    return None
+
+
+def parse(platform: str, command: str, text: str) -> ParseResult:
+    """Parse one capture.  Raises only :class:`ParseError`."""
+    try:
+        return _parse(platform, command, text)
+    except ParseError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the contract: nothing but ParseError escapes
+        raise ParseError(str(platform), str(command), f"internal parser error: {type(exc).__name__}: {exc}") from exc
+
+
+def _parse(platform: str, command: str, text: str) -> ParseResult:
+    plat = canonical_platform(platform) if isinstance(platform, str) else None
+    if plat is None:
+        raise ParseError(str(platform), str(command), f"unknown platform (known: {', '.join(PLATFORMS)})")
+    if command == PROMPT:
+        host = prompt_hostname(text) if isinstance(text, str) else ""
+        if not host:
+            raise ParseError(plat, command, "not a CLI prompt")
+        return ParseResult(facts={"hostname": host})
+    cmd = canonical_command(command) if isinstance(command, str) else None
+    if cmd is None:
+        raise ParseError(plat, str(command), f"unsupported command (supported: {', '.join(COMMANDS)})")
+    canon, is_json = cmd
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", errors="replace")
+    if not isinstance(text, str):
+        raise ParseError(plat, canon, f"capture is {type(text).__name__}, not text")
+    body = clean(text)
+    if not body.strip():
+        raise ParseError(plat, canon, "empty output")
+    refusal = cli_error(body)
+
+    if is_json:
+        if plat != "cisco_nxos" or canon not in ("show version", "show inventory"):
+            raise ParseError(plat, canon + " | json", "JSON output is parsed for NX-OS show version/inventory only")
+        result = _nxos_json.parse(canon, body)
+        if result is None:
+            raise ParseError(plat, canon + " | json", refusal or "not NX-OS JSON")
+        return result
+
+    if canon in ("show inventory", "admin show inventory"):
+        rows = _inventory.text_rows(plat, body)
+        if not rows and plat == "cisco_nxos":
+            rows = _inventory.json_rows(body) or []
+        if not rows:
+            raise ParseError(plat, canon, refusal or "no inventory rows (NAME:/PID: lines) found")
+        return ParseResult(components=rows)
+
+    if canon == "show version":
+        facts = _VERSION[plat](body)
+        if facts and not facts.get("hostname"):
+            host = prompt_hostname(text)  # IOS XR 64-bit: only the prompt names the host
+            if host:
+                facts["hostname"] = host
+        if not (facts.get("os_version") or facts.get("hostname") or facts.get("chassis_pid")):
+            if plat == "cisco_nxos":
+                json_result = _nxos_json.parse("show version", body)
+                if json_result is not None:
+                    return json_result
+            raise ParseError(plat, canon, refusal or "no version, hostname or chassis line recognised")
+        return ParseResult(facts=facts)
+
+    # Licensing.
+    if plat == "cisco_nxos" and canon == "show license usage" and _licensing.nxos_legacy(body):
+        licenses = _licensing.nxos_usage_table(body)
+        if not licenses:
+            raise ParseError(plat, canon, "feature table header without rows")
+        return ParseResult(licenses=licenses)
+    licenses, status, recognised = _licensing.parse(body)
+    if not recognised:
+        if plat == "cisco_asa" and canon == "show license all":
+            classic = _licensing.asa_classic(body)
+            if classic:
+                facts = {}
+                if "serial" in classic:
+                    facts["license_serial"] = classic["serial"]
+                if "platform_license" in classic:
+                    facts["platform_license"] = classic["platform_license"]
+                return ParseResult(facts=facts, license_status=LicenseStatus(
+                    device="", smart_licensing_enabled=False, udi_serial=classic.get("serial", "")))
+        raise ParseError(plat, canon, refusal or "no Smart Licensing section, table or UDI recognised")
+    return ParseResult(licenses=licenses, license_status=status)
+
+
+_VERSION = {
+    "cisco_ios": _version.ios,
+    "cisco_xe": _version.ios,
+    "cisco_nxos": _version.nxos,
+    "cisco_xr": _version.xr,
+    "cisco_asa": _version.asa,
+}

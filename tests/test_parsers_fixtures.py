@@ -1,0 +1,101 @@
+"""Fixture tests: every fixtures/parsers/<platform>/<command_slug>/<case>.txt parses to exactly
+what <case>.yml states (adding a case = adding those two files).  Also checks the template
+index: every own template compiles, is listed in the index and has fixtures."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import yaml
+
+import corpus_util  # noqa: F401 - puts the repo on sys.path
+import parsers
+from parsers import _fsm
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "fixtures" / "parsers"
+CASES = sorted(FIXTURES.glob("*/*/*.txt"))
+
+
+def _as_dict(result) -> dict:
+    d: dict = {}
+    if result.facts:
+        d["facts"] = result.facts
+    if result.components:
+        rows = []
+        for c in result.components:
+            row = dataclasses.asdict(c)
+            for k in ("physical_class", "parent_ref", "source_index"):
+                if not row[k]:
+                    del row[k]
+            rows.append(row)
+        d["components"] = rows
+    if result.licenses:
+        d["licenses"] = [{k: v for k, v in dataclasses.asdict(x).items()
+                          if k not in ("device", "transport") and v not in ("", None)} for x in result.licenses]
+    if result.license_status is not None:
+        st = {k: v for k, v in dataclasses.asdict(result.license_status).items()
+              if k not in ("device", "transport") and v not in ("", None, [], {})}
+        if "policy" in st:
+            st["policy"] = {k: {a: list(b) for a, b in v.items()} for k, v in st["policy"].items()}
+        d["license_status"] = st
+    return d
+
+
+def test_fixtures_exist():
+    assert len(CASES) >= 40
+    for txt in CASES:
+        assert txt.with_suffix(".yml").is_file(), f"{txt} has no .yml beside it"
+
+
+@pytest.mark.parametrize("txt", CASES, ids=[str(p.relative_to(FIXTURES)) for p in CASES])
+def test_fixture(txt: Path):
+    platform, slug = txt.parent.parent.name, txt.parent.name
+    expected = yaml.safe_load(txt.with_suffix(".yml").read_text()) or {}
+    result = parsers.parse(platform, slug.replace("_", " "), txt.read_text())
+    assert _as_dict(result) == expected
+
+
+def test_fixture_crlf_variant_parses_the_same():
+    """Captures arrive with CRLF line endings; the result must not change."""
+    for txt in CASES:
+        platform, slug = txt.parent.parent.name, txt.parent.name
+        text = txt.read_text()
+        a = parsers.parse(platform, slug.replace("_", " "), text)
+        b = parsers.parse(platform, slug.replace("_", " "), text.replace("\n", "\r\n"))
+        assert _as_dict(a) == _as_dict(b), txt
+
+
+def _index_rows() -> list[tuple[str, str, str]]:
+    rows = []
+    for line in (_fsm.OWN_INDEX).read_text().splitlines():
+        if not line.strip() or line.startswith("#") or line.startswith("Template,"):
+            continue
+        template, _host, platform, command = [p.strip() for p in line.split(",", 3)]
+        rows.append((template, platform, command))
+    return rows
+
+
+def test_every_template_is_indexed_compiles_and_has_fixtures():
+    indexed = {t for t, _, _ in _index_rows()}
+    for path in _fsm.own_templates():
+        assert path.name in indexed, f"{path.name} missing from parsers/templates/index"
+        _fsm.fsm(path)  # compiles
+    for template, platform_re, _ in _index_rows():
+        assert (_fsm.OWN_DIR / template).is_file(), template
+        covered = [d for d in FIXTURES.glob("*/*") if d.is_dir() and _fsm.template_path(d.parent.name, d.name.replace("_", " ")) == _fsm.OWN_DIR / template]
+        assert covered, f"{template} has no fixture directory"
+
+
+@pytest.mark.parametrize("platform,command,template", [
+    ("cisco_xe", "show version", "cisco_ios_show_version.textfsm"),
+    ("cisco_ios", "sh ver", "cisco_ios_show_version.textfsm"),
+    ("cisco_nxos", "show version", "cisco_nxos_show_version.textfsm"),
+    ("cisco_xr", "show version", "cisco_xr_show_version.textfsm"),
+    ("cisco_asa", "show version", "cisco_asa_show_version.textfsm"),
+    ("cisco_xr", "admin show inventory", "cisco_common_show_inventory.textfsm"),
+    ("cisco_asa", "show inventory", "cisco_common_show_inventory.textfsm"),
+])
+def test_index_lookup(platform, command, template):
+    assert _fsm.template_path(platform, command) == _fsm.OWN_DIR / template
