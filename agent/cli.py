@@ -238,47 +238,174 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from agent import tabular
-    from agent.inventory import load_inventory
-    from agent.scan import ScanOptions
-    from agent.views import DEVICE_COLUMNS, device_rows
-    from lab import fleet as lab_fleet
-    from lab.device import DEFAULT_ENABLE, DEFAULT_PASSWORD, ENABLE_ENV, PASSWORD_ENV
-    from lab.inventory import write_inventory
-    from lab.server import LabThread
+    from agent.demo import run_demo
 
-    # The demo inventory references the lab's secrets like any other; give them their lab values.
-    os.environ.setdefault(PASSWORD_ENV, DEFAULT_PASSWORD)
-    os.environ.setdefault(ENABLE_ENV, DEFAULT_ENABLE)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     redactor = _get_redactor()
     _setup_logging(args, redactor)
-    db = Path(args.db) if args.db else out / "ibagent.db"
-    print(f"demo: starting the simulated fleet on 127.0.0.1 ...", flush=True)
-    with LabThread(lab_fleet.demo_fleet()) as lab:
-        inv_dir = out / "inventory"
-        write_inventory(lab.devices, inv_dir)
-        inventory = load_inventory(inv_dir)
-        redactor.add(inventory.secrets)
-        print(f"demo: {len(inventory.targets)} devices in {inv_dir}/; scanning over SSH ...", flush=True)
-        options = ScanOptions(workers=args.workers, deadline=args.deadline, connect_timeout=5, command_timeout=5, retries=1)
-        store = _open_store(str(db))
+    return run_demo(args, redactor, _run_scan, _open_store, _print_summary)
+
+
+def _require_store(path: str):
+    if not Path(path).exists():
+        raise UsageError(f"no store at {path}: run 'ibagent scan' or 'ibagent demo' first, or pass --db")
+    return _open_store(path)
+
+
+def _parse_day(text: str, what: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{what} must be a date as YYYY-MM-DD, not {text!r}") from None
+
+
+def _emit(rows: list[dict], columns, fmt: str) -> None:
+    from agent import tabular
+
+    if fmt == "json":
+        sys.stdout.write(tabular.to_json(rows))
+    elif fmt == "csv":
+        sys.stdout.write(tabular.to_csv(rows, columns))
+    else:
+        sys.stdout.write(tabular.to_table(rows, columns))
+
+
+def reconcile_from_store(store, contract_lines, eox_index, as_of, window: int, scan_id: int | None = None):
+    """The reconcile rows for the snapshot as of ``scan_id``: the one place CLI and demo get them."""
+    from agent import history
+    from agent.reconcile import reconcile
+
+    return reconcile(
+        history.fleet_items(store, scan_id), history.device_states(store, scan_id), contract_lines, eox_index,
+        as_of, window, history.seen_history(store, scan_id),
+    )
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from agent.contracts import load_contracts, load_header_map
+    from agent.eox import load_eox
+    from agent.reconcile import count_by_status
+    from agent.reports import render_table, write_reconcile_reports
+    from agent.reports.cells import COLUMNS, row_record
+
+    as_of = _parse_day(args.as_of, "--as-of") if args.as_of else datetime.now(timezone.utc).date()
+    if args.window < 0:
+        raise UsageError("--window must be 0 or more days")
+    if args.format == "xlsx" and not args.out:
+        raise UsageError("--format xlsx writes a workbook: give --out DIR")
+    header_map = None
+    if args.map:
         try:
-            store.lock()
-            summary = _run_scan(inventory.targets, store, options, inventory.source, redactor, None)
-            rows = device_rows(store, summary.scan_id)
-        finally:
-            store.close()
-    (out / "devices.csv").write_text(tabular.to_csv(rows, DEVICE_COLUMNS))
-    (out / "devices.json").write_text(tabular.to_json(rows))
-    _print_summary(summary)
-    contractable = sum(1 for r in rows if r["contractable"])
-    print(f"demo: {len(rows)} physical items ({contractable} contractable) written to {out}/devices.csv and devices.json")
-    print(f"demo: store at {db}; try:  ibagent devices --db {db}")
-    if summary.failed:
-        print("demo: the failed devices above are the deliberately faulty ones (one per fault kind).")
-    return EXIT_OK if summary.failed == 0 else EXIT_DEVICES_FAILED
+            header_map = load_header_map(args.map)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"header map {args.map}: {exc}") from None
+    try:
+        load = load_contracts(args.contracts, header_map=header_map, date_format=args.date_format)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    eox = load_eox(args.eox) if args.eox else None
+    problems = list(load.errors) + (list(eox.errors) if eox else [])
+    for err in problems[:200]:
+        print(f"ibagent: {err}", file=sys.stderr)
+    if len(problems) > 200:
+        print(f"ibagent: ... and {len(problems) - 200} more problems", file=sys.stderr)
+    print(load.summary_text(), file=sys.stderr)
+    if eox:
+        print(eox.summary_text(), file=sys.stderr)
+    whole_file = [e for e in problems if e.row is None]
+    if whole_file or (args.strict and problems):
+        print("ibagent: not reconciling: an input file could not be read as a whole"
+              + ("" if whole_file else " (--strict)"), file=sys.stderr)
+        return EXIT_USAGE
+    store = _require_store(args.db)
+    try:
+        if store.latest_scan_id() is None:
+            raise UsageError(f"{args.db} holds no finished scan yet")
+        rows = reconcile_from_store(store, load.lines, eox.index if eox else None, as_of, args.window, args.scan)
+    finally:
+        store.close()
+    counts = count_by_status(rows)
+    print("reconcile as of " + as_of.isoformat() + ": "
+          + ", ".join(f"{k} {v}" for k, v in counts.items() if v), file=sys.stderr)
+    if args.out:
+        meta = {"as_of": as_of.isoformat(), "window_days": args.window, "contracts": list(args.contracts),
+                "eox": list(args.eox or []), "store": args.db}
+        formats = [args.format] if args.format else ["table", "csv", "json", "xlsx"]
+        written = write_reconcile_reports(rows, args.out, formats=formats, meta=meta)
+        print(f"wrote {len(written)} files to {args.out}/", file=sys.stderr)
+    elif args.format == "json":
+        import json
+
+        print(json.dumps([row_record(r) for r in rows], indent=2))
+    elif args.format == "csv":
+        from agent.reports.cells import row_cells
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for r in rows:
+            writer.writerow(["" if v is None else v for v in row_cells(r)])
+    else:
+        sys.stdout.write(render_table(rows))
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from agent import history
+
+    store = _require_store(args.db)
+    try:
+        try:
+            a, b = history.resolve_pair(store, args.scans)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        changes = [c.as_dict() for c in history.diff(store, a, b)]
+    finally:
+        store.close()
+    print(f"changes from scan {a} to scan {b}: {len(changes)}", file=sys.stderr)
+    _emit(changes, ("change", "serial", "base_pid", "device", "name", "detail"), args.format)
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from agent import history
+    from agent.normalize import canonical_serial
+
+    store = _require_store(args.db)
+    try:
+        rows = history.item_history(store, canonical_serial(args.serial))
+    finally:
+        store.close()
+    if not rows:
+        print(f"ibagent: serial {args.serial} was never seen", file=sys.stderr)
+        return EXIT_DEVICES_FAILED
+    _emit(rows, ("scan_id", "when", "device", "name", "pid", "class", "contractable", "capture_id"), args.format)
+    return EXIT_OK
+
+
+def cmd_trueup(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from agent import history
+
+    since = int(args.since) if args.since.isdigit() else _parse_day(args.since, "--since")
+    store = _require_store(args.db)
+    try:
+        try:
+            items = history.trueup(store, since)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    finally:
+        store.close()
+    rows = [asdict(i) for i in items]
+    for r in rows:
+        r["class"] = r.pop("cls")
+    print(f"items first seen after {args.since}: {len(rows)}", file=sys.stderr)
+    _emit(rows, ("serial", "base_pid", "pid", "hostname", "site", "class", "name", "scan_id"), args.format)
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------------------- parser
@@ -332,6 +459,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scan", type=int, help="snapshot as of this scan id (default: latest)")
     p.add_argument("--contractable-only", action="store_true", help="leave out virtual rows, duplicates and rows without serial")
     p.set_defaults(func=cmd_devices)
+
+    db_help = "store path (default ./ibagent.db or $IBAGENT_DB)"
+    default_db = os.environ.get("IBAGENT_DB", "ibagent.db")
+
+    p = sub.add_parser("reconcile", help="diff the live fleet against contract exports: deployed list and quote lists",
+                       description="Reconcile the latest snapshot against contract/coverage exports (CSV, XLSX, "
+                       "JSON as Cisco and partners export them) and optional EoX data. Statuses: covered, expiring, "
+                       "lapsed, uncovered, not-seen, unverified, rma-swap, end-of-support. With --out, writes the "
+                       "deployed list and the quote serial lists (renew, add, drop, transfer, refresh).")
+    p.add_argument("--contracts", nargs="+", required=True, metavar="FILE", help="contract/coverage export files")
+    p.add_argument("--eox", nargs="+", metavar="FILE", help="EoX API JSON or CSV files")
+    p.add_argument("--as-of", help="reconcile as of this date, YYYY-MM-DD (default today, UTC)")
+    p.add_argument("--window", type=int, default=90, help="days ahead that count as expiring (default 90)")
+    p.add_argument("--format", choices=("table", "csv", "json", "xlsx"),
+                   help="output format (default: table on stdout; all formats with --out)")
+    p.add_argument("--out", help="write the report files to this directory")
+    p.add_argument("--map", help="YAML header map (canonical field: column name) for other CSV layouts")
+    p.add_argument("--date-format", choices=("DD/MM/YYYY", "MM/DD/YYYY", "YYYY-MM-DD", "DD-MMM-YYYY"),
+                   help="settle ambiguous slash dates")
+    p.add_argument("--strict", action="store_true", help="refuse to reconcile if any row could not be read")
+    p.add_argument("--scan", type=int, help="snapshot as of this scan id (default latest)")
+    p.add_argument("--db", default=default_db, help=db_help)
+    p.set_defaults(func=cmd_reconcile)
+
+    p = sub.add_parser("diff", help="what changed between two scans (added, removed, moved, version changed)")
+    p.add_argument("scans", nargs="*", type=int, metavar="SCAN", help="two scan ids (default: the last two)")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--db", default=default_db, help=db_help)
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("history", help="every sighting of one serial across scans")
+    p.add_argument("serial")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--db", default=default_db, help=db_help)
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("trueup", help="items first seen after a date or scan (true-up delta)")
+    p.add_argument("--since", required=True, help="YYYY-MM-DD or a scan id")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--db", default=default_db, help=db_help)
+    p.set_defaults(func=cmd_trueup)
 
     p = sub.add_parser("parse", help="parse one captured output, exactly as a scan would",
                        description="Print the records one capture yields, through the same code path a scan uses.")

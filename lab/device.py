@@ -48,6 +48,9 @@ class DeviceSpec:
     slow_chunk: int = 64  # slow_output: bytes per write
     slow_pause: float = 0.04  # slow_output: seconds between writes
     port: int = 0  # 0 = let the OS pick
+    # Serial tokens (profile.yaml names) whose part was swapped under RMA: they print a fresh
+    # serial, same PID and slot, so a later scan sees the replacement where the original was.
+    rma: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "faults", frozenset(self.faults))  # accept any iterable of names
@@ -114,7 +117,9 @@ class RunningDevice:
         assert self.spec.index is not None, "spec not resolved"
         values = {HOSTNAME_TOKEN: self.spec.hostname}
         for i, (token, kind) in enumerate(self.profile_def.serial_kinds):
-            values[token] = make_serial(kind, self.spec.seed, self.spec.index, i)
+            # A replacement part draws from another seed: unique, and never the original's serial.
+            seed = self.spec.seed + 1_000_003 if token in self.spec.rma else self.spec.seed
+            values[token] = make_serial(kind, seed, self.spec.index, i)
         return values
 
     @cached_property

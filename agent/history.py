@@ -1,0 +1,195 @@
+"""History over scans: what reconcile needs from the store, and the diff / history / true-up views.
+
+The store keeps every scan; this module turns that sequence into the inputs of the pure
+``agent.reconcile.reconcile`` (fleet items, per-device scan state, first/last seen per item) and
+into the change views people ask for between scans.  Read-only: it never writes the store.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+from agent.reconcile import DeviceScanState, FleetItem, SeenHistory
+from agent.store import Store
+
+Key = tuple[str, str]
+
+
+def _when(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc) if epoch else None
+
+
+def is_clean(device_row) -> bool:
+    """Collected, and the inventory read in full: the only state in which absence means something."""
+    if device_row["status"] != "ok":
+        return False
+    problems = json.loads(device_row["problems"] or "[]")
+    return not any("inventory" in p for p in problems)
+
+
+def fleet_items(store: Store, scan_id: int | None = None) -> list[FleetItem]:
+    """Every contractable item of the snapshot as of ``scan_id`` (default latest)."""
+    snapshot = store.snapshot_devices(scan_id)
+    by_key = {(d["scan_id"], d["device"]): d for d in snapshot}
+    items = []
+    for comp in store.components_of(by_key):
+        if not comp["contractable"] or not comp["serial"]:
+            continue
+        dev = by_key[(comp["scan_id"], comp["device"])]
+        items.append(
+            FleetItem(
+                serial=comp["serial"], base_pid=comp["base_pid"], pid=comp["pid"], device=comp["device"],
+                hostname=dev["hostname"] or comp["device"], site=dev["site"] or "", cls=comp["class"],
+                name=comp["name"], parent=comp["parent"] or "", scan_id=comp["scan_id"],
+                capture_id=comp["capture_id"], slot=comp["name"],
+            )
+        )
+    return items
+
+
+def device_states(store: Store, scan_id: int | None = None) -> list[DeviceScanState]:
+    """Per device of the scan: was it clean in that scan, and when was it last clean at all."""
+    scan_id = scan_id or store.latest_scan_id()
+    if scan_id is None:
+        return []
+    started = {s["id"]: s["started"] for s in store.scans()}
+    last_clean: dict[str, float] = {}
+    for row in store.db.execute("SELECT * FROM devices WHERE scan_id <= ? ORDER BY scan_id", (scan_id,)):
+        if is_clean(row):
+            last_clean[row["device"]] = started[row["scan_id"]]
+    states = []
+    for row in store.scan_devices(scan_id):
+        states.append(
+            DeviceScanState(
+                device=row["device"], site=row["site"] or "",
+                contract_site_ids=tuple(json.loads(row["contract_site_ids"] or "[]")),
+                last_clean_scan_at=_when(last_clean.get(row["device"])),
+                latest_scan_clean=is_clean(row), latest_scan_id=scan_id,
+            )
+        )
+    return states
+
+
+def seen_history(store: Store, upto_scan: int | None = None) -> dict[Key, SeenHistory]:
+    """First and last sighting of every contractable item, over all scans up to ``upto_scan``."""
+    upto_scan = upto_scan or store.latest_scan_id() or 0
+    rows = store.db.execute(
+        """
+        SELECT c.serial, c.base_pid, c.device, c.name, s.started
+        FROM components c JOIN scans s ON s.id = c.scan_id
+        WHERE c.contractable = 1 AND c.serial != '' AND c.scan_id <= ?
+        ORDER BY c.scan_id, c.id
+        """,
+        (upto_scan,),
+    )
+    history: dict[Key, SeenHistory] = {}
+    for serial, base_pid, device, name, started in rows:
+        when = _when(started)
+        seen = history.get((serial, base_pid))
+        if seen is None:
+            history[(serial, base_pid)] = SeenHistory(when, when, device, name)
+        else:
+            seen.last_seen, seen.last_device, seen.last_slot = when, device, name
+    return history
+
+
+# ------------------------------------------------------------------ change views
+
+
+@dataclass(slots=True)
+class Change:
+    change: str  # added | removed | moved | version-changed
+    serial: str
+    base_pid: str
+    device: str
+    name: str
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"change": self.change, "serial": self.serial, "base_pid": self.base_pid, "device": self.device,
+                "name": self.name, "detail": self.detail}
+
+
+def _items_with_versions(store: Store, scan_id: int) -> dict[Key, tuple[str, str, str]]:
+    """(serial, base_pid) -> (device, name, version) over the snapshot as of ``scan_id``."""
+    versions = {d["device"]: d["version"] or "" for d in store.snapshot_devices(scan_id)}
+    return {(i.serial, i.base_pid): (i.device, i.name, versions.get(i.device, "")) for i in fleet_items(store, scan_id)}
+
+
+def diff(store: Store, scan_a: int, scan_b: int) -> list[Change]:
+    """What changed between the snapshots as of two scans."""
+    a, b = _items_with_versions(store, scan_a), _items_with_versions(store, scan_b)
+    changes: list[Change] = []
+    for key in sorted(b.keys() - a.keys()):
+        changes.append(Change("added", *key, b[key][0], b[key][1]))
+    for key in sorted(a.keys() - b.keys()):
+        changes.append(Change("removed", *key, a[key][0], a[key][1]))
+    for key in sorted(a.keys() & b.keys()):
+        (dev_a, name_a, ver_a), (dev_b, name_b, ver_b) = a[key], b[key]
+        if dev_a != dev_b:
+            changes.append(Change("moved", *key, dev_b, name_b, f"from {dev_a} ({name_a})"))
+        elif ver_a != ver_b and key == _chassis_key(store, scan_b, dev_b):
+            changes.append(Change("version-changed", *key, dev_b, name_b, f"{ver_a or '?'} -> {ver_b or '?'}"))
+    return changes
+
+
+def _chassis_key(store: Store, scan_id: int, device: str) -> Key | None:
+    # A software change is a device fact: report it once, on the chassis item, not per optic.
+    row = next((d for d in store.snapshot_devices(scan_id) if d["device"] == device), None)
+    if row is None:
+        return None
+    return (row["chassis_serial"] or "", (row["chassis_pid"] or "").rstrip("="))
+
+
+def item_history(store: Store, serial: str) -> list[dict[str, Any]]:
+    """Every sighting of a serial: scan, when, device, slot, PID; plus scans where its device failed."""
+    rows = store.db.execute(
+        """
+        SELECT c.scan_id, s.started, c.device, c.name, c.pid, c.base_pid, c.class, c.contractable, c.capture_id
+        FROM components c JOIN scans s ON s.id = c.scan_id
+        WHERE c.serial = ? ORDER BY c.scan_id, c.id
+        """,
+        (serial,),
+    ).fetchall()
+    return [
+        {"scan_id": r["scan_id"], "when": _when(r["started"]).isoformat(timespec="seconds"), "device": r["device"],
+         "name": r["name"], "pid": r["pid"], "base_pid": r["base_pid"], "class": r["class"],
+         "contractable": bool(r["contractable"]), "capture_id": r["capture_id"]}
+        for r in rows
+    ]
+
+
+def trueup(store: Store, since: date | int, scan_id: int | None = None) -> list[FleetItem]:
+    """Contractable items of the latest snapshot first seen after ``since`` (a date or a scan id)."""
+    history = seen_history(store, scan_id)
+    items = fleet_items(store, scan_id)
+    if isinstance(since, int):
+        row = store.db.execute("SELECT started FROM scans WHERE id=?", (since,)).fetchone()
+        if row is None:
+            raise ValueError(f"no scan {since}")
+        cutoff = _when(row["started"])
+        return [i for i in items if history[(i.serial, i.base_pid)].first_seen > cutoff]
+    return [i for i in items if history[(i.serial, i.base_pid)].first_seen.date() > since]
+
+
+def scan_ids(store: Store) -> list[int]:
+    return [s["id"] for s in store.scans() if s["status"] != "running"]
+
+
+def resolve_pair(store: Store, ids: Iterable[int] | None) -> tuple[int, int]:
+    """The two scans to compare: given ones, or the last two finished scans."""
+    ids = list(ids or [])
+    known = scan_ids(store)
+    if not ids:
+        if len(known) < 2:
+            raise ValueError("need two finished scans to compare; run another scan first")
+        return known[-2], known[-1]
+    if len(ids) != 2:
+        raise ValueError("give two scan ids, or none for the last two scans")
+    for i in ids:
+        if i not in known:
+            raise ValueError(f"no finished scan {i} (known: {', '.join(map(str, known)) or 'none'})")
+    return ids[0], ids[1]

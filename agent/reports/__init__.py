@@ -1,0 +1,11 @@
+"""Report writers for reconciliation rows: the deployed list and the quote serial lists.
+
+``select_lists`` decides which rows go on which list; ``render_table`` prints them for a
+terminal; ``write_reconcile_reports`` writes them as table text, CSV, JSON and/or XLSX.
+"""
+from agent.reports.lists import LISTS, ReportList, renew_groups, select_lists
+from agent.reports.table import render_table
+from agent.reports.writers import FORMATS, write_reconcile_reports
+
+__all__ = ["FORMATS", "LISTS", "ReportList", "render_table", "renew_groups", "select_lists",
+           "write_reconcile_reports"]

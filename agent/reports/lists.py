@@ -1,0 +1,71 @@
+"""Which reconciliation rows go on which list, in which order."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable, Iterable, Sequence
+
+from agent.reconcile import (
+    COVERED,
+    END_OF_SUPPORT,
+    EXPIRING,
+    NOT_SEEN,
+    RMA_SWAP,
+    UNCOVERED,
+    UNVERIFIED,
+    ReconRow,
+)
+
+
+@dataclass(frozen=True)
+class ReportList:
+    name: str
+    title: str
+    wants: Callable[[ReconRow], bool]
+    order: Callable[[ReconRow], tuple]
+
+
+def _place(r: ReconRow) -> tuple:
+    return (r.site, r.hostname or r.device, r.name, r.serial)
+
+
+def _renewal(r: ReconRow) -> tuple:
+    return (r.contract_number, r.coverage_end or date.max, r.site, r.serial)
+
+
+LISTS: tuple[ReportList, ...] = (
+    ReportList("deployed", "Deployed items (seen in the latest snapshot)", lambda r: r.seen, _place),
+    ReportList("renew", "Renew: covered and expiring, by contract and end date",
+               lambda r: r.status in (COVERED, EXPIRING), _renewal),
+    ReportList("add", "Add: seen but on no contract", lambda r: r.status == UNCOVERED, _place),
+    ReportList("drop", "Drop: on contract, collected cleanly, not there", lambda r: r.status == NOT_SEEN,
+               _renewal),
+    ReportList("transfer", "Transfer: RMA swaps, contract moves to the replacement serial",
+               lambda r: r.status == RMA_SWAP, lambda r: (r.device, r.slot, r.seen, r.serial)),
+    ReportList("refresh", "Refresh: past Last Date of Support or End of Service Contract Renewal",
+               lambda r: r.status == END_OF_SUPPORT, _place),
+    ReportList("unverified", "Unverified: on contract, not seen, scope not collected cleanly",
+               lambda r: r.status == UNVERIFIED, _renewal),
+)
+LIST_NAMES = tuple(lst.name for lst in LISTS)
+
+
+def select_lists(rows: Iterable[ReconRow], names: Sequence[str] | None = None) -> dict[str, list[ReconRow]]:
+    wanted = [lst for lst in LISTS if names is None or lst.name in names]
+    unknown = set(names or ()) - set(LIST_NAMES)
+    if unknown:
+        raise ValueError(f"unknown report list(s) {', '.join(sorted(unknown))}; known: {', '.join(LIST_NAMES)}")
+    rows = list(rows)
+    return {lst.name: sorted((r for r in rows if lst.wants(r)), key=lst.order) for lst in wanted}
+
+
+def renew_groups(rows: Iterable[ReconRow]) -> list[tuple[str, date | None, list[ReconRow]]]:
+    """Renew-list rows grouped by (contract number, coverage end): one quote line group each."""
+    groups: dict[tuple[str, date | None], list[ReconRow]] = {}
+    for r in rows:
+        groups.setdefault((r.contract_number, r.coverage_end), []).append(r)
+    return [(c, e, g) for (c, e), g in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or date.max))]
+
+
+def title_of(name: str) -> str:
+    return next(lst.title for lst in LISTS if lst.name == name)

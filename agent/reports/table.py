@@ -1,0 +1,56 @@
+"""Plain aligned text for a terminal."""
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable, Sequence
+
+from agent.reconcile import ReconRow, count_by_status
+from agent.reports.lists import renew_groups
+
+# (heading, getter, max width).  The last reason is the verdict ("covered until ...", "drop
+# candidate"), the most useful single line on a terminal.
+Column = tuple[str, Callable[[ReconRow], object], int]
+DEFAULT_COLUMNS: tuple[Column, ...] = (
+    ("STATUS", lambda r: r.status, 14),
+    ("SERIAL", lambda r: r.serial, 20),
+    ("PID", lambda r: r.base_pid, 22),
+    ("HOST", lambda r: r.hostname or r.device, 24),
+    ("SITE", lambda r: r.site, 18),
+    ("CONTRACT", lambda r: r.contract_number, 14),
+    ("END", lambda r: r.coverage_end or "", 10),
+    ("WHY", lambda r: r.reasons[-1] if r.reasons else "", 90),
+)
+
+# Device-supplied text reaches the terminal: control characters (ANSI escapes) are shown, not obeyed.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _cell(value: object, width: int) -> str:
+    text = _CONTROL.sub("?", "" if value is None else str(value))
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def render_table(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_COLUMNS,
+                 group_by_contract: bool = False, totals: bool = True) -> str:
+    """Rows as aligned columns; ``group_by_contract`` puts a heading per (contract, end date)."""
+    rows = list(rows)
+    cells = [[_cell(get(r), cap) for _, get, cap in columns] for r in rows]
+    widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, (h, _, _) in enumerate(columns)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+
+    out = [line([h for h, _, _ in columns]), line(["-" * w for w in widths])]
+    if group_by_contract:
+        index = {id(r): i for i, r in enumerate(rows)}
+        for contract, end, group in renew_groups(rows):
+            out.append(f"# contract {contract or '(none)'}, coverage ends {end or '?'}: {len(group)} item(s)")
+            out.extend(line(cells[index[id(r)]]) for r in group)
+    else:
+        out.extend(line(c) for c in cells)
+    if totals:
+        counts = {k: v for k, v in count_by_status(rows).items() if v}
+        out.append("")
+        out.append(f"{len(rows)} row(s)" + (": " + ", ".join(f"{v} {k}" for k, v in counts.items())
+                                            if counts else ""))
+    return "\n".join(out) + "\n"

@@ -1,0 +1,125 @@
+"""Writing the lists to files: one file per list (table, csv, json) or one workbook (xlsx)."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from agent.reconcile import ReconRow
+from agent.reports.cells import COLUMNS, neutralise, row_cells, row_record
+from agent.reports.lists import renew_groups, select_lists, title_of
+from agent.reports.table import render_table
+
+FORMATS = ("table", "csv", "json", "xlsx")
+
+
+def _atomic_write(path: Path, write) -> None:
+    # A half-written report that looks complete is worse than none: write aside, then rename.
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _csv(path: Path, rows: Sequence[ReconRow]) -> None:
+    def write(tmp: Path) -> None:
+        # utf-8-sig: Excel opens a BOM-marked CSV as UTF-8 instead of the local code page.
+        with tmp.open("w", newline="", encoding="utf-8-sig") as fh:
+            out = csv.writer(fh)
+            out.writerow(COLUMNS)
+            for r in rows:
+                out.writerow(["" if v is None else v.isoformat() if isinstance(v, date) else v
+                              for v in row_cells(r)])
+    _atomic_write(path, write)
+
+
+def _json(path: Path, name: str, rows: Sequence[ReconRow], meta: Mapping[str, Any]) -> None:
+    doc: dict[str, Any] = {"list": name, "title": title_of(name), **meta, "count": len(rows),
+                           "rows": [row_record(r) for r in rows]}
+    if name == "renew":
+        doc["groups"] = [{"contract_number": c, "coverage_end": e.isoformat() if e else None,
+                          "count": len(g), "serials": [r.serial for r in g]} for c, e, g in renew_groups(rows)]
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    _atomic_write(path, write)
+
+
+def _table(path: Path, name: str, rows: Sequence[ReconRow]) -> None:
+    text = f"{title_of(name)}\n\n" + render_table(rows, group_by_contract=(name == "renew"))
+    _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _xlsx(path: Path, lists: Mapping[str, Sequence[ReconRow]], meta: Mapping[str, Any]) -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for name, rows in lists.items():
+        ws = wb.create_sheet(title=name)
+        ws.freeze_panes = "A2"
+        header = []
+        for col in COLUMNS:
+            cell = WriteOnlyCell(ws, value=col)
+            cell.font = bold
+            header.append(cell)
+        ws.append(header)
+        for r in rows:
+            out = []
+            for value in row_cells(r):
+                cell = WriteOnlyCell(ws, value=value)
+                if isinstance(value, date):
+                    cell.number_format = "yyyy-mm-dd"
+                out.append(cell)
+            ws.append(out)
+        ws.auto_filter.ref = f"A1:{_col_letter(len(COLUMNS))}{len(rows) + 1}"
+    if meta:
+        ws = wb.create_sheet(title="about")
+        for k, v in meta.items():
+            ws.append([neutralise(str(k)), neutralise(str(v))])
+    _atomic_write(path, lambda tmp: wb.save(tmp))
+
+
+def _col_letter(n: int) -> str:
+    letters = ""
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def write_reconcile_reports(rows: Iterable[ReconRow], out_dir: str | Path,
+                            formats: Sequence[str] = ("table", "csv", "json", "xlsx"),
+                            lists: Sequence[str] | None = None,
+                            meta: Mapping[str, Any] | None = None) -> list[Path]:
+    """Write every list in every format under ``out_dir``; returns the paths written.
+
+    table/csv/json: ``<list>.<txt|csv|json>`` per list; xlsx: ``reconcile.xlsx``, one sheet per list.
+    ``meta`` (as-of date, window, input files...) goes into the JSON documents and an "about" sheet.
+    """
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise ValueError(f"unknown report format(s) {', '.join(sorted(unknown))}; known: {', '.join(FORMATS)}")
+    meta = dict(meta or {})
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    chosen = select_lists(rows, lists)
+    written: list[Path] = []
+    for name, list_rows in chosen.items():
+        if "table" in formats:
+            written.append(out / f"{name}.txt")
+            _table(written[-1], name, list_rows)
+        if "csv" in formats:
+            written.append(out / f"{name}.csv")
+            _csv(written[-1], list_rows)
+        if "json" in formats:
+            written.append(out / f"{name}.json")
+            _json(written[-1], name, list_rows, meta)
+    if "xlsx" in formats:
+        written.append(out / "reconcile.xlsx")
+        _xlsx(written[-1], chosen, meta)
+    return written
