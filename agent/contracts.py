@@ -11,6 +11,8 @@ errors (wrong argument types) raise.
 """
 from __future__ import annotations
 
+from agent import normalize as _normalize
+
 import csv
 import gc
 import io
@@ -48,11 +50,12 @@ _QUOTED_FORMULA = re.compile(r'^=\s*"(.*)"$')  # ="00123": Excel's trick to keep
 
 
 def canonical_serial(raw: Any) -> str:
-    """Trim, upper-case, drop ``SN:``/``S:`` prefixes.  Never touches O/0 (virtual UDIs use O)."""
+    """The device side's rule (``agent.normalize.canonical_serial``), with a fast path for the
+    plain serials that make up nearly every row of a large export."""
     text = (raw.strip() if type(raw) is str else cell_text(raw)).upper()
-    if text[:1] == "S" and ":" in text:
-        text = _SERIAL_PREFIX.sub("", text, count=1)
-    return text
+    if _SERIAL_OK.match(text) and text[:1] != "S" and text not in _normalize.PLACEHOLDERS and text.strip("0"):
+        return text
+    return _normalize.canonical_serial(text)
 
 
 _PID_CACHE: dict[str, tuple[str, str, bool]] = {}

@@ -30,6 +30,11 @@ def is_clean(device_row) -> bool:
     return not any("inventory" in p for p in problems)
 
 
+def identity(serial: str, base_pid: str) -> Key:
+    """Reconcile's key: contract files upper-case PIDs ("ASAV30"), devices print "ASAv30"."""
+    return (serial, base_pid.upper())
+
+
 def fleet_items(store: Store, scan_id: int | None = None) -> list[FleetItem]:
     """Every contractable item of the snapshot as of ``scan_id`` (default latest)."""
     snapshot = store.snapshot_devices(scan_id)
@@ -41,7 +46,7 @@ def fleet_items(store: Store, scan_id: int | None = None) -> list[FleetItem]:
         dev = by_key[(comp["scan_id"], comp["device"])]
         items.append(
             FleetItem(
-                serial=comp["serial"], base_pid=comp["base_pid"], pid=comp["pid"], device=comp["device"],
+                serial=comp["serial"], base_pid=identity("", comp["base_pid"])[1], pid=comp["pid"], device=comp["device"],
                 hostname=dev["hostname"] or comp["device"], site=dev["site"] or "", cls=comp["class"],
                 name=comp["name"], parent=comp["parent"] or "", scan_id=comp["scan_id"],
                 capture_id=comp["capture_id"], slot=comp["name"],
@@ -88,9 +93,10 @@ def seen_history(store: Store, upto_scan: int | None = None) -> dict[Key, SeenHi
     history: dict[Key, SeenHistory] = {}
     for serial, base_pid, device, name, started in rows:
         when = _when(started)
-        seen = history.get((serial, base_pid))
+        key = identity(serial, base_pid)
+        seen = history.get(key)
         if seen is None:
-            history[(serial, base_pid)] = SeenHistory(when, when, device, name)
+            history[key] = SeenHistory(when, when, device, name)
         else:
             seen.last_seen, seen.last_device, seen.last_slot = when, device, name
     return history
@@ -141,7 +147,7 @@ def _chassis_key(store: Store, scan_id: int, device: str) -> Key | None:
     row = next((d for d in store.snapshot_devices(scan_id) if d["device"] == device), None)
     if row is None:
         return None
-    return (row["chassis_serial"] or "", (row["chassis_pid"] or "").rstrip("="))
+    return identity(row["chassis_serial"] or "", (row["chassis_pid"] or "").rstrip("="))
 
 
 def item_history(store: Store, serial: str) -> list[dict[str, Any]]:

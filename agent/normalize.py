@@ -86,7 +86,7 @@ __all__ = [
 # ------------------------------------------------------------------ serials
 
 _SERIAL_PREFIX = re.compile(r"^(?:S/N|SN|S|SERIAL(?:\s*(?:NO\.?|NUMBER|NUM))?)\s*[:#=]\s*", re.I)
-_PLACEHOLDERS = {
+PLACEHOLDERS = {
     "", "N/A", "NA", "N.A.", "NONE", "NULL", "-", "--", "UNKNOWN", "NOT AVAILABLE", "NOTAVAILABLE",
     "<NONE>", "<EMPTY>", "EMPTY", "UNSPECIFIED", "NOT SPECIFIED", "NOT APPLICABLE", "N\\A",
 }
@@ -103,7 +103,7 @@ def canonical_serial(raw: str | None) -> str:
     s = _SERIAL_PREFIX.sub("", s).strip()
     s = s.rstrip(",;").strip().strip("\"'").strip()
     s = s.upper()
-    if s in _PLACEHOLDERS or set(s) == {"0"}:
+    if s in PLACEHOLDERS or set(s) == {"0"}:
         return ""
     return s
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 # A cell starting with one of these is run as a formula by Excel/LibreOffice (CSV injection).
+# Serials, host names and reasons come from devices and partner files: none of them is trusted.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from agent.contracts import (
@@ -357,6 +357,8 @@ def test_canonical_serial_is_idempotent(raw):
        st.sampled_from(["", " ", "\t", "\xa0"]))
 def test_canonical_serial_strips_only_prefix_and_padding(serial, prefix, pad):
     # O and 0 are different characters in real serials (virtual UDIs): never "corrected".
+    # All zeros is the placeholder some modules print, not an identity (normalize's rule).
+    assume(serial.strip("0"))
     assert canonical_serial(pad + prefix + serial.lower() + pad) == serial
 
 

@@ -5,6 +5,7 @@ from datetime import date
 from typing import Any
 
 from agent.reconcile import ReconRow
+from agent.tabular import neutralise
 
 # Columns of the flat (CSV / XLSX) form, in order.
 COLUMNS = (
@@ -13,17 +14,6 @@ COLUMNS = (
     "match", "swap_with", "blocking_devices", "scan_id", "capture_id", "contract_file", "contract_row",
     "other_lines", "reasons",
 )
-
-# A spreadsheet treats a cell starting with these as a formula (CSV injection): serials, host
-# names and reasons come from devices and partner files, so none of them is trusted.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
 
 def row_record(row: ReconRow) -> dict[str, Any]:
     """Structured form (JSON): lists stay lists, dates are ISO strings."""

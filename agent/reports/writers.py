@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from agent.reconcile import ReconRow
-from agent.reports.cells import COLUMNS, neutralise, row_cells, row_record
+from agent.reports.cells import COLUMNS, row_cells, row_record
+from agent.tabular import neutralise
 from agent.reports.lists import renew_groups, select_lists, title_of
 from agent.reports.table import render_table
 

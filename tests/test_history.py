@@ -1,0 +1,95 @@
+"""History over scans: reconcile inputs, diff, per-serial history, true-up; and the reconcile CLI's errors."""
+from __future__ import annotations
+
+import json
+import time
+from datetime import date
+
+import pytest
+
+from agent import history
+from agent.cli import main as cli_main
+from agent.models import Capture, Component, DeviceFacts, DeviceRecords, Target
+from agent.store import Store
+
+
+def _scan(store, devices: dict[str, list[tuple[str, str, str]]], failed=(), version="17.9.4a", problems=()):
+    """devices: name -> [(slot name, pid, serial)]; returns the scan id."""
+    scan = store.begin_scan("inv", {}, len(devices))
+    for name, items in devices.items():
+        t = Target(name=name, host="127.0.0.1", platform="cisco_xe", site="hq", contract_site_ids=("555",))
+        cap = Capture(name, "cisco_xe", "ssh", "show inventory", "x", time.time(), time.time())
+        if name in failed:
+            recs, status, kind = None, "failed", "timeout"
+        else:
+            facts = DeviceFacts(name, "cisco_xe", hostname=name, version=version,
+                                chassis_pid=items[0][1], chassis_serial=items[0][2])
+            comps = [Component(name, slot, "", pid, pid.rstrip("="), "V01", sn, sn, "chassis") for slot, pid, sn in items]
+            recs, status, kind = DeviceRecords(facts, comps, problems=list(problems)), "ok", None
+        with store.transaction():
+            store.save_captures(scan, [cap])
+            store.save_device(scan, t, status=status, transport="ssh", records=recs, error_kind=kind,
+                              error="x" if kind else None, started=0, ended=0, attempts=1)
+    store.end_scan(scan, "completed", 0, 0)
+    return scan
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "h.db")
+    yield s
+    s.close()
+
+
+def test_diff_history_and_trueup(store):
+    s1 = _scan(store, {"sw1": [("Switch 1", "C9300-48P", "FOC1"), ("Switch 2", "C9300-48P", "FOC2")],
+                       "sw2": [("Chassis", "ASAv30", "9AAA")]})
+    s2 = _scan(store, {"sw1": [("Switch 1", "C9300-48P", "FOC1"), ("Switch 2", "C9300-48P", "FOC3")],
+                       "sw2": [("Chassis", "ASAv30", "9AAA"), ("Te1", "SFP-10G-SR", "FOC2")]}, version="17.12.4")
+    changes = {(c.change, c.serial) for c in history.diff(store, s1, s2)}
+    assert ("added", "FOC3") in changes
+    assert ("moved", "FOC2") not in changes  # same serial, other PID: a different item
+    assert ("removed", "FOC2") in changes and ("added", "FOC2") in changes
+    assert ("version-changed", "FOC1") in changes and ("version-changed", "9AAA") in changes
+    sightings = history.item_history(store, "FOC2")
+    assert [(h["scan_id"], h["device"]) for h in sightings] == [(s1, "sw1"), (s2, "sw2")]
+    fresh = {i.serial for i in history.trueup(store, s1)}
+    assert fresh == {"FOC3", "FOC2"}
+    assert history.trueup(store, date(2000, 1, 1))
+
+
+def test_reconcile_inputs_from_store(store):
+    s1 = _scan(store, {"a": [("Chassis", "C9300-48P", "FOC1")], "b": [("Chassis", "ASAv30", "9AAA")]})
+    s2 = _scan(store, {"a": [("Chassis", "C9300-48P", "FOC1")], "b": [("Chassis", "ASAv30", "9AAA")]}, failed=("b",))
+    items = {(i.serial, i.base_pid, i.device) for i in history.fleet_items(store)}
+    # b failed in the latest scan: its last clean collection still stands in the snapshot.
+    assert items == {("FOC1", "C9300-48P", "a"), ("9AAA", "ASAV30", "b")}
+    states = {s.device: s for s in history.device_states(store)}
+    assert states["a"].latest_scan_clean and not states["b"].latest_scan_clean
+    assert states["b"].last_clean_scan_at is not None and states["b"].contract_site_ids == ("555",)
+    seen = history.seen_history(store)
+    assert seen[("9AAA", "ASAV30")].last_device == "b"
+    assert s2 > s1
+
+
+def test_unread_inventory_is_not_clean(store):
+    _scan(store, {"a": [("Chassis", "C9300-48P", "FOC1")]}, problems=["show inventory: not parsed (command): x"])
+    assert not history.device_states(store)[0].latest_scan_clean
+
+
+def test_reconcile_cli_errors_are_precise(tmp_path, capsys, store):
+    _scan(store, {"a": [("Chassis", "C9300-48P", "FOC1")]})
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Serial Number,Product ID,Covered Line Start Date,Covered Line End Date,Contract Number\n"
+                   "FOC1,C9300-48P,2026-01-01,2027-01-01,100\n"
+                   "FOC2,C9300-48P,2026-01-01,not-a-date,101\n")
+    code = cli_main(["reconcile", "--db", str(store.path), "--contracts", str(bad), "--as-of", "2026-06-01",
+                     "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "bad.csv row 3" in err and "Covered Line End Date" in err and "Traceback" not in err
+    rows = json.loads(out)
+    assert [(r["serial"], r["status"]) for r in rows] == [("FOC1", "covered")]
+    assert cli_main(["reconcile", "--db", str(store.path), "--contracts", str(bad), "--strict"]) == 2
+    assert cli_main(["reconcile", "--db", str(store.path), "--contracts", str(tmp_path / "none.csv")]) == 2
+    assert cli_main(["reconcile", "--db", str(store.path), "--contracts", str(bad), "--as-of", "01/02/2026"]) == 2
