@@ -133,17 +133,7 @@ class RunningDevice:
 
     def netmiko_params(self, **extra: Any) -> dict[str, Any]:
         """Keyword arguments for netmiko.ConnectHandler."""
-        params: dict[str, Any] = {
-            "device_type": self.platform,
-            "host": self.host,
-            "port": self.port,
-            "username": self.username,
-            "password": self.password,
-        }
-        if self.needs_enable:
-            params["secret"] = self.enable_password
-        params.update(extra)
-        return params
+        return netmiko_params(self, **extra)
 
     def to_dict(self) -> dict[str, Any]:
         """Secret-free description (written to lab.json for other processes)."""
@@ -160,3 +150,19 @@ class RunningDevice:
             "faults": sorted(self.faults),
             "truth": self.truth.to_dict(),
         }
+
+
+def netmiko_params(device: Any, **extra: Any) -> dict[str, Any]:
+    """netmiko.ConnectHandler keyword arguments for anything shaped like a running device
+    (a RunningDevice here, or the manifest-built view of one in another process)."""
+    params: dict[str, Any] = {
+        "device_type": device.platform,
+        "host": device.host,
+        "port": device.port,
+        "username": device.username,
+        "password": device.password,
+    }
+    if device.needs_enable:
+        params["secret"] = device.enable_password
+    params.update(extra)
+    return params

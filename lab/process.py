@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .device import default_credentials
+from .device import default_credentials, netmiko_params
 from .fleet import DEFAULT_SEED
 from .inventory import read_manifest
 from .main import READY_PREFIX
@@ -47,17 +47,7 @@ class LabProcessDevice:
     enable_password: str = field(repr=False, default="")
 
     def netmiko_params(self, **extra: Any) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "device_type": self.platform,
-            "host": self.host,
-            "port": self.port,
-            "username": self.username,
-            "password": self.password,
-        }
-        if self.needs_enable:
-            params["secret"] = self.enable_password
-        params.update(extra)
-        return params
+        return netmiko_params(self, **extra)
 
 
 class LabProcess:
