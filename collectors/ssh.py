@@ -136,35 +136,7 @@ class SshCollector:
 
     async def collect(self, target: Target, sink: list[Capture]) -> None:
         plat = platforms.get(target.platform)
-        cred = target.credential
-        if cred is None:
-            raise CollectError("config", "no SSH credentials in the inventory")
-        try:
-            conn = await asyncio.wait_for(
-                asyncssh.connect(
-                    target.host,
-                    target.port,
-                    username=cred.username,
-                    password=cred.password,
-                    known_hosts=self.known_hosts,
-                    client_keys=(),
-                    agent_path=None,
-                    preferred_auth=("keyboard-interactive", "password"),
-                    login_timeout=self.connect_timeout,
-                    keepalive_interval=0,
-                ),
-                self.connect_timeout,
-            )
-        except asyncssh.PermissionDenied:
-            raise CollectError("auth", "login refused (permission denied)") from None
-        except asyncio.TimeoutError:
-            raise CollectError("timeout", f"no SSH login within {self.connect_timeout:g}s", transient=True) from None
-        except asyncssh.HostKeyNotVerifiable as exc:
-            raise CollectError("connect", f"host key not trusted: {exc.reason}") from None
-        except asyncssh.Error as exc:
-            raise CollectError("connect", f"SSH handshake failed: {exc.reason}", transient=True) from None
-        except OSError as exc:
-            raise CollectError("connect", f"cannot connect: {exc.strerror or exc}", transient=True) from None
+        conn = await connect(target, connect_timeout=self.connect_timeout, known_hosts=self.known_hosts)
         try:
             async with conn:
                 await self._run_shell(conn, target, plat, sink)
@@ -173,16 +145,9 @@ class SshCollector:
             raise CollectError("disconnect", f"connection lost: {reason}") from None
 
     async def _run_shell(self, conn, target: Target, plat: platforms.Platform, sink: list[Capture]) -> None:
-        # errors="replace": a byte that is not UTF-8 (Latin-1 banners, line noise) must not kill the
-        # channel; it becomes U+FFFD, which the noise check counts.
-        chan, shell = await conn.create_session(
-            _Shell, term_type="vt100", term_size=(511, 24), encoding="utf-8", errors="replace"
+        chan, shell, prompt_line = await open_shell(
+            conn, target, plat, connect_timeout=self.connect_timeout, command_timeout=self.command_timeout
         )
-        any_prompt = plat.ssh.prompt.match
-        raw = await shell.read_until(any_prompt, self.connect_timeout)
-        prompt_line = raw.replace("\r", "").rsplit("\n", 1)[-1]
-        if prompt_line.rstrip().endswith(">") and plat.ssh.enable in ("always", "when_user_exec"):
-            prompt_line = await self._enable(chan, shell, target, any_prompt)
 
         def at_prompt(tail: str, p=prompt_line) -> bool:
             return tail == p
@@ -223,14 +188,87 @@ class SshCollector:
         chan.write("exit\n")
         chan.close()
 
-    async def _enable(self, chan, shell: _Shell, target: Target, any_prompt) -> str:
-        chan.write("enable\n")
-        shell_text = await shell.read_until(lambda t: bool(_PASSWORD_PROMPT.search(t) or any_prompt(t)), self.command_timeout)
-        if _PASSWORD_PROMPT.search(shell_text.replace("\r", "").rsplit("\n", 1)[-1]):
-            secret = target.credential.enable or target.credential.password
-            chan.write(secret + "\n")
-            shell_text = await shell.read_until(any_prompt, self.command_timeout)
-        prompt_line = shell_text.replace("\r", "").rsplit("\n", 1)[-1]
-        if not prompt_line.rstrip().endswith("#"):
-            raise CollectError("auth", "enable refused (still in user EXEC mode)")
-        return prompt_line
+
+# Login and shell set-up, shared with ``collectors.ssh_actions`` (the SLP offline workflow) so both
+# speak to a device the same way and map failures to the same error kinds.
+
+
+def _preferred(first: tuple[bytes, ...], defaults: list[bytes]) -> list[str]:
+    """``first`` ahead of asyncssh's defaults: a preference order, not a restriction, so a device
+    offering only older algorithms still negotiates."""
+    ordered = [a for a in first if a in defaults] + [a for a in defaults if a not in first]
+    return [a.decode() for a in ordered]  # asyncssh takes names as str
+
+
+# Measured in bench/scan_fleet.py (py-spy): chacha20-poly1305 builds cipher objects per packet in
+# Python and cost ~2.8 ms of CPU per device; AES-GCM runs in OpenSSL (~0.6 ms).  Cisco devices
+# offer AES-GCM/CTR far more often than ML-KEM hybrids, and curve25519 is ~0.5 ms cheaper.
+_ENCRYPTION = _preferred(
+    (b"aes128-gcm@openssh.com", b"aes256-gcm@openssh.com"), asyncssh.encryption.get_default_encryption_algs()
+)
+_KEX = _preferred((b"curve25519-sha256", b"curve25519-sha256@libssh.org"), asyncssh.kex.get_default_kex_algs())
+
+
+async def connect(target: Target, *, connect_timeout: float, known_hosts: str | None = None) -> asyncssh.SSHClientConnection:
+    """Log in to ``target``; every failure is a :class:`CollectError` with its kind."""
+    cred = target.credential
+    if cred is None:
+        raise CollectError("config", "no SSH credentials in the inventory")
+    try:
+        return await asyncio.wait_for(
+            asyncssh.connect(
+                target.host,
+                target.port,
+                username=cred.username,
+                password=cred.password,
+                known_hosts=known_hosts,
+                client_keys=(),
+                agent_path=None,
+                preferred_auth=("keyboard-interactive", "password"),
+                login_timeout=connect_timeout,
+                keepalive_interval=0,
+                encryption_algs=_ENCRYPTION,
+                kex_algs=_KEX,
+            ),
+            connect_timeout,
+        )
+    except asyncssh.PermissionDenied:
+        raise CollectError("auth", "login refused (permission denied)") from None
+    except asyncio.TimeoutError:
+        raise CollectError("timeout", f"no SSH login within {connect_timeout:g}s", transient=True) from None
+    except asyncssh.HostKeyNotVerifiable as exc:
+        raise CollectError("connect", f"host key not trusted: {exc.reason}") from None
+    except asyncssh.Error as exc:
+        raise CollectError("connect", f"SSH handshake failed: {exc.reason}", transient=True) from None
+    except OSError as exc:
+        raise CollectError("connect", f"cannot connect: {exc.strerror or exc}", transient=True) from None
+
+
+async def open_shell(
+    conn, target: Target, plat: platforms.Platform, *, connect_timeout: float, command_timeout: float
+) -> tuple[asyncssh.SSHClientChannel, _Shell, str]:
+    """(channel, shell, prompt line) of an interactive shell at the privileged prompt."""
+    # errors="replace": a byte that is not UTF-8 (Latin-1 banners, line noise) must not kill the
+    # channel; it becomes U+FFFD, which the noise check counts.
+    chan, shell = await conn.create_session(
+        _Shell, term_type="vt100", term_size=(511, 24), encoding="utf-8", errors="replace"
+    )
+    any_prompt = plat.ssh.prompt.match
+    raw = await shell.read_until(any_prompt, connect_timeout)
+    prompt_line = raw.replace("\r", "").rsplit("\n", 1)[-1]
+    if prompt_line.rstrip().endswith(">") and plat.ssh.enable in ("always", "when_user_exec"):
+        prompt_line = await _enable(chan, shell, target, any_prompt, command_timeout)
+    return chan, shell, prompt_line
+
+
+async def _enable(chan, shell: _Shell, target: Target, any_prompt, command_timeout: float) -> str:
+    chan.write("enable\n")
+    shell_text = await shell.read_until(lambda t: bool(_PASSWORD_PROMPT.search(t) or any_prompt(t)), command_timeout)
+    if _PASSWORD_PROMPT.search(shell_text.replace("\r", "").rsplit("\n", 1)[-1]):
+        secret = target.credential.enable or target.credential.password
+        chan.write(secret + "\n")
+        shell_text = await shell.read_until(any_prompt, command_timeout)
+    prompt_line = shell_text.replace("\r", "").rsplit("\n", 1)[-1]
+    if not prompt_line.rstrip().endswith("#"):
+        raise CollectError("auth", "enable refused (still in user EXEC mode)")
+    return prompt_line
