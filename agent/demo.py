@@ -65,7 +65,8 @@ def run_demo(args, redactor, scan, open_store, print_summary) -> int:
         ]
         for label, specs in (("first scan", original), ("second scan, after an RMA swap", after_rma)):
             print(f"demo: starting the simulated fleet on 127.0.0.1 ({label}) ...", flush=True)
-            with LabThread(specs) as lab:
+            # --transport netconf|snmp: the lab serves that transport too (lab.netconf / lab.snmp).
+            with LabThread(specs, peers=() if options.transport in (None, "ssh") else (options.transport,)) as lab:
                 if not summaries:
                     contracts = sample_contracts.write_contracts(out / "sample-contracts.csv", lab.devices, as_of)
                     eox = sample_contracts.write_eox(out / "sample-eox.json", as_of)
@@ -97,6 +98,10 @@ def run_demo(args, redactor, scan, open_store, print_summary) -> int:
     print(f"demo: reconciled against {contracts.name} and {eox.name} as of {as_of}: "
           + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
     print(f"demo: {len(written)} report files in {out}/reports/ (renew, add, drop, transfer, refresh, ...)")
+    from agent.slp.demo import demo_round_trip  # Smart Licensing: offline round trip + slp-report.*
+
+    for line in demo_round_trip(out, db, after_rma, redactor, as_of):
+        print(line)
     print(f"demo: store at {db}; try:  ibagent devices --db {db}   or   ibagent diff --db {db}")
     if summary.failed:
         print("demo: the failed devices above are the deliberately faulty ones (one per fault kind).")

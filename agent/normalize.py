@@ -29,6 +29,11 @@ Versions (:func:`canonical_version`, :func:`version_key`)
 
 Components
 ==========
+SNMP and NETCONF rows state a class of their own (``RawComponent.physical_class``:
+entPhysicalClass, IOS XE ``hw-type``, openconfig type); where it is unambiguous it decides
+(``stack`` -> virtual row, ``container``/``sensor`` -> ``other``, power supply -> ``psu``, fan ->
+``fan``, transceiver / a port naming a PID -> ``optic``, ``chassis`` -> chassis, stack member or
+FEX by name); every other row goes by the name rules below.
 Classes (first rule that matches, the reason names it): virtual stack row ``c93xx Stack``
 -> ``other``; FEX chassis -> ``fex``; ``Chassis`` / ``Rack N`` / ``Switch N Chassis`` /
 ``SwitchN System`` / a row whose description says Chassis -> ``chassis``; ``Switch N`` on a
@@ -249,8 +254,47 @@ _BARE_SWITCH_PID = re.compile(r"^(?:WS-C\d|C\d{4}[A-Z]?-|C1000-|IE-\d|CDB-|ME-\d
 CONTAINER_CLASSES = ("chassis", "stack-member", "supervisor", "linecard", "module", "fex")
 
 
+# The class an SNMP / NETCONF source states, where it settles the question better than the row's
+# name: entPhysicalClass names (parsers.snmp), IOS XE device-hardware hw-type, openconfig /
+# ietf-hardware component types.  Anything else (module, LINECARD, hw-type-pim...) is decided by
+# the name rules below, which tell a supervisor from a line card from a module.
+_SOURCE_CLASS = {
+    "stack": ("other", "virtual stack row (entPhysicalClass stack)"),
+    "container": ("other", "empty container (source class container)"),
+    "sensor": ("other", "sensor (source class)"), "SENSOR": ("other", "sensor (source class)"),
+    "backplane": ("other", "backplane (source class)"),
+    "powerSupply": ("psu", "power supply (source class)"), "POWER_SUPPLY": ("psu", "power supply (source class)"),
+    "power-supply": ("psu", "power supply (source class)"), "hw-type-pem": ("psu", "power supply (hw-type-pem)"),
+    "fan": ("fan", "fan (source class)"), "FAN": ("fan", "fan (source class)"),
+    "hw-type-fantray": ("fan", "fan (hw-type-fantray)"),
+    "TRANSCEIVER": ("optic", "transceiver (source class)"), "hw-type-transceiver": ("optic", "transceiver (hw-type)"),
+}
+_SOURCE_CHASSIS = {"chassis", "CHASSIS", "hw-type-chassis"}
+
+
+def _from_source_class(raw: RawComponent, stacked: bool) -> tuple[str, str] | None:
+    src = raw.physical_class.strip()
+    if not src:
+        return None
+    if src in _SOURCE_CHASSIS:
+        cls, why = _by_name(raw, stacked)  # a stack member, a FEX or a lone chassis: the name says which
+        return (cls, why) if cls in ("chassis", "stack-member", "fex") else ("chassis", f"source class {src}")
+    if src == "port":
+        # entPhysicalClass port: a transceiver when it names a part, else a bare port.
+        return ("optic", "transceiver (entPhysicalClass port with a PID)") if _has_pid(raw.pid) else None
+    return _SOURCE_CLASS.get(src)
+
+
 def classify(raw: RawComponent, stacked: bool = False) -> tuple[str, str]:
-    """(class, reason) for one inventory row.  ``stacked``: the device has several 'Switch N' rows."""
+    """(class, reason) for one inventory row.  ``stacked``: the device has several 'Switch N' rows.
+
+    A class stated by an SNMP / NETCONF source is used where it is unambiguous (``_SOURCE_CLASS``);
+    CLI rows carry none and go by their name, description and PID.
+    """
+    return _from_source_class(raw, stacked) or _by_name(raw, stacked)
+
+
+def _by_name(raw: RawComponent, stacked: bool = False) -> tuple[str, str]:
     name = raw.name.strip()
     descr = raw.descr.strip()
     pid = raw.pid.strip()

@@ -6,6 +6,17 @@ what came back, and write it to the store in one transaction, before the next de
 A device's failure is a row with a reason, never an exception out of here.  Ctrl-C cancels
 the devices in flight, records them as ``cancelled`` (keeping their partial captures) and
 marks the scan ``interrupted``.
+
+Transports and merge (docs/TRANSPORTS.md): a host lists ``transports`` in order (any subset of
+ssh, netconf, snmp; ``--transport`` forces one).  Transports the platform has no agent for
+(NETCONF on ASA and classic IOS) are left out of the plan.  The first transport that succeeds
+is the primary.  If it cannot provide a datum another planned transport can (SNMP has no
+licences, NETCONF no Smart Licensing status), the next such transport runs too and complements
+it: its facts fill gaps, its licences / licence status are used when the primary did not
+cover them, and an item the primary did not see is added.  The same physical item seen twice
+is one item (identity = canonical serial + base PID); the same slot/name reported with another
+serial by two transports is a ``problems`` entry and both rows are kept.  Every record keeps
+the transport that produced it; the device row's transport reads ``netconf+ssh`` when merged.
 """
 from __future__ import annotations
 
@@ -18,7 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from agent.models import Capture, DeviceRecords, Target
+from agent.models import Capture, Component, DeviceRecords, Target
 from agent.redact import Redactor
 from agent.store import Store
 from collectors.base import CollectError, CollectResult, Collector
@@ -36,6 +47,9 @@ class ScanOptions:
     retry_backoff: float = 1.0
     transport: str | None = None  # force one transport for every target
     ssh_driver: str = "asyncssh"  # asyncssh | netmiko
+    snmp_timeout: float = 3.0  # per SNMP request (a host's snmp_timeout overrides)
+    snmp_retries: int = 1
+    netconf_direct_send: bool = True  # collectors/netconf.py: skip ncclient's 0.1 s send tick
 
     def public(self) -> dict:
         return {
@@ -46,6 +60,8 @@ class ScanOptions:
             "retries": self.retries,
             "transport": self.transport,
             "ssh_driver": self.ssh_driver,
+            "snmp_timeout": self.snmp_timeout,
+            "snmp_retries": self.snmp_retries,
         }
 
 
@@ -78,66 +94,195 @@ def build_collectors(options: ScanOptions) -> dict[str, Collector]:
         from collectors.ssh import SshCollector
 
         ssh = SshCollector(connect_timeout=options.connect_timeout, command_timeout=options.command_timeout)
-    return {"ssh": ssh}
+    from collectors.netconf import NetconfCollector
+    from collectors.snmp import SnmpCollector
+
+    # Both import their transport library on first use, so an SSH-only scan never pays for it.
+    netconf = NetconfCollector(
+        connect_timeout=options.connect_timeout, command_timeout=options.command_timeout, workers=options.workers,
+        direct_send=options.netconf_direct_send,
+    )
+    snmp = SnmpCollector(timeout=options.snmp_timeout, retries=options.snmp_retries)
+    return {"ssh": ssh, "netconf": netconf, "snmp": snmp}
+
+
+# ------------------------------------------------------------------ what each transport provides
+
+DATA = ("inventory", "version", "licenses", "license_status")
+_SNMP_PROVIDES = {"snmp:system": ("version",), "snmp:entPhysicalTable": ("inventory",)}
+
+
+def _ssh_datum(command: str) -> tuple[str, ...]:
+    c = command.lower()
+    if "inventory" in c:
+        return ("inventory",)
+    if "version" in c:
+        return ("version",)
+    if "license" in c:
+        if "status" in c:
+            return ("license_status",)
+        if "all" in c:
+            return ("licenses", "license_status")
+        if "usage" in c or "summary" in c:
+            return ("licenses",)
+    return ()
+
+
+def _netconf_profile(platform: str) -> dict | None:
+    from collectors.netconf import netconf_profile
+
+    return netconf_profile(platform)
+
+
+def _provides(transport: str, platform: str) -> set[str]:
+    """What a transport can collect on a platform at all (platform data, not a device's answer)."""
+    if transport == "snmp":
+        return {d for data in _SNMP_PROVIDES.values() for d in data}
+    if transport == "netconf":
+        profile = _netconf_profile(platform) or {}
+        return {d for data in (profile.get("provides") or {}).values() for d in data}
+    try:
+        from agent import platforms
+
+        commands = platforms.get(platform).ssh.commands
+    except Exception:  # noqa: BLE001 - unknown platform: the collector will say so
+        return set(DATA)
+    return {d for c in commands for d in _ssh_datum(c)}
+
+
+def _covered(transport: str, platform: str, captures: Sequence[Capture]) -> set[str]:
+    """The data a successful collection really answered for."""
+    out: set[str] = set()
+    provides = (_netconf_profile(platform) or {}).get("provides") or {} if transport == "netconf" else {}
+    for cap in captures:
+        if transport == "ssh":
+            # A device refusing 'show license ...' (classic IOS) answered: it has no licensing to show.
+            if cap.ok or cap.error_kind == "command":
+                out.update(_ssh_datum(cap.command))
+        elif cap.ok and transport == "netconf":
+            out.update(provides.get(cap.command.split(":", 1)[-1], ()))
+        elif cap.ok and transport == "snmp":
+            out.update(_SNMP_PROVIDES.get(cap.command, ()))
+    return out
 
 
 def _plan(target: Target, options: ScanOptions, available: dict[str, Collector]) -> list[str]:
     wanted = [options.transport] if options.transport else list(target.transports)
-    return [t for t in wanted if t in available]
+    # A platform without a NETCONF agent (ASA, classic IOS) is not asked over NETCONF at all.
+    return [t for t in wanted if t in available and (t != "netconf" or _netconf_profile(target.platform))]
+
+
+@dataclass(slots=True)
+class _Part:
+    """One transport's successful collection of a device."""
+
+    transport: str
+    captures: list[Capture]
+    covered: set[str]
+
+
+@dataclass(slots=True)
+class _Outcome:
+    result: CollectResult
+    captures: list[Capture]  # every capture made, failed transports' included (evidence)
+    parts: list[_Part] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # complementing transports that failed
+
+
+async def _attempt(
+    target: Target, transport: str, collector: Collector, options: ScanOptions, give_up_at: float,
+    everything: list[Capture], redactor: Redactor,
+) -> CollectResult:
+    """One transport, with its retries for transient connection errors."""
+    loop = asyncio.get_running_loop()
+    attempt = 0
+    while True:
+        attempt += 1
+        sink: list[Capture] = []
+        result = CollectResult(target, transport, sink, attempts=attempt)
+        try:
+            async with asyncio.timeout_at(give_up_at):
+                await collector.collect(target, sink)
+        except CollectError as exc:
+            result.error_kind, result.error = exc.kind, exc.message
+            transient = exc.transient
+        except TimeoutError:
+            result.error_kind = "timeout"
+            result.error = f"device deadline of {options.deadline:g}s exceeded"
+            transient = False
+        except asyncio.CancelledError:
+            result.error_kind, result.error = "cancelled", "scan interrupted before this device finished"
+            everything += sink
+            _scrub(result, everything, redactor)
+            raise _Cancelled(result, everything) from None
+        except Exception as exc:  # a bug of ours must not end the scan
+            log.debug("internal error on %s:\n%s", target.name, traceback.format_exc())
+            result.error_kind = "internal"
+            result.error = f"internal error ({type(exc).__name__}: {exc}); please report it"
+            transient = False
+        everything += sink
+        if result.ok:
+            return result
+        if transient and attempt <= options.retries and loop.time() + options.retry_backoff < give_up_at:
+            # Jitter spreads retries so a refused burst (full accept queue) does not repeat in step.
+            await asyncio.sleep(options.retry_backoff * (0.5 + random.random()))
+            continue
+        return result
 
 
 async def _collect_one(
     target: Target, options: ScanOptions, collectors: dict[str, Collector], redactor: Redactor
-) -> tuple[CollectResult, list[Capture]]:
-    """Try the target's transports in order; returns the last result and every capture made."""
+) -> _Outcome:
+    """Try the target's transports in order, falling back and complementing (module docstring)."""
     everything: list[Capture] = []
     plan = _plan(target, options, collectors)
     if not plan:
         wanted = options.transport or ", ".join(target.transports)
-        return CollectResult(target, wanted, [], "config", f"no usable transport ({wanted}) in this build"), everything
+        why = (f"{target.platform} has no NETCONF agent" if wanted == "netconf"
+               else f"no usable transport ({wanted}) in this build")
+        return _Outcome(CollectResult(target, wanted, [], "config", why), everything)
     loop = asyncio.get_running_loop()
     give_up_at = loop.time() + options.deadline
-    result = CollectResult(target, plan[0])
+    wanted = set().union(*(_provides(t, target.platform) for t in plan))
+    outcome = _Outcome(CollectResult(target, plan[0]), everything)
+    primary: CollectResult | None = None
+    covered: set[str] = set()
     for transport in plan:
-        collector = collectors[transport]
-        attempt = 0
-        while True:
-            attempt += 1
-            sink: list[Capture] = []
-            result = CollectResult(target, transport, sink, attempts=attempt)
-            try:
-                async with asyncio.timeout_at(give_up_at):
-                    await collector.collect(target, sink)
-            except CollectError as exc:
-                result.error_kind, result.error = exc.kind, exc.message
-                transient = exc.transient
-            except TimeoutError:
-                result.error_kind = "timeout"
-                result.error = f"device deadline of {options.deadline:g}s exceeded"
-                transient = False
-            except asyncio.CancelledError:
-                result.error_kind, result.error = "cancelled", "scan interrupted before this device finished"
-                everything += sink
-                _scrub(result, everything, redactor)
-                raise _Cancelled(result, everything) from None
-            except Exception as exc:  # a bug of ours must not end the scan
-                log.debug("internal error on %s:\n%s", target.name, traceback.format_exc())
-                result.error_kind = "internal"
-                result.error = f"internal error ({type(exc).__name__}: {exc}); please report it"
-                transient = False
-            everything += sink
-            if result.ok:
-                break
-            if transient and attempt <= options.retries and loop.time() + options.retry_backoff < give_up_at:
-                # Jitter spreads retries so a refused burst (full accept queue) does not repeat in step.
-                await asyncio.sleep(options.retry_backoff * (0.5 + random.random()))
+        if primary is not None:
+            missing = wanted - covered
+            if not missing & _provides(transport, target.platform):
                 continue
-            break
-        if result.ok or result.error_kind not in ("auth", "connect", "timeout") or loop.time() >= give_up_at:
+            if loop.time() >= give_up_at:
+                outcome.notes.append(f"{transport}: not tried to complement {', '.join(sorted(missing))}: "
+                                     "device deadline reached")
+                break
+        result = await _attempt(target, transport, collectors[transport], options, give_up_at, everything, redactor)
+        if result.ok:
+            part = _Part(transport, list(result.captures), _covered(transport, target.platform, result.captures))
+            outcome.parts.append(part)
+            if primary is None:
+                primary = result
+            else:
+                log.info("%s: %s complemented %s with %s", target.name, transport, primary.transport,
+                         ", ".join(sorted(part.covered - covered)) or "nothing new")
+            covered |= part.covered
+            continue
+        if primary is not None:
+            # The device is collected; a complement that failed only leaves its data out, said so.
+            outcome.notes.append(f"{transport} could not complement {', '.join(sorted(wanted - covered))}: "
+                                 f"{result.error_kind}: {redactor.scrub(result.error)}")
+            continue
+        outcome.result = result
+        if result.error_kind not in ("auth", "connect", "timeout") or loop.time() >= give_up_at:
             break
         log.info("%s: %s failed (%s), trying the next transport", target.name, transport, result.error_kind)
-    _scrub(result, everything, redactor)
-    return result, everything
+    if primary is not None:
+        primary.transport = "+".join(p.transport for p in outcome.parts)
+        primary.captures = everything
+        outcome.result = primary
+    _scrub(outcome.result, everything, redactor)
+    outcome.notes = [redactor.scrub(n) or "" for n in outcome.notes]
+    return outcome
 
 
 class _Cancelled(Exception):
@@ -164,6 +309,74 @@ def _normalise(target: Target, captures: list[Capture]) -> tuple[DeviceRecords |
         return None, str(exc)
 
 
+def _normalise_outcome(target: Target, outcome: _Outcome) -> tuple[DeviceRecords | None, str | None]:
+    """Each successful transport normalised on its own, then merged (module docstring)."""
+    if len(outcome.parts) <= 1:
+        records, error = _normalise(target, outcome.parts[0].captures if outcome.parts else outcome.captures)
+        if records is not None:
+            records.problems += outcome.notes
+        return records, error
+    done: list[tuple[_Part, DeviceRecords]] = []
+    errors: list[str] = []
+    for part in outcome.parts:
+        records, error = _normalise(target, part.captures)
+        if records is None:
+            errors.append(f"{part.transport}: {error}")
+        else:
+            done.append((part, records))
+    if not done:
+        return None, "; ".join(errors)
+    merged = merge_records(done)
+    merged.problems += [f"{e} (records of that transport left out)" for e in errors] + outcome.notes
+    return merged, None
+
+
+def merge_records(parts: Sequence[tuple[_Part, DeviceRecords]]) -> DeviceRecords:
+    """One device's records from several transports, the first one primary (module docstring)."""
+    first_part, base = parts[0]
+    problems = [f"{first_part.transport}: {p}" for p in base.problems]
+    facts = base.facts
+    comps: list[Component] = list(base.components)
+    by_identity = {(c.serial, c.base_pid.upper()): c for c in comps if c.serial and c.base_pid}
+    by_name: dict[str, Component] = {}
+    for c in comps:
+        by_name.setdefault(c.name, c)
+    for part, rec in parts[1:]:
+        problems += [f"{part.transport}: {p}" for p in rec.problems]
+        for name in ("hostname", "os_version", "version", "chassis_pid", "chassis_serial", "uptime"):
+            if not getattr(facts, name) and getattr(rec.facts, name):
+                setattr(facts, name, getattr(rec.facts, name))
+        if not facts.roles and rec.facts.roles:
+            facts.roles = list(rec.facts.roles)
+        if facts.version and rec.facts.version and facts.version != rec.facts.version:
+            problems.append(f"version: {first_part.transport} reports {facts.os_version}, "
+                            f"{part.transport} reports {rec.facts.os_version}")
+        for c in rec.components:
+            key = (c.serial, c.base_pid.upper())
+            if c.serial and c.base_pid and key in by_identity:
+                continue  # the same physical item, already listed by an earlier transport
+            seen = by_name.get(c.name)
+            if seen is not None and not (c.serial and seen.serial and c.serial != seen.serial):
+                continue  # the same slot, nothing new (a serial-less row, or the same serial)
+            if not (c.serial and c.base_pid):
+                continue  # structure another transport lists differently: not an item of its own
+            if seen is not None:
+                problems.append(f"{c.name}: {seen.transport} reports serial {seen.serial} ({seen.pid}), "
+                                f"{part.transport} reports {c.serial} ({c.pid}); both kept")
+                c.reason = f"{c.reason}; {part.transport} disagrees with {seen.transport} on this slot"
+            comps.append(c)
+            by_identity[key] = c
+            by_name.setdefault(c.name, c)
+    licenses, status = base.licenses, base.license_status
+    lic_from = next((rec for part, rec in parts if "licenses" in part.covered), None)
+    if lic_from is not None:
+        licenses = lic_from.licenses
+    status_from = next((rec for part, rec in parts if "license_status" in part.covered), None)
+    if status_from is not None:
+        status = status_from.license_status
+    return DeviceRecords(facts=facts, components=comps, licenses=licenses, license_status=status, problems=problems)
+
+
 async def run_scan(
     targets: Sequence[Target],
     store: Store,
@@ -180,15 +393,21 @@ async def run_scan(
     summary = ScanSummary(scan_id=scan_id, total=len(targets))
     gate = asyncio.Semaphore(max(1, options.workers))
 
-    def record(target: Target, result: CollectResult, captures: list[Capture], started: float) -> None:
+    def record(target: Target, result: CollectResult, captures: list[Capture], started: float,
+               outcome: _Outcome | None = None) -> None:
         records = None
         with store.transaction():
             # Captures first: their row ids are the evidence the records point back to.
             store.save_captures(scan_id, captures)
             if result.ok:
-                records, parse_error = _normalise(target, captures)
+                records, parse_error = (_normalise_outcome(target, outcome) if outcome is not None
+                                        else _normalise(target, captures))
                 if parse_error:
                     result.error_kind, result.error = "parse", redactor.scrub(parse_error)
+                elif records is not None:
+                    for problem in records.problems:
+                        if " reports " in problem:  # a disagreement between transports: show it
+                            log.warning("%s: transports disagree: %s", target.name, problem)
             store.save_device(
                 scan_id, target, status="ok" if result.ok else "failed", transport=result.transport,
                 records=records, error_kind=result.error_kind, error=result.error, started=started,
@@ -210,11 +429,11 @@ async def run_scan(
         async with gate:
             started = time.time()
             try:
-                result, captures = await _collect_one(target, options, collectors, redactor)
+                outcome = await _collect_one(target, options, collectors, redactor)
             except _Cancelled as cancelled:
                 record(target, cancelled.result, cancelled.captures, started)
                 raise asyncio.CancelledError from None
-            record(target, result, captures, started)
+            record(target, outcome.result, outcome.captures, started, outcome)
 
     tasks = [asyncio.create_task(one(t), name=t.name) for t in targets]
     try:

@@ -26,7 +26,7 @@ from typing import Any
 
 from agent.models import Capture, Component, DeviceRecords, LicenseStatus, LicenseUsage, Target
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_DB = "ibagent.db"
 
 _SCHEMA = """
@@ -100,6 +100,74 @@ CREATE TABLE IF NOT EXISTS errors (
 """
 
 
+# Version 2 (additive): the Smart Licensing offline round trip.  RUM files are kept as the exact
+# bytes the device wrote (CSSM verifies their signatures, so they are never re-serialised), ACK
+# files as the exact bytes imported, and every device action as an event.
+_SCHEMA_V2 = """
+CREATE TABLE IF NOT EXISTS slp_runs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,                -- collect | bundle | import-ack
+    started REAL NOT NULL,
+    ended REAL,
+    status TEXT NOT NULL,              -- running | completed | interrupted
+    inventory TEXT,
+    options TEXT,                      -- JSON, never secrets
+    devices_ok INTEGER DEFAULT 0,
+    devices_failed INTEGER DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS slp_reports (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES slp_runs(id),
+    device TEXT NOT NULL,
+    site TEXT,
+    udi_pid TEXT, udi_serial TEXT,
+    file_name TEXT NOT NULL,           -- as written on the device, e.g. bootflash:x_rum.txt
+    mode TEXT,                         -- unreported | all | days N
+    transfer TEXT,                     -- scp | cli (how the bytes came back)
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    data BLOB NOT NULL,                -- the file, byte for byte
+    report_ids TEXT NOT NULL,          -- JSON list of RUM report ids
+    collected_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS slp_reports_by_device ON slp_reports(device, collected_at);
+CREATE TABLE IF NOT EXISTS slp_acks (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES slp_runs(id),
+    device TEXT,                       -- NULL when the file matched no device
+    file_name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    udis TEXT,                         -- JSON [[pid, serial], ...] named in the ACK
+    report_ids TEXT,                   -- JSON list acknowledged
+    status TEXT NOT NULL,              -- imported | failed | unmatched | invalid
+    reason TEXT,
+    last_ack_received TEXT,            -- re-read from the device after the import
+    next_ack_deadline TEXT,
+    license_status TEXT,               -- JSON LicenseStatus re-read after the import
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS slp_acks_by_device ON slp_acks(device, at);
+CREATE TABLE IF NOT EXISTS slp_events (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER REFERENCES slp_runs(id),
+    device TEXT,
+    at REAL NOT NULL,
+    action TEXT NOT NULL,              -- save-usage | read-file | push-file | import | verify | bundle ...
+    status TEXT NOT NULL,              -- ok | failed | skipped | refused
+    kind TEXT,                         -- error kind when failed
+    command TEXT,
+    detail TEXT,
+    output TEXT                        -- what the device printed (secrets scrubbed)
+);
+CREATE INDEX IF NOT EXISTS slp_events_by_run ON slp_events(run_id);
+"""
+
+# version -> statements bringing a store from version-1 to it.  Only ever add to this.
+_MIGRATIONS = {2: _SCHEMA_V2}
+
+
 class StoreError(RuntimeError):
     pass
 
@@ -143,9 +211,11 @@ class Store:
             )
         if version < SCHEMA_VERSION:
             with self.transaction():
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
+                scripts = [_SCHEMA] + [_MIGRATIONS[v] for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1)]
+                for script in scripts:
+                    for statement in script.split(";"):
+                        if statement.strip():
+                            self.db.execute(statement)
                 self.db.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
@@ -364,3 +434,116 @@ class Store:
             contractable=bool(row["contractable"]), reason=row["reason"], refurbished=bool(row["refurbished"]),
             transport=row["transport"], capture_id=row["capture_id"],
         )
+
+    # ------------------------------------------------------------------ Smart Licensing offline round trip
+
+    def latest_license_statuses(self, upto: float | None = None) -> dict[str, tuple[int, float, LicenseStatus]]:
+        """device -> (scan id, scan start, LicenseStatus) of the newest clean collection that had one."""
+        rows = self.db.execute(
+            """
+            SELECT ls.device, ls.scan_id, s.started, ls.data FROM license_status ls
+            JOIN scans s ON s.id = ls.scan_id
+            JOIN devices d ON d.scan_id = ls.scan_id AND d.device = ls.device AND d.status = 'ok'
+            WHERE (? IS NULL OR s.started <= ?)
+            ORDER BY ls.scan_id
+            """,
+            (upto, upto),
+        ).fetchall()
+        return {r["device"]: (r["scan_id"], r["started"], LicenseStatus(**json.loads(r["data"]))) for r in rows}
+
+    def begin_slp_run(self, kind: str, inventory: str, options: dict[str, Any]) -> int:
+        with self.transaction():
+            cur = self.db.execute(
+                "INSERT INTO slp_runs(kind, started, status, inventory, options) VALUES (?, ?, 'running', ?, ?)",
+                (kind, time.time(), inventory, json.dumps(options, sort_keys=True)),
+            )
+        return int(cur.lastrowid)
+
+    def end_slp_run(self, run_id: int, status: str, ok: int, failed: int) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE slp_runs SET ended=?, status=?, devices_ok=?, devices_failed=? WHERE id=?",
+                (time.time(), status, ok, failed, run_id),
+            )
+
+    def interrupt_stale_slp_runs(self) -> None:
+        """Runs still 'running' when the caller holds the SLP lock died before finishing."""
+        with self.transaction():
+            self.db.execute("UPDATE slp_runs SET status='interrupted' WHERE status='running'")
+
+    def slp_runs(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM slp_runs ORDER BY id").fetchall()
+
+    def add_slp_event(
+        self, run_id: int | None, device: str | None, action: str, status: str, *, kind: str | None = None,
+        command: str | None = None, detail: str | None = None, output: str | None = None, at: float | None = None,
+    ) -> None:
+        """Record one device action.  Call inside a transaction; texts must already be scrubbed."""
+        self.db.execute(
+            "INSERT INTO slp_events(run_id, device, at, action, status, kind, command, detail, output)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            (run_id, device, at or time.time(), action, status, kind, command, detail, output),
+        )
+
+    def slp_events(self, run_id: int | None = None) -> list[sqlite3.Row]:
+        if run_id is None:
+            return self.db.execute("SELECT * FROM slp_events ORDER BY id").fetchall()
+        return self.db.execute("SELECT * FROM slp_events WHERE run_id=? ORDER BY id", (run_id,)).fetchall()
+
+    def save_slp_report(
+        self, run_id: int, device: str, *, site: str, udi_pid: str, udi_serial: str, file_name: str, mode: str,
+        transfer: str, data: bytes, report_ids: list[int], collected_at: float,
+    ) -> int:
+        """Keep one RUM file exactly as read.  Call inside a transaction."""
+        cur = self.db.execute(
+            "INSERT INTO slp_reports(run_id, device, site, udi_pid, udi_serial, file_name, mode, transfer, sha256, size,"
+            " data, report_ids, collected_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (run_id, device, site, udi_pid, udi_serial, file_name, mode, transfer, hashlib.sha256(data).hexdigest(),
+             len(data), sqlite3.Binary(data), json.dumps(report_ids), collected_at),
+        )
+        return int(cur.lastrowid)
+
+    def slp_reports(self, device: str | None = None) -> list[sqlite3.Row]:
+        if device is None:
+            return self.db.execute("SELECT * FROM slp_reports ORDER BY id").fetchall()
+        return self.db.execute("SELECT * FROM slp_reports WHERE device=? ORDER BY id", (device,)).fetchall()
+
+    def latest_slp_reports(self) -> list[sqlite3.Row]:
+        """The newest RUM file collected from each device."""
+        return self.db.execute(
+            "SELECT * FROM slp_reports r WHERE r.id = (SELECT MAX(id) FROM slp_reports x WHERE x.device = r.device)"
+            " ORDER BY r.device"
+        ).fetchall()
+
+    def save_slp_ack(
+        self, run_id: int, device: str | None, *, file_name: str, data: bytes, udis: list[list[str]],
+        report_ids: list[int], status: str, reason: str | None = None, last_ack_received: str | None = None,
+        next_ack_deadline: str | None = None, license_status: LicenseStatus | None = None, at: float | None = None,
+    ) -> int:
+        """One ACK file's outcome on one device (or on none: unmatched/invalid).  Call inside a transaction."""
+        cur = self.db.execute(
+            "INSERT INTO slp_acks(run_id, device, file_name, sha256, size, data, udis, report_ids, status, reason,"
+            " last_ack_received, next_ack_deadline, license_status, at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (run_id, device, file_name, hashlib.sha256(data).hexdigest(), len(data), sqlite3.Binary(data),
+             json.dumps(udis), json.dumps(report_ids), status, reason, last_ack_received, next_ack_deadline,
+             json.dumps(asdict(license_status), sort_keys=True) if license_status is not None else None,
+             at or time.time()),
+        )
+        return int(cur.lastrowid)
+
+    def slp_acks(self, device: str | None = None) -> list[sqlite3.Row]:
+        if device is None:
+            return self.db.execute("SELECT * FROM slp_acks ORDER BY id").fetchall()
+        return self.db.execute("SELECT * FROM slp_acks WHERE device=? ORDER BY id", (device,)).fetchall()
+
+    def latest_imported_acks(self, upto: float | None = None) -> dict[str, tuple[float, LicenseStatus | None]]:
+        """device -> (when, LicenseStatus re-read after it) of the newest successful ACK import."""
+        rows = self.db.execute(
+            "SELECT device, at, license_status FROM slp_acks WHERE status='imported' AND device IS NOT NULL"
+            " AND (? IS NULL OR at <= ?) ORDER BY at",
+            (upto, upto),
+        ).fetchall()
+        return {
+            r["device"]: (r["at"], LicenseStatus(**json.loads(r["license_status"])) if r["license_status"] else None)
+            for r in rows
+        }

@@ -6,6 +6,10 @@ Columns: captures; parsed (a ParseResult came back); refused (the capture is a d
 refusal such as '% Invalid command' and ParseError was correctly raised); values compared
 against the source project's expected file; values agreeing; values covered by a reviewed
 exception (tests/corpus_exceptions.yaml); mismatches left.
+
+A second table covers the structured captures (``*/snmp/*.snmprec``, ``iosxr/netconf/*.xml``,
+tests/corpus_structured.py): serials = components with a serial; absent = values the source
+states that the recording does not hold (LibreNMS's sysObjectID names, rows from elsewhere).
 """
 from __future__ import annotations
 
@@ -67,7 +71,52 @@ def main(argv: list[str] | None = None) -> int:
     if args.details or details:
         for d in details:
             print(d)
-    return 0 if handled == tot[0] and tot[6] == 0 else 1
+    structured_ok = _structured_report(args.details)
+    return 0 if handled == tot[0] and tot[6] == 0 and structured_ok else 1
+
+
+def _structured_report(show_details: bool) -> bool:
+    """The SNMP recordings and NETCONF replies (tests/corpus_structured.py), as a second table."""
+    import corpus_structured as cs  # noqa: PLC0415
+
+    rows: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0])
+    details: list[str] = []
+    for case in cs.iter_cases():
+        o = cs.run_case(case)
+        r = rows[(case.platform_dir, case.slug)]
+        r[0] += 1
+        r[1] += 1 if o.parsed else 0
+        r[2] += o.serials
+        r[3] += o.compared
+        r[4] += o.agreed
+        r[5] += o.derived
+        r[6] += len(o.mismatches)
+        if not o.parsed:
+            details.append(f"PARSE {case.rel}: {o.error}")
+        for m in o.mismatches:
+            details.append(f"DIFF  {case.rel} {m.field} [{m.kind}] expected {m.value!r}")
+        if show_details:
+            for m in o.derived_values:
+                details.append(f"NOT IN RECORDING  {case.rel} {m.field} [{m.kind}] {m.value!r}")
+    head = (f"{'platform':8} {'kind':22} {'captures':>8} {'parsed':>7} {'serials':>7} {'compared':>9} "
+            f"{'agree':>6} {'absent':>6} {'diff':>5}")
+    print()
+    print("structured captures (SNMP recordings, NETCONF replies)")
+    print(head)
+    print("-" * len(head))
+    tot = [0] * 7
+    for (p, c), r in sorted(rows.items()):
+        print(f"{p:8} {c:22} {r[0]:8} {r[1]:7} {r[2]:7} {r[3]:9} {r[4]:6} {r[5]:6} {r[6]:5}")
+        tot = [a + b for a, b in zip(tot, r)]
+    print("-" * len(head))
+    print(f"{'total':31} {tot[0]:8} {tot[1]:7} {tot[2]:7} {tot[3]:9} {tot[4]:6} {tot[5]:6} {tot[6]:5}")
+    pct_parsed = 100.0 * tot[1] / tot[0] if tot[0] else 0.0
+    pct_agree = 100.0 * tot[4] / tot[3] if tot[3] else 0.0
+    print(f"parsed {pct_parsed:.1f} %   agreement {pct_agree:.1f} % of {tot[3]} values "
+          f"({tot[5]} values the source states are not in the recording: --details lists them)")
+    for d in details:
+        print(d)
+    return tot[1] == tot[0] and tot[6] == 0
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from enum import Enum
 from functools import cache
 from typing import Protocol
 
-from . import faults, profiles
+from . import faults, profiles, slp
 from .commands import Command, Match, Outcome, lookup
 from .device import RunningDevice
 from .dialects import DIALECTS
@@ -54,7 +54,7 @@ def command_tables(profile_name: str) -> dict[Mode, list[Command]]:
     shows = [Command.of(c, output=True) for c in profile.commands]
     return {
         Mode.USER: _USER_TABLE + extra + [c for c in shows if c.key in _USER_VISIBLE],
-        Mode.EXEC: _EXEC_TABLE + extra + shows,
+        Mode.EXEC: _EXEC_TABLE + extra + shows + slp.commands(profile),
     }
 
 
@@ -195,6 +195,8 @@ class Session:
             self._write_prompt()
             return True
         key = match.command.key
+        if key.startswith(slp.KEY_PREFIX) and not match.command.output:
+            return await slp.execute(self, key, line)
         if match.command.output:
             return await self._show(key)
         if key == "exit":
@@ -259,7 +261,7 @@ class Session:
 
     async def _show(self, command: str, prompt: bool = True) -> bool:
         await self._latency()
-        text = self.device.output(command) or ""
+        text = slp.output(self.device, command) or ""  # profile text with live licensing state
         if text and not text.endswith("\r\n"):
             text += "\r\n"
         if self.timestamps:

@@ -84,6 +84,10 @@ class RunningDevice:
         self.spec = spec
         self.host = host
         self.port = port
+        # Set when the lab runs the structured peers (lab.netconf / lab.snmp); None otherwise.
+        self.netconf_port: int | None = None
+        self.snmp_port: int | None = None
+        self.snmp_community: str | None = None  # a secret: never in repr, to_dict or lab.json
 
     def __repr__(self) -> str:
         return f"RunningDevice({self.name!r}, {self.profile!r}, {self.host}:{self.port}, faults={sorted(self.faults)})"
@@ -141,6 +145,8 @@ class RunningDevice:
             "name": self.name,
             "host": self.host,
             "port": self.port,
+            "netconf_port": self.netconf_port,
+            "snmp_port": self.snmp_port,
             "platform": self.platform,
             "profile": self.profile,
             "hostname": self.hostname,

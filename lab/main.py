@@ -47,13 +47,15 @@ async def serve(
     host: str = "127.0.0.1",
     stop: asyncio.Event | None = None,
     manifest: bool = True,
+    peers: Sequence[str] = (),
 ) -> None:
     """Start ``specs``, write the inventory (and lab.json), call ``ready_callback(lab)``, run until stopped.
 
+    ``peers`` (``netconf``, ``snmp``) start the structured transports alongside SSH.
     Stops on ``stop.set()``, or on SIGINT/SIGTERM when running in the main thread.
     """
     started = time.perf_counter()
-    lab = await start_lab(specs, host)
+    lab = await start_lab(specs, host, peers)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     handled: list[signal.Signals] = []
@@ -61,7 +63,8 @@ async def serve(
         write_inventory(lab.devices, inventory_dir)
         startup = time.perf_counter() - started
         if manifest:
-            write_manifest(lab.devices, inventory_dir, startup_seconds=round(startup, 3))
+            write_manifest(lab.devices, inventory_dir, startup_seconds=round(startup, 3),
+                           peers=list(peers), peer_startup={k: round(v, 3) for k, v in lab.peer_startup.items()})
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
@@ -93,7 +96,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--base-port", type=int, default=0, help="device i listens on base+i (default: any free port)")
     parser.add_argument("--inventory-dir", type=Path, default=None, help="where to write the Nornir inventory")
     parser.add_argument("--no-manifest", action="store_true", help="skip lab.json (ground truth of every device)")
+    parser.add_argument("--peers", type=_peers, default=(), metavar="netconf,snmp",
+                        help="also serve NETCONF and/or SNMP for every device (default: SSH only)")
     return parser.parse_args(argv)
+
+
+def _peers(text: str) -> tuple[str, ...]:
+    from .server import PEERS
+
+    names = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = set(names) - set(PEERS)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown peers {sorted(unknown)} (known: {', '.join(PEERS)})")
+    return names
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -109,6 +124,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             "devices": len(lab.devices),
             "startup_seconds": round(time.perf_counter() - started, 3),
             "rss_mb": round(rss_mb(), 1),
+            "peer_startup": {k: round(v, 3) for k, v in lab.peer_startup.items()},
+            "snmp_pid": lab.snmp.pid if lab.snmp is not None else None,
         }
         print(f"ibagent lab: {len(ports)} devices on {lab.host}, ports {min(ports)}-{max(ports)}")
         print(f"inventory:   {info['inventory_dir']}/hosts.yaml")
@@ -117,7 +134,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(READY_PREFIX + json.dumps(info), flush=True)
 
     try:
-        asyncio.run(serve(specs, inventory_dir, ready_callback=ready, manifest=not args.no_manifest))
+        asyncio.run(serve(specs, inventory_dir, ready_callback=ready, manifest=not args.no_manifest, peers=args.peers))
     except KeyboardInterrupt:
         pass
     return 0

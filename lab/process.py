@@ -45,9 +45,23 @@ class LabProcessDevice:
     truth: DeviceTruth
     password: str = field(repr=False, default="")
     enable_password: str = field(repr=False, default="")
+    netconf_port: int | None = None
+    snmp_port: int | None = None
+    snmp_community: str | None = field(repr=False, default=None)
 
     def netmiko_params(self, **extra: Any) -> dict[str, Any]:
         return netmiko_params(self, **extra)
+
+
+def _communities(directory: Path) -> dict[str, str]:
+    from .inventory import SECRETS_FILE
+
+    path = Path(directory) / SECRETS_FILE
+    if not path.exists():
+        return {}
+    import yaml
+
+    return {str(k): str(v) for k, v in (yaml.safe_load(path.read_text()) or {}).items()}
 
 
 class LabProcess:
@@ -65,11 +79,14 @@ class LabProcess:
         base_port: int = 0,
         start_timeout: float = 120.0,
         env: dict[str, str] | None = None,
+        peers: tuple[str, ...] = (),
     ) -> None:
         self._args = [
             "--fleet", fleet, "--count", str(count), "--latency", str(latency),
             "--jitter", str(jitter), "--seed", str(seed), "--base-port", str(base_port),
         ]
+        if peers:
+            self._args += ["--peers", ",".join(peers)]
         if not manifest:
             self._args.append("--no-manifest")
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -123,12 +140,14 @@ class LabProcess:
     def devices(self) -> list[LabProcessDevice]:
         if self._devices is None:
             _, password, enable = default_credentials(self._env)
+            communities = _communities(self.inventory_dir)
             self._devices = [
                 LabProcessDevice(
                     name=d["name"], host=d["host"], port=d["port"], platform=d["platform"], profile=d["profile"],
                     hostname=d["hostname"], site=d["site"], username=d["username"], needs_enable=d["needs_enable"],
                     faults=frozenset(d["faults"]), truth=DeviceTruth.from_dict(d["truth"]),
-                    password=password, enable_password=enable,
+                    password=password, enable_password=enable, netconf_port=d.get("netconf_port"),
+                    snmp_port=d.get("snmp_port"), snmp_community=communities.get(f"snmp_community_{d['name']}"),
                 )
                 for d in read_manifest(self.inventory_dir)["devices"]
             ]

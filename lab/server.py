@@ -1,7 +1,9 @@
 """The lab: one asyncssh listener per device on loopback, all in one event loop.
 
 ``start_lab`` / ``Lab`` for async code, ``LabThread`` for sync code (pytest): the same lab
-running in a background thread with its own loop.
+running in a background thread with its own loop.  With ``peers=("netconf", "snmp")`` the same
+devices also answer NETCONF (one more listener each, ``lab.netconf``) and SNMP (one snmpsim
+process for the whole lab, ``lab.snmp``); ``RunningDevice.netconf_port`` / ``snmp_port`` say where.
 """
 from __future__ import annotations
 
@@ -10,12 +12,13 @@ import ipaddress
 import itertools
 import random
 import threading
+import time
 from collections.abc import Iterable
 from functools import cache, partial
 
 import asyncssh
 
-from . import faults
+from . import faults, slp
 from .cli import Session
 from .device import DeviceSpec, RunningDevice
 
@@ -104,6 +107,10 @@ async def _serve_process(lab: "Lab", device: RunningDevice, process: asyncssh.SS
         pass  # the client went away; nothing left to tell it
 
 
+# Transports besides SSH a lab can serve (``peers=``): see lab/netconf.py and lab/snmp.py.
+PEERS = ("netconf", "snmp")
+
+
 class Lab:
     """Running lab devices.  ``devices`` in spec order; ``await close()`` stops everything."""
 
@@ -113,6 +120,9 @@ class Lab:
         self._acceptors: list[asyncssh.SSHAcceptor] = []
         self._connections: set[asyncssh.SSHServerConnection] = set()
         self._session_ids = itertools.count()
+        self.netconf = None  # lab.netconf.NetconfServer when started with peers=("netconf", ...)
+        self.snmp = None  # lab.snmp.SnmpAgent when started with peers=(..., "snmp")
+        self.peer_startup: dict[str, float] = {}  # seconds each peer took to come up
 
     def device(self, name: str) -> RunningDevice:
         for d in self.devices:
@@ -132,7 +142,9 @@ class Lab:
             line_editor=False,  # echo and line editing are the emulated device's job
             x11_forwarding=False,
             agent_forwarding=False,
-            allow_scp=False,
+            # SCP into the device's flash (lab/slp.py): the SLP offline round trip copies files this way.
+            sftp_factory=slp.sftp_factory(device),
+            allow_scp=True,
         )
         self._acceptors.append(acceptor)
         device.port = acceptor.sockets[0].getsockname()[1]
@@ -141,10 +153,40 @@ class Lab:
     async def close(self) -> None:
         for acceptor in self._acceptors:
             acceptor.close()
+        if self.netconf is not None:
+            for acceptor in self.netconf.acceptors:
+                acceptor.close()
         for conn in list(self._connections):
             conn.abort()
         await asyncio.gather(*(a.wait_closed() for a in self._acceptors), return_exceptions=True)
         self._acceptors.clear()
+        if self.netconf is not None:
+            await self.netconf.close()
+        if self.snmp is not None:
+            await self.snmp.close()
+
+    async def _start_netconf(self) -> None:
+        from .netconf import NetconfServer, hardware_model
+
+        started = time.perf_counter()
+        self.netconf = NetconfServer(self)
+        # ASA and classic IOS have no NETCONF agent: no listener, so a client is refused as by the real box.
+        served = [d for d in self.devices if hardware_model(d)]
+        for start in range(0, len(served), _LISTEN_BATCH):
+            await asyncio.gather(*(
+                self.netconf.listen(d, partial(_DeviceServer, self, d), host_key())
+                for d in served[start : start + _LISTEN_BATCH]
+            ))
+        self.peer_startup["netconf"] = time.perf_counter() - started
+
+    async def _start_snmp(self) -> None:
+        from .snmp import SnmpAgent
+
+        self.snmp = SnmpAgent(self.host)
+        await self.snmp.start(self.devices)
+        for device in self.devices:
+            device.snmp_port = self.snmp.port
+        self.peer_startup["snmp"] = self.snmp.startup_seconds
 
 
 def resolve(specs: Iterable[DeviceSpec]) -> list[DeviceSpec]:
@@ -158,8 +200,17 @@ def resolve(specs: Iterable[DeviceSpec]) -> list[DeviceSpec]:
     return resolved
 
 
-async def start_lab(specs: Iterable[DeviceSpec], host: str = "127.0.0.1") -> Lab:
+async def start_lab(specs: Iterable[DeviceSpec], host: str = "127.0.0.1", peers: Iterable[str] = ()) -> Lab:
+    """Start every device's SSH listener, and the NETCONF server / SNMP agent named in ``peers``.
+
+    The peers are opt-in: the SNMP agent costs ~15 ms per device to start (snmpsim indexes each
+    recording), which an SSH-only lab of thousands of devices should not pay.
+    """
     check_loopback(host)
+    peers = tuple(peers)
+    unknown = set(peers) - set(PEERS)
+    if unknown:
+        raise ValueError(f"unknown lab peers {sorted(unknown)} (known: {', '.join(PEERS)})")
     resolved = resolve(specs)
     lab = Lab(host)
     host_key()
@@ -167,6 +218,13 @@ async def start_lab(specs: Iterable[DeviceSpec], host: str = "127.0.0.1") -> Lab
         for start in range(0, len(resolved), _LISTEN_BATCH):
             batch = resolved[start : start + _LISTEN_BATCH]
             lab.devices += await asyncio.gather(*(lab._listen(s) for s in batch))
+        # snmpsim starts in its own process meanwhile: the two overlap.
+        jobs = [lab._start_netconf()] if "netconf" in peers else []
+        jobs += [lab._start_snmp()] if "snmp" in peers else []
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
     except BaseException:
         await lab.close()
         raise
@@ -180,9 +238,13 @@ class LabThread:
         ConnectHandler(**lab.devices[0].netmiko_params())
     """
 
-    def __init__(self, specs: Iterable[DeviceSpec], host: str = "127.0.0.1", start_timeout: float = 120.0) -> None:
+    def __init__(
+        self, specs: Iterable[DeviceSpec], host: str = "127.0.0.1", start_timeout: float = 120.0,
+        peers: Iterable[str] = (),
+    ) -> None:
         self._specs = list(specs)
         self._host = host
+        self._peers = tuple(peers)
         self._start_timeout = start_timeout
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -206,7 +268,7 @@ class LabThread:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         try:
-            self.lab = await start_lab(self._specs, self._host)
+            self.lab = await start_lab(self._specs, self._host, self._peers)
         except BaseException as exc:  # handed to the starting thread
             self._error = exc
             self._ready.set()

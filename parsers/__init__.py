@@ -11,6 +11,10 @@ Public API
     ``show version | json`` and ``show inventory | json``.
     Pure function: no I/O, no state between calls, safe from many threads.
 
+    Structured captures: a ``command`` starting ``netconf:`` (raw ``<rpc-reply>`` XML, see
+    ``parsers.netconf``) or ``snmp:`` (snmprec ``OID|type|value`` lines, see ``parsers.snmp``)
+    yields the same ``ParseResult`` shape as the CLI commands.
+
 ``ParseError``
     The only exception ``parse`` raises (a fuzz test holds it to that): unknown platform or
     command, a device refusal (``% Invalid input``), or text in which nothing of the
@@ -77,7 +81,9 @@ from agent.models import LicenseStatus, ParseResult
 
 from . import inventory as _inventory
 from . import licensing as _licensing
+from . import netconf as _netconf
 from . import nxos_json as _nxos_json
+from . import snmp as _snmp
 from . import version as _version
 from ._util import ParseError, clean, cli_error, prompt_hostname
 
@@ -164,6 +170,9 @@ def _parse(platform: str, command: str, text: str) -> ParseResult:
         if not host:
             raise ParseError(plat, command, "not a CLI prompt")
         return ParseResult(facts={"hostname": host})
+    # Structured transports name their captures 'netconf:<filter>' / 'snmp:<table>'.
+    if isinstance(command, str) and command.startswith(STRUCTURED):
+        return _STRUCTURED[command.split(":", 1)[0] + ":"](plat, command, text)
     cmd = canonical_command(command) if isinstance(command, str) else None
     if cmd is None:
         raise ParseError(plat, str(command), f"unsupported command (supported: {', '.join(COMMANDS)})")
@@ -228,6 +237,9 @@ def _parse(platform: str, command: str, text: str) -> ParseResult:
         raise ParseError(plat, canon, refusal or "no Smart Licensing section, table or UDI recognised")
     return ParseResult(licenses=licenses, license_status=status)
 
+
+STRUCTURED = ("netconf:", "snmp:")
+_STRUCTURED = {"netconf:": _netconf.parse, "snmp:": _snmp.parse}
 
 _VERSION = {
     "cisco_ios": _version.ios,

@@ -1,0 +1,556 @@
+"""The air-gapped round trip: collect RUM files over SSH, bundle them for CSSM, import ACKs.
+
+``collect``     on each SLP device: ``license smart save usage <mode> file <flash>:<name>``, then
+                read the file back by SCP (exact bytes) or, without an SCP server, by ``more``
+                accepted only when its size equals what ``dir`` lists.  The bytes are stored as
+                read: CSSM verifies each report's signature, so nothing is ever re-serialised.
+``bundle``      the newest not-yet-acknowledged RUM file of each device, written byte for byte
+                to a directory with ``manifest.json`` / ``manifest.csv`` (device, UDI, report
+                ids, sha256) for CSSM's *Upload Usage Data*.
+``import_acks`` match each ACK to its devices by the UDIs it names, SCP it to the device,
+                ``license smart import``, require ``Import Data Successful``, re-read
+                ``show license status`` and record the new last ACK and deadline.  Failures are
+                per device and final: nothing is retried blindly (an import is not idempotent
+                in the operator's eyes, and a wrong file must be looked at by a person).
+
+Which devices are SLP: the newest stored licence status says so; a device with none is asked
+by trying the save command, and one that refuses it is reported ``refused`` with the device's
+own words (classic IOS, IOS XR 7.x and ASA have no such command).  A device the store knows as
+SLP that refuses is ``failed``.
+
+Every device action is an ``slp_events`` row (command, outcome, device output with secrets
+scrubbed); runs are ``slp_runs`` rows; one ``flock`` per store keeps two round-trip commands
+from interleaving on the same devices.
+"""
+from __future__ import annotations
+
+import asyncio
+import csv
+import fcntl
+import hashlib
+import io
+import json
+import os
+import re
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+from agent.models import Capture, LicenseStatus, Target
+from agent.redact import Redactor
+from agent.store import Store, StoreLocked
+
+from .clock import iso
+from .rum import AckFile, RumError, parse_ack, parse_rum
+from .status import reporting_state
+
+# Flash file system per platform for files we write.  IOS XE and NX-OS are the SLP platforms;
+# the others only matter for the refusal they print.
+FLASH = {"cisco_xe": "bootflash:", "cisco_nxos": "bootflash:", "cisco_ios": "flash:", "cisco_xr": "disk0:",
+         "cisco_asa": "disk0:"}
+SUCCESS = "Import Data Successful"
+MODES = ("unreported", "all", "days")
+
+
+@dataclass(slots=True)
+class ActionOptions:
+    workers: int = 20
+    connect_timeout: float = 15.0
+    command_timeout: float = 60.0
+    deadline: float = 180.0  # per device, all its actions included
+    known_hosts: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {"workers": self.workers, "connect_timeout": self.connect_timeout,
+                "command_timeout": self.command_timeout, "deadline": self.deadline}
+
+
+@dataclass(slots=True)
+class Outcome:
+    device: str
+    status: str  # collect: collected|skipped|refused|failed; import: imported|failed|unmatched|invalid
+    site: str = ""
+    kind: str = ""
+    reason: str = ""
+    file: str = ""
+    sha256: str = ""
+    size: int | None = None
+    report_ids: list[int] = field(default_factory=list)
+    transfer: str = ""
+    udi: str = ""
+    last_ack: str = ""
+    next_ack_deadline: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+@dataclass(slots=True)
+class RunResult:
+    run_id: int
+    kind: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status in ("failed", "unmatched", "invalid")]
+
+
+def mode_words(mode: Sequence[str] | str) -> str:
+    """'unreported', 'all' or 'days N' from CLI words; ValueError with a readable message."""
+    words = mode.split() if isinstance(mode, str) else [str(w) for w in mode]
+    if words in (["unreported"], ["all"]):
+        return words[0]
+    if len(words) == 2 and words[0] == "days" and words[1].isdigit() and 1 <= int(words[1]) <= 3650:
+        return f"days {int(words[1])}"
+    raise ValueError("--mode must be 'unreported', 'all' or 'days N' (N from 1 to 3650)")
+
+
+def file_name(name: str, prefix: str = "", suffix: str = "_rum.txt") -> str:
+    """A flash-safe file name from an inventory name (IOS file names: no spaces, no colons)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "device"
+    return f"{prefix}{safe[:48]}{suffix}"
+
+
+class SlpLock:
+    """One round-trip command per store at a time (``<db>.slp.lock``); not the scan lock."""
+
+    def __init__(self, store: Store) -> None:
+        self.path = store.path.with_name(store.path.name + ".slp.lock")
+        self.fd: int | None = None
+        self.store = store
+
+    def __enter__(self) -> "SlpLock":
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreLocked(f"another 'ibagent slp' command is working on {self.store.path}; try again later") from None
+        self.fd = fd
+        self.store.interrupt_stale_slp_runs()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+# ------------------------------------------------------------------ per-device event log
+
+
+class _Log:
+    """Events of one device, written together with its outcome (one transaction per device)."""
+
+    def __init__(self, device: str, redactor: Redactor) -> None:
+        self.device = device
+        self.redactor = redactor
+        self.events: list[dict[str, Any]] = []
+
+    def add(self, action: str, status: str, *, kind: str | None = None, command: str | None = None,
+            detail: str | None = None, output: str | None = None) -> None:
+        self.events.append({"action": action, "status": status, "kind": kind, "command": command,
+                            "detail": self.redactor.scrub(detail), "output": self.redactor.scrub(output),
+                            "at": time.time()})
+
+    def capture(self, action: str, cap: Capture, status: str | None = None, detail: str | None = None) -> None:
+        self.add(action, status or ("ok" if cap.ok else "failed"), kind=cap.error_kind, command=cap.command,
+                 detail=detail or cap.error, output=cap.output)
+
+    def flush(self, store: Store, run_id: int) -> None:
+        for e in self.events:
+            store.add_slp_event(run_id, self.device, e["action"], e["status"], kind=e["kind"], command=e["command"],
+                                detail=e["detail"], output=e["output"], at=e["at"])
+
+
+async def _per_device(targets: Sequence[Target], options: ActionOptions, job) -> list[Any]:
+    gate = asyncio.Semaphore(max(1, options.workers))
+
+    async def one(target: Target):
+        async with gate:
+            return await job(target)
+
+    return await asyncio.gather(*(one(t) for t in targets))
+
+
+# ------------------------------------------------------------------ collect
+
+
+async def collect(
+    targets: Sequence[Target], store: Store, *, mode: Sequence[str] | str = "unreported", site: str | None = None,
+    options: ActionOptions | None = None, redactor: Redactor | None = None, inventory: str = "",
+) -> RunResult:
+    from collectors.base import CollectError, rejected
+    from collectors.ssh_actions import CliSession
+
+    options = options or ActionOptions()
+    redactor = redactor or Redactor()
+    words = mode_words(mode)
+    chosen = [t for t in targets if site is None or t.site == site]
+    known = store.latest_license_statuses()
+    run_id = store.begin_slp_run("collect", inventory, {**options.public(), "mode": words, "site": site})
+    result = RunResult(run_id, "collect")
+
+    async def job(target: Target, out: Outcome, log: _Log) -> tuple[bytes, Any] | None:
+        entry = known.get(target.name)
+        if entry is not None and entry[2].slp_enabled is not True:
+            out.status, out.reason = "skipped", _not_slp(entry[0], entry[2])
+            log.add("save-usage", "skipped", detail=out.reason)
+            return None
+        path = out.file = FLASH.get(target.platform, "flash:") + file_name(target.name)
+        try:
+            async with asyncio.timeout(options.deadline):
+                session = await CliSession.open(target, connect_timeout=options.connect_timeout,
+                                                command_timeout=options.command_timeout, known_hosts=options.known_hosts)
+                async with session:
+                    cap = await session.run(f"license smart save usage {words} file {path}")
+                    refusal = rejected(cap.output) if not cap.ok else None
+                    log.capture("save-usage", cap, status="ok" if cap.ok else "refused" if refusal else "failed")
+                    if not cap.ok:
+                        out.kind = "command"
+                        if refusal and entry is None:  # never known as SLP: it just has no SLP
+                            out.status = "refused"
+                            out.reason = f"device refused the save command (no Smart Licensing Using Policy): {refusal}"
+                        else:
+                            out.reason = f"save usage failed: {redactor.scrub(cap.error)}"
+                        return None
+                    data = await _read_back(session, target, path, options, out, log, redactor)
+        except CollectError as exc:
+            out.kind, out.reason = exc.kind, redactor.scrub(exc.message) or ""
+            log.add("session", "failed", kind=exc.kind, detail=exc.message)
+            return None
+        except TimeoutError:
+            out.kind, out.reason = "timeout", f"device deadline of {options.deadline:g}s exceeded"
+            log.add("session", "failed", kind="timeout", detail=out.reason)
+            return None
+        if data is None:
+            return None
+        try:
+            rum = parse_rum(data)
+        except RumError as exc:
+            out.kind, out.reason = "parse", f"{path} is not a usable RUM file: {exc}"
+            log.add("read-file", "failed", kind="parse", detail=out.reason)
+            return None
+        out.status = "collected"
+        out.sha256, out.size, out.report_ids = hashlib.sha256(data).hexdigest(), len(data), rum.report_ids
+        out.udi = f"PID:{rum.udi[0]},SN:{rum.udi[1]}" if rum.udi[1] else ""
+        out.reason = f"{len(rum.report_ids)} report(s), {len(data)} bytes by {out.transfer}"
+        return data, rum
+
+    async def job_and_record(target: Target) -> None:
+        out, log = Outcome(target.name, "failed", site=target.site), _Log(target.name, redactor)
+        try:
+            got = await job(target, out, log)
+        except Exception as exc:  # a bug of ours must not end the run for every other device
+            out.kind, out.reason = "internal", f"internal error ({type(exc).__name__}: {exc}); please report it"
+            got = None
+        # Written as each device finishes (one transaction each), so Ctrl-C keeps what was done.
+        with store.transaction():
+            log.flush(store, run_id)
+            if got is not None:
+                data, rum = got
+                store.save_slp_report(run_id, out.device, site=out.site, udi_pid=rum.udi[0], udi_serial=rum.udi[1],
+                                      file_name=out.file, mode=words, transfer=out.transfer, data=data,
+                                      report_ids=out.report_ids, collected_at=time.time())
+        result.outcomes.append(out)
+
+    await _finish(store, result, _per_device(chosen, options, job_and_record), "collected")
+    order = {t.name: i for i, t in enumerate(chosen)}
+    result.outcomes.sort(key=lambda o: order[o.device])
+    return result
+
+
+async def _read_back(session, target: Target, path: str, options: ActionOptions, out: Outcome, log: _Log,
+                     redactor: Redactor) -> bytes | None:
+    """The saved file's exact bytes: SCP, else ``more`` when its size matches ``dir``; None (``out`` says why)."""
+    from collectors.base import CollectError
+    from collectors.ssh_actions import file_size, read_file_cli, scp_get
+
+    size, dir_cap = await file_size(session, path)
+    log.capture("verify", dir_cap, detail=f"listed size {size}" if size is not None else "file not listed")
+    try:
+        data = await scp_get(target, path, connect_timeout=options.connect_timeout, timeout=options.command_timeout,
+                             known_hosts=options.known_hosts)
+        out.transfer = "scp"
+        log.add("read-file", "ok", command=f"scp -f {path}", detail=f"{len(data)} bytes by SCP")
+    except CollectError as exc:
+        log.add("read-file", "failed", kind=exc.kind, command=f"scp -f {path}", detail=exc.message)
+        data, more = await read_file_cli(session, path)
+        log.capture("read-file", more, detail=None if more.ok else more.error)
+        if data is None:
+            out.kind, out.reason = "command", f"cannot read {path} back: {redactor.scrub(more.error)}"
+            return None
+        out.transfer = "cli"
+        if size is None or len(data) != size:
+            out.kind = "garbage"
+            out.reason = (f"read {path} through 'more' ({len(data)} bytes) but cannot prove it is byte-exact "
+                          f"(device lists {size if size is not None else 'no'} size); "
+                          "enable the device's SCP server and collect again")
+            return None
+    if size is not None and len(data) != size:
+        out.kind, out.reason = "garbage", f"read {len(data)} bytes of {path} but the device lists {size}"
+        return None
+    return data
+
+
+async def _finish(store: Store, result: RunResult, work, ok_status: str) -> None:
+    """Run ``work`` and close the run row: completed, or interrupted (Ctrl-C) with what got done."""
+    try:
+        await work
+    except asyncio.CancelledError:
+        result.interrupted = True
+        raise
+    finally:
+        ok = sum(1 for o in result.outcomes if o.status == ok_status)
+        store.end_slp_run(result.run_id, "interrupted" if result.interrupted else "completed", ok, len(result.failed))
+
+
+def _not_slp(scan_id: int, st: LicenseStatus) -> str:
+    return f"not an SLP device per scan {scan_id}: {reporting_state(st, datetime.now(timezone.utc).date()).reason}"
+
+
+# ------------------------------------------------------------------ bundle
+
+
+@dataclass(slots=True)
+class BundleResult:
+    run_id: int
+    out_dir: Path
+    files: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (device, why)
+    manifest: Path | None = None
+
+
+MANIFEST_COLUMNS = ("file", "device", "hostname", "site", "udi_pid", "udi_serial", "report_ids", "report_count",
+                    "sha256", "size", "collected_at", "transfer")
+
+
+def bundle(store: Store, out_dir: str | Path, *, site: str | None = None, include_acknowledged: bool = False) -> BundleResult:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    run_id = store.begin_slp_run("bundle", "", {"out": str(out), "site": site, "all": include_acknowledged})
+    result = BundleResult(run_id, out)
+    acked_at: dict[str, float] = {}
+    for row in store.slp_acks():
+        if row["status"] == "imported" and row["device"]:
+            acked_at[row["device"]] = max(acked_at.get(row["device"], 0.0), row["at"])
+    events: list[tuple[str, str, str]] = []
+    for row in store.latest_slp_reports():
+        device = row["device"]
+        if site is not None and row["site"] != site:
+            continue
+        ids = json.loads(row["report_ids"])
+        if not include_acknowledged and acked_at.get(device, 0.0) > row["collected_at"]:
+            result.skipped.append((device, "already acknowledged (an ACK was imported after this file was collected)"))
+            continue
+        if not ids:
+            result.skipped.append((device, "the file holds no usage report (nothing unreported on the device)"))
+            continue
+        data = bytes(row["data"])
+        if hashlib.sha256(data).hexdigest() != row["sha256"]:
+            result.skipped.append((device, "stored file does not match its recorded sha256: not bundled"))
+            continue
+        name = row["file_name"].split(":", 1)[-1].lstrip("/")
+        path = out / name
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        try:
+            hostname = parse_rum(data).hostname
+        except RumError:
+            hostname = ""
+        result.files.append({
+            "file": name, "device": device, "hostname": hostname, "site": row["site"] or "",
+            "udi_pid": row["udi_pid"] or "", "udi_serial": row["udi_serial"] or "", "report_ids": ids,
+            "report_count": len(ids), "sha256": row["sha256"], "size": row["size"],
+            "collected_at": iso(datetime.fromtimestamp(row["collected_at"], timezone.utc)),
+            "transfer": row["transfer"] or "",
+        })
+        events.append((device, "ok", f"{name} ({len(ids)} reports) -> {out}"))
+    manifest = {"created": iso(datetime.now(timezone.utc)),
+                "site": site, "upload": "CSSM > Smart Software Licensing > Reports > Usage Data Files > "
+                                        "Upload Usage Data, one file at a time, then download each ACK",
+                "files": result.files}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(MANIFEST_COLUMNS)
+    for f in result.files:
+        writer.writerow([" ".join(map(str, f[c])) if c == "report_ids" else f[c] for c in MANIFEST_COLUMNS])
+    (out / "manifest.csv").write_text(buf.getvalue())
+    result.manifest = out / "manifest.json"
+    with store.transaction():
+        for device, status, detail in events:
+            store.add_slp_event(run_id, device, "bundle", status, detail=detail)
+        for device, why in result.skipped:
+            store.add_slp_event(run_id, device, "bundle", "skipped", detail=why)
+    store.end_slp_run(run_id, "completed", len(result.files), 0)
+    return result
+
+
+# ------------------------------------------------------------------ import ACKs
+
+
+def _serial_key(serial: str) -> str:
+    return serial.strip().upper()
+
+
+def udi_index(store: Store) -> dict[str, set[str]]:
+    """UDI serial -> devices known to carry it (licence status UDI, HA members, trust codes, RUM files)."""
+    index: dict[str, set[str]] = defaultdict(set)
+    for device, (_, _, st) in store.latest_license_statuses().items():
+        for serial in [st.udi_serial] + [u.get("udi_serial", "") for u in list(st.ha_udis) + list(st.trust_codes)]:
+            if serial:
+                index[_serial_key(serial)].add(device)
+    for row in store.latest_slp_reports():
+        if row["udi_serial"]:
+            index[_serial_key(row["udi_serial"])].add(row["device"])
+    return index
+
+
+async def import_acks(
+    targets: Sequence[Target], store: Store, files: Sequence[str | Path], *, options: ActionOptions | None = None,
+    redactor: Redactor | None = None, inventory: str = "",
+) -> RunResult:
+    from collectors.base import CollectError
+    from collectors.ssh_actions import CliSession, scp_put
+
+    import parsers
+
+    options = options or ActionOptions()
+    redactor = redactor or Redactor()
+    run_id = store.begin_slp_run("import-ack", inventory, {**options.public(), "files": [str(f) for f in files]})
+    result = RunResult(run_id, "import-ack")
+    by_name = {t.name: t for t in targets}
+    index = udi_index(store)
+    known = store.latest_license_statuses()
+    jobs: dict[str, list[tuple[Path, bytes, AckFile]]] = defaultdict(list)
+    rows: list[tuple[str | None, dict[str, Any]]] = []  # slp_acks rows to write for files that reach no device
+
+    for f in files:
+        path = Path(f)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            result.outcomes.append(Outcome("-", "invalid", file=str(path), kind="config",
+                                           reason=f"cannot read {path}: {exc.strerror or exc}"))
+            continue
+        try:
+            ack = parse_ack(data)
+        except RumError as exc:
+            reason = f"{path.name}: {exc}; nothing was sent to any device"
+            result.outcomes.append(Outcome("-", "invalid", file=str(path), kind="parse", reason=reason,
+                                           sha256=hashlib.sha256(data).hexdigest()))
+            rows.append((None, {"file_name": path.name, "data": data, "udis": [], "report_ids": [],
+                                "status": "invalid", "reason": reason}))
+            continue
+        devices = sorted({d for _, serial in ack.udis for d in index.get(_serial_key(serial), ())})
+        udis = ", ".join(f"PID:{p},SN:{s}" for p, s in ack.udis)
+        if not devices:
+            reason = f"{path.name}: no device in the store has UDI {udis}; nothing was sent to any device"
+            result.outcomes.append(Outcome("-", "unmatched", file=str(path), kind="config", reason=reason, udi=udis))
+            rows.append((None, {"file_name": path.name, "data": data, "udis": [list(u) for u in ack.udis],
+                                "report_ids": ack.report_ids, "status": "unmatched", "reason": reason}))
+            continue
+        for device in devices:
+            if device not in by_name:
+                reason = f"{path.name} is for {device} (UDI {udis}), which is not in this inventory"
+                result.outcomes.append(Outcome(device, "failed", file=str(path), kind="config", reason=reason, udi=udis))
+                rows.append((device, {"file_name": path.name, "data": data, "udis": [list(u) for u in ack.udis],
+                                      "report_ids": ack.report_ids, "status": "failed", "reason": reason}))
+            else:
+                jobs[device].append((path, data, ack))
+
+    async def import_one(target: Target, path: Path, data: bytes, ack: AckFile, out: Outcome, log: _Log,
+                         row: dict[str, Any]) -> None:
+        dest = FLASH.get(target.platform, "flash:") + file_name(path.name, suffix="")
+        try:
+            async with asyncio.timeout(options.deadline):
+                await scp_put(target, data, dest, connect_timeout=options.connect_timeout,
+                              timeout=options.command_timeout, known_hosts=options.known_hosts)
+                log.add("push-file", "ok", command=f"scp -t {dest}", detail=f"{len(data)} bytes")
+                session = await CliSession.open(target, connect_timeout=options.connect_timeout,
+                                                command_timeout=options.command_timeout, known_hosts=options.known_hosts)
+                async with session:
+                    cap = await session.run(f"license smart import {dest}")
+                    success = cap.ok and SUCCESS in cap.output
+                    log.capture("import", cap, status="ok" if success else "failed")
+                    if not success:
+                        said = next((ln.strip() for ln in cap.output.splitlines() if ln.strip()), "no answer")
+                        out.kind, out.reason = "command", f"device did not accept {dest}: {redactor.scrub(said)}"
+                        return
+                    status_cap = await session.run("show license status")
+                    log.capture("verify", status_cap)
+        except CollectError as exc:
+            out.kind, out.reason = exc.kind, redactor.scrub(exc.message) or ""
+            log.add("session" if log.events else "push-file", "failed", kind=exc.kind, detail=exc.message)
+            return
+        except TimeoutError:
+            out.kind, out.reason = "timeout", f"device deadline of {options.deadline:g}s exceeded"
+            log.add("session", "failed", kind="timeout", detail=out.reason)
+            return
+        out.status = row["status"] = "imported"
+        try:
+            st = parsers.parse(target.platform, "show license status", status_cap.output).license_status
+        except parsers.ParseError as exc:
+            out.reason = f"imported, but 'show license status' could not be read: {exc.reason}"
+            return
+        if st is None:
+            out.reason = "imported, but 'show license status' showed no licence state"
+            return
+        out.last_ack, out.next_ack_deadline = st.last_ack_received, st.next_ack_deadline
+        before = known.get(target.name)
+        unchanged = before is not None and before[2].last_ack_received == st.last_ack_received
+        out.reason = (f"Import Data Successful; last ACK {st.last_ack_received or '<none>'}, "
+                      f"next deadline {st.next_ack_deadline or '<none>'}"
+                      + ("; note: the last-ACK time did not change" if unchanged else ""))
+        row.update(last_ack_received=st.last_ack_received, next_ack_deadline=st.next_ack_deadline,
+                   license_status=LicenseStatus(**{**asdict(st), "device": target.name}))
+
+    async def job(target: Target) -> list[tuple[Outcome, _Log, dict[str, Any]]]:
+        done = []
+        # One file after the other on a device: imports are not run side by side on one box.
+        for path, data, ack in jobs[target.name]:
+            log = _Log(target.name, redactor)
+            out = Outcome(target.name, "failed", site=target.site, file=str(path),
+                          udi=", ".join(f"PID:{p},SN:{s}" for p, s in ack.udis), report_ids=list(ack.report_ids),
+                          sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+            row = {"file_name": path.name, "data": data, "udis": [list(u) for u in ack.udis],
+                   "report_ids": ack.report_ids, "status": "failed"}
+            try:
+                await import_one(target, path, data, ack, out, log, row)
+            except Exception as exc:  # a bug of ours must not end the run for every other device
+                out.status, out.kind = "failed", "internal"
+                out.reason = f"internal error ({type(exc).__name__}: {exc}); please report it"
+                row["status"] = "failed"
+            row["reason"] = out.reason
+            done.append((out, log, row))
+        return done
+
+    with store.transaction():
+        for device, row in rows:
+            store.save_slp_ack(run_id, device, **row)
+
+    async def job_and_record(target: Target) -> None:
+        for out, log, row in await job(target):
+            with store.transaction():
+                log.flush(store, run_id)
+                store.save_slp_ack(run_id, out.device, **row)
+            result.outcomes.append(out)
+
+    await _finish(store, result, _per_device([by_name[d] for d in sorted(jobs)], options, job_and_record), "imported")
+    return result
+
+
+def outcome_rows(result: RunResult) -> list[dict[str, Any]]:
+    return [o.as_dict() for o in result.outcomes]
+
+
+__all__ = ["ActionOptions", "BundleResult", "Outcome", "RunResult", "SlpLock", "bundle", "collect", "file_name",
+           "import_acks", "mode_words", "outcome_rows", "udi_index"]
