@@ -28,18 +28,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-_CLK = os.sysconf("SC_CLK_TCK")
-
-
-def _proc_cpu(pid: int | None) -> float | None:
-    if not pid:
-        return None
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / _CLK
+from _measure import proc_cpu_seconds as _proc_cpu  # noqa: E402 - bench/ is on sys.path when run as a script
 
 
 # ------------------------------------------------------------------ child: one scan

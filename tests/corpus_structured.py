@@ -34,23 +34,8 @@ PLATFORMS = {**cu.PLATFORMS, "ftd": "cisco_asa", "fxos": "cisco_asa"}
 KINDS = {"snmp": ("snmprec", "snmp:recording"), "netconf": ("xml", "netconf:get")}
 
 
-@dataclass(frozen=True)
-class StructuredCase:
-    platform_dir: str
-    platform: str
-    slug: str  # snmp | netconf
-    command: str
-    path: Path
-
-    @property
-    def rel(self) -> str:
-        return f"{self.platform_dir}/{self.slug}/{self.path.name}"
-
-    @property
-    def expected_path(self) -> Path | None:
-        stem = self.path.name.rsplit(".", 1)[0]
-        p = self.path.with_name(stem + ".expected.yml")
-        return p if p.is_file() else None
+# Same fields and look-ups as a CLI case: slug is ``snmp`` or ``netconf``, command the pseudo-command.
+StructuredCase = cu.Case
 
 
 def iter_cases(root: Path | None = None) -> Iterator[StructuredCase]:
