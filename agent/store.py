@@ -280,9 +280,11 @@ class Store:
     def _put_blob(self, text: str) -> str:
         raw = text.encode("utf-8", "surrogateescape")
         digest = hashlib.sha256(raw).hexdigest()
-        self.db.execute(
-            "INSERT OR IGNORE INTO blobs(sha256, size, data) VALUES (?, ?, ?)", (digest, len(raw), zlib.compress(raw, 6))
-        )
+        # Most outputs repeat scan after scan: a primary-key probe is cheaper than compressing again.
+        if self.db.execute("SELECT 1 FROM blobs WHERE sha256=?", (digest,)).fetchone() is None:
+            self.db.execute(
+                "INSERT INTO blobs(sha256, size, data) VALUES (?, ?, ?)", (digest, len(raw), zlib.compress(raw, 6))
+            )
         return digest
 
     def save_captures(self, scan_id: int, captures: Iterable[Capture]) -> None:
