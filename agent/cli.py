@@ -127,7 +127,6 @@ def _run_scan(targets, store, options, inventory: str, redactor, progress_enable
             run_scan(targets, store, options, inventory=inventory, redactor=redactor, on_progress=on_progress)
         )
     finally:
-        progress.update(0, 0, force=False)
         progress.close()
     return summary
 
