@@ -120,7 +120,7 @@ def _run_scan(targets, store, options, inventory: str, redactor, progress_enable
     progress = Progress(len(targets), enabled=progress_enabled)
 
     def on_progress(summary, _target, _status):
-        progress.update(summary.ok, summary.failed)
+        progress.update(summary.ok, summary.failed, force=summary.ok + summary.failed == summary.total)
 
     try:
         summary = asyncio.run(
