@@ -18,6 +18,7 @@ import gc
 import io
 import itertools
 import json
+import operator
 import re
 from collections import Counter
 from contextlib import contextmanager
@@ -35,15 +36,19 @@ _SERIAL_PREFIX = re.compile(r"^(?:SN|S)\s*:\s*")
 _SERIAL_OK = re.compile(r"^[A-Z0-9][A-Z0-9._/\-]*$")
 # Whitespace that str.strip() removes from ASCII text (\x1c-\x1f are "whitespace" to Python too).
 _ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
-_EDGES = tuple(f"\x00{c}" for c in _ASCII_SPACE) + tuple(f"{c}\x00" for c in _ASCII_SPACE)
 
 
 def _needs_strip(joined: str) -> bool:
     """Does any cell of a NUL-joined column have leading or trailing whitespace?  Substring
-    searches run at C speed, where a regex over the whole column does not."""
+    searches run at C speed, where a regex over the whole column does not; most columns hold no
+    whitespace character at all, and one-character searches are the fastest of all."""
     if not joined.isascii():
         return True  # NBSP and other Unicode blanks: just strip every cell
-    return joined[:1].isspace() or joined[-1:].isspace() or any(e in joined for e in _EDGES)
+    present = [c for c in _ASCII_SPACE if c in joined]
+    if not present:
+        return False
+    return (joined[:1].isspace() or joined[-1:].isspace()
+            or any(f"\x00{c}" in joined or f"{c}\x00" in joined for c in present))
 
 
 _QUOTED_FORMULA = re.compile(r'^=\s*"(.*)"$')  # ="00123": Excel's trick to keep leading zeros
@@ -51,11 +56,36 @@ _QUOTED_FORMULA = re.compile(r'^=\s*"(.*)"$')  # ="00123": Excel's trick to keep
 
 def canonical_serial(raw: Any) -> str:
     """The device side's rule (``agent.normalize.canonical_serial``), with a fast path for the
-    plain serials that make up nearly every row of a large export."""
+    plain serials that make up nearly every row of a large export.  A serial that _SERIAL_OK
+    accepts holds no quote, blank, ',', ';', ':', '#' or '=': none of the device side's prefixes
+    or padding can be in it, so only its placeholder and all-zero rules remain to apply."""
     text = (raw.strip() if type(raw) is str else cell_text(raw)).upper()
-    if _SERIAL_OK.match(text) and text[:1] != "S" and text not in _normalize.PLACEHOLDERS and text.strip("0"):
+    if _SERIAL_OK.match(text) and text not in _normalize.PLACEHOLDERS and text.strip("0"):
         return text
     return _normalize.canonical_serial(text)
+
+
+def canonical_serials(values: Sequence[Any]) -> list[str]:
+    """``canonical_serial`` over a column: checks over the joined column, and a call per value
+    only for the values one of them points at."""
+    if set(map(type, values)) - {str}:
+        return list(map(canonical_serial, values))
+    texts = list(values)
+    joined = "\x00".join(texts)
+    if _needs_strip(joined):
+        texts = list(map(str.strip, texts))
+        joined = "\x00".join(texts)
+    if not joined.isascii() or joined.upper() != joined:
+        texts = list(map(str.upper, texts))
+        joined = "\x00".join(texts)
+    # ASCII letters and digits only, upper-case: _SERIAL_OK holds, so only placeholders and
+    # all-zero serials are left to the full rule (a leading zero is the hint for the latter).
+    if (not _all_alnum(joined, len(texts)) or not _normalize.PLACEHOLDERS.isdisjoint(texts)
+            or joined[:1] == "0" or "\x000" in joined):
+        for j, text in enumerate(texts):
+            if not (text.isascii() and text.isalnum()) or text in _normalize.PLACEHOLDERS or not text.strip("0"):
+                texts[j] = canonical_serial(values[j])
+    return texts
 
 
 _PID_CACHE: dict[str, tuple[str, str, bool]] = {}
@@ -103,16 +133,31 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+# Objects a paused run may leave behind before the collector is trusted to look at them again.
+_FREEZE_AFTER = 100_000
+
+
 @contextmanager
 def paused_gc():
     """Building 10^5 live objects triggers full collections that free nothing (every object is
-    still referenced); pausing the cyclic collector meanwhile saves a fifth of the run time."""
+    still referenced); pausing the cyclic collector meanwhile saves a fifth of the run time.
+
+    Re-enabling it would then cost three passes over everything built (young, middle, old
+    generation), a few tenths of a second at 10^5 rows, to find nothing: records and rows hold no
+    reference cycles and are freed by reference counting.  So when the paused run left more than
+    ``_FREEZE_AFTER`` new objects, they are moved to the permanent generation (``gc.freeze``)
+    first, where the collector never scans them.  That also freezes whatever else was alive or
+    pending then, which the collector will not reclaim unless it is unfrozen (``gc.unfreeze``);
+    small runs, such as a test suite's, just re-enable it.  The collector is enabled on the way
+    out whenever it was on the way in, whatever happened inside."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            if gc.get_count()[0] > _FREEZE_AFTER:
+                gc.freeze()
             gc.enable()
 
 
@@ -436,13 +481,14 @@ class _DateColumn:
         try:
             return parse_date(value, self.order)
         except DateProblem as exc:
-            return exc
+            return exc.with_traceback(None)  # kept as a value: no frame (and no cycle through it)
 
-    def convert(self, values: list[Any]) -> list[date | None | DateProblem]:
-        """Column -> dates, each distinct value parsed once; a bad value stays a DateProblem."""
+    def convert(self, values: list[Any], distinct: set | None = None) -> list[date | None | DateProblem]:
+        """Column -> dates, each distinct value parsed once; a bad value stays a DateProblem.
+        ``distinct``: the column's distinct values, when the caller has them already."""
         cache = self.cache
         try:
-            for v in set(values) - cache.keys():
+            for v in (set(values) if distinct is None else distinct) - cache.keys():
                 cache[v] = self._parse(v)
             return list(map(cache.__getitem__, values))
         except TypeError:  # a JSON list or object where a date should be: one by one
@@ -477,13 +523,57 @@ def _is_software(product_type: str) -> bool:
 
 # Rows are converted a column at a time, in chunks: each distinct value (a date, a PID, a status)
 # is converted once and the per-row work is list building, which is what lets a 120,000-line
-# export load in under a second.  Chunks bound the memory held as raw cells.
+# export load in well under a second.  Chunks bound the memory held as raw cells.
 _CHUNK = 8192
+# Plain CSV text (no quote character anywhere) is cut into cells by str.split, a chunk of records
+# at a time: the same cells csv.reader gives, without a list per record.  Larger chunks, since
+# the per-chunk work is a handful of C-level passes.
+_PLAIN_CHUNK = 32768
 
-# A source yields chunks of consecutive records as (row number of the first, [cells, ...]), blank
+
+class _Columns:
+    """One chunk of consecutive records, read a column at a time: ``cols[i]`` is a new list of
+    column i's cells, padded to the header width; ``cols.row(j)`` is record j's cells (for the
+    blank-row check, the only per-record look).  ``clean``: every cell is known to be ASCII
+    text without whitespace or '=' (nothing to trim, no formula)."""
+
+    __slots__ = ("n", "_column", "_row", "clean")
+
+    def __init__(self, n: int, column, row, clean: bool = False):
+        self.n = n
+        self._column = column
+        self._row = row
+        self.clean = clean
+
+    def __getitem__(self, idx: int) -> list[Any]:
+        return self._column(idx)
+
+    def row(self, j: int) -> Sequence[Any]:
+        return self._row(j)
+
+    @classmethod
+    def from_rows(cls, rows: list[list[Any]], width: int, pad: Any) -> "_Columns":
+        for j, r in enumerate(rows):
+            if len(r) < width:
+                rows[j] = list(r) + [pad] * (width - len(r))
+        return cls(len(rows), lambda idx: list(map(itemgetter(idx), rows)), rows.__getitem__)
+
+    @classmethod
+    def from_cells(cls, cells: list[str], width: int, first_column: list[str], clean: bool) -> "_Columns":
+        """``cells``: records of exactly ``width`` cells each, laid end to end, except that
+        column 0's values are ``first_column``'s."""
+        return cls(len(first_column), lambda idx: cells[idx::width] if idx else first_column[:],
+                   lambda j: [first_column[j], *cells[j * width + 1:(j + 1) * width]], clean)
+
+    def select(self, keep: list[int]) -> "_Columns":
+        return _Columns(len(keep), lambda idx: list(map(self._column(idx).__getitem__, keep)),
+                        lambda j: self._row(keep[j]), self.clean)
+
+
+# A source yields chunks of consecutive records as (row number of the first, chunk), blank
 # records included, so that row numbers are the ones a person sees in Excel (a quoted multi-line
-# cell is still one row).
-Rows = Iterable[tuple[int, list[list[Any]]]]
+# cell is still one row).  A chunk is a list of records (lists of cells) or ``_Columns``.
+Rows = Iterable[tuple[int, "list[list[Any]] | _Columns"]]
 
 
 def decode_text(data: bytes, summary: FileSummary) -> str:
@@ -500,7 +590,8 @@ def decode_text(data: bytes, summary: FileSummary) -> str:
 def _csv_source(path: Path, label: str, summary: FileSummary, header_map,
                 errors: list[RowError]) -> tuple[_Header, int, Rows] | str:
     text = decode_text(path.read_bytes(), summary)
-    head_lines = list(itertools.islice(io.StringIO(text, newline=""), HEADER_SCAN_ROWS + 5))
+    head_lines = list(itertools.islice(io.StringIO(_head(text, HEADER_SCAN_ROWS + 5), newline=""),
+                                       HEADER_SCAN_ROWS + 5))
     # Try each delimiter on the first rows and keep the one under which a header is recognised:
     # more reliable than csv.Sniffer on files with a title block above the header.
     for delim in (",", ";", "\t", "|"):
@@ -511,13 +602,69 @@ def _csv_source(path: Path, label: str, summary: FileSummary, header_map,
                 header = _match_header(cells, header_map)
                 if header:
                     summary.delimiter = delim
-                    return header, rowno, _csv_rows(text, delim, rowno, label, errors)
+                    return header, rowno, _csv_rows(text, delim, rowno, label, errors, len(cells))
         except csv.Error:
             continue  # a broken record in the first rows: the header search goes on below it
     return "no header row recognised in the first %d rows" % HEADER_SCAN_ROWS
 
 
-def _csv_rows(text: str, delim: str, header_row: int, label: str, errors: list[RowError]) -> Rows:
+def _head(text: str, lines: int) -> str:
+    """A prefix of ``text`` that holds its first ``lines`` lines whole, line ends included (a
+    StringIO over all of a large file would first scan every line end in it)."""
+    cut = 1 << 16
+    while cut < len(text):
+        head = text[:cut]
+        if head.count("\n") + head.count("\r") > 2 * (lines + 1):  # lines + 1 line ends, "\r\n" or not
+            return head
+        cut <<= 2
+    return text
+
+
+def _plain_body(text: str, header_row: int) -> tuple[str, int, int] | None:
+    """(text, start, end): the records after the header are ``text[start:end]``, one per line
+    ("\n" between them; none when start > end), when the text is plain enough that splitting on
+    the delimiter gives exactly csv.reader's cells: no quote character anywhere (so no quoted
+    field, no multi-line cell), no NUL, no bare CR, no line longer than csv's field size limit.
+    None otherwise: csv.reader reads the file (and reports its broken records)."""
+    if '"' in text or "\x00" in text:
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None  # a bare CR ends a record for csv.reader
+    start = 0
+    for _ in range(header_row):
+        start = text.find("\n", start) + 1
+        if not start:
+            return text, 1, 0  # nothing after the header
+    end = len(text) - 1 if text.endswith("\n") else len(text)  # the last line end has no record after it
+    if _has_long_line(text, start, end, csv.field_size_limit()):
+        return None
+    return text, start, end
+
+
+def _has_long_line(text: str, start: int, end: int, limit: int) -> bool:
+    """Is a line of ``text[start:end]`` longer than ``limit``?  Such a line holds one of the
+    positions ``start + k * step`` (step <= limit), so the lines through those are measured."""
+    if end - start <= limit:
+        return False
+    if limit < 4096:
+        return max(map(len, text[start:end].split("\n"))) > limit
+    for pos in range(start, end, limit // 2):
+        lo = text.rfind("\n", start, pos) + 1 or start
+        hi = text.find("\n", pos, end)
+        if (end if hi < 0 else hi) - lo > limit:
+            return True
+    return False
+
+
+def _csv_rows(text: str, delim: str, header_row: int, label: str, errors: list[RowError],
+              width: int = 0) -> Rows:
+    plain = _plain_body(text, header_row) if width else None
+    if plain is not None:
+        del text
+        yield from _plain_rows(*plain, delim, header_row, width)
+        return
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     n = 0  # records read so far: the spreadsheet row number of the last one
     chunk: list[list[str]] = []
@@ -539,6 +686,56 @@ def _csv_rows(text: str, delim: str, header_row: int, label: str, errors: list[R
                 chunk = []
             n += 1
             errors.append(RowError(label, n, "", f"malformed CSV record: {exc}"))
+
+
+_BLANKS = tuple(_ASCII_SPACE.replace("\n", ""))  # what a cell may need trimming for
+
+
+def _no_formula(chunk: str, delim: str) -> bool:
+    """Does no cell of a chunk of records begin with '='?  ("C9300-48P=": a spare's PID ends with
+    one.)  Gives up, saying no, after a few hundred '='."""
+    pos = chunk.find("=")
+    for _ in range(256):
+        if pos < 0:
+            return True
+        if pos == 0 or chunk[pos - 1] in (delim, "\n"):
+            return False
+        pos = chunk.find("=", pos + 1)
+    return False
+
+
+def _plain_rows(text: str, start: int, end: int, delim: str, header_row: int, width: int) -> Rows:
+    """Quote-free records (``text[start:end]``, see ``_plain_body``) -> chunks of columns, one
+    str.split per chunk of about ``_PLAIN_CHUNK`` records.  A "\n" is glued in front of every
+    record but the first; every record has exactly ``width`` cells when there are ``width``
+    cells per record in all and each "\n" sits in a column-0 cell, which the column-0 cells
+    joined and split back on "\n" (their clean values) tell at once.  A chunk with a short or
+    long record is split record by record instead, as csv.reader would give it."""
+    glue = delim + "\n"
+    first = header_row + 1  # row number of the chunk's first record
+    sample = text[start:start + (1 << 16)]  # characters per chunk, from the line length at the top
+    span = max(1, len(sample) * _PLAIN_CHUNK // (sample.count("\n") + 1))
+    while start <= end:
+        stop = text.find("\n", min(start + span, end), end)
+        if stop < 0:
+            stop = end
+        chunk = text[start:stop]
+        glued = chunk.replace("\n", glue)
+        records = (len(glued) - len(chunk)) // len(delim) + 1  # a glue per line end
+        cells = glued.split(delim)
+        del glued
+        if len(cells) == records * width:
+            firsts = "".join(cells[::width]).split("\n")
+            if len(firsts) == records:
+                clean = chunk.isascii() and not any(c in chunk for c in _BLANKS) and _no_formula(chunk, delim)
+                yield first, _Columns.from_cells(cells, width, firsts, clean)
+                first += records
+                start = stop + 1
+                continue
+        del cells
+        yield first, list(map(str.split, chunk.split("\n"), itertools.repeat(delim)))
+        first += records
+        start = stop + 1
 
 
 def _xlsx_source(path: Path, label: str, summary: FileSummary, header_map,
@@ -685,27 +882,27 @@ class _Chunked:
         self.software: set[int] = set()
         self.blank = 0
         self._covered: dict[str, bool | None] = {}
-        self._pool: dict[str, str] = {}
 
     def _problem(self, pos: int, column_index: int, message: str) -> None:
         self.problems.setdefault(pos, (self.names[column_index], message))
 
-    def _texts(self, rows: list[list[Any]], idx: int, base: int, formulas: bool = True,
-               shared: bool = False) -> list[str]:
+    def _texts(self, cols: _Columns, idx: int, base: int, formulas: bool = True) -> list[str]:
         """One column as trimmed text.  Padding and formula-looking cells are rare, so a search
         over the joined column (C speed) decides whether the per-cell work is needed at all.
-        ``shared``: the column repeats a few values (site, contract, status): keep one string
-        object per distinct value, so 10^5 lines hold a few thousand strings, not a million."""
-        values = list(map(itemgetter(idx), rows))
+        (Repeated values are not pooled into one string object each: that hashes every cell,
+        a third of the load time, to save some 50 MB at 10^5 lines.)"""
+        values = cols[idx]  # a new list: fixed in place below
+        if cols.clean:
+            return values
         if self.strings:
             joined = "\x00".join(values)
             if _needs_strip(joined):
-                values = [v.strip() for v in values]
+                values = list(map(str.strip, values))
                 joined = "\x00".join(values)
         else:
             values = list(map(cell_text, values))
             joined = "\x00".join(values)
-        if formulas and (joined[:1] == "=" or "\x00=" in joined):
+        if formulas and "=" in joined and (joined[:1] == "=" or "\x00=" in joined):
             for j, v in enumerate(values):
                 if v[:1] == "=":
                     fixed = _unformula(v, self.names[idx])
@@ -713,42 +910,44 @@ class _Chunked:
                         self._problem(base + j, idx, fixed.message)
                         fixed = ""
                     values[j] = fixed
-        if shared:
-            values = list(map(self._pool.setdefault, values, values))
         return values
 
-    def add(self, first: int, rows: list[list[Any]]) -> None:
-        width = len(self.names)
-        pad = "" if self.strings else None
-        for j, r in enumerate(rows):
-            if len(r) < width:
-                rows[j] = list(r) + [pad] * (width - len(r))
-        rownos: Sequence[int] = range(first, first + len(rows))
+    def add(self, first: int, chunk: list[list[Any]] | _Columns) -> None:
+        cols = chunk if isinstance(chunk, _Columns) else _Columns.from_rows(
+            chunk, len(self.names), "" if self.strings else None)
+        n = cols.n
+        rownos: Sequence[int] = range(first, first + n)
         col, out = self.col, self.out
         i_serial = col["serial"]
         base = len(out["rowno"])
-        serial_cells = self._texts(rows, i_serial, base)
+        serial_cells = self._texts(cols, i_serial, base)
         # Blank lines (and rows of empty cells) are not data: drop them before anything else.
         if not all(serial_cells):
-            keep = [j for j, v in enumerate(serial_cells) if v or any(cell_text(c) for c in rows[j])]
-            if len(keep) < len(rows):
-                self.blank += len(rows) - len(keep)
+            keep = [j for j, v in enumerate(serial_cells) if v or any(cell_text(c) for c in cols.row(j))]
+            if len(keep) < n:
+                self.blank += n - len(keep)
                 # Problems found so far in this chunk are keyed by position: re-key them.
                 moved = {base + j: self.problems.pop(base + old) for j, old in enumerate(keep)
                          if base + old in self.problems}
                 for pos in [p for p in self.problems if p >= base]:
                     del self.problems[pos]
                 self.problems.update(moved)
-                rows = [rows[j] for j in keep]
+                cols = cols.select(keep)
                 rownos = [rownos[j] for j in keep]
                 serial_cells = [serial_cells[j] for j in keep]
+                n = len(keep)
         out["rowno"].extend(rownos)
-        n = len(rows)
 
-        serials = list(map(str.upper, serial_cells))
-        if ":" in "\x00".join(serials):
+        # Checks over the joined column; the per-cell passes run only when one says so.
+        serials = serial_cells
+        joined = "\x00".join(serials)
+        if not joined.isascii() or joined.upper() != joined:  # else upper() changes nothing
+            serials = list(map(str.upper, serials))
+            joined = "\x00".join(serials)
+        if ":" in joined:
             serials = list(map(canonical_serial, serials))
-        if not all(map(str.isalnum, serials)):
+            joined = "\x00".join(serials)
+        if not _all_alnum(joined, n):
             for j, (cell, serial) in enumerate(zip(serial_cells, serials)):
                 if not serial.isalnum() and not _SERIAL_OK.match(serial):
                     self._problem(base + j, i_serial, "serial number is blank" if not serial
@@ -757,64 +956,65 @@ class _Chunked:
 
         i_ptype = col.get("product_type")
         if i_ptype is not None:
-            for j, t in enumerate(self._texts(rows, i_ptype, base, formulas=False)):
+            for j, t in enumerate(self._texts(cols, i_ptype, base, formulas=False)):
                 if t and _is_software(t):
                     self.software.add(base + j)
 
         i_pid, i_base = col.get("pid"), col.get("base_pid")
         if i_pid is not None:
-            texts = self._texts(rows, i_pid, base)
+            texts = self._texts(cols, i_pid, base)
             split = {t: split_pid("" if t.upper() in _PLACEHOLDERS else t) for t in set(texts)}
             bad = {t for t, (pid, _, _) in split.items() if pid[:1] in ("+", "@", "-")}
             if bad:
                 for j, t in enumerate(texts):
                     if t in bad:
                         self._problem(base + j, i_pid, f"'{split[t][0][:40]}' is not a product ID")
-            out["pid"].extend(map({t: v[0] for t, v in split.items()}.__getitem__, texts))
-            bases = list(map({t: v[1] for t, v in split.items()}.__getitem__, texts))
-            out["refurbished"].extend(map({t: v[2] for t, v in split.items()}.__getitem__, texts))
+            triples = list(map(split.__getitem__, texts))
+            out["pid"].extend(map(itemgetter(0), triples))
+            bases = list(map(itemgetter(1), triples))
+            out["refurbished"].extend(map(itemgetter(2), triples))
         else:
             out["pid"].extend([""] * n)
             bases = [""] * n
             out["refurbished"].extend([False] * n)
         if i_base is not None:
             # The file's own base PID column (sn2info base_pid_list) beats deriving one.
-            given = [split_pid(t)[1] for t in self._texts(rows, i_base, base)]
+            given = [split_pid(t)[1] for t in self._texts(cols, i_base, base)]
             bases = [g or b for g, b in zip(given, bases)]
         out["base_pid"].extend(bases)
 
-        self._add_status(rows, base)
+        self._add_status(cols, base, n)
         i_pser = col.get("parent_serial")
         if i_pser is not None:
-            parents = list(map(canonical_serial, self._texts(rows, i_pser, base)))
+            parents = list(map(canonical_serial, self._texts(cols, i_pser, base)))
             # sn2info repeats the item's own serial as parent for parent/standalone items.
             out["parent_serial"].extend("" if p == s else p for p, s in zip(parents, serials))
         else:
             out["parent_serial"].extend([""] * n)
         for fld in self.TEXT_FIELDS:
             idx = col.get(fld)
-            out[fld].extend(self._texts(rows, idx, base, shared=fld != "instance_id") if idx is not None
+            out[fld].extend(self._texts(cols, idx, base) if idx is not None
                             else [""] * n)
         for fld in self.PLAIN_FIELDS:
             idx = col.get(fld)
-            out[fld].extend(self._texts(rows, idx, base, formulas=False, shared=True) if idx is not None
+            out[fld].extend(self._texts(cols, idx, base, formulas=False) if idx is not None
                             else [""] * n)
         for fld in DATE_FIELDS:
             idx = col.get(fld)
-            out[fld].extend(map(itemgetter(idx), rows) if idx is not None else [None] * n)
+            out[fld].extend(cols[idx] if idx is not None else [None] * n)
 
-    def _add_status(self, rows: list[list[Any]], base: int) -> None:
-        statuses: list[str] = [""] * len(rows)
+    def _add_status(self, cols: _Columns, base: int, n: int) -> None:
+        statuses: list[str] = [""] * n
         # Columns are tried best first per row: fill from the worst so that the best overwrites.
         for k, idx in enumerate(reversed(self.header.columns.get("covered", []))):
-            texts = self._texts(rows, idx, base, formulas=False, shared=True)
+            texts = self._texts(cols, idx, base, formulas=False)
             statuses = texts if k == 0 else [t or old for t, old in zip(texts, statuses)]
         cache = self._covered
         for text in set(statuses) - cache.keys():
             cache[text] = parse_covered(text)
         if self.header.layout == "cx-not-covered":
             self.out["status"].extend(t or "NOT COVERED" for t in statuses)
-            self.out["covered"].extend([False] * len(rows))
+            self.out["covered"].extend([False] * n)
         else:
             self.out["status"].extend(statuses)
             self.out["covered"].extend(map(cache.__getitem__, statuses))
@@ -837,10 +1037,12 @@ def _build_lines(path_label: str, header: _Header, rows: Rows, summary: FileSumm
     refused = False
     forced = DATE_FORMATS.get(date_format or "")
     distinct_by_field: dict[str, set] = {}
+    whole: set[str] = set()  # fields whose distinct set is the whole column (every cell hashable)
     for fld in DATE_FIELDS:
         if acc.col.get(fld) is not None:
             try:
                 distinct_by_field[fld] = set(out[fld])
+                whole.add(fld)
             except TypeError:
                 distinct_by_field[fld] = {v for v in out[fld] if _hashable(v)}
     # What the file as a whole proves about NN/NN/YYYY, for columns that prove nothing alone.
@@ -859,8 +1061,13 @@ def _build_lines(path_label: str, header: _Header, rows: Rows, summary: FileSumm
             errors.append(RowError(path_label, None, header.names[idx], parser.error))
             refused |= fld in ("coverage_start", "coverage_end")
             continue
-        values = parser.convert(raw)
-        if any(type(v) is DateProblem for v in values):
+        if fld in whole:  # each distinct value parsed once: a problem is among them or nowhere
+            values = parser.convert(raw, distinct)
+            problem = any(type(v) is DateProblem for v in parser.cache.values())
+        else:
+            values = parser.convert(raw)
+            problem = any(type(v) is DateProblem for v in values)
+        if problem:
             for j, v in enumerate(values):
                 if type(v) is DateProblem:
                     acc.problems.setdefault(j, (header.names[idx], str(v)))
@@ -871,9 +1078,11 @@ def _build_lines(path_label: str, header: _Header, rows: Rows, summary: FileSumm
         summary.skipped["rows in a file whose coverage dates were refused"] += total
         return []
     i_end = acc.col.get("coverage_end")
-    for j, (start, end) in enumerate(zip(dates["coverage_start"], dates["coverage_end"])):
-        if start and end and end < start:
-            acc.problems.setdefault(j, (header.names[i_end], f"coverage ends ({end}) before it starts ({start})"))
+    starts, ends = dates["coverage_start"], dates["coverage_end"]
+    if i_end is not None and acc.col.get("coverage_start") is not None and _ends_before_start(starts, ends):
+        for j, (start, end) in enumerate(zip(starts, ends)):
+            if start and end and end < start:
+                acc.problems.setdefault(j, (header.names[i_end], f"coverage ends ({end}) before it starts ({start})"))
 
     lines = list(map(
         ContractLine, out["serial"], out["pid"], out["base_pid"], out["contract_number"], out["service_level"],
@@ -892,6 +1101,30 @@ def _build_lines(path_label: str, header: _Header, rows: Rows, summary: FileSumm
         lines = [ln for j, ln in enumerate(lines) if j not in drop]
     summary.lines = len(lines)
     return lines
+
+
+_ASCII_ALNUM_NUL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789\x00"
+
+
+def _all_alnum(joined: str, cells: int) -> bool:
+    """Is every one of ``cells`` cells of a NUL-joined column non-empty and alphanumeric
+    (``str.isalnum``)?  For ASCII, a byte-table pass: str.isalnum looks each character up in the
+    Unicode database."""
+    if (not joined or joined[:1] == "\x00" or joined[-1:] == "\x00" or "\x00\x00" in joined
+            or joined.count("\x00") != cells - 1):
+        return False  # a blank cell, or a NUL in one
+    if joined.isascii():
+        return not joined.encode("ascii").translate(None, _ASCII_ALNUM_NUL)
+    return all(map(str.isalnum, joined.split("\x00")))
+
+
+def _ends_before_start(starts: list[date | None], ends: list[date | None]) -> bool:
+    """Does any row end before it starts?  One C-level pass (a missing date never does)."""
+    if None in set(starts):
+        starts = list(map({None: date.min}.get, starts, starts))
+    if None in set(ends):
+        ends = list(map({None: date.max}.get, ends, ends))
+    return any(map(operator.lt, ends, starts))
 
 
 def _hashable(value: Any) -> bool:

@@ -40,12 +40,14 @@ contract site id; nothing compares every item with every line.
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from itertools import compress, repeat
+from operator import itemgetter
 from typing import Iterable, Mapping, Sequence
 
-from agent.contracts import ContractLine, canonical_serial, paused_gc, split_pid
+from agent.contracts import ContractLine, canonical_serials, paused_gc, split_pid
 from agent.eox import EoxIndex, EoxRecord
 
 COVERED = "covered"
@@ -188,6 +190,8 @@ class _Context:
         self.eox = eox
         self._text: dict[date | None, str] = {None: "?"}
         self._limits: dict[tuple[str, str], tuple] = {}
+        self._until: dict[date, tuple[str, str]] = {}
+        self._heads: dict[tuple[str, str], str] = {}  # (contract number, service level) -> text
 
     def day(self, d: date | None) -> str:
         text = self._text.get(d)
@@ -196,27 +200,42 @@ class _Context:
         return text
 
     def line_text(self, line: ContractLine) -> str:
-        contract = f"contract {line.contract_number}" if line.contract_number else "(no contract number)"
-        level = f" ({line.service_level})" if line.service_level else ""
-        return (f"{contract}{level} {self.day(line.start)}..{self.day(line.end)} "
+        contract, level = line.contract_number, line.service_level
+        head = self._heads.get((contract, level))
+        if head is None:
+            head = self._heads[(contract, level)] = (
+                (f"contract {contract}" if contract else "(no contract number)") + (f" ({level})" if level else ""))
+        start, end = line.start, line.end
+        day = self._text.get
+        return (f"{head} {day(start) or self.day(start)}..{day(end) or self.day(end)} "
                 f"[{line.source_file}:{line.source_row}]")
 
     def until(self, end: date) -> tuple[str, str]:
-        left = (end - self.as_of).days
-        if end <= self.window_end:
-            return EXPIRING, (f"coverage ends {self.day(end)}, within the {self.window_days}-day window "
-                              f"({left} days left)")
-        return COVERED, f"covered until {self.day(end)} ({left} days left)"
+        found = self._until.get(end)
+        if found is None:
+            left = (end - self.as_of).days
+            if end <= self.window_end:
+                found = (EXPIRING, f"coverage ends {self.day(end)}, within the {self.window_days}-day window "
+                                   f"({left} days left)")
+            else:
+                found = (COVERED, f"covered until {self.day(end)} ({left} days left)")
+            self._until[end] = found
+        return found
 
     def assess(self, lines: list[ContractLine]) -> tuple[str, ContractLine | None, list[str], list]:
         """(status, deciding line, reasons, other lines) for the lines matched to one seen item."""
         as_of = self.as_of
-        if len(lines) == 1:  # the common case, without the sorting below
+        if len(lines) == 1:  # the common cases, without the sorting below
             line = lines[0]
-            if (line.covered is not False and line.end is not None and line.end >= as_of
-                    and (line.start is None or line.start <= as_of)):
-                status, verdict = self.until(line.end)
-                return status, line, [f"active: {self.line_text(line)}", verdict], []
+            if line.covered is not False and line.end is not None:
+                if line.end >= as_of and (line.start is None or line.start <= as_of):
+                    status, verdict = self.until(line.end)
+                    return status, line, [f"active: {self.line_text(line)}", verdict], []
+                if line.end < as_of:
+                    return LAPSED, line, [f"every contract line has ended; the last was {self.line_text(line)}"], []
+            elif line.covered is False and (line.contract_number or line.end):  # as the void case below
+                return (LAPSED, line, [f"contract file marks its lines not covered ({line.status}); latest "
+                                       f"{self.line_text(line)}"], [])
         active, future, ended, undated, void = [], [], [], [], []
         for line in lines:
             if line.covered is False:
@@ -230,11 +249,13 @@ class _Context:
             else:
                 active.append(line)
         if active or future:
-            future.sort(key=lambda ln: (ln.start, ln.end))
+            if len(future) > 1:
+                future.sort(key=lambda ln: (ln.start, ln.end))
             if active:
                 # The active line that ends last decides (dates inclusive); overlapping lines on
                 # other contracts are named so that double-paid coverage is visible.
-                best = max(active, key=lambda ln: (ln.end, bool(ln.contract_number), ln.start or date.min))
+                best = active[0] if len(active) == 1 else max(
+                    active, key=lambda ln: (ln.end, bool(ln.contract_number), ln.start or date.min))
                 reasons = [f"active: {self.line_text(best)}"]
             else:
                 best = future[0]
@@ -267,31 +288,42 @@ class _Context:
                                    f"{self.line_text(best)}"], void[1:])
         return UNCOVERED, None, [f"listed as not covered [{best.source_file}:{best.source_row}]"], []
 
-    def limits(self, pid: str, base: str, lines: list[ContractLine]) -> tuple:
-        """(LDoS, end of renewal, end of service attach, source).  EoX wins over a contract file's
-        own LDoS column; the file's value fills in where EoX has none."""
+    def eox_limits(self, pid: str, base: str) -> tuple:
+        """(LDoS, end of renewal, end of service attach, source, past LDoS or renewal on as_of)
+        from EoX alone, once per (PID as read, base PID)."""
         found = self._limits.get((pid, base))
         if found is None:
             rec: EoxRecord | None = None
             if self.eox is not None:
                 rec = (self.eox.get(pid) if pid else None) or self.eox.get(base)
             if rec is None:
-                found = (None, None, None, "")
+                found = (None, None, None, "", False)
             else:
-                found = (rec.last_date_of_support, rec.end_of_service_contract_renewal, rec.end_of_service_attach,
-                         f"EoX {rec.bulletin or rec.pid} [{rec.where}]")
+                ldos, renewal = rec.last_date_of_support, rec.end_of_service_contract_renewal
+                found = (ldos, renewal, rec.end_of_service_attach, f"EoX {rec.bulletin or rec.pid} [{rec.where}]",
+                         bool((ldos and self.as_of > ldos) or (renewal and self.as_of > renewal)))
             self._limits[(pid, base)] = found
-        ldos, renewal, attach, source = found
-        if ldos is None or renewal is None:
-            for line in lines:
-                if line.ldos is None and line.end_of_renewal is None:
-                    continue
-                where = f"contract file [{line.source_file}:{line.source_row}]"
-                if ldos is None and line.ldos:
-                    ldos, source = line.ldos, source or where
-                if renewal is None and line.end_of_renewal:
-                    renewal, source = line.end_of_renewal, source or where
-        return ldos, renewal, attach, source
+        return found
+
+    def limits(self, pid: str, base: str, lines: list[ContractLine]) -> tuple:
+        """(LDoS, end of renewal, end of service attach, source).  EoX wins over a contract file's
+        own LDoS column; the file's value fills in where EoX has none."""
+        return _with_line_limits(self.eox_limits(pid, base), lines)
+
+
+def _with_line_limits(found: tuple, lines: list[ContractLine]) -> tuple:
+    """``_Context.limits`` from its EoX part (``_Context.eox_limits``) and the lines."""
+    ldos, renewal, attach, source, _ = found
+    if ldos is None or renewal is None:
+        for line in lines:
+            if line.ldos is None and line.end_of_renewal is None:
+                continue
+            where = f"contract file [{line.source_file}:{line.source_row}]"
+            if ldos is None and line.ldos:
+                ldos, source = line.ldos, source or where
+            if renewal is None and line.end_of_renewal:
+                renewal, source = line.end_of_renewal, source or where
+    return ldos, renewal, attach, source
 
 
 # ------------------------------------------------------------------ the function
@@ -326,70 +358,110 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
     as_of = ctx.as_of
     clean_since = as_of - timedelta(days=window_days if clean_window_days is None else clean_window_days)
 
-    keys: list[Key] = []
-    first_with: dict[str, int] = {}  # serial -> first item carrying it
-    shared: dict[str, list[int]] = {}  # serial -> every item, only for serials seen more than once
-    for i, item in enumerate(fleet):
-        serial = canonical_serial(item.serial)
-        keys.append((serial, split_pid(item.base_pid or item.pid)[1]))
-        if serial:  # an item whose serial was not read can match nothing
-            j = first_with.setdefault(serial, i)
-            if j != i:
-                shared.setdefault(serial, [j]).append(i)
-    fleet_keys = {k for k in keys if k[0]}
+    n = len(fleet)
+    pids = [item.pid for item in fleet]
+    serials = canonical_serials([item.serial for item in fleet])
+    keys: list[Key] = list(zip(serials, _base_pids([item.base_pid for item in fleet], pids)))
+    seen_serials = set(serials)
+    blanks = serials.count("") if "" in seen_serials else 0  # a serial not read can match nothing
+    seen_serials.discard("")
 
-    def items_with(serial: str) -> list[int]:
-        return shared.get(serial) or [first_with[serial]]
-
-    by_key: dict[Key, list[ContractLine]] = {}
-    for line in lines:
-        if line.serial:
-            key = (line.serial, line.base_pid)
-            found = by_key.get(key)
-            if found is None:
-                by_key[key] = [line]
-            else:
-                found.append(line)
+    by_key = _lines_by_key(lines)
+    if len(seen_serials) + blanks == n:
+        # Every read serial is carried once, so every key too: taking each item's lines out of
+        # by_key leaves exactly the keys that no item carries, in order.
+        founds = list(map(by_key.pop, keys, repeat(None)))
+        unmatched = by_key
+    else:
+        founds = list(map(by_key.get, keys))
+        fleet_keys = {k for k in keys if k[0]} if blanks else set(keys)
+        unmatched = {k: v for k, v in by_key.items() if k not in fleet_keys}
 
     # Serial-only fallback: lines whose (serial, base PID) is not in the snapshot attach to the one
     # seen item with that serial, if there is exactly one and the lines name at most one base PID.
     fallback: dict[int, list[ContractLine]] = {}
     ambiguous: dict[Key, list[int]] = {}  # unmatched key -> seen items with its serial
     orphan_pids: dict[str, set[str]] = defaultdict(set)
-    for key in by_key.keys() - fleet_keys:
-        if key[0] in first_with:
+    for key in unmatched:
+        if key[0] in seen_serials:
             orphan_pids[key[0]].add(key[1])
+    carriers: dict[str, list[int]] = {}  # orphan serial -> the items carrying it, in fleet order
+    if orphan_pids:
+        for i in compress(range(n), map(orphan_pids.__contains__, serials)):
+            carriers.setdefault(serials[i], []).append(i)
+    items_with = carriers.__getitem__
     consumed: set[Key] = set()
-    for serial, pids in orphan_pids.items():
+    for serial, pids_seen in orphan_pids.items():
         items = items_with(serial)
-        if len(items) == 1 and len({p for p in pids if p}) <= 1:
-            fallback[items[0]] = [ln for p in sorted(pids) for ln in by_key[(serial, p)]]
-            consumed.update((serial, p) for p in pids)
+        if len(items) == 1 and len({p for p in pids_seen if p}) <= 1:
+            fallback[items[0]] = [ln for p in sorted(pids_seen) for ln in _listed(unmatched[(serial, p)])]
+            consumed.update((serial, p) for p in pids_seen)
         else:
-            for p in pids:
+            for p in pids_seen:
                 ambiguous[(serial, p)] = items
 
     rows: list[ReconRow] = []
+    append = rows.append
     uncovered_slots: dict[tuple[str, str, str], list[int]] = defaultdict(list)
-    line_text, until, limits = ctx.line_text, ctx.until, ctx.limits
-    for i, item in enumerate(fleet):
-        key = keys[i]
-        matched = by_key.get(key) if key[0] else None
-        if matched is not None and len(matched) == 1 and i not in fallback:
-            # Fast path for most of an estate: one active line, matched exactly, no EoX limit hit.
-            line = matched[0]
-            end = line.end
-            if (line.covered is not False and end is not None and end >= as_of
-                    and (line.start is None or line.start <= as_of)):
-                ldos, renewal, _, _ = limits(item.pid, key[1], matched)
-                if not ((ldos and as_of > ldos) or (renewal and as_of > renewal)):
-                    status, verdict = until(end)
-                    rows.append(ReconRow(
-                        status, key[0], key[1], item.pid, True, item.device, item.hostname, item.site, item.cls,
-                        item.name, item.slot, line.contract_number, line.service_level, line.start, end,
-                        line.site_id, ldos, MATCH_EXACT, "", (), item.scan_id, item.capture_id, line.source_file,
-                        line.source_row, (), (f"active: {line_text(line)}", verdict)))
-                    continue
+    until, day_text, day, line_text = ctx.until, ctx._text.get, ctx.day, ctx.line_text
+    until_hit = ctx._until.get
+    limits = _item_limits(ctx, pids, keys)
+    heads: dict[tuple[str, str], str] = {}  # (contract, level) -> the start of an "active:" reason
+    bare: dict[tuple[str, str], tuple] = {}  # (pid, base) -> (status, reasons, LDoS) for an item on no line
+    # i, the item's index, is len(rows): every item adds exactly one row, in order.
+    for item, key, found, limit in zip(fleet, keys, founds, limits):
+        if type(found) is ContractLine:  # the one line with this key
+            if not (fallback and len(rows) in fallback):
+                # Fast path for most of an estate: one active line, matched exactly, no EoX limit hit.
+                # The reason is ctx.line_text's, written out here: this runs 10^5 times.
+                line = found
+                end = line.end
+                if (line.covered is not False and end is not None and line.ldos is None
+                        and line.end_of_renewal is None and not limit[4]):
+                    start = line.start
+                    if end >= as_of and (start is None or start <= as_of):
+                        status, verdict = until_hit(end) or until(end)
+                        contract, level = line.contract_number, line.service_level
+                        head = heads.get((contract, level))
+                        if head is None:
+                            head = heads[(contract, level)] = (
+                                f"active: {f'contract {contract}' if contract else '(no contract number)'}"
+                                f"{f' ({level})' if level else ''} ")
+                        append(ReconRow(
+                            status, key[0], key[1], item.pid, True, item.device, item.hostname, item.site,
+                            item.cls, item.name, item.slot, contract, level, start, end, line.site_id, limit[0],
+                            MATCH_EXACT, "", (), item.scan_id, item.capture_id, line.source_file,
+                            line.source_row, (),
+                            (f"{head}{day_text(start) or day(start)}..{day_text(end) or day(end)} "
+                             f"[{line.source_file}:{line.source_row}]", verdict)))
+                        continue
+                    if end < as_of:  # ended: lapsed (ctx.assess's one-line case)
+                        append(ReconRow(
+                            LAPSED, key[0], key[1], item.pid, True, item.device, item.hostname, item.site,
+                            item.cls, item.name, item.slot, line.contract_number, line.service_level, start, end,
+                            line.site_id, limit[0], MATCH_EXACT, "", (), item.scan_id, item.capture_id,
+                            line.source_file, line.source_row, (),
+                            (f"every contract line has ended; the last was {line_text(line)}",)))
+                        continue
+            matched = [found]
+        elif found is not None:
+            matched = found
+        elif key[0] and key[0] not in orphan_pids:  # (then not in fallback either)
+            # On no contract line at all: the verdict depends on the PID alone.
+            pid = item.pid
+            found = bare.get((pid, key[1]))
+            if found is None:
+                found = bare[(pid, key[1])] = _bare_verdict(ctx, pid, key[1])
+            status, reasons, ldos = found
+            if status == UNCOVERED and item.slot and item.device:
+                uncovered_slots[(item.device, item.slot, key[1])].append(len(rows))
+            append(ReconRow(status, key[0], key[1], pid, True, item.device, item.hostname, item.site, item.cls,
+                            item.name, item.slot, "", "", None, None, "", ldos, "", "", (), item.scan_id,
+                            item.capture_id, "", None, (), reasons))
+            continue
+        else:
+            matched = None
+        i = len(rows)
         notes: list[str] = []
         match = MATCH_EXACT if matched else ""
         loose = fallback.get(i)
@@ -404,26 +476,110 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
                              f"{key[0]} is unique in the snapshot")
         elif not matched and key[0] in orphan_pids:
             notes.append(_ambiguity_note(key, orphan_pids[key[0]], items_with(key[0]), fleet, keys))
-        row = _seen_row(ctx, item, key, matched or [], match, notes)
-        rows.append(row)
+        row = _seen_row(ctx, item, key, matched or [], match, notes, limit)
+        append(row)
         if row.status == UNCOVERED and item.slot and item.device:
             uncovered_slots[(item.device, item.slot, key[1])].append(i)
+    del limits, founds
 
     scope = _Scope(devices, clean_since)
     unseen_at: dict[tuple[str, str, str], list[int]] = defaultdict(list)
-    for key, key_lines in by_key.items():
-        if key in fleet_keys or key in consumed:
-            continue
-        hist = history.get(key)
-        if len(key_lines) > 1:
-            key_lines = _dedupe(key_lines)
-        for row in _unseen_rows(ctx, key, key_lines, hist, ambiguous.get(key), fleet, scope):
-            rows.append(row)
-            if row.status == NOT_SEEN and hist and hist.last_device and hist.last_slot:
-                unseen_at[(hist.last_device, hist.last_slot, key[1])].append(len(rows) - 1)
+    if unmatched:
+        get_hist, verdict, verdicts = history.get, scope.verdict, scope._verdicts.get
+        history_verdict = scope.history_verdict
+        # Keys no seen item carries, in the order of the contract lines.
+        for key, found in unmatched.items():
+            if consumed and key in consumed:
+                continue
+            hist = get_hist(key)
+            if type(found) is ContractLine and not (ambiguous and key in ambiguous):
+                # One line: _unseen_rows' case for it, written out.
+                line = found
+                end = line.end
+                if line.covered is not False and (end is None or end >= as_of):  # live
+                    if hist is None:
+                        last_device = last_slot = ""
+                    else:
+                        last_device, last_slot = hist.last_device, hist.last_slot
+                    status, blocking, why, scan_id = (history_verdict(hist) if last_device else
+                                                      verdicts(line.site_id) or verdict(line.site_id))
+                    start = line.start
+                    append(ReconRow(
+                        status, key[0], key[1], line.pid, False, last_device, "", line.site_name, "", "",
+                        last_slot, line.contract_number, line.service_level, start, end, line.site_id, line.ldos,
+                        "", "", blocking, scan_id, None, line.source_file, line.source_row, (),
+                        (f"future-dated: {line_text(line)}" if start and start > as_of
+                         else f"active: {line_text(line)}", why)))
+                    if status == NOT_SEEN and last_device and last_slot:
+                        unseen_at[(last_device, last_slot, key[1])].append(len(rows) - 1)
+                    continue
+            key_lines = _dedupe(found) if type(found) is list else [found]
+            for row in _unseen_rows(ctx, key, key_lines, hist, ambiguous.get(key), fleet, scope):
+                append(row)
+                if row.status == NOT_SEEN and hist and hist.last_device and hist.last_slot:
+                    unseen_at[(hist.last_device, hist.last_slot, key[1])].append(len(rows) - 1)
 
     _pair_rma_swaps(rows, uncovered_slots, unseen_at)
     return rows
+
+
+def _item_limits(ctx: _Context, pids: Sequence[str], keys: list[Key]) -> list[tuple]:
+    """``ctx.eox_limits(pid, base)`` for every item.  The base PID is nearly always the one the
+    item's own PID gives, so the limits are looked up per distinct PID string; the items where
+    that does not hold (a base PID from elsewhere, or no PID) go by (PID, base) pairs."""
+    if ctx.eox is None or not len(ctx.eox):
+        return [(None, None, None, "", False)] * len(pids)
+    bases = list(map(itemgetter(1), keys))
+    try:
+        distinct = set(pids)
+    except TypeError:
+        distinct = None
+    if distinct is not None:
+        own_base = {p: split_pid(p)[1] for p in distinct}
+        if list(map(own_base.__getitem__, pids)) == bases:
+            by_pid = {p: ctx.eox_limits(p, b) for p, b in own_base.items()}
+            return list(map(by_pid.__getitem__, pids))
+    return [ctx.eox_limits(p, b) for p, b in zip(pids, bases)]
+
+
+def _base_pids(given: Sequence[str], pids: Sequence[str]) -> list[str]:
+    """Each item's base PID (from its ``base_pid``, else its ``pid``), converted once per distinct
+    value."""
+    if not all(given):
+        given = [b or p for b, p in zip(given, pids)]
+    try:
+        table = {v: split_pid(v)[1] for v in set(given)}
+    except TypeError:  # not a string (nor anything hashable): one by one
+        return [split_pid(v)[1] for v in given]
+    return list(map(table.__getitem__, given))
+
+
+def _lines_by_key(lines: Sequence[ContractLine]) -> dict[Key, ContractLine | list[ContractLine]]:
+    """(serial, base PID) -> its line, or a list of its lines (in input order) when several share
+    the key; keys in order of first appearance; lines without a serial are left out."""
+    by_key: dict[Key, ContractLine | list[ContractLine]] = {}
+    get = by_key.get
+    for line in lines:
+        if line.serial:
+            key = (line.serial, line.base_pid)
+            found = get(key)
+            if found is None:
+                by_key[key] = line
+            elif type(found) is list:
+                found.append(line)
+            else:
+                by_key[key] = [found, line]
+    return by_key
+
+
+def _listed(found: ContractLine | list[ContractLine]) -> list[ContractLine]:
+    return found if type(found) is list else [found]
+
+
+def _bare_verdict(ctx: _Context, pid: str, base: str) -> tuple[str, tuple[str, ...], date | None]:
+    """(status, reasons, LDoS) for a seen item that no contract line names (see ``_seen_row``)."""
+    row = _seen_row(ctx, FleetItem("", base, pid), ("-", base), [], "", [], ctx.eox_limits(pid, base))
+    return row.status, row.reasons, row.ldos
 
 
 def _ambiguity_note(key: Key, pids: set[str], same_serial: list[int], fleet: Sequence[FleetItem],
@@ -438,7 +594,8 @@ def _ambiguity_note(key: Key, pids: set[str], same_serial: list[int], fleet: Seq
 
 
 def _seen_row(ctx: _Context, item: FleetItem, key: Key, lines: list[ContractLine], match: str,
-              notes: list[str]) -> ReconRow:
+              notes: list[str], eox_limits: tuple) -> ReconRow:
+    """``eox_limits``: ``ctx.eox_limits(item.pid, base)``."""
     serial, base = key
     if not serial:
         status, line, reasons, others = (UNCOVERED, None,
@@ -449,7 +606,7 @@ def _seen_row(ctx: _Context, item: FleetItem, key: Key, lines: list[ContractLine
         status, line, reasons, others = UNCOVERED, None, ["on no contract line"], []
     if notes:
         reasons = notes + reasons
-    ldos, renewal, attach, source = ctx.limits(item.pid, base, lines)
+    ldos, renewal, attach, source = _with_line_limits(eox_limits, lines)
     as_of = ctx.as_of
     if (ldos and as_of > ldos) or (renewal and as_of > renewal):
         reasons.append(f"coverage state: {status}")
@@ -469,8 +626,7 @@ def _seen_row(ctx: _Context, item: FleetItem, key: Key, lines: list[ContractLine
     return ReconRow(status, serial, base, item.pid, True, item.device, item.hostname, item.site, item.cls,
                     item.name, item.slot, line.contract_number, line.service_level, line.start, line.end,
                     line.site_id, ldos, match, "", (), item.scan_id, item.capture_id, line.source_file,
-                    line.source_row, tuple(f"{ln.source_file}:{ln.source_row}" for ln in others),
-                    tuple(reasons))
+                    line.source_row, _wheres(others), tuple(reasons))
 
 
 class _Scope:
@@ -487,6 +643,7 @@ class _Scope:
         self.clean_since = clean_since
         self._cache: dict[str, tuple[list[DeviceScanState], list[str]]] = {}
         self._verdicts: dict[str, tuple[str, tuple[str, ...], str, int | None]] = {}
+        self._history: dict[tuple, tuple[str, tuple[str, ...], str, int | None]] = {}
 
     def verdict(self, site_id: str) -> tuple[str, tuple[str, ...], str, int | None]:
         """(status, blocking devices, reason, proving scan id) for a never-seen serial installed at
@@ -508,6 +665,29 @@ class _Scope:
                                        f"cleanly since {self.clean_since}: drop candidate",
                          scans.pop() if len(scans) == 1 else None)
             self._verdicts[site_id] = found
+        return found
+
+    def history_verdict(self, hist: SeenHistory) -> tuple[str, tuple[str, ...], str, int | None]:
+        """(status, blocking devices, reason, proving scan id) for a serial that history last saw on
+        a device (``hist.last_device``), once per (device, slot, last seen)."""
+        key = (hist.last_device, hist.last_slot, hist.last_seen)
+        found = self._history.get(key)
+        if found is None:
+            device = hist.last_device
+            dev = self.by_name.get(device)
+            where = f"{device}" + (f" {hist.last_slot}" if hist.last_slot else "")
+            when = f" on {_day(hist.last_seen)}" if hist.last_seen else ""
+            if dev is None:
+                found = (UNVERIFIED, (device,), f"last seen in {where}{when}; {device} is not in the current "
+                                                "inventory, so its absence is not proven", None)
+            elif not dev.latest_scan_clean:
+                found = (UNVERIFIED, (device,), f"last seen in {where}{when}; the latest scan of {device} was not "
+                                                "clean, so its absence is not proven", None)
+            else:
+                scan = f" (scan {dev.latest_scan_id})" if dev.latest_scan_id is not None else ""
+                found = (NOT_SEEN, (), f"last seen in {where}{when}; {device} was collected cleanly in the "
+                                       f"latest scan{scan} without it: drop candidate", dev.latest_scan_id)
+            self._history[key] = found
         return found
 
     def check(self, site_id: str) -> tuple[list[DeviceScanState], list[str]]:
@@ -537,44 +717,27 @@ def _unseen_rows(ctx: _Context, key: Key, lines: list[ContractLine], hist: SeenH
                             [f"not in the latest snapshot, and no live line: last was {ctx.line_text(best)}; "
                              "nothing to drop"], ())]
 
+    if seen_as:
+        # The serial is on the network under another PID: absent as this item is not proven.
+        seen = [fleet[i] for i in seen_as]
+        absence = (UNVERIFIED, (), f"serial {serial} is in the snapshot as "
+                   + ", ".join(f"{it.base_pid or '(no PID)'} on {it.device}" for it in seen)
+                   + f", not as {base or '(no PID)'}: several candidates, so no match was made", None)
+    elif hist and hist.last_device:
+        absence = scope.history_verdict(hist)
+    else:
+        absence = None  # by the line's install site
+    last_device, last_slot = (hist.last_device, hist.last_slot) if hist else ("", "")
     rows = []
     for line in live:
-        reasons: list[str] = []
-        if line.start and line.start > as_of:
-            reasons.append(f"future-dated: {ctx.line_text(line)}")
-        else:
-            reasons.append(f"active: {ctx.line_text(line)}")
-        blocking: tuple[str, ...] = ()
-        scan_id = None
-        if seen_as:
-            # The serial is on the network under another PID: absent as this item is not proven.
-            status = UNVERIFIED
-            seen = [fleet[i] for i in seen_as]
-            reasons.append(f"serial {serial} is in the snapshot as "
-                           + ", ".join(f"{it.base_pid or '(no PID)'} on {it.device}" for it in seen)
-                           + f", not as {base or '(no PID)'}: several candidates, so no match was made")
-        elif hist and hist.last_device:
-            dev = scope.by_name.get(hist.last_device)
-            where = f"{hist.last_device}" + (f" {hist.last_slot}" if hist.last_slot else "")
-            when = f" on {_day(hist.last_seen)}" if hist.last_seen else ""
-            if dev is None:
-                status, blocking = UNVERIFIED, (hist.last_device,)
-                reasons.append(f"last seen in {where}{when}; {hist.last_device} is not in the current "
-                               "inventory, so its absence is not proven")
-            elif not dev.latest_scan_clean:
-                status, blocking = UNVERIFIED, (hist.last_device,)
-                reasons.append(f"last seen in {where}{when}; the latest scan of {hist.last_device} was not "
-                               "clean, so its absence is not proven")
-            else:
-                status, scan_id = NOT_SEEN, dev.latest_scan_id
-                scan = f" (scan {dev.latest_scan_id})" if dev.latest_scan_id is not None else ""
-                reasons.append(f"last seen in {where}{when}; {hist.last_device} was collected cleanly in the "
-                               f"latest scan{scan} without it: drop candidate")
-        else:
-            status, blocking, why, scan_id = scope.verdict(line.site_id)
-            reasons.append(why)
-        others = [ln for ln in lines if ln is not line]
-        rows.append(_unseen_row(status, key, line, others, hist, reasons, blocking, scan_id))
+        start = line.start
+        status, blocking, why, scan_id = absence or scope.verdict(line.site_id)
+        rows.append(ReconRow(
+            status, serial, base, line.pid, False, last_device, "", line.site_name, "", "", last_slot,
+            line.contract_number, line.service_level, start, line.end, line.site_id, line.ldos, "", "", blocking,
+            scan_id, None, line.source_file, line.source_row, _wheres([ln for ln in lines if ln is not line]),
+            (f"future-dated: {ctx.line_text(line)}" if start and start > as_of else f"active: {ctx.line_text(line)}",
+             why)))
     return rows
 
 
@@ -587,7 +750,11 @@ def _unseen_row(status: str, key: Key, line: ContractLine, others: list[Contract
         status, key[0], key[1], line.pid, False, hist.last_device if hist else "", "", line.site_name, "", "",
         hist.last_slot if hist else "", line.contract_number, line.service_level, line.start, line.end,
         line.site_id, line.ldos, "", "", blocking, scan_id, None, line.source_file, line.source_row,
-        tuple(f"{ln.source_file}:{ln.source_row}" for ln in others), tuple(reasons))
+        _wheres(others), tuple(reasons))
+
+
+def _wheres(lines: list[ContractLine]) -> tuple[str, ...]:
+    return tuple([f"{ln.source_file}:{ln.source_row}" for ln in lines]) if lines else ()
 
 
 def _pair_rma_swaps(rows: list, uncovered: Mapping[tuple[str, str, str], list[int]],
@@ -627,6 +794,6 @@ def _with(row: ReconRow, **changes) -> ReconRow:
 
 def count_by_status(rows: Iterable[ReconRow]) -> dict[str, int]:
     counts = dict.fromkeys(STATUSES, 0)
-    for row in rows:
-        counts[row.status] = counts.get(row.status, 0) + 1
+    for status, n in Counter([row.status for row in rows]).items():  # in order of first appearance
+        counts[status] = counts.get(status, 0) + n
     return counts
