@@ -445,7 +445,7 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
                         continue
             matched = [found]
         elif found is not None:
-            matched = found
+            matched = found if type(found) is list else [found]  # (a line of another class: no shortcuts)
         elif key[0] and key[0] not in orphan_pids:  # (then not in fallback either)
             # On no contract line at all: the verdict depends on the PID alone.
             pid = item.pid

@@ -381,3 +381,140 @@ def test_garbage_never_raises(tmp_path_factory, blob):
         (d / name).write_bytes(b"serialNumber,coverageEndDate\n" + blob if name == "x.csv" else blob)
         load = load_contracts(d / name)
         assert isinstance(load, ContractLoad)
+
+
+# ------------------------------------------------------------------ the plain-CSV reader
+
+
+def _same_load(a: ContractLoad, b: ContractLoad) -> None:
+    """Two loads of the same rows from files of different names agree line for line."""
+    import dataclasses
+
+    assert [dataclasses.replace(ln, source_file="") for ln in a.lines] == \
+           [dataclasses.replace(ln, source_file="") for ln in b.lines]
+    assert [(e.row, e.column, e.message) for e in a.errors] == [(e.row, e.column, e.message) for e in b.errors]
+    assert [s.text().split(":", 1)[1] for s in a.summary] == [s.text().split(":", 1)[1] for s in b.summary]
+
+
+ODD_ROWS = [
+    ["FOC1", "C9300-48P", "ACTIVE", "2025-01-01", "2026-12-31", "201", "SNT"],
+    [" FOC2 ", "c9300-24p=", "ACTIVE", "2025-01-01", "2026-12-31", "202", "SNT 8X5XNBD"],  # padding, spare
+    ["FOC3", "C9300-48P", "ACTIVE", "2025-01-01", "2026-12-31", "=SUM(A1)", "SNT"],  # a formula
+    ["FOC4", "C9300-48P", "EXPIRED"],  # short record
+    ["FOC5", "C9300-48P", "ACTIVE", "2025-01-01", "2026-12-31", "205", "SNT", "extra", "cells"],  # long record
+    [],  # empty line
+    ["", "", "", "", "", "", ""],  # a row of empty cells
+    ["", "", "", "", "", "", "", "", "x"],  # blank in the header's width, a value beyond it
+    ["sn:foc6", "C9300-48P", "ACTIVE", "2026-03-01", "2025-01-01", "206", "SNT"],  # ends before it starts
+    ["FOC7", "-X", "ACTIVE", "2025-01-01", "2026-12-31", "207", ""],  # not a PID
+    ["FOC 8", "C9300-48P", "ACTIVE", "2025-01-01", "bad", "208", "SNT"],  # not a serial, not a date
+    ["FOC9", "C9300-48P=", "ACTIVE", "2025-01-01", "2026-12-31", "209", "SNT"],  # '=' ends a spare's PID
+    ["=FOC10", "C9300-48P", "ACTIVE", "2025-01-01", "2026-12-31", "210", "SNT"],  # a formula first in a record
+]
+ODD_HEADER = ["serialNumber", "productId", "coverageStatus", "coverageStartDate", "coverageEndDate",
+              "contractNumber", "serviceLevel"]
+
+
+@pytest.mark.parametrize("chunk", [3, 32768])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_plain_csv_reads_as_csv_reader_does(tmp_path, monkeypatch, chunk, newline):
+    # A file with no quote character is cut by str.split, chunk by chunk; the same rows written
+    # with every cell quoted go through csv.reader.  Both must give the same lines, errors, rows.
+    import agent.contracts as contracts
+
+    monkeypatch.setattr(contracts, "_PLAIN_CHUNK", chunk)
+    rows = ODD_ROWS * 3 + [["FOC%03d" % i, "C9300-48P", "ACTIVE", "2025-01-01", "2026-12-31", "300", "SNT"]
+                           for i in range(20)]
+    above = [["Coverage export"], []]  # a title block over the header
+    for name, quoting in (("plain.csv", csv.QUOTE_MINIMAL), ("quoted.csv", csv.QUOTE_ALL)):
+        with (tmp_path / name).open("w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh, quoting=quoting, lineterminator=newline)
+            out.writerows(above + [ODD_HEADER] + rows)
+    assert '"' not in (tmp_path / "plain.csv").read_text(encoding="utf-8")
+    plain, quoted = load_contracts(tmp_path / "plain.csv"), load_contracts(tmp_path / "quoted.csv")
+    _same_load(plain, quoted)
+    assert plain.summary[0].header_row == 3 and plain.summary[0].skipped["blank rows"] == 6
+    assert {e.row for e in plain.errors} >= {6, 14}  # the formula, the serial with a blank in it
+    assert len(plain.lines) == 20 + 3 * 5 and len(plain.errors) == 3 * 6
+
+
+def test_plain_csv_without_final_line_end_or_with_blank_tail(tmp_path):
+    body = "serialNumber,coverageEndDate,contractNumber\nFOC1,2026-12-31,1\nFOC2,2026-12-31,2"
+    (tmp_path / "a.csv").write_text(body, encoding="utf-8")
+    (tmp_path / "b.csv").write_text(body + "\n\n\n", encoding="utf-8")
+    (tmp_path / "c.csv").write_text("serialNumber,coverageEndDate,contractNumber\n", encoding="utf-8")
+    a, b, c = (load_contracts(tmp_path / n) for n in ("a.csv", "b.csv", "c.csv"))
+    assert [ln.source_row for ln in a.lines] == [2, 3] and not a.errors
+    assert [ln.serial for ln in b.lines] == ["FOC1", "FOC2"] and not b.errors
+    assert b.summary[0].skipped["blank rows"] == 2  # the last line end has no record after it
+    assert not c.lines and not c.errors and c.summary[0].rows_read == 0
+
+
+def test_plain_csv_falls_back_to_csv_reader(tmp_path):
+    # A bare CR ends a record for csv.reader; a field over csv's size limit is its error.
+    lf = "serialNumber,coverageEndDate,contractNumber\nFOC1,2026-12-31,1\nFOC2,2026-12-31,2\n"
+    (tmp_path / "lf.csv").write_text(lf, encoding="utf-8")
+    (tmp_path / "cr.csv").write_bytes(lf.replace("\n", "\r").encode())
+    _same_load(load_contracts(tmp_path / "lf.csv"), load_contracts(tmp_path / "cr.csv"))
+
+    long_row = "FOC3,2026-12-31," + "9" * 6000
+    (tmp_path / "long.csv").write_text(lf + long_row + "\nFOC4,2026-12-31,4\n", encoding="utf-8")
+    limit = csv.field_size_limit(5000)
+    try:
+        load = load_contracts(tmp_path / "long.csv")
+    finally:
+        csv.field_size_limit(limit)
+    assert [ln.serial for ln in load.lines] == ["FOC1", "FOC2", "FOC4"]
+    assert [(e.row, e.message.split(":")[0]) for e in load.errors] == [(4, "malformed CSV record")]
+
+
+@pytest.mark.parametrize("values", [
+    ["FOC1234ABCD", "SAL1833Z9KQ", "JAE2445044T"],
+    ["foc1", " FOC2 ", "SN: FOC3", "S:FOC4", "N/A", "", "000", "0AB", "A-B/1.2", "É1", "x y", "FOC\xa0",
+     "A\x00B", "S/N#12", None, 12345.0, "NA"],
+])
+def test_canonical_serials_is_canonical_serial_per_value(values):
+    from agent.contracts import canonical_serials
+
+    assert canonical_serials(values) == [canonical_serial(v) for v in values]
+
+
+def test_paused_gc_restores_the_collector_and_freezes_big_runs():
+    import gc
+
+    from agent.contracts import _FREEZE_AFTER, paused_gc
+
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    with paused_gc():
+        assert not gc.isenabled()
+        small = [[] for _ in range(10)]
+    assert gc.isenabled() and gc.get_freeze_count() == frozen and small
+    try:
+        with paused_gc():
+            big = [[] for _ in range(_FREEZE_AFTER + 1000)]
+        assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(big)
+        with pytest.raises(ZeroDivisionError):
+            with paused_gc():
+                1 / 0
+        assert gc.isenabled()
+        gc.disable()
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # off on the way in: left off
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+def test_plain_csv_short_and_long_records_that_balance_out(tmp_path):
+    # 5 + 9 cells are two records' worth of 7: the cell count alone would not tell.
+    rows = [["FOC1", "C9300-48P", "ACTIVE", "2025-01-01", "2026-12-31", "201", "SNT"],
+            ["FOC2", "C9300-48P", "ACTIVE", "2025-01-01", "2026-12-31"],
+            ["FOC3", "C9300-48P", "ACTIVE", "2025-01-01", "2026-12-31", "203", "SNT", "x", "y"]]
+    for name, quoting in (("plain.csv", csv.QUOTE_MINIMAL), ("quoted.csv", csv.QUOTE_ALL)):
+        with (tmp_path / name).open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh, quoting=quoting).writerows([ODD_HEADER] + rows)
+    plain = load_contracts(tmp_path / "plain.csv")
+    _same_load(plain, load_contracts(tmp_path / "quoted.csv"))
+    assert [(ln.serial, ln.contract_number) for ln in plain.lines] == [("FOC1", "201"), ("FOC2", ""), ("FOC3", "203")]

@@ -399,3 +399,79 @@ def test_fixture_estate():
     }
     assert only(rows, "FOC2611X0AB").coverage_end == date(2026, 7, 31)
     assert said(only(rows, "FOC2611X0AB"), "further lines matched on serial alone", "C9300-48P-A")
+
+
+# ------------------------------------------------------------------ the shortcuts agree with the general rules
+
+
+def _mixed_estate():
+    """Every path at once: one active line, an ended one, a file-marked lapse, two lines, a
+    future line, no line, EoX limits, a serial-only match, lines of absent keys with and without
+    history."""
+    eox = EoxIndex([EoxRecord("WS-C3850-48P-S", last_date_of_support=date(2025, 10, 31)),
+                    EoxRecord("PWR-C1-715WAC", end_of_service_attach=date(2025, 1, 1))])
+    fleet = [item("A1"), item("A2"), item("A3"), item("A4", "WS-C3850-48P-S"), item("A5"), item("A6"),
+             item("A7", "PWR-C1-715WAC", slot="PS1"), item("A8"), item("A9", slot="Switch 3"), item("A10")]
+    lines = [line("A1", row=2), line("A2", end=date(2025, 12, 31), row=3),
+             line("A3", covered=False, status="EXPIRED", row=4), line("A4", row=5),
+             line("A5", start=date(2024, 1, 1), end=date(2025, 1, 1), row=6), line("A5", row=7),
+             line("A6", start=date(2026, 3, 1), end=date(2027, 3, 1), row=8),
+             line("A8", "C9300-48P-A", row=9), line("GONE1", row=10), line("GONE2", row=11),
+             line("GONE3", start=date(2026, 6, 1), row=12), line("GONE4", end=date(2025, 1, 1), row=13),
+             line("A10", ldos=date(2025, 1, 1), row=14)]
+    history = {("GONE2", "C9300-48P"): SeenHistory(None, datetime(2025, 12, 1), "sw-hq-01", "Switch 3")}
+    return fleet, lines, eox, history
+
+
+def test_unique_and_shared_serial_paths_agree():
+    # With every serial carried once, lines are matched by taking them out of the index; with a
+    # serial carried twice, by look-up.  A second carrier of a serial on no line changes nothing
+    # for the other rows.
+    fleet, lines, eox, history = _mixed_estate()
+    rows = run(fleet, lines, eox=eox, history=history)
+    twice = run(fleet + [item("ZZ9"), item("ZZ9", "C9300-24P")], lines, eox=eox, history=history)
+    seen = len(fleet)
+    assert twice[:seen] == rows[:seen]
+    assert twice[seen + 2:] == rows[seen:]
+    assert [r.serial for r in rows[seen:]] == ["GONE1", "GONE2", "GONE3", "GONE4"]  # in line order
+    assert only(rows, "A9").status == only(rows, "GONE2").status == RMA_SWAP
+    status = {r.serial: r.status for r in rows}
+    assert status["A1"] == COVERED and status["A2"] == LAPSED and status["A3"] == LAPSED
+    assert status["A4"] == END_OF_SUPPORT and status["A5"] == COVERED and status["A6"] == COVERED
+    assert status["A7"] == UNCOVERED and status["A8"] == COVERED and status["A10"] == END_OF_SUPPORT
+    assert only(rows, "A8").match == MATCH_SERIAL
+    assert said(only(rows, "A2"), "every contract line has ended", "coverage.csv:3")
+    assert said(only(rows, "A3"), "marks its lines not covered (EXPIRED)")
+    assert said(only(rows, "A7"), "past End of Service Attach")
+
+
+def test_shortcut_rows_say_what_the_general_rules_say():
+    # Rows the fast paths write out (one active or ended line, a file-marked lapse, no line, one
+    # unseen line with or without history), word for word.
+    fleet, lines, eox, history = _mixed_estate()
+    rows = {r.serial: r for r in run(fleet, lines, eox=eox, history=history)}
+    active = "contract 209876543 2025-06-01..2026-12-31"
+    assert rows["A1"].reasons == (f"active: {active} [coverage.csv:2]", "covered until 2026-12-31 (350 days left)")
+    assert rows["A2"].reasons == ("every contract line has ended; the last was contract 209876543 "
+                                  "2025-06-01..2025-12-31 [coverage.csv:3]",)
+    assert rows["A3"].reasons == ("contract file marks its lines not covered (EXPIRED); latest "
+                                  f"{active} [coverage.csv:4]",)
+    assert rows["A5"].reasons[0] == f"active: {active} [coverage.csv:7]" and rows["A5"].other_lines == ("coverage.csv:6",)
+    assert rows["A7"].reasons == ("on no contract line", "past End of Service Attach 2025-01-01 "
+                                  "(EoX PWR-C1-715WAC [:0]): cannot be added to a contract")
+    assert rows["A10"].reasons[-1] == "past Last Date of Support 2025-01-01 (contract file [coverage.csv:14])"
+    assert rows["GONE1"].reasons == (f"active: {active} [coverage.csv:10]", "never seen; all 1 device(s) for "
+                                     "install site 55501234 collected cleanly since 2025-10-17: drop candidate")
+    assert rows["GONE2"].reasons[1] == ("last seen in sw-hq-01 Switch 3 on 2025-12-01; sw-hq-01 was collected "
+                                        "cleanly in the latest scan (scan 7) without it: drop candidate")
+    assert (rows["GONE2"].device, rows["GONE2"].slot, rows["GONE2"].scan_id) == ("sw-hq-01", "Switch 3", 7)
+    assert rows["GONE3"].reasons[0] == "future-dated: contract 209876543 2026-06-01..2026-12-31 [coverage.csv:12]"
+    assert rows["GONE4"].status == LAPSED and rows["GONE4"].reasons[0].endswith("nothing to drop")
+
+
+def test_count_by_status_keeps_its_order():
+    fleet, lines, eox, history = _mixed_estate()
+    rows = run(fleet, lines, eox=eox, history=history)
+    counts = count_by_status(rows + [copy.copy(rows[0])])
+    assert list(counts)[:8] == [COVERED, EXPIRING, LAPSED, UNCOVERED, NOT_SEEN, UNVERIFIED, RMA_SWAP, END_OF_SUPPORT]
+    assert sum(counts.values()) == len(rows) + 1
