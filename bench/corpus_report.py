@@ -24,6 +24,19 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 
+def _print_table(head: str, rows: dict) -> list[int]:
+    """Print one (platform, command) row per key and a total line; return the totals."""
+    print(head)
+    print("-" * len(head))
+    tot = [0] * 7
+    for (p, c), r in sorted(rows.items()):
+        print(f"{p:8} {c:22} {r[0]:8} {r[1]:7} {r[2]:7} {r[3]:9} {r[4]:6} {r[5]:6} {r[6]:5}")
+        tot = [a + b for a, b in zip(tot, r)]
+    print("-" * len(head))
+    print(f"{'total':31} {tot[0]:8} {tot[1]:7} {tot[2]:7} {tot[3]:9} {tot[4]:6} {tot[5]:6} {tot[6]:5}")
+    return tot
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", help="corpus root (default: $IBAGENT_CORPUS or ../shared/corpus)")
@@ -55,14 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             details.append(f"DIFF  {case.expected_rel} {m.field} [{m.kind}] expected {m.value!r}")
     head = (f"{'platform':8} {'command':22} {'captures':>8} {'parsed':>7} {'refused':>7} {'compared':>9} "
             f"{'agree':>6} {'except':>6} {'diff':>5}")
-    print(head)
-    print("-" * len(head))
-    tot = [0] * 7
-    for (p, c), r in sorted(rows.items()):
-        print(f"{p:8} {c:22} {r[0]:8} {r[1]:7} {r[2]:7} {r[3]:9} {r[4]:6} {r[5]:6} {r[6]:5}")
-        tot = [a + b for a, b in zip(tot, r)]
-    print("-" * len(head))
-    print(f"{'total':31} {tot[0]:8} {tot[1]:7} {tot[2]:7} {tot[3]:9} {tot[4]:6} {tot[5]:6} {tot[6]:5}")
+    tot = _print_table(head, rows)
     handled = tot[1] + tot[2]
     pct_parsed = 100.0 * handled / tot[0] if tot[0] else 0.0
     pct_agree = 100.0 * (tot[4] + tot[5]) / tot[3] if tot[3] else 0.0
@@ -102,14 +108,7 @@ def _structured_report(show_details: bool) -> bool:
             f"{'agree':>6} {'absent':>6} {'diff':>5}")
     print()
     print("structured captures (SNMP recordings, NETCONF replies)")
-    print(head)
-    print("-" * len(head))
-    tot = [0] * 7
-    for (p, c), r in sorted(rows.items()):
-        print(f"{p:8} {c:22} {r[0]:8} {r[1]:7} {r[2]:7} {r[3]:9} {r[4]:6} {r[5]:6} {r[6]:5}")
-        tot = [a + b for a, b in zip(tot, r)]
-    print("-" * len(head))
-    print(f"{'total':31} {tot[0]:8} {tot[1]:7} {tot[2]:7} {tot[3]:9} {tot[4]:6} {tot[5]:6} {tot[6]:5}")
+    tot = _print_table(head, rows)
     pct_parsed = 100.0 * tot[1] / tot[0] if tot[0] else 0.0
     pct_agree = 100.0 * tot[4] / tot[3] if tot[3] else 0.0
     print(f"parsed {pct_parsed:.1f} %   agreement {pct_agree:.1f} % of {tot[3]} values "
