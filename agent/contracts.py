@@ -328,7 +328,8 @@ def _match_header(cells: Sequence[Any], header_map: Mapping[str, str] | None) ->
     for fld, alias_keys in _ALIAS_KEYS.items():
         if fld in columns:
             continue
-        found = [position[k] for k in alias_keys if k in position]
+        # Two aliases can name one column ("coverageStatus", "Coverage Status"): keep it once.
+        found = list(dict.fromkeys(position[k] for k in alias_keys if k in position))
         if found:
             columns[fld] = found if fld == "covered" else found[:1]
     if "serial" not in columns:
@@ -1020,7 +1021,7 @@ class _Chunked:
         # Columns are tried best first per row: fill from the worst so that the best overwrites.
         for k, idx in enumerate(reversed(self.header.columns.get("covered", []))):
             texts = self._texts(cols, idx, base, formulas=False)
-            statuses = texts if k == 0 else [t or old for t, old in zip(texts, statuses)]
+            statuses = texts if k == 0 or all(texts) else [t or old for t, old in zip(texts, statuses)]
         cache = self._covered
         for text in set(statuses) - cache.keys():
             cache[text] = parse_covered(text)
