@@ -13,6 +13,11 @@ evidence, scope checks, rma-swap pairing, EoX); the two phases are also printed 
 pandas:  ``read_csv`` + key normalisation + a DataFrame of the fleet + outer merge on
 (serial, base_pid) + per-key status by vectorised date comparison (covered / expiring / lapsed /
 uncovered / not-seen only: no scope checks, no reasons), i.e. less work than ibagent does.
+floor:   the bare minimum that returns one Python row object per item (``run_floor``): a
+         yardstick for what materialising rows costs in CPython, not a reconciler.
+
+Timed runs alternate between contenders round by round and ratios are medians of the rounds'
+pairs: this machine's speed drifts by tens of percent within a minute.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ import csv
 import json
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -211,11 +217,63 @@ def run_pandas(csv_path: str, fleet, devices, history, eox_rows):
     return len(per_key), {str(k): int(v) for k, v in counts.items()}
 
 
+def run_floor(csv_path: str, fleet, devices, history, eox_rows):
+    """The least that any implementation returning one Python object per row must do: split the
+    CSV into cells, one record object per contract line, a dict join on (serial, PID), one row
+    object per item and per unmatched key with a one-line reason.  No validation (trimming,
+    serial and PID rules, formulas, row-precise errors), no date-format decision, no second line
+    per key, no EoX, no scope or history check, no RMA pairing: not a reconciler, a yardstick.
+    It shows how much of ibagent's time is the price of materialising rows in CPython at all."""
+    from agent.contracts import paused_gc
+
+    with paused_gc():  # ibagent's own trick, so that the yardstick is not slowed by the collector
+        return _floor(csv_path, fleet)
+
+
+def _floor(csv_path: str, fleet):
+    from agent.contracts import ContractLine
+    from agent.reconcile import ReconRow
+
+    text = Path(csv_path).read_text(encoding="utf-8")
+    cells = text[text.find("\n") + 1:].rstrip("\n").replace("\n", ",").split(",")
+    width = len(HEADER)
+    cols = [cells[i::width] for i in range(width)]
+    del cells
+    day = {s: date.fromisoformat(s) for s in set(cols[6]) | set(cols[7])}
+    n = len(cols[0])
+    lines = list(map(ContractLine, cols[0], cols[1], cols[1], cols[8], cols[9], map(day.__getitem__, cols[6]),
+                     map(day.__getitem__, cols[7]), cols[3], [True] * n, cols[4], cols[5], [""] * n, cols[12],
+                     cols[13], [None] * n, [None] * n, [False] * n, [csv_path] * n, range(2, n + 2)))
+    by_key = {}
+    for ln in lines:
+        by_key[(ln.serial, ln.base_pid)] = ln
+    rows = []
+    for it in fleet:
+        ln = by_key.pop((it.serial, it.base_pid), None)
+        if ln is None:
+            rows.append(ReconRow("uncovered", it.serial, it.base_pid, it.pid, True, it.device, it.hostname, it.site,
+                                 it.cls, it.name, it.slot, reasons=("on no contract line",)))
+        else:
+            rows.append(ReconRow(
+                "covered" if ln.end >= AS_OF else "lapsed", it.serial, it.base_pid, it.pid, True, it.device,
+                it.hostname, it.site, it.cls, it.name, it.slot, ln.contract_number, ln.service_level, ln.start,
+                ln.end, ln.site_id, None, "serial+pid", "", (), it.scan_id, it.capture_id, ln.source_file,
+                ln.source_row, (), (f"contract {ln.contract_number} until {ln.end} [{ln.source_file}:{ln.source_row}]",)))
+    for (serial, base), ln in by_key.items():
+        rows.append(ReconRow("not-seen", serial, base, ln.pid, False, "", "", ln.site_name, "", "", "",
+                             ln.contract_number, ln.service_level, ln.start, ln.end, ln.site_id, None, "", "", (),
+                             None, None, ln.source_file, ln.source_row, (), (f"contract {ln.contract_number}",)))
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return len(rows), counts
+
+
 def worker(args) -> None:
     # Each contender's own imports are timed apart from the work.  ibagent's come first: the
     # generator builds the fleet from its classes, so timed after it they would read as free.
     t_import = time.perf_counter()
-    if args.contender == "ibagent":
+    if args.contender in ("ibagent", "floor"):
         import agent.contracts  # noqa: F401
         import agent.eox  # noqa: F401
         import agent.reconcile  # noqa: F401
@@ -226,7 +284,7 @@ def worker(args) -> None:
         import numpy  # noqa: F401
         import pandas  # noqa: F401
         import_seconds = time.perf_counter() - t_import
-    fn = run_pandas if args.contender == "pandas" else run_ibagent
+    fn = {"pandas": run_pandas, "floor": run_floor, "ibagent": run_ibagent}[args.contender]
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if args.measure == "trace":
         import gc
@@ -267,8 +325,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--keep", help="write the CSV here and keep it")
     ap.add_argument("--skip-pandas", action="store_true", help="when pandas is not installed")
-    ap.add_argument("--repeat", type=int, default=3, help="timed runs per contender (median reported)")
-    ap.add_argument("--worker", choices=("ibagent", "pandas"), dest="contender", help=argparse.SUPPRESS)
+    ap.add_argument("--skip-floor", action="store_true", help="leave out the row-materialising yardstick")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="timed rounds; each runs every contender once, in alternating order (median reported)")
+    ap.add_argument("--worker", choices=("ibagent", "pandas", "floor"), dest="contender", help=argparse.SUPPRESS)
     ap.add_argument("--measure", choices=("time", "trace"), default="time", help=argparse.SUPPRESS)
     ap.add_argument("--csv", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -287,15 +347,19 @@ def main(argv=None) -> int:
           f"({csv_path.stat().st_size / 2**20:.1f} MiB CSV) in {time.perf_counter() - t0:.1f}s")
     del fleet, rows
 
-    contenders = ["ibagent"] + ([] if args.skip_pandas else ["pandas"])
+    contenders = ["ibagent"] + ([] if args.skip_pandas else ["pandas"]) + ([] if args.skip_floor else ["floor"])
+    # The contenders' timed runs alternate (A B, B A, A B, ...): on a shared machine whose speed
+    # drifts by tens of percent within a minute, runs of one contender back to back would be
+    # compared with the other's under different conditions.  Each round gives one paired ratio.
+    timed: dict[str, list[dict]] = {c: [] for c in contenders}
+    for r in range(args.repeat):
+        for c in (contenders if r % 2 == 0 else contenders[::-1]):
+            timed[c].append(spawn(c, "time", csv_path, args))
     results: dict[str, dict] = {}
-    for c in contenders:
-        # Timed runs alternate between contenders' processes less than they would on a quiet
-        # machine: the median of several runs is reported, the spread beside it.
-        runs = [spawn(c, "time", csv_path, args) for _ in range(args.repeat)]
-        runs.sort(key=lambda r: r["seconds"])
-        med = runs[len(runs) // 2]
-        results[c] = {**med, "min_seconds": runs[0]["seconds"], "max_seconds": runs[-1]["seconds"],
+    for c, runs in timed.items():
+        by_time = sorted(runs, key=lambda r: r["seconds"])
+        med = by_time[len(by_time) // 2]
+        results[c] = {**med, "min_seconds": by_time[0]["seconds"], "max_seconds": by_time[-1]["seconds"],
                       "rss_peak_mib": max(r["rss_peak_mib"] for r in runs),
                       **spawn(c, "trace", csv_path, args)}
     print(f"\n{'contender':<10} {'work s (median, min-max)':>26} {'+imports s':>11} {'peak RSS MiB':>13} "
@@ -312,11 +376,21 @@ def main(argv=None) -> int:
     print("\nibagent statuses:", json.dumps(results["ibagent"]["statuses"]))
     if "pandas" in results:
         print("pandas statuses: ", json.dumps(results["pandas"]["statuses"]))
-        ib, pd_ = results["ibagent"], results["pandas"]
-        ratio = pd_["seconds"] / ib["seconds"]
-        ratio_all = (pd_["seconds"] + pd_["import_seconds"]) / (ib["seconds"] + ib["import_seconds"])
-        print(f"\nwork only: ibagent is {ratio:.2f}x pandas' speed ({'faster' if ratio > 1 else 'slower'}); "
+        pairs = list(zip(timed["ibagent"], timed["pandas"]))
+        ratio = statistics.median(p["seconds"] / i["seconds"] for i, p in pairs)
+        ratio_all = statistics.median((p["seconds"] + p["import_seconds"]) / (i["seconds"] + i["import_seconds"])
+                                      for i, p in pairs)
+        wins = sum(p["seconds"] > i["seconds"] for i, p in pairs)
+        print(f"\nwork only: ibagent is {ratio:.2f}x pandas' speed ({'faster' if ratio > 1 else 'slower'}), "
+              f"median of {len(pairs)} paired rounds, faster in {wins} of them; "
               f"with imports: {ratio_all:.2f}x ({'faster' if ratio_all > 1 else 'slower'})")
+    if "floor" in results:
+        for other in ("ibagent", "pandas"):
+            if other in results:
+                r = statistics.median(o["seconds"] / f["seconds"] for o, f in zip(timed[other], timed["floor"]))
+                print(f"{other} takes {r:.2f}x the floor's time (median of paired rounds)")
+        print("floor: the least any implementation returning one Python object per row does (split, one "
+              "object per line, dict join, one row per item); see run_floor")
     peak = results["ibagent"]["rss_peak_mib"]
     print(f"ibagent peak RSS {peak:.0f} MiB: {'under' if peak < 1024 else 'OVER'} the 1 GiB budget")
     print("'work s' excludes interpreter start, imports and data generation; '+imports s' adds the "
