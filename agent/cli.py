@@ -336,17 +336,16 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         written = write_reconcile_reports(rows, args.out, formats=formats, meta=meta)
         print(f"wrote {len(written)} files to {args.out}/", file=sys.stderr)
     elif args.format == "json":
-        import json
+        from agent.tabular import json_array_lines
 
-        print(json.dumps([row_record(r) for r in rows], indent=2))
+        print(json_array_lines(map(row_record, rows), ensure_ascii=False))
     elif args.format == "csv":
         from agent.reports.cells import row_cells
         import csv
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(COLUMNS)
-        for r in rows:
-            writer.writerow(["" if v is None else v for v in row_cells(r)])
+        writer.writerows(map(row_cells, rows))  # None -> empty cell, date -> ISO
     else:
         sys.stdout.write(render_table(rows))
     return EXIT_OK

@@ -4,16 +4,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 # A cell starting with one of these is run as a formula by Excel/LibreOffice (CSV injection).
 # Serials, host names and reasons come from devices and partner files: none of them is trusted.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
 
@@ -28,7 +28,17 @@ def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def to_json(rows: Sequence[dict[str, Any]]) -> str:
-    return json.dumps(list(rows), indent=2, default=str) + "\n"
+    return json_array_lines(rows, default=str) + "\n"
+
+
+def json_array_lines(records: Iterable[Any], default: Callable[[Any], Any] | None = None,
+                     ensure_ascii: bool = True) -> str:
+    """A JSON array with one element per line: as easy to diff and grep as an indented dump, and
+    written by json's C encoder (``indent`` switches json to its pure-Python encoder, which takes
+    over ten times as long at 10^5 rows)."""
+    encode = json.JSONEncoder(ensure_ascii=ensure_ascii, default=default).encode
+    body = ",\n".join(map(encode, records))
+    return "[\n" + body + "\n]" if body else "[]"
 
 
 def to_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:

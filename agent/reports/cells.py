@@ -1,11 +1,13 @@
 """Flattening a row into report cells, and keeping spreadsheet cells inert."""
 from __future__ import annotations
 
+import re
 from datetime import date
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from agent.reconcile import ReconRow
-from agent.tabular import neutralise
+from agent.tabular import FORMULA_START, neutralise
 
 # Columns of the flat (CSV / XLSX) form, in order.
 COLUMNS = (
@@ -32,16 +34,35 @@ def row_record(row: ReconRow) -> dict[str, Any]:
     }
 
 
+# ReconRow fields behind COLUMNS, in order (tuples are joined into one cell below).
+_FLAT = attrgetter(
+    "status", "serial", "base_pid", "pid", "hostname", "device", "site", "slot", "cls", "name",
+    "contract_number", "service_level", "coverage_start", "coverage_end", "contract_site_id", "ldos",
+    "match", "swap_with", "blocking_devices", "scan_id", "capture_id", "contract_file", "contract_row",
+    "other_lines", "reasons")
+_BLOCKING, _OTHER_LINES, _REASONS = 18, 23, 24
+# Cells that hold text (the others are dates, numbers or None, which no spreadsheet runs).
+_TEXT = itemgetter(*(i for i, c in enumerate(COLUMNS)
+                     if c not in ("coverage_start", "coverage_end", "ldos", "scan_id", "capture_id", "contract_row")))
+_FORMULA_AFTER_NUL = re.compile("\x00[" + re.escape("".join(FORMULA_START)) + "]")
+
+
 def row_cells(row: ReconRow) -> list[Any]:
-    """Flat form (CSV / XLSX), neutralised; dates stay ``date`` for the writer to format."""
-    values = (
-        row.status, row.serial, row.base_pid, row.pid, row.hostname, row.device, row.site, row.slot,
-        row.cls, row.name, row.contract_number, row.service_level, row.coverage_start, row.coverage_end,
-        row.contract_site_id, row.ldos, row.match, row.swap_with, " ".join(row.blocking_devices),
-        row.scan_id, row.capture_id, row.contract_file, row.contract_row, " ".join(row.other_lines),
-        "; ".join(row.reasons),
-    )
-    return [neutralise(v) for v in values]
+    """Flat form (CSV / XLSX), neutralised; dates stay ``date`` for the writer to format.
+
+    Runs once per row and list at 10^5 rows: the text cells are checked for a formula start in
+    one search over them joined, and neutralised one by one only when that finds something."""
+    values = list(_FLAT(row))
+    values[_BLOCKING] = " ".join(values[_BLOCKING])
+    values[_OTHER_LINES] = " ".join(values[_OTHER_LINES])
+    values[_REASONS] = "; ".join(values[_REASONS])
+    try:
+        joined = "\x00" + "\x00".join(_TEXT(values))
+    except TypeError:  # a text field that is not text (None from an old store row): cell by cell
+        return [neutralise(v) for v in values]
+    if _FORMULA_AFTER_NUL.search(joined):
+        values = [neutralise(v) for v in values]
+    return values
 
 
 def _iso(d: date | None) -> str | None:

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from agent.reconcile import ReconRow
 from agent.reports.cells import COLUMNS, row_cells, row_record
-from agent.tabular import neutralise
+from agent.tabular import json_array_lines, neutralise
 from agent.reports.lists import renew_groups, select_lists, title_of
 from agent.reports.table import render_table
 
@@ -30,22 +30,20 @@ def _csv(path: Path, rows: Sequence[ReconRow]) -> None:
         with tmp.open("w", newline="", encoding="utf-8-sig") as fh:
             out = csv.writer(fh)
             out.writerow(COLUMNS)
-            for r in rows:
-                out.writerow(["" if v is None else v.isoformat() if isinstance(v, date) else v
-                              for v in row_cells(r)])
+            # csv writes None as an empty cell and a date as str(date), its ISO form.
+            out.writerows(map(row_cells, rows))
     _atomic_write(path, write)
 
 
 def _json(path: Path, name: str, rows: Sequence[ReconRow], meta: Mapping[str, Any]) -> None:
-    doc: dict[str, Any] = {"list": name, "title": title_of(name), **meta, "count": len(rows),
-                           "rows": [row_record(r) for r in rows]}
+    # One object: the list's header fields, then "rows" (and for renew "groups") one per line.
+    head = json.dumps({"list": name, "title": title_of(name), **meta, "count": len(rows)}, ensure_ascii=False)
+    text = head[:-1] + ',\n"rows": ' + json_array_lines(map(row_record, rows), ensure_ascii=False)
     if name == "renew":
-        doc["groups"] = [{"contract_number": c, "coverage_end": e.isoformat() if e else None,
-                          "count": len(g), "serials": [r.serial for r in g]} for c, e, g in renew_groups(rows)]
-
-    def write(tmp: Path) -> None:
-        tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    _atomic_write(path, write)
+        groups = ({"contract_number": c, "coverage_end": e.isoformat() if e else None, "count": len(g),
+                   "serials": [r.serial for r in g]} for c, e, g in renew_groups(rows))
+        text += ',\n"groups": ' + json_array_lines(groups, ensure_ascii=False)
+    _atomic_write(path, lambda tmp: tmp.write_text(text + "}\n", encoding="utf-8"))
 
 
 def _table(path: Path, name: str, rows: Sequence[ReconRow]) -> None:
