@@ -13,6 +13,7 @@ from agent.reports.cells import COLUMNS, row_cells, row_record
 from agent.tabular import json_array_lines, neutralise
 from agent.reports.lists import renew_groups, select_lists, title_of
 from agent.reports.table import render_table
+from agent.reports.xlsx import Sheet, write_workbook
 
 FORMATS = ("table", "csv", "json", "xlsx")
 
@@ -52,43 +53,11 @@ def _table(path: Path, name: str, rows: Sequence[ReconRow]) -> None:
 
 
 def _xlsx(path: Path, lists: Mapping[str, Sequence[ReconRow]], meta: Mapping[str, Any]) -> None:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    wb = Workbook(write_only=True)
-    bold = Font(bold=True)
-    for name, rows in lists.items():
-        ws = wb.create_sheet(title=name)
-        ws.freeze_panes = "A2"
-        header = []
-        for col in COLUMNS:
-            cell = WriteOnlyCell(ws, value=col)
-            cell.font = bold
-            header.append(cell)
-        ws.append(header)
-        for r in rows:
-            out = []
-            for value in row_cells(r):
-                cell = WriteOnlyCell(ws, value=value)
-                if isinstance(value, date):
-                    cell.number_format = "yyyy-mm-dd"
-                out.append(cell)
-            ws.append(out)
-        ws.auto_filter.ref = f"A1:{_col_letter(len(COLUMNS))}{len(rows) + 1}"
+    sheets = [Sheet(name, COLUMNS, map(row_cells, rows), len(rows)) for name, rows in lists.items()]
     if meta:
-        ws = wb.create_sheet(title="about")
-        for k, v in meta.items():
-            ws.append([neutralise(str(k)), neutralise(str(v))])
-    _atomic_write(path, lambda tmp: wb.save(tmp))
-
-
-def _col_letter(n: int) -> str:
-    letters = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+        about = [[neutralise(str(k)), neutralise(str(v))] for k, v in meta.items()]
+        sheets.append(Sheet("about", None, about, len(about), width=2))
+    _atomic_write(path, lambda tmp: write_workbook(tmp, sheets))
 
 
 def write_reconcile_reports(rows: Iterable[ReconRow], out_dir: str | Path,
