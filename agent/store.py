@@ -26,7 +26,7 @@ from typing import Any
 
 from agent.models import Capture, Component, DeviceRecords, LicenseStatus, LicenseUsage, Target
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_DB = "ibagent.db"
 
 _SCHEMA = """
@@ -164,8 +164,26 @@ CREATE TABLE IF NOT EXISTS slp_events (
 CREATE INDEX IF NOT EXISTS slp_events_by_run ON slp_events(run_id);
 """
 
+# A device's scans by name: the snapshot looks up each device's latest clean collection, which
+# without this index scanned every device row of every scan once per device (13 s at 20,000
+# devices x 10 scans, growing with every nightly scan).
+_SCHEMA_V3 = """
+CREATE INDEX IF NOT EXISTS devices_by_name ON devices(device, status, scan_id);
+"""
+
+# Each device of a scan with its latest clean collection up to that scan (devices_by_name finds it).
+SNAPSHOT_SQL = """
+SELECT d.*, cur.status AS latest_status, cur.error_kind AS latest_error_kind, cur.error AS latest_error,
+       d.scan_id AS collected_in
+FROM devices cur
+JOIN devices d ON d.device = cur.device AND d.scan_id = (
+    SELECT MAX(scan_id) FROM devices x WHERE x.device = cur.device AND x.status = 'ok' AND x.scan_id <= ?)
+WHERE cur.scan_id = ?
+ORDER BY d.device
+"""
+
 # version -> statements bringing a store from version-1 to it.  Only ever add to this.
-_MIGRATIONS = {2: _SCHEMA_V2}
+_MIGRATIONS = {2: _SCHEMA_V2, 3: _SCHEMA_V3}
 
 
 class StoreError(RuntimeError):
@@ -385,18 +403,7 @@ class Store:
         scan_id = scan_id or self.latest_scan_id()
         if scan_id is None:
             return []
-        return self.db.execute(
-            """
-            SELECT d.*, cur.status AS latest_status, cur.error_kind AS latest_error_kind, cur.error AS latest_error,
-                   d.scan_id AS collected_in
-            FROM devices cur
-            JOIN devices d ON d.device = cur.device AND d.scan_id = (
-                SELECT MAX(scan_id) FROM devices x WHERE x.device = cur.device AND x.status = 'ok' AND x.scan_id <= ?)
-            WHERE cur.scan_id = ?
-            ORDER BY d.device
-            """,
-            (scan_id, scan_id),
-        ).fetchall()
+        return self.db.execute(SNAPSHOT_SQL, (scan_id, scan_id)).fetchall()
 
     def scan_devices(self, scan_id: int) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM devices WHERE scan_id=? ORDER BY device", (scan_id,)).fetchall()

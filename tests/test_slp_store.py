@@ -28,9 +28,10 @@ def test_a_version_1_store_migrates_in_place(tmp_path):
     db.close()
 
     store = Store(path)
-    assert SCHEMA_VERSION == 2
-    assert store.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
+    assert store.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
     assert V2_TABLES <= _tables(store.db)
+    indexes = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "devices_by_name" in indexes  # version 3
     assert [(r["id"], r["status"], r["inventory"]) for r in store.scans()] == [(scan, "completed", "inv")]
     store.close()
     Store(path).close()  # opening a current store again is a no-op

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from agent.models import Capture, Component, DeviceFacts, DeviceRecords, Target
-from agent.store import SCHEMA_VERSION, Store, StoreError, StoreLocked
+from agent.store import SCHEMA_VERSION, SNAPSHOT_SQL, Store, StoreError, StoreLocked
 
 
 def target(name="sw1"):
@@ -59,6 +59,15 @@ def test_snapshot_keeps_last_clean_collection(tmp_path):
     assert first["capture_id"] == cap.id
     assert store.capture_text(first["capture_id"]) == "NAME: x"
     assert [e["kind"] for e in store.errors_of(s2)] == ["timeout"]
+
+
+def test_snapshot_seeks_each_device_by_index(tmp_path):
+    # Without devices_by_name, each device's "latest clean collection" scanned every device row of
+    # every scan: quadratic in the fleet, growing with each nightly scan (bench/store_scale.py).
+    store = Store(tmp_path / "s.db")
+    plan = " | ".join(r[3] for r in store.db.execute("EXPLAIN QUERY PLAN " + SNAPSHOT_SQL, (1, 1)))
+    assert "INDEX devices_by_name (device=? AND status=? AND scan_id<?)" in plan, plan
+    assert "SCAN" not in plan, plan
 
 
 def test_identical_outputs_stored_once(tmp_path):

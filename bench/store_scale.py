@@ -1,0 +1,137 @@
+"""Benchmark: reading reconcile's inputs from a store that holds months of nightly scans.
+
+    python bench/store_scale.py [--devices 20000] [--scans 30] [--items 5] [--keep DIR]
+
+Builds a store (the real schema, through ``agent.store.Store``) with ``--scans`` scans of
+``--devices`` devices, ``--items`` contractable components each (a few swapped between scans,
+a few devices failing each night), with rows written straight into the tables (a lab scan of
+20,000 devices would take minutes per night).  Then times what ``ibagent reconcile`` reads
+before it reconciles: the snapshot, the fleet items, the per-device scan state and the
+first/last-seen history, then the whole ``ibagent reconcile --out`` command against a coverage
+CSV for most of the fleet.  Prints seconds per step and the store's size.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PIDS = ["C9300-48P", "C9300-NM-8X", "PWR-C1-715WAC", "SFP-10G-SR", "GLC-TE", "N9K-C93180YC-FX"]
+
+
+def build(path: Path, devices: int, scans: int, items: int, seed: int) -> list[tuple[str, str]]:
+    """Fill the store; returns the (serial, PID) pairs of the last scan."""
+    from agent.store import Store
+
+    rng = random.Random(seed)
+    store = Store(path)
+    db = store.db
+    serial_no = 0
+
+    def new_serial() -> str:
+        nonlocal serial_no
+        serial_no += 1
+        return f"FOC{serial_no:08d}"
+
+    fleet = {f"dev{d:05d}": [(new_serial(), PIDS[k % len(PIDS)]) for k in range(items)] for d in range(devices)}
+    t0 = 1_760_000_000.0
+    for s in range(1, scans + 1):
+        started = t0 + s * 86400
+        with store.transaction():
+            db.execute("INSERT INTO scans(id, started, ended, status, inventory, options, devices_total)"
+                       " VALUES (?,?,?,?,?,?,?)", (s, started, started + 600, "completed", "bench", "{}", devices))
+            dev_rows, comp_rows = [], []
+            for name, parts in fleet.items():
+                if rng.random() < 0.002:  # an RMA: one part replaced
+                    k = rng.randrange(items)
+                    parts[k] = (new_serial(), parts[k][1])
+                failed = rng.random() < 0.01
+                dev_rows.append((s, name, "192.0.2.1", 22, "ios", f"SITE-{int(name[3:]) % 80:03d}",
+                                 json.dumps([f"555{int(name[3:]) % 80:05d}"]), "failed" if failed else "ok",
+                                 "ssh", "timeout" if failed else None, "hung" if failed else None, name,
+                                 "IOS-XE", "17.9.4", parts[0][1], parts[0][0], "", "[]", "[]",
+                                 started, started + 5, 1))
+                if not failed:
+                    comp_rows += [(s, name, f"slot {k + 1}", "", pid, pid, "V01", serial, serial, "module",
+                                   "", 1, "", 0, "ssh", None) for k, (serial, pid) in enumerate(parts)]
+            db.executemany("INSERT INTO devices(scan_id, device, host, port, platform, site, contract_site_ids, status,"
+                           " transport, error_kind, error, hostname, os_version, version, chassis_pid, chassis_serial,"
+                           " uptime, roles, problems, started, ended, attempts)"
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", dev_rows)
+            db.executemany("INSERT INTO components(scan_id, device, name, descr, pid, base_pid, vid, serial_raw, serial,"
+                           " class, parent, contractable, reason, refurbished, transport, capture_id)"
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", comp_rows)
+    store.close()
+    return [p for parts in fleet.values() for p in parts]
+
+
+def timed(label: str, fn):
+    t = time.perf_counter()
+    result = fn()
+    print(f"  {label:<28} {time.perf_counter() - t:8.2f} s" + (f"  ({len(result):,})" if hasattr(result, "__len__") else ""))
+    return result
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--devices", type=int, default=20_000)
+    ap.add_argument("--scans", type=int, default=30)
+    ap.add_argument("--items", type=int, default=5, help="contractable components per device")
+    ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--keep", help="build the store (and reports) in this directory and keep them")
+    args = ap.parse_args(argv)
+
+    tmp = tempfile.TemporaryDirectory(prefix="ibagent-store-")
+    work = Path(args.keep) if args.keep else Path(tmp.name)
+    work.mkdir(parents=True, exist_ok=True)
+    db = work / "bench.db"
+    if db.exists():
+        db.unlink()
+    t = time.perf_counter()
+    items = build(db, args.devices, args.scans, args.items, args.seed)
+    print(f"built {args.scans} scans x {args.devices:,} devices x {args.items} items in {time.perf_counter() - t:.1f}s: "
+          f"{db.stat().st_size / 2**20:.0f} MiB")
+
+    contracts = work / "coverage.csv"
+    with contracts.open("w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["serialNumber", "productId", "coverageStartDate", "coverageEndDate", "contractNumber",
+                      "serviceLevel", "installedatSiteId"])
+        for i, (serial, pid) in enumerate(items):
+            if i % 10:
+                out.writerow([serial, pid, "2025-06-01", "2026-12-31", f"2098{i % 500:05d}", "SNT", "55500001"])
+
+    from agent import history
+    from agent.store import Store
+
+    store = Store(db)
+    print("reading reconcile's inputs (latest scan):")
+    timed("snapshot_devices", store.snapshot_devices)
+    timed("fleet_items", lambda: history.fleet_items(store))
+    timed("device_states", lambda: history.device_states(store))
+    timed("seen_history", lambda: history.seen_history(store))
+    store.close()
+    out_dir = work / "reports"
+    cmd = [sys.executable, "-m", "agent.cli", "reconcile", "--db", str(db), "--contracts", str(contracts),
+           "--as-of", "2026-01-15", "--out", str(out_dir)]
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    print(f"  {'ibagent reconcile --out':<28} {time.perf_counter() - t:8.2f} s  (exit {proc.returncode}; "
+          f"{proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else ''})")
+    if proc.returncode not in (0, 1):
+        print(proc.stderr, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
