@@ -275,9 +275,13 @@ def reconcile_from_store(store, contract_lines, eox_index, as_of, window: int, s
     from agent import history
     from agent.reconcile import reconcile
 
+    fleet = history.fleet_items(store, scan_id)
+    # Reconcile looks history up only for contract keys the snapshot does not carry.
+    carried = {(item.serial, item.base_pid) for item in fleet}
+    absent = {line.serial for line in contract_lines if (line.serial, line.base_pid) not in carried}
     return reconcile(
-        history.fleet_items(store, scan_id), history.device_states(store, scan_id), contract_lines, eox_index,
-        as_of, window, history.seen_history(store, scan_id),
+        fleet, history.device_states(store, scan_id), contract_lines, eox_index,
+        as_of, window, history.seen_history(store, scan_id, serials=absent),
     )
 
 

@@ -61,35 +61,66 @@ def device_states(store: Store, scan_id: int | None = None) -> list[DeviceScanSt
     if scan_id is None:
         return []
     started = {s["id"]: s["started"] for s in store.scans()}
-    last_clean: dict[str, float] = {}
-    for row in store.db.execute("SELECT * FROM devices WHERE scan_id <= ? ORDER BY scan_id", (scan_id,)):
-        if is_clean(row):
-            last_clean[row["device"]] = started[row["scan_id"]]
     states = []
-    for row in store.scan_devices(scan_id):
+    # Each device's latest clean scan, found through devices_by_name from its newest ok row
+    # backwards (is_clean in SQL: "inventory" in the JSON text is "inventory" in a problem).
+    for row in store.db.execute(
+        """
+        SELECT cur.*, (SELECT x.scan_id FROM devices x
+                       WHERE x.device = cur.device AND x.status = 'ok' AND x.scan_id <= ?
+                         AND instr(coalesce(x.problems, ''), 'inventory') = 0
+                       ORDER BY x.scan_id DESC LIMIT 1) AS last_clean_scan
+        FROM devices cur WHERE cur.scan_id = ? ORDER BY cur.device
+        """,
+        (scan_id, scan_id),
+    ):
         states.append(
             DeviceScanState(
                 device=row["device"], site=row["site"] or "",
                 contract_site_ids=tuple(json.loads(row["contract_site_ids"] or "[]")),
-                last_clean_scan_at=_when(last_clean.get(row["device"])),
+                last_clean_scan_at=_when(started.get(row["last_clean_scan"])),
                 latest_scan_clean=is_clean(row), latest_scan_id=scan_id,
             )
         )
     return states
 
 
-def seen_history(store: Store, upto_scan: int | None = None) -> dict[Key, SeenHistory]:
-    """First and last sighting of every contractable item, over all scans up to ``upto_scan``."""
+def seen_history(store: Store, upto_scan: int | None = None,
+                 serials: Iterable[str] | None = None) -> dict[Key, SeenHistory]:
+    """First and last sighting of every contractable item, over all scans up to ``upto_scan``;
+    with ``serials``, of the items with those serials only.
+
+    The whole history is every component row of every scan (10^5 per nightly scan); reconcile
+    needs it only for contract serials missing from the snapshot, which ``serials`` names, and
+    those are looked up through the serial index."""
     upto_scan = upto_scan or store.latest_scan_id() or 0
-    rows = store.db.execute(
-        """
-        SELECT c.serial, c.base_pid, c.device, c.name, s.started
-        FROM components c JOIN scans s ON s.id = c.scan_id
-        WHERE c.contractable = 1 AND c.serial != '' AND c.scan_id <= ?
-        ORDER BY c.scan_id, c.id
-        """,
-        (upto_scan,),
-    )
+    if serials is None:
+        rows = store.db.execute(
+            """
+            SELECT c.serial, c.base_pid, c.device, c.name, s.started
+            FROM components c JOIN scans s ON s.id = c.scan_id
+            WHERE c.contractable = 1 AND c.serial != '' AND c.scan_id <= ?
+            ORDER BY c.scan_id, c.id
+            """,
+            (upto_scan,),
+        ).fetchall()
+    else:
+        db = store.db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_serials (serial TEXT PRIMARY KEY)")
+        db.execute("DELETE FROM wanted_serials")
+        try:
+            db.executemany("INSERT OR IGNORE INTO wanted_serials VALUES (?)", ((x,) for x in serials if x))
+            rows = db.execute(
+                """
+                SELECT c.serial, c.base_pid, c.device, c.name, s.started
+                FROM wanted_serials w JOIN components c ON c.serial = w.serial JOIN scans s ON s.id = c.scan_id
+                WHERE c.contractable = 1 AND c.scan_id <= ?
+                ORDER BY c.scan_id, c.id
+                """,
+                (upto_scan,),
+            ).fetchall()
+        finally:
+            db.execute("DELETE FROM wanted_serials")
     history: dict[Key, SeenHistory] = {}
     for serial, base_pid, device, name, started in rows:
         when = _when(started)

@@ -28,8 +28,9 @@ sys.path.insert(0, str(ROOT))
 PIDS = ["C9300-48P", "C9300-NM-8X", "PWR-C1-715WAC", "SFP-10G-SR", "GLC-TE", "N9K-C93180YC-FX"]
 
 
-def build(path: Path, devices: int, scans: int, items: int, seed: int) -> list[tuple[str, str]]:
-    """Fill the store; returns the (serial, PID) pairs of the last scan."""
+def build(path: Path, devices: int, scans: int, items: int, seed: int
+          ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Fill the store; returns the (serial, PID) pairs of the last scan, and those replaced."""
     from agent.store import Store
 
     rng = random.Random(seed)
@@ -43,6 +44,7 @@ def build(path: Path, devices: int, scans: int, items: int, seed: int) -> list[t
         return f"FOC{serial_no:08d}"
 
     fleet = {f"dev{d:05d}": [(new_serial(), PIDS[k % len(PIDS)]) for k in range(items)] for d in range(devices)}
+    replaced: list[tuple[str, str]] = []
     t0 = 1_760_000_000.0
     for s in range(1, scans + 1):
         started = t0 + s * 86400
@@ -53,6 +55,7 @@ def build(path: Path, devices: int, scans: int, items: int, seed: int) -> list[t
             for name, parts in fleet.items():
                 if rng.random() < 0.002:  # an RMA: one part replaced
                     k = rng.randrange(items)
+                    replaced.append(parts[k])
                     parts[k] = (new_serial(), parts[k][1])
                 failed = rng.random() < 0.01
                 dev_rows.append((s, name, "192.0.2.1", 22, "ios", f"SITE-{int(name[3:]) % 80:03d}",
@@ -71,7 +74,7 @@ def build(path: Path, devices: int, scans: int, items: int, seed: int) -> list[t
                            " class, parent, contractable, reason, refurbished, transport, capture_id)"
                            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", comp_rows)
     store.close()
-    return [p for parts in fleet.values() for p in parts]
+    return [p for parts in fleet.values() for p in parts], replaced
 
 
 def timed(label: str, fn):
@@ -97,7 +100,7 @@ def main(argv=None) -> int:
     if db.exists():
         db.unlink()
     t = time.perf_counter()
-    items = build(db, args.devices, args.scans, args.items, args.seed)
+    items, replaced = build(db, args.devices, args.scans, args.items, args.seed)
     print(f"built {args.scans} scans x {args.devices:,} devices x {args.items} items in {time.perf_counter() - t:.1f}s: "
           f"{db.stat().st_size / 2**20:.0f} MiB")
 
@@ -106,19 +109,34 @@ def main(argv=None) -> int:
         out = csv.writer(fh)
         out.writerow(["serialNumber", "productId", "coverageStartDate", "coverageEndDate", "contractNumber",
                       "serviceLevel", "installedatSiteId"])
-        for i, (serial, pid) in enumerate(items):
-            if i % 10:
+        # Most of the fleet, the parts replaced over the months (still paid for), and serials
+        # never seen: the last two are what history is looked up for.
+        never = [(f"JAE{i:08d}", PIDS[i % len(PIDS)]) for i in range(len(items) // 50)]
+        for i, (serial, pid) in enumerate(items + replaced + never):
+            if i % 10 or i >= len(items):
                 out.writerow([serial, pid, "2025-06-01", "2026-12-31", f"2098{i % 500:05d}", "SNT", "55500001"])
 
+    from datetime import date
+
     from agent import history
+    from agent.contracts import load_contracts
+    from agent.reconcile import reconcile
+    from agent.reports import write_reconcile_reports
     from agent.store import Store
 
     store = Store(db)
-    print("reading reconcile's inputs (latest scan):")
+    print("the steps of 'ibagent reconcile', in process (latest scan):")
     timed("snapshot_devices", store.snapshot_devices)
-    timed("fleet_items", lambda: history.fleet_items(store))
-    timed("device_states", lambda: history.device_states(store))
-    timed("seen_history", lambda: history.seen_history(store))
+    fleet = timed("fleet_items", lambda: history.fleet_items(store))
+    states = timed("device_states", lambda: history.device_states(store))
+    timed("seen_history (every item)", lambda: history.seen_history(store))
+    lines = timed("load_contracts", lambda: load_contracts(contracts).lines)
+    carried = {(i.serial, i.base_pid) for i in fleet}
+    absent = {ln.serial for ln in lines if (ln.serial, ln.base_pid) not in carried}
+    seen = timed("seen_history (absent serials)", lambda: history.seen_history(store, serials=absent))
+    rows = timed("reconcile", lambda: reconcile(fleet, states, lines, None, date(2026, 1, 15), 90, seen))
+    for fmt in ("table", "csv", "json", "xlsx"):
+        timed(f"reports: {fmt}", lambda: write_reconcile_reports(rows, work / "inproc", formats=[fmt]))
     store.close()
     out_dir = work / "reports"
     cmd = [sys.executable, "-m", "agent.cli", "reconcile", "--db", str(db), "--contracts", str(contracts),

@@ -77,6 +77,49 @@ def test_unread_inventory_is_not_clean(store):
     assert not history.device_states(store)[0].latest_scan_clean
 
 
+def _mixed_history(store):
+    """Four scans: failures, an unread inventory, a part moving between devices, a PID case change."""
+    ids = [
+        _scan(store, {"a": [("Chassis", "C9300-48P", "FOC1"), ("Te1", "SFP-10G-SR", "OPT1")],
+                      "b": [("Chassis", "ASAv30", "9AAA")], "c": [("Chassis", "C9500-24Y4C", "FOC9")]}),
+        _scan(store, {"a": [("Chassis", "C9300-48P", "FOC1")], "b": [("Chassis", "ASAV30", "9AAA"),
+                                                                       ("Te1", "SFP-10G-SR", "OPT1")]},
+              failed=("a",)),
+        _scan(store, {"a": [("Chassis", "C9300-48P", "FOC1")], "b": [("Chassis", "ASAv30", "9AAA")],
+                      "c": [("Chassis", "C9500-24Y4C", "FOC9")]},
+              problems=["show inventory: not parsed (command): x"]),
+        _scan(store, {"a": [("Chassis", "C9300-48P", "FOC1")], "b": [("Chassis", "ASAv30", "9AAA")],
+                      "c": [("Chassis", "C9500-24Y4C", "FOC9")]}, failed=("b",)),
+    ]
+    return ids
+
+
+def test_device_states_match_a_walk_over_every_scan(store):
+    # device_states seeks each device's latest clean scan through the index; the reference here
+    # walks every device row of every scan with is_clean, as the definition says.
+    ids = _mixed_history(store)
+    started = {s["id"]: s["started"] for s in store.scans()}
+    for upto in ids:
+        last_clean = {}
+        for row in store.db.execute("SELECT * FROM devices WHERE scan_id <= ? ORDER BY scan_id", (upto,)):
+            if history.is_clean(row):
+                last_clean[row["device"]] = history._when(started[row["scan_id"]])
+        got = {s.device: (s.last_clean_scan_at, s.latest_scan_clean) for s in history.device_states(store, upto)}
+        want = {r["device"]: (last_clean.get(r["device"]), history.is_clean(r)) for r in store.scan_devices(upto)}
+        assert got == want
+    assert history.device_states(store, ids[2])[0].latest_scan_clean is False  # inventory not read
+
+
+def test_history_of_some_serials_is_the_whole_history_restricted(store):
+    ids = _mixed_history(store)
+    for upto in ids:
+        whole = history.seen_history(store, upto)
+        for wanted in ({"OPT1"}, {"9AAA", "FOC9"}, {"NOPE"}, set()):
+            some = history.seen_history(store, upto, serials=wanted)
+            assert some == {k: v for k, v in whole.items() if k[0] in wanted}
+    assert history.seen_history(store, serials={"OPT1"})[("OPT1", "SFP-10G-SR")].last_device == "b"
+
+
 def test_reconcile_cli_errors_are_precise(tmp_path, capsys, store):
     _scan(store, {"a": [("Chassis", "C9300-48P", "FOC1")]})
     bad = tmp_path / "bad.csv"
