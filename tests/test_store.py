@@ -70,6 +70,19 @@ def test_snapshot_seeks_each_device_by_index(tmp_path):
     assert "SCAN" not in plan, plan
 
 
+def test_components_of_many_devices_in_one_query(tmp_path):
+    store = Store(tmp_path / "s.db")
+    s1 = store.begin_scan("inv", {}, 40)
+    for d in range(40):
+        save(store, s1, target(f"sw{d:02d}"), records(f"sw{d:02d}", [f"FOC{d}A", f"FOC{d}B"]))
+    pairs = [(s1, f"sw{d:02d}") for d in reversed(range(40))]  # any order: kept
+    many = store.components_of(pairs)
+    one_by_one = [row for pair in pairs for row in store.components_of([pair])]
+    assert [tuple(r) for r in many] == [tuple(r) for r in one_by_one]
+    assert [r["serial"] for r in many[:4]] == ["FOC39A", "FOC39B", "FOC38A", "FOC38B"]
+    assert store.components_of(pairs[:35]) and not store.db.execute("SELECT * FROM wanted_devices").fetchall()
+
+
 def test_identical_outputs_stored_once(tmp_path):
     store = Store(tmp_path / "s.db")
     s1 = store.begin_scan("inv", {}, 1)
