@@ -164,21 +164,24 @@ def diff(store: Store, scan_a: int, scan_b: int) -> list[Change]:
         changes.append(Change("added", *key, b[key][0], b[key][1]))
     for key in sorted(a.keys() - b.keys()):
         changes.append(Change("removed", *key, a[key][0], a[key][1]))
+    chassis: dict[str, Key] | None = None  # device -> its chassis item, read once when first needed
     for key in sorted(a.keys() & b.keys()):
         (dev_a, name_a, ver_a), (dev_b, name_b, ver_b) = a[key], b[key]
         if dev_a != dev_b:
             changes.append(Change("moved", *key, dev_b, name_b, f"from {dev_a} ({name_a})"))
-        elif ver_a != ver_b and key == _chassis_key(store, scan_b, dev_b):
-            changes.append(Change("version-changed", *key, dev_b, name_b, f"{ver_a or '?'} -> {ver_b or '?'}"))
+        elif ver_a != ver_b:
+            if chassis is None:
+                chassis = _chassis_keys(store, scan_b)
+            if key == chassis.get(dev_b):
+                changes.append(Change("version-changed", *key, dev_b, name_b, f"{ver_a or '?'} -> {ver_b or '?'}"))
     return changes
 
 
-def _chassis_key(store: Store, scan_id: int, device: str) -> Key | None:
+def _chassis_keys(store: Store, scan_id: int) -> dict[str, Key]:
     # A software change is a device fact: report it once, on the chassis item, not per optic.
-    row = next((d for d in store.snapshot_devices(scan_id) if d["device"] == device), None)
-    if row is None:
-        return None
-    return identity(row["chassis_serial"] or "", (row["chassis_pid"] or "").rstrip("="))
+    # (Read once per diff: after an upgrade wave every item of every device has a new version.)
+    return {row["device"]: identity(row["chassis_serial"] or "", (row["chassis_pid"] or "").rstrip("="))
+            for row in store.snapshot_devices(scan_id)}
 
 
 def item_history(store: Store, serial: str) -> list[dict[str, Any]]:

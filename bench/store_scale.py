@@ -61,7 +61,9 @@ def build(path: Path, devices: int, scans: int, items: int, seed: int
                 dev_rows.append((s, name, "192.0.2.1", 22, "ios", f"SITE-{int(name[3:]) % 80:03d}",
                                  json.dumps([f"555{int(name[3:]) % 80:05d}"]), "failed" if failed else "ok",
                                  "ssh", "timeout" if failed else None, "hung" if failed else None, name,
-                                 "IOS-XE", "17.9.4", parts[0][1], parts[0][0], "", "[]", "[]",
+                                 # The last night upgrades half the fleet: a diff full of version changes.
+                                 "IOS-XE", "17.12.4" if s == scans and hash(name) % 2 else "17.9.4",
+                                 parts[0][1], parts[0][0], "", "[]", "[]",
                                  started, started + 5, 1))
                 if not failed:
                     comp_rows += [(s, name, f"slot {k + 1}", "", pid, pid, "V01", serial, serial, "module",
@@ -135,6 +137,9 @@ def main(argv=None) -> int:
     absent = {ln.serial for ln in lines if (ln.serial, ln.base_pid) not in carried}
     seen = timed("seen_history (absent serials)", lambda: history.seen_history(store, serials=absent))
     rows = timed("reconcile", lambda: reconcile(fleet, states, lines, None, date(2026, 1, 15), 90, seen))
+    if args.scans >= 2:
+        timed("diff (last two scans)", lambda: history.diff(store, args.scans - 1, args.scans))
+        timed("trueup (since scan 1)", lambda: history.trueup(store, 1))
     for fmt in ("table", "csv", "json", "xlsx"):
         timed(f"reports: {fmt}", lambda: write_reconcile_reports(rows, work / "inproc", formats=[fmt]))
     store.close()
