@@ -88,12 +88,37 @@ def device_states(store: Store, scan_id: int | None = None) -> list[DeviceScanSt
 def seen_history(store: Store, upto_scan: int | None = None,
                  serials: Iterable[str] | None = None) -> dict[Key, SeenHistory]:
     """First and last sighting of every contractable item, over all scans up to ``upto_scan``;
-    with ``serials``, of the items with those serials only.
+    with ``serials``, of the items with those serials only (reconcile needs history only for
+    contract serials missing from the snapshot).
 
-    The whole history is every component row of every scan (10^5 per nightly scan); reconcile
-    needs it only for contract serials missing from the snapshot, which ``serials`` names, and
-    those are looked up through the serial index."""
+    Up to the latest scan, from the store's ``sightings`` table (one row per item, kept up to
+    date as devices are saved); for an earlier scan, by walking the component rows of every scan
+    up to it."""
     upto_scan = upto_scan or store.latest_scan_id() or 0
+    if not store.sightings_cover(upto_scan):
+        return walk_history(store, upto_scan, serials)
+    history: dict[Key, SeenHistory] = {}
+    last_ids: dict[Key, int] = {}
+    # In order of first sighting: the first row of an item's key gives its first sighting; the
+    # row with the highest last id its last (two rows: the same serial stored under PIDs that
+    # differ only in case, which identity() merges).
+    for row in store.sightings(serials):
+        key = identity(row["serial"], row["base_pid"])
+        seen = history.get(key)
+        if seen is None:
+            history[key] = SeenHistory(_when(row["first_started"]), _when(row["last_started"]), row["last_device"],
+                                       row["last_name"])
+            last_ids[key] = row["last_id"]
+        elif row["last_id"] > last_ids[key]:
+            seen.last_seen, seen.last_device, seen.last_slot = (_when(row["last_started"]), row["last_device"],
+                                                                row["last_name"])
+            last_ids[key] = row["last_id"]
+    return history
+
+
+def walk_history(store: Store, upto_scan: int, serials: Iterable[str] | None = None) -> dict[Key, SeenHistory]:
+    """``seen_history`` from the component rows of every scan up to ``upto_scan``: the
+    definition, and the way for a scan before the latest."""
     if serials is None:
         rows = store.db.execute(
             """
@@ -105,22 +130,16 @@ def seen_history(store: Store, upto_scan: int | None = None,
             (upto_scan,),
         ).fetchall()
     else:
-        db = store.db
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_serials (serial TEXT PRIMARY KEY)")
-        db.execute("DELETE FROM wanted_serials")
-        try:
-            db.executemany("INSERT OR IGNORE INTO wanted_serials VALUES (?)", ((x,) for x in serials if x))
-            rows = db.execute(
-                """
+        with store.wanted_serials(serials) as wanted:
+            rows = store.db.execute(
+                f"""
                 SELECT c.serial, c.base_pid, c.device, c.name, s.started
-                FROM wanted_serials w JOIN components c ON c.serial = w.serial JOIN scans s ON s.id = c.scan_id
+                FROM {wanted} w JOIN components c ON c.serial = w.serial JOIN scans s ON s.id = c.scan_id
                 WHERE c.contractable = 1 AND c.scan_id <= ?
                 ORDER BY c.scan_id, c.id
                 """,
                 (upto_scan,),
             ).fetchall()
-        finally:
-            db.execute("DELETE FROM wanted_serials")
     history: dict[Key, SeenHistory] = {}
     for serial, base_pid, device, name, started in rows:
         when = _when(started)

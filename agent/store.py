@@ -26,7 +26,7 @@ from typing import Any
 
 from agent.models import Capture, Component, DeviceRecords, LicenseStatus, LicenseUsage, Target
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_DB = "ibagent.db"
 
 _SCHEMA = """
@@ -182,8 +182,36 @@ WHERE cur.scan_id = ?
 ORDER BY d.device
 """
 
+# First and last sighting of every contractable item (per serial and base PID as stored), kept
+# up to date as devices are saved: history that reconcile and true-up read in one pass over the
+# items instead of over every component row of every scan.  Component ids grow with scans (one
+# writer, no deletes), so MIN(id) is the first sighting and MAX(id) the last.
+_SCHEMA_V4 = """
+CREATE TABLE IF NOT EXISTS sightings (
+    serial TEXT NOT NULL, base_pid TEXT NOT NULL,
+    first_scan INTEGER NOT NULL, first_id INTEGER NOT NULL,
+    last_scan INTEGER NOT NULL, last_id INTEGER NOT NULL, last_device TEXT, last_name TEXT,
+    PRIMARY KEY (serial, base_pid)
+);
+INSERT OR REPLACE INTO sightings(serial, base_pid, first_scan, first_id, last_scan, last_id, last_device, last_name)
+SELECT f.serial, f.base_pid, a.scan_id, f.first_id, b.scan_id, f.last_id, b.device, b.name
+FROM (SELECT serial, base_pid, MIN(id) AS first_id, MAX(id) AS last_id FROM components
+      WHERE contractable = 1 AND serial != '' GROUP BY serial, base_pid) f
+JOIN components a ON a.id = f.first_id JOIN components b ON b.id = f.last_id;
+"""
+
+# A device's (or with device NULL, a whole scan's) contractable components into sightings.
+SIGHTINGS_UPSERT = """
+INSERT INTO sightings(serial, base_pid, first_scan, first_id, last_scan, last_id, last_device, last_name)
+SELECT serial, base_pid, scan_id, id, scan_id, id, device, name FROM components
+WHERE scan_id = ? AND (? IS NULL OR device = ?) AND contractable = 1 AND serial != '' ORDER BY id
+ON CONFLICT(serial, base_pid) DO UPDATE SET last_scan = excluded.last_scan, last_id = excluded.last_id,
+    last_device = excluded.last_device, last_name = excluded.last_name
+WHERE excluded.last_id > sightings.last_id
+"""
+
 # version -> statements bringing a store from version-1 to it.  Only ever add to this.
-_MIGRATIONS = {2: _SCHEMA_V2, 3: _SCHEMA_V3}
+_MIGRATIONS = {2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
 
 
 class StoreError(RuntimeError):
@@ -361,6 +389,7 @@ class Store:
                 for c in records.components
             ],
         )
+        self.record_sightings(scan_id, target.name)
         self.db.executemany(
             "INSERT INTO licenses(scan_id, device, license, entitlement_tag, count, status, enforcement, license_type,"
             " udi_pid, udi_serial, description, transport) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -376,7 +405,40 @@ class Store:
                 (scan_id, target.name, json.dumps(asdict(records.license_status), sort_keys=True)),
             )
 
+    def record_sightings(self, scan_id: int, device: str | None = None) -> None:
+        """Fold the contractable components of one device of a scan (or of the whole scan) into
+        ``sightings``.  save_device does it; call it after writing components any other way."""
+        self.db.execute(SIGHTINGS_UPSERT, (scan_id, device, device))
+
     # ------------------------------------------------------------------ reading
+
+    def sightings_cover(self, upto_scan: int) -> bool:
+        """Does ``sightings`` hold exactly the history up to ``upto_scan``?  Not while a later scan
+        (one still running, say) has written components: its sightings are already folded in."""
+        newest = self.db.execute("SELECT MAX(scan_id) FROM components").fetchone()[0]
+        return newest is None or newest <= upto_scan
+
+    def sightings(self, serials: Iterable[str] | None = None) -> list[sqlite3.Row]:
+        """Rows of ``sightings`` with the scans' start times, in order of first sighting."""
+        sql = ("SELECT g.*, f.started AS first_started, l.started AS last_started FROM {src} "
+               "JOIN scans f ON f.id = g.first_scan JOIN scans l ON l.id = g.last_scan ORDER BY g.first_id")
+        if serials is None:
+            return self.db.execute(sql.format(src="sightings g")).fetchall()
+        with self.wanted_serials(serials) as wanted:
+            return self.db.execute(sql.format(src=f"{wanted} w JOIN sightings g ON g.serial = w.serial")).fetchall()
+
+    @contextmanager
+    def wanted_serials(self, serials: Iterable[str]) -> Iterator[str]:
+        """A TEMP table (the connection's own temporary database: no write lock on the store)
+        holding ``serials``, for a join through the serial indexes; yields its name."""
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_serials (serial TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM wanted_serials")
+        try:
+            self.db.executemany("INSERT OR IGNORE INTO wanted_serials VALUES (?)", ((x,) for x in serials if x))
+            yield "wanted_serials"
+        finally:
+            self.db.execute("DELETE FROM wanted_serials")
+
 
     def capture_text(self, capture_id: int) -> str:
         row = self.db.execute(

@@ -75,6 +75,7 @@ def build(path: Path, devices: int, scans: int, items: int, seed: int
             db.executemany("INSERT INTO components(scan_id, device, name, descr, pid, base_pid, vid, serial_raw, serial,"
                            " class, parent, contractable, reason, refurbished, transport, capture_id)"
                            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", comp_rows)
+            store.record_sightings(s)  # what save_device does per device
     store.close()
     return [p for parts in fleet.values() for p in parts], replaced
 
@@ -132,6 +133,7 @@ def main(argv=None) -> int:
     fleet = timed("fleet_items", lambda: history.fleet_items(store))
     states = timed("device_states", lambda: history.device_states(store))
     timed("seen_history (every item)", lambda: history.seen_history(store))
+    timed("walk_history (every row)", lambda: history.walk_history(store, store.latest_scan_id()))
     lines = timed("load_contracts", lambda: load_contracts(contracts).lines)
     carried = {(i.serial, i.base_pid) for i in fleet}
     absent = {ln.serial for ln in lines if (ln.serial, ln.base_pid) not in carried}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from datetime import date
 
@@ -108,6 +109,44 @@ def test_device_states_match_a_walk_over_every_scan(store):
         want = {r["device"]: (last_clean.get(r["device"]), history.is_clean(r)) for r in store.scan_devices(upto)}
         assert got == want
     assert history.device_states(store, ids[2])[0].latest_scan_clean is False  # inventory not read
+
+
+def test_sightings_table_gives_the_history_walked_over_every_scan(store):
+    ids = _mixed_history(store)
+    assert store.sightings_cover(ids[-1]) and not store.sightings_cover(ids[-2])
+    walked = history.walk_history(store, ids[-1])
+    assert history.seen_history(store) == walked  # from sightings
+    assert walked[("9AAA", "ASAV30")].last_device == "b"  # stored as ASAv30 and ASAV30: one item
+    for wanted in ({"OPT1"}, {"9AAA", "FOC9"}, {"NOPE"}, set()):
+        assert history.seen_history(store, serials=wanted) == history.walk_history(store, ids[-1], wanted)
+    # A scan still running has written components: its sightings are not history "as of" the
+    # latest finished scan, so the walk answers.
+    running = store.begin_scan("inv", {}, 1)
+    t = Target(name="a", host="127.0.0.1", platform="cisco_xe", site="hq")
+    comps = [Component("a", "Te9", "", "GLC-TE", "GLC-TE", "V01", "OPT1", "OPT1", "optic")]
+    with store.transaction():
+        store.save_device(running, t, status="ok", transport="ssh", records=DeviceRecords(None, comps),
+                          error_kind=None, error=None, started=0, ended=0, attempts=1)
+    assert not store.sightings_cover(store.latest_scan_id())
+    assert history.seen_history(store) == walked
+
+
+def test_a_version_3_store_gets_its_sightings_from_the_components(store, tmp_path):
+    _mixed_history(store)
+    walked = history.walk_history(store, store.latest_scan_id())
+    path = store.path
+    store.close()
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE sightings")
+    db.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    again = Store(path)
+    try:
+        assert again.sightings_cover(again.latest_scan_id())
+        assert history.seen_history(again) == walked
+    finally:
+        again.close()
 
 
 def test_history_of_some_serials_is_the_whole_history_restricted(store):
