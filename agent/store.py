@@ -3,7 +3,9 @@
 What it keeps, per scan: the devices tried (ok or failed, with the reason), every raw capture
 (content-addressed and compressed, so months of unchanged ``show inventory`` cost one copy),
 the normalised components, licences and licence status, and an errors table.  Nothing is ever
-updated in place except a scan's own row: history is the sequence of scans.
+updated in place except a scan's own row and ``sightings`` (each item's first and last
+sighting, a summary of the components that can always be rebuilt from them): history is the
+sequence of scans.
 
 Crash safety: each device's records land in one transaction together with its captures, so a
 crash or Ctrl-C leaves whole devices or nothing.  A scan row still marked ``running`` when the
