@@ -229,10 +229,16 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    from lab.main import run
+    from lab.main import _peers, run
 
     argv = ["--fleet", args.fleet, "--count", str(args.count), "--latency", str(args.latency),
             "--inventory-dir", args.inventory_dir]
+    if args.peers:
+        try:
+            _peers(args.peers)
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"--peers: {exc}") from None
+        argv += ["--peers", args.peers]
     return run(argv)
 
 
@@ -647,6 +653,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, default=100, help="devices in the scale fleet (default 100)")
     p.add_argument("--latency", type=float, default=0.2, help="seconds per command in the scale fleet (default 0.2)")
     p.add_argument("--inventory-dir", default="lab-inventory", help="where to write the inventory (default ./lab-inventory)")
+    p.add_argument("--peers", metavar="netconf,snmp",
+                   help="also serve NETCONF and/or SNMP for every device, to try those transports (default: SSH only)")
     p.set_defaults(func=cmd_lab)
 
     p = sub.add_parser("demo", help="start the simulated fleet, scan it, and write the reports",
