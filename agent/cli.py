@@ -343,7 +343,11 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         meta = {"as_of": as_of.isoformat(), "window_days": args.window, "contracts": list(args.contracts),
                 "eox": list(args.eox or []), "store": args.db}
         formats = [args.format] if args.format else ["table", "csv", "json", "xlsx"]
-        written = write_reconcile_reports(rows, args.out, formats=formats, meta=meta)
+        try:
+            written = write_reconcile_reports(rows, args.out, formats=formats, meta=meta)
+        except OSError as exc:
+            raise UsageError(str(exc) if exc.strerror is None else f"cannot write reports to {args.out}: "
+                             f"{exc.strerror}") from None
         print(f"wrote {len(written)} files to {args.out}/", file=sys.stderr)
     elif args.format == "json":
         from agent.tabular import json_array_lines

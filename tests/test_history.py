@@ -175,3 +175,9 @@ def test_reconcile_cli_errors_are_precise(tmp_path, capsys, store):
     assert cli_main(["reconcile", "--db", str(store.path), "--contracts", str(bad), "--strict"]) == 2
     assert cli_main(["reconcile", "--db", str(store.path), "--contracts", str(tmp_path / "none.csv")]) == 2
     assert cli_main(["reconcile", "--db", str(store.path), "--contracts", str(bad), "--as-of", "01/02/2026"]) == 2
+    out_dir = tmp_path / "reports"
+    (out_dir / "deployed.csv").mkdir(parents=True)  # cannot be replaced by the report
+    capsys.readouterr()
+    assert cli_main(["reconcile", "--db", str(store.path), "--contracts", str(bad), "--out", str(out_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write reports" in err and "deployed.csv" in err and "Traceback" not in err

@@ -143,3 +143,21 @@ def test_table_groups_renewals():
     text = render_table(select_lists(ROWS)["renew"], group_by_contract=True)
     assert text.index("# contract 100, coverage ends 2026-07-31: 1 item(s)") < text.index(
         "# contract 209876543, coverage ends 2026-02-28: 1 item(s)")
+
+
+def test_formats_written_in_parallel_are_the_files_written_in_turn(tmp_path):
+    # One forked process per format (the default at 10^4 rows and more): same bytes, same paths.
+    rows = ROWS * 3
+    serial = write_reconcile_reports(rows, tmp_path / "serial", meta={"as_of": "2026-01-15"}, parallel=False)
+    forked = write_reconcile_reports(rows, tmp_path / "forked", meta={"as_of": "2026-01-15"}, parallel=True)
+    assert [p.name for p in serial] == [p.name for p in forked]
+    for a, b in zip(serial, forked):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_a_report_that_cannot_be_written_is_named(tmp_path, parallel):
+    (tmp_path / "drop.csv").mkdir()  # a directory where the report should go
+    with pytest.raises(OSError, match=r"drop\.csv"):
+        write_reconcile_reports(ROWS, tmp_path, formats=["csv", "json"], parallel=parallel)
+    assert (tmp_path / "renew.json").exists()  # the other files are written all the same

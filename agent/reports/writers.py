@@ -6,8 +6,10 @@ import json
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from functools import partial
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from agent.forking import JobError, run_jobs
 from agent.reconcile import ReconRow
 from agent.reports.cells import COLUMNS, row_cells, row_record
 from agent.tabular import json_array_lines, neutralise
@@ -25,7 +27,7 @@ def _atomic_write(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
-def _csv(path: Path, rows: Sequence[ReconRow]) -> None:
+def _csv(path: Path, name: str, rows: Sequence[ReconRow], meta: Mapping[str, Any]) -> None:
     def write(tmp: Path) -> None:
         # utf-8-sig: Excel opens a BOM-marked CSV as UTF-8 instead of the local code page.
         with tmp.open("w", newline="", encoding="utf-8-sig") as fh:
@@ -47,7 +49,7 @@ def _json(path: Path, name: str, rows: Sequence[ReconRow], meta: Mapping[str, An
     _atomic_write(path, lambda tmp: tmp.write_text(text + "}\n", encoding="utf-8"))
 
 
-def _table(path: Path, name: str, rows: Sequence[ReconRow]) -> None:
+def _table(path: Path, name: str, rows: Sequence[ReconRow], meta: Mapping[str, Any]) -> None:
     text = f"{title_of(name)}\n\n" + render_table(rows, group_by_contract=(name == "renew"))
     _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
@@ -63,8 +65,10 @@ def _xlsx(path: Path, lists: Mapping[str, Sequence[ReconRow]], meta: Mapping[str
 def write_reconcile_reports(rows: Iterable[ReconRow], out_dir: str | Path,
                             formats: Sequence[str] = ("table", "csv", "json", "xlsx"),
                             lists: Sequence[str] | None = None,
-                            meta: Mapping[str, Any] | None = None) -> list[Path]:
+                            meta: Mapping[str, Any] | None = None, parallel: bool | None = None) -> list[Path]:
     """Write every list in every format under ``out_dir``; returns the paths written.
+    ``parallel``: one forked process per format (default: when there are many rows and forking
+    is safe here); ReportWriteError says which files could not be written and why.
 
     table/csv/json: ``<list>.<txt|csv|json>`` per list; xlsx: ``reconcile.xlsx``, one sheet per list.
     ``meta`` (as-of date, window, input files...) goes into the JSON documents and an "about" sheet.
@@ -73,21 +77,37 @@ def write_reconcile_reports(rows: Iterable[ReconRow], out_dir: str | Path,
     if unknown:
         raise ValueError(f"unknown report format(s) {', '.join(sorted(unknown))}; known: {', '.join(FORMATS)}")
     meta = dict(meta or {})
+    rows = list(rows)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     chosen = select_lists(rows, lists)
     written: list[Path] = []
+    jobs: dict[str, list[Callable[[], None]]] = {fmt: [] for fmt in FORMATS if fmt in formats}
     for name, list_rows in chosen.items():
-        if "table" in formats:
-            written.append(out / f"{name}.txt")
-            _table(written[-1], name, list_rows)
-        if "csv" in formats:
-            written.append(out / f"{name}.csv")
-            _csv(written[-1], list_rows)
-        if "json" in formats:
-            written.append(out / f"{name}.json")
-            _json(written[-1], name, list_rows, meta)
-    if "xlsx" in formats:
+        for fmt, suffix, write in (("table", "txt", _table), ("csv", "csv", _csv), ("json", "json", _json)):
+            if fmt in jobs:
+                written.append(out / f"{name}.{suffix}")
+                jobs[fmt].append(partial(write, written[-1], name, list_rows, meta))
+    if "xlsx" in jobs:
         written.append(out / "reconcile.xlsx")
-        _xlsx(written[-1], chosen, meta)
+        jobs["xlsx"].append(partial(_xlsx, written[-1], chosen, meta))
+    # One job per format, in forked children when the rows are many (each format reads all rows
+    # and writes its own files: nothing to send back, so two cores write in about half the time).
+    by_format = [partial(_run_all, steps) for steps in jobs.values()]
+    try:
+        run_jobs(by_format, workers=None if parallel or (parallel is None and len(rows) >= _PARALLEL_ROWS) else 1)
+    except JobError as exc:
+        raise ReportWriteError(f"cannot write reports in {out}: {exc}") from None
     return written
+
+
+class ReportWriteError(OSError):
+    pass
+
+
+_PARALLEL_ROWS = 20_000  # below this, forking costs more than it saves
+
+
+def _run_all(steps: Sequence[Callable[[], None]]) -> None:
+    for step in steps:
+        step()

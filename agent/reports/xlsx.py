@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from functools import partial
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -136,7 +137,8 @@ def write_workbook(path: str | Path, sheets: Sequence[Sheet]) -> None:
     """Write ``sheets`` as one .xlsx file at ``path`` (overwritten)."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         n = len(sheets)
-        zf.writestr("[Content_Types].xml", (
+        put = partial(_put, zf)
+        put("[Content_Types].xml", (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
             '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
@@ -149,12 +151,12 @@ def write_workbook(path: str | Path, sheets: Sequence[Sheet]) -> None:
                       'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
                       for i in range(1, n + 1))
             + "</Types>"))
-        zf.writestr("_rels/.rels", (
+        put("_rels/.rels", (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG_REL_NS}">'
             '<Relationship Id="rId1" '
             'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
             'Target="xl/workbook.xml"/></Relationships>'))
-        zf.writestr("xl/_rels/workbook.xml.rels", (
+        put("xl/_rels/workbook.xml.rels", (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG_REL_NS}">'
             + "".join(f'<Relationship Id="rId{i}" '
                       'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
@@ -169,11 +171,11 @@ def write_workbook(path: str | Path, sheets: Sequence[Sheet]) -> None:
             f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
             f"{_quote_sheet(s.name)}!{_absolute(s.extent())}</definedName>"
             for i, s in enumerate(sheets) if s.filtered)
-        zf.writestr("xl/workbook.xml", (
+        put("xl/workbook.xml", (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_MAIN_NS}" '
             f'xmlns:r="{_REL_NS}"><bookViews><workbookView/></bookViews><sheets>{names}</sheets>'
             + (f"<definedNames>{filters}</definedNames>" if filters else "") + "</workbook>"))
-        zf.writestr("xl/styles.xml", (
+        put("xl/styles.xml", (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{_MAIN_NS}">'
             '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
             '<numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm:ss"/></numFmts>'
@@ -190,8 +192,23 @@ def write_workbook(path: str | Path, sheets: Sequence[Sheet]) -> None:
             '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
             '</styleSheet>'))
         for i, sheet in enumerate(sheets, 1):
-            with zf.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as out:
+            with zf.open(_member(f"xl/worksheets/sheet{i}.xml"), "w", force_zip64=True) as out:
                 _write_sheet(sheet, out)
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    # A fixed timestamp: the same rows give the same bytes, so a report's hash is evidence too.
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    if hasattr(info, "compress_level"):
+        info.compress_level = 1
+    else:  # Python < 3.13 spells it privately; without it, members would use deflate's slow default
+        info._compresslevel = 1
+    return info
+
+
+def _put(zf: zipfile.ZipFile, name: str, text: str) -> None:
+    zf.writestr(_member(name), text)
 
 
 def _quote_sheet(name: str) -> str:
