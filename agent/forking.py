@@ -22,6 +22,10 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and threading.active_count() == 1
 
 
+class Failed(Exception):
+    """Raised by a job whose message already says all (reported as it is, without a type name)."""
+
+
 class JobError(RuntimeError):
     """One or more jobs failed; ``failures`` maps the job's index to its error text."""
 
@@ -41,7 +45,7 @@ def run_jobs(jobs: Sequence[Callable[[], None]], workers: int | None = None) -> 
             try:
                 job()
             except Exception as exc:  # noqa: BLE001 - collected and raised below, as the forked path does
-                failures[i] = _describe(exc)
+                failures[i] = describe(exc)
         if failures:
             raise JobError(failures)
         return
@@ -60,7 +64,7 @@ def run_jobs(jobs: Sequence[Callable[[], None]], workers: int | None = None) -> 
                     try:
                         job()
                     except BaseException as exc:  # noqa: BLE001 - the parent decides what it means
-                        os.write(write_end, _describe(exc).encode("utf-8", "replace")[:_MESSAGE_LIMIT])
+                        os.write(write_end, describe(exc).encode("utf-8", "replace")[:_MESSAGE_LIMIT])
                         code = 1
                     os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
                 os.close(write_end)
@@ -97,7 +101,10 @@ def _wait_any(children) -> tuple[int, int]:
         time.sleep(0.01)
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
+    """One line for a job's failure: "FILE: reason" for an OSError, else "Type: message"."""
+    if isinstance(exc, Failed):
+        return str(exc)
     if isinstance(exc, OSError) and exc.strerror:
         # os.replace(tmp, path) names both: the destination is the file the user asked for.
         target = exc.filename2 or exc.filename

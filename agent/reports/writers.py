@@ -4,12 +4,11 @@ from __future__ import annotations
 import csv
 import json
 import os
-from datetime import date
 from pathlib import Path
 from functools import partial
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from agent.forking import JobError, run_jobs
+from agent.forking import Failed, JobError, describe, run_jobs
 from agent.reconcile import ReconRow
 from agent.reports.cells import COLUMNS, row_cells, row_record
 from agent.tabular import json_array_lines, neutralise
@@ -23,8 +22,12 @@ FORMATS = ("table", "csv", "json", "xlsx")
 def _atomic_write(path: Path, write) -> None:
     # A half-written report that looks complete is worse than none: write aside, then rename.
     tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # no half-written leftovers beside the reports
+        raise
 
 
 def _csv(path: Path, name: str, rows: Sequence[ReconRow], meta: Mapping[str, Any]) -> None:
@@ -109,5 +112,12 @@ _PARALLEL_ROWS = 20_000  # below this, forking costs more than it saves
 
 
 def _run_all(steps: Sequence[Callable[[], None]]) -> None:
+    # A file that cannot be written does not stop the others of its format.
+    problems = []
     for step in steps:
-        step()
+        try:
+            step()
+        except OSError as exc:
+            problems.append(describe(exc))
+    if problems:
+        raise Failed("; ".join(problems))
