@@ -119,27 +119,18 @@ def seen_history(store: Store, upto_scan: int | None = None,
 def walk_history(store: Store, upto_scan: int, serials: Iterable[str] | None = None) -> dict[Key, SeenHistory]:
     """``seen_history`` from the component rows of every scan up to ``upto_scan``: the
     definition, and the way for a scan before the latest."""
+    sql = """
+        SELECT c.serial, c.base_pid, c.device, c.name, s.started
+        FROM {src} JOIN scans s ON s.id = c.scan_id
+        WHERE c.contractable = 1 AND c.serial != '' AND c.scan_id <= ?
+        ORDER BY c.scan_id, c.id
+        """
     if serials is None:
-        rows = store.db.execute(
-            """
-            SELECT c.serial, c.base_pid, c.device, c.name, s.started
-            FROM components c JOIN scans s ON s.id = c.scan_id
-            WHERE c.contractable = 1 AND c.serial != '' AND c.scan_id <= ?
-            ORDER BY c.scan_id, c.id
-            """,
-            (upto_scan,),
-        ).fetchall()
+        rows = store.db.execute(sql.format(src="components c"), (upto_scan,)).fetchall()
     else:
         with store.wanted_serials(serials) as wanted:
-            rows = store.db.execute(
-                f"""
-                SELECT c.serial, c.base_pid, c.device, c.name, s.started
-                FROM {wanted} w JOIN components c ON c.serial = w.serial JOIN scans s ON s.id = c.scan_id
-                WHERE c.contractable = 1 AND c.scan_id <= ?
-                ORDER BY c.scan_id, c.id
-                """,
-                (upto_scan,),
-            ).fetchall()
+            rows = store.db.execute(sql.format(src=f"{wanted} w JOIN components c ON c.serial = w.serial"),
+                                    (upto_scan,)).fetchall()
     history: dict[Key, SeenHistory] = {}
     for serial, base_pid, device, name, started in rows:
         when = _when(started)

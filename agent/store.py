@@ -20,7 +20,7 @@ import os
 import sqlite3
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -429,18 +429,27 @@ class Store:
         with self.wanted_serials(serials) as wanted:
             return self.db.execute(sql.format(src=f"{wanted} w JOIN sightings g ON g.serial = w.serial")).fetchall()
 
-    @contextmanager
-    def wanted_serials(self, serials: Iterable[str]) -> Iterator[str]:
-        """A TEMP table (the connection's own temporary database: no write lock on the store)
-        holding ``serials``, for a join through the serial indexes; yields its name."""
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_serials (serial TEXT PRIMARY KEY)")
-        self.db.execute("DELETE FROM wanted_serials")
-        try:
-            self.db.executemany("INSERT OR IGNORE INTO wanted_serials VALUES (?)", ((x,) for x in serials if x))
-            yield "wanted_serials"
-        finally:
-            self.db.execute("DELETE FROM wanted_serials")
+    def wanted_serials(self, serials: Iterable[str]):
+        """Context manager: a TEMP table holding ``serials`` (blanks left out), for a join through
+        the serial indexes; yields its name."""
+        return self._temp_table("wanted_serials", ("serial",), ((x,) for x in serials if x), unique=True)
 
+    @contextmanager
+    def _temp_table(self, name: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+                    unique: bool = False) -> Iterator[str]:
+        """``rows`` in a TEMP table ``name`` (columns ``pos`` in insertion order, then ``columns``),
+        emptied again on the way out; yields the name.  TEMP tables live in the connection's own
+        temporary database: no write lock on the store, so reads stay possible during a scan."""
+        cols = ", ".join(columns)
+        self.db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (pos INTEGER PRIMARY KEY, {cols}"
+                        + (f", UNIQUE ({cols})" if unique else "") + ")")
+        self.db.execute(f"DELETE FROM {name}")
+        try:
+            self.db.executemany(f"INSERT OR IGNORE INTO {name}({cols}) VALUES ({', '.join('?' * len(columns))})",
+                                rows)
+            yield name
+        finally:
+            self.db.execute(f"DELETE FROM {name}")
 
     def capture_text(self, capture_id: int) -> str:
         row = self.db.execute(
@@ -473,27 +482,13 @@ class Store:
         return self.db.execute("SELECT * FROM devices WHERE scan_id=? ORDER BY device", (scan_id,)).fetchall()
 
     def components_of(self, pairs: Iterable[tuple[int, str]]) -> list[sqlite3.Row]:
-        """The components of each (scan, device), in the order of ``pairs``, each device's in id order."""
-        pairs = list(pairs)
-        if len(pairs) <= 32:
-            rows: list[sqlite3.Row] = []
-            for scan_id, device in pairs:
-                rows += self.db.execute(
-                    "SELECT * FROM components WHERE scan_id=? AND device=? ORDER BY id", (scan_id, device)
-                ).fetchall()
-            return rows
-        # One query instead of one per device (a snapshot is 10^4 devices).  A TEMP table lives
-        # in the connection's own temporary database: no write lock on the store.
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_devices (pos INTEGER PRIMARY KEY, scan_id, device)")
-        self.db.execute("DELETE FROM wanted_devices")
-        try:
-            self.db.executemany("INSERT INTO wanted_devices(scan_id, device) VALUES (?, ?)", pairs)
+        """The components of each (scan, device), in the order of ``pairs``, each device's in id
+        order: one query, not one per device (a snapshot is 10^4 devices)."""
+        with self._temp_table("wanted_devices", ("scan_id", "device"), pairs) as wanted:
             return self.db.execute(
-                "SELECT c.* FROM wanted_devices w JOIN components c ON c.scan_id = w.scan_id AND c.device = w.device"
+                f"SELECT c.* FROM {wanted} w JOIN components c ON c.scan_id = w.scan_id AND c.device = w.device"
                 " ORDER BY w.pos, c.id"
             ).fetchall()
-        finally:
-            self.db.execute("DELETE FROM wanted_devices")
 
     def licenses_of(self, scan_id: int, device: str) -> list[LicenseUsage]:
         rows = self.db.execute(
