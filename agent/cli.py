@@ -229,13 +229,13 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    from lab.main import _peers, run
+    from lab.main import parse_peers, run
 
     argv = ["--fleet", args.fleet, "--count", str(args.count), "--latency", str(args.latency),
             "--inventory-dir", args.inventory_dir]
     if args.peers:
         try:
-            _peers(args.peers)
+            parse_peers(args.peers)
         except argparse.ArgumentTypeError as exc:
             raise UsageError(f"--peers: {exc}") from None
         argv += ["--peers", args.peers]
@@ -298,6 +298,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     from agent.eox import load_eox
     from agent.reconcile import count_by_status
     from agent.reports import render_table, write_reconcile_reports
+    from agent.reports.writers import ReportWriteError
     from agent.reports.cells import COLUMNS, row_record
 
     as_of = _parse_day(args.as_of, "--as-of") if args.as_of else datetime.now(timezone.utc).date()
@@ -345,9 +346,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         formats = [args.format] if args.format else ["table", "csv", "json", "xlsx"]
         try:
             written = write_reconcile_reports(rows, args.out, formats=formats, meta=meta)
-        except OSError as exc:
-            raise UsageError(str(exc) if exc.strerror is None else f"cannot write reports to {args.out}: "
-                             f"{exc.strerror}") from None
+        except ReportWriteError as exc:
+            raise UsageError(str(exc)) from None
         print(f"wrote {len(written)} files to {args.out}/", file=sys.stderr)
     elif args.format == "json":
         from agent.tabular import json_array_lines

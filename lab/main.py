@@ -96,12 +96,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--base-port", type=int, default=0, help="device i listens on base+i (default: any free port)")
     parser.add_argument("--inventory-dir", type=Path, default=None, help="where to write the Nornir inventory")
     parser.add_argument("--no-manifest", action="store_true", help="skip lab.json (ground truth of every device)")
-    parser.add_argument("--peers", type=_peers, default=(), metavar="netconf,snmp",
+    parser.add_argument("--peers", type=parse_peers, default=(), metavar="netconf,snmp",
                         help="also serve NETCONF and/or SNMP for every device (default: SSH only)")
     return parser.parse_args(argv)
 
 
-def _peers(text: str) -> tuple[str, ...]:
+def parse_peers(text: str) -> tuple[str, ...]:
     from .server import PEERS
 
     names = tuple(p.strip() for p in text.split(",") if p.strip())

@@ -164,3 +164,10 @@ def test_a_report_that_cannot_be_written_is_named(tmp_path, parallel):
     # The other files are written all the same, later ones of the same format included.
     assert (tmp_path / "renew.json").exists() and (tmp_path / "drop.csv").exists()
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_an_output_directory_that_cannot_be_made_is_named(tmp_path):
+    target = tmp_path / "reports"
+    target.write_text("a file, not a directory")
+    with pytest.raises(OSError, match=r"^cannot write reports in .*reports: .*reports: File exists$"):
+        write_reconcile_reports(ROWS, target, formats=["csv"])

@@ -27,8 +27,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _row_cells(values: list[object], caps: Sequence[int]) -> list[str]:
-    """``_cell`` for a whole row: one search for control characters over the row instead of one
-    substitution per cell (10^5 rows x 8 columns)."""
+    """A row's values as terminal text: control characters shown as "?", each cut to its width.
+    One search for control characters over the row, not one substitution per cell (10^5 rows)."""
     texts = ["" if v is None else v if type(v) is str else str(v) for v in values]
     if _CONTROL.search("".join(texts)):
         texts = [_CONTROL.sub("?", t) for t in texts]

@@ -82,7 +82,10 @@ def write_reconcile_reports(rows: Iterable[ReconRow], out_dir: str | Path,
     meta = dict(meta or {})
     rows = list(rows)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportWriteError(f"cannot write reports in {out}: {describe(exc)}") from None
     chosen = select_lists(rows, lists)
     written: list[Path] = []
     jobs: dict[str, list[Callable[[], None]]] = {fmt: [] for fmt in FORMATS if fmt in formats}
