@@ -4,7 +4,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 # A cell starting with one of these is run as a formula by Excel/LibreOffice (CSV injection).
@@ -42,12 +44,35 @@ def json_array_lines(records: Iterable[Any], default: Callable[[Any], Any] | Non
 
 
 def to_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
-    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
+    cells = [terminal_cells([_cell(r.get(c)) for c in columns]) for r in rows]
+    widths = column_widths(columns, cells)
+    lines = [aligned_line(columns, widths), aligned_line(["-" * w for w in widths], widths)]
+    lines += [aligned_line(row, widths) for row in cells]
     return "\n".join(lines) + "\n"
+
+
+def column_widths(header: Sequence[str], cells: Sequence[Sequence[str]]) -> list[int]:
+    """Each column as wide as its heading and its widest cell."""
+    return [max([len(h)] + list(map(len, map(itemgetter(i), cells)))) for i, h in enumerate(header)]
+
+
+def aligned_line(values: Sequence[str], widths: Sequence[int]) -> str:
+    return "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+
+
+# Device-supplied text reaches the terminal: control characters (ANSI escapes) are shown, not obeyed.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def terminal_cells(values: Sequence[Any], caps: Sequence[int] | None = None) -> list[str]:
+    """A row's values as terminal text: control characters shown as "?", each value cut to its
+    cap when caps are given.  One search over the row, not one substitution per cell."""
+    texts = ["" if v is None else v if type(v) is str else str(v) for v in values]
+    if _CONTROL.search("".join(texts)):
+        texts = [_CONTROL.sub("?", t) for t in texts]
+    if caps is None:
+        return texts
+    return [t if len(t) <= cap else t[: max(cap - 1, 0)] + "…" for t, cap in zip(texts, caps)]
 
 
 def _cell(value: Any) -> str:

@@ -1,12 +1,11 @@
 """Plain aligned text for a terminal."""
 from __future__ import annotations
 
-import re
-from operator import itemgetter
 from typing import Callable, Iterable, Sequence
 
 from agent.reconcile import ReconRow, count_by_status
 from agent.reports.lists import renew_groups
+from agent.tabular import aligned_line, column_widths, terminal_cells
 
 # (heading, getter, max width).  The last reason is the verdict ("covered until ...", "drop
 # candidate"), the most useful single line on a terminal.
@@ -22,18 +21,6 @@ DEFAULT_COLUMNS: tuple[Column, ...] = (
     ("WHY", lambda r: r.reasons[-1] if r.reasons else "", 90),
 )
 
-# Device-supplied text reaches the terminal: control characters (ANSI escapes) are shown, not obeyed.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _row_cells(values: list[object], caps: Sequence[int]) -> list[str]:
-    """A row's values as terminal text: control characters shown as "?", each cut to its width.
-    One search for control characters over the row, not one substitution per cell (10^5 rows)."""
-    texts = ["" if v is None else v if type(v) is str else str(v) for v in values]
-    if _CONTROL.search("".join(texts)):
-        texts = [_CONTROL.sub("?", t) for t in texts]
-    return [t if len(t) <= cap else t[: max(cap - 1, 0)] + "…" for t, cap in zip(texts, caps)]
-
 
 def render_table(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_COLUMNS,
                  group_by_contract: bool = False, totals: bool = True) -> str:
@@ -41,11 +28,11 @@ def render_table(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_C
     rows = list(rows)
     getters = [get for _, get, _ in columns]
     caps = [cap for _, _, cap in columns]
-    cells = [_row_cells([get(r) for get in getters], caps) for r in rows]
-    widths = [max([len(h)] + list(map(len, map(itemgetter(i), cells)))) for i, (h, _, _) in enumerate(columns)]
+    cells = [terminal_cells([get(r) for get in getters], caps) for r in rows]
+    widths = column_widths([h for h, _, _ in columns], cells)
 
     def line(values: Sequence[str]) -> str:
-        return "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+        return aligned_line(values, widths)
 
     out = [line([h for h, _, _ in columns]), line(["-" * w for w in widths])]
     if group_by_contract:
