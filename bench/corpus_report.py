@@ -14,7 +14,6 @@ states that the recording does not hold (LibreNMS's sysObjectID names, rows from
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -42,13 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", help="corpus root (default: $IBAGENT_CORPUS or ../shared/corpus)")
     ap.add_argument("--details", action="store_true", help="list every parse failure and mismatch")
     args = ap.parse_args(argv)
-    if args.corpus:
-        os.environ["IBAGENT_CORPUS"] = args.corpus
-    import corpus_util as cu  # noqa: PLC0415 - after sys.path / env set-up
+    import corpus_util as cu  # noqa: PLC0415 - after sys.path set-up
 
-    root = cu.corpus_root()
-    if not root.is_dir():
-        print(f"corpus not found: {root}", file=sys.stderr)
+    root = cu.use_corpus(args.corpus)
+    if root is None:
         return 2
     rows: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0])
     details: list[str] = []

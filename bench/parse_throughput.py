@@ -9,7 +9,6 @@ command; ``--normalize`` also times ``agent.normalize.records_from_captures`` pe
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections import defaultdict
@@ -26,17 +25,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus")
     ap.add_argument("--normalize", action="store_true", help="also time records_from_captures")
     args = ap.parse_args(argv)
-    if args.corpus:
-        os.environ["IBAGENT_CORPUS"] = args.corpus
-    import corpus_util as cu  # noqa: PLC0415
+    import corpus_util as cu  # noqa: PLC0415 - after sys.path set-up
 
     import parsers  # noqa: PLC0415
     from agent.models import Capture  # noqa: PLC0415
     from agent.normalize import records_from_captures  # noqa: PLC0415
 
-    root = cu.corpus_root()
-    if not root.is_dir():
-        print(f"corpus not found: {root}", file=sys.stderr)
+    root = cu.use_corpus(args.corpus)
+    if root is None:
         return 2
     items = [(c.platform, c.command, c.path.read_text(errors="replace")) for c in cu.iter_cases(root)]
     nbytes = sum(len(t) for _, _, t in items)

@@ -46,6 +46,18 @@ def corpus_root() -> Path:
     return Path(os.environ.get("IBAGENT_CORPUS") or (REPO.parent / "shared" / "corpus")).resolve()
 
 
+def use_corpus(override: str | None) -> Path | None:
+    """For the benchmarks: point every corpus reader at ``override`` when given; the corpus root,
+    or None (said on stderr) when there is none."""
+    if override:
+        os.environ["IBAGENT_CORPUS"] = override
+    root = corpus_root()
+    if not root.is_dir():
+        print(f"corpus not found: {root}", file=sys.stderr)
+        return None
+    return root
+
+
 @dataclass(frozen=True)
 class Case:
     platform_dir: str  # ios / iosxe / ...
