@@ -171,36 +171,37 @@ def _scp_failure(op: str, path: str, exc: BaseException) -> CollectError:
 async def scp_get(target: Target, path: str, *, connect_timeout: float = 15.0, timeout: float = 60.0,
                   known_hosts: str | None = None) -> bytes:
     """The exact bytes of ``path`` on the device (e.g. ``bootflash:x_rum.txt``), by SCP."""
-    conn = await connect(target, connect_timeout=connect_timeout, known_hosts=known_hosts)
-    try:
-        async with conn:
-            with tempfile.TemporaryDirectory(prefix="ibagent-scp-") as tmp:
-                local = Path(tmp) / "file"
-                await asyncio.wait_for(asyncssh.scp((conn, path), str(local)), timeout)
-                if local.stat().st_size > MAX_FILE:
-                    raise CollectError("garbage", f"{path} is larger than {MAX_FILE // 2**20} MiB")
-                return local.read_bytes()
-    except CollectError:
-        raise
-    except asyncio.TimeoutError:
-        raise CollectError("timeout", f"SCP get {path} did not finish within {timeout:g}s") from None
-    except (asyncssh.Error, OSError, ConnectionError) as exc:
-        raise _scp_failure("get", path, exc) from None
+    async def get(conn, local: Path) -> bytes:
+        await asyncio.wait_for(asyncssh.scp((conn, path), str(local)), timeout)
+        if local.stat().st_size > MAX_FILE:
+            raise CollectError("garbage", f"{path} is larger than {MAX_FILE // 2**20} MiB")
+        return local.read_bytes()
+
+    return await _scp("get", target, path, Path("file"), get, connect_timeout, timeout, known_hosts)
 
 
 async def scp_put(target: Target, data: bytes, path: str, *, connect_timeout: float = 15.0, timeout: float = 60.0,
                   known_hosts: str | None = None) -> None:
     """Write ``data`` to ``path`` on the device (e.g. ``bootflash:ACK_x.txt``), by SCP."""
+    async def put(conn, local: Path) -> None:
+        local.write_bytes(data)
+        await asyncio.wait_for(asyncssh.scp(str(local), (conn, path)), timeout)
+
+    await _scp("put", target, path, Path(re.split(r"[:/]", path)[-1]), put, connect_timeout, timeout, known_hosts)
+
+
+async def _scp(op: str, target: Target, path: str, local_name: Path, transfer, connect_timeout: float,
+               timeout: float, known_hosts: str | None):
+    """One SCP transfer: connect, ``transfer(conn, local file in a private temp dir)``, and every
+    failure as a CollectError that says what to check on the device."""
     conn = await connect(target, connect_timeout=connect_timeout, known_hosts=known_hosts)
     try:
         async with conn:
             with tempfile.TemporaryDirectory(prefix="ibagent-scp-") as tmp:
-                local = Path(tmp) / re.split(r"[:/]", path)[-1]
-                local.write_bytes(data)
-                await asyncio.wait_for(asyncssh.scp(str(local), (conn, path)), timeout)
+                return await transfer(conn, Path(tmp) / local_name)
     except CollectError:
         raise
     except asyncio.TimeoutError:
-        raise CollectError("timeout", f"SCP put {path} did not finish within {timeout:g}s") from None
+        raise CollectError("timeout", f"SCP {op} {path} did not finish within {timeout:g}s") from None
     except (asyncssh.Error, OSError, ConnectionError) as exc:
-        raise _scp_failure("put", path, exc) from None
+        raise _scp_failure(op, path, exc) from None
