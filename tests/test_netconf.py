@@ -15,12 +15,13 @@ from lxml import etree
 
 import parsers
 from agent.models import Credential, Target
-from agent.normalize import canonical_version, records_from_captures
+from agent.normalize import records_from_captures
 from collectors.base import CollectError
 from collectors.netconf import NetconfCollector, netconf_profile
 from lab import fleet
 from lab.netconf import BASE_10, BASE_11, EOM, NC
 from lab.server import LabThread
+from truth_checks import assert_records_match_truth
 
 HEALTHY = ("hq-acc-stk01", "hq-core-svl01", "dc1-leaf01", "dc1-pe01", "br01-rtr01", "cloud-rtr01")
 
@@ -207,11 +208,7 @@ def test_collector_matches_ground_truth(lab, name):
     assert all(c.ok and c.transport == "netconf" and c.output.lstrip().startswith("<") for c in sink)
     records = records_from_captures(device.name, device.platform, sink)
     truth = device.truth
-    mine = {(c.serial, c.base_pid) for c in records.components if c.contractable}
-    assert mine == {(i.serial, i.pid.rstrip("=")) for i in truth.physical}
-    assert records.facts.hostname == truth.hostname
-    assert records.facts.version == canonical_version(truth.platform, truth.os_version)
-    assert records.facts.chassis_serial == truth.chassis_serial
+    assert_records_match_truth(records, truth)
     if "licenses" in profile["collect"]:
         assert {u.license for u in records.licenses} == {t.license for t in truth.licenses}
 

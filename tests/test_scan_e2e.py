@@ -27,6 +27,7 @@ from lab import fleet
 from lab.device import ENABLE_ENV, PASSWORD_ENV, USERNAME_ENV
 from lab.inventory import write_inventory
 from lab.server import LabThread
+from truth_checks import truth_items
 
 FAULT_KIND = {
     "auth_fail": "auth",
@@ -77,7 +78,7 @@ def test_every_healthy_device_complete(demo_scan):
         assert row["version"] == canonical_version(truth.platform, truth.os_version)
         assert row["chassis_serial"] == truth.chassis_serial
         mine = {(r["serial"], r["base_pid"]) for r in items if r["device"] == dev.name and r["contractable"]}
-        expected = {(i.serial, i.pid.rstrip("=")) for i in truth.physical}
+        expected = truth_items(truth)
         assert mine == expected, (dev.name, sorted(mine ^ expected))
     assert platforms_seen == {"cisco_xe", "cisco_ios", "cisco_nxos", "cisco_xr", "cisco_asa"}
 

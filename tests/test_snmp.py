@@ -11,11 +11,12 @@ import pytest
 
 import parsers
 from agent.models import Target
-from agent.normalize import canonical_version, records_from_captures
+from agent.normalize import records_from_captures
 from collectors.base import CollectError
 from collectors.snmp import ENT_COLUMNS, SnmpCollector
 from lab import fleet, snmp as lab_snmp
 from lab.server import LabThread
+from truth_checks import assert_records_match_truth
 
 HEALTHY = ("hq-acc-stk01", "hq-core-svl01", "dc1-leaf01", "dc1-pe01", "dc1-fw01-pri", "br01-rtr01",
            "br01-acc-sw01", "cloud-rtr01")
@@ -67,11 +68,7 @@ def _check_against_truth(device, sink) -> None:
     assert columns == set(ENT_COLUMNS)  # only the eight columns ibagent reads
     records = records_from_captures(device.name, device.platform, sink)
     truth = device.truth
-    mine = {(c.serial, c.base_pid) for c in records.components if c.contractable}
-    assert mine == {(i.serial, i.pid.rstrip("=")) for i in truth.physical}
-    assert records.facts.hostname == truth.hostname
-    assert records.facts.version == canonical_version(truth.platform, truth.os_version)
-    assert records.facts.chassis_serial == truth.chassis_serial
+    assert_records_match_truth(records, truth)
     assert all(c.transport == "snmp" for c in records.components)
 
 
