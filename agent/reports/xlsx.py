@@ -81,11 +81,15 @@ class Sheet:
         return self.header is not None and self.count > 0
 
 
+def _text_cell(ref: str, value: str, style: str = "") -> str:
+    text = value if not _SPECIAL.search(value) else escape_text(value)
+    return f'<c r="{ref}" t="inlineStr"{style}><is><t xml:space="preserve">{text}</t></is></c>'
+
+
 def _cell(ref: str, value: Any) -> str:
     kind = type(value)
     if kind is str:
-        text = value if not _SPECIAL.search(value) else escape_text(value)
-        return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+        return _text_cell(ref, value)
     if kind is bool:
         return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
     if kind is int or kind is float:
@@ -109,15 +113,14 @@ def _write_sheet(sheet: Sheet, out) -> None:
     n = 0
     if sheet.header is not None:
         n = 1
-        out.write(('<row r="1">' + "".join(
-            f'<c r="{letters[j]}1" t="inlineStr" s="{_BOLD}"><is><t xml:space="preserve">{escape_text(h)}</t></is></c>'
-            for j, h in enumerate(sheet.header)) + "</row>").encode())
+        out.write(('<row r="1">' + "".join(_text_cell(f"{letters[j]}1", h, f' s="{_BOLD}"')
+                                           for j, h in enumerate(sheet.header)) + "</row>").encode())
     body = []
     for values in sheet.rows:
         n += 1
         if len(values) > len(letters):
             letters += [column_letter(i) for i in range(len(letters) + 1, len(values) + 1)]
-        # Text cells are the common case: written here without a call per cell.
+        # Text cells are the common case: _text_cell written out, without a call per cell.
         cells = [f'<c r="{letters[j]}{n}" t="inlineStr"><is><t xml:space="preserve">'
                  f'{v if not _SPECIAL.search(v) else escape_text(v)}</t></is></c>'
                  if type(v) is str else _cell(f"{letters[j]}{n}", v)
