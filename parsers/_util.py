@@ -101,6 +101,14 @@ def prompt_hostname(text: str) -> str:
     return ""
 
 
+def to_int(value) -> int | None:
+    """An integer from a text field of structured output (NETCONF leaf, SNMP value), else None."""
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
 def none_to_empty(value: str) -> str:
     """'<none>', '<empty>', 'None', 'N/A' placeholders -> '' (anything else stripped, as read)."""
     v = value.strip()

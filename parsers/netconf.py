@@ -37,7 +37,7 @@ from lxml import etree
 
 from agent.models import LicenseStatus, LicenseUsage, ParseResult, RawComponent
 
-from ._util import ParseError
+from ._util import ParseError, to_int
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 XE_HW = "http://cisco.com/ns/yang/Cisco-IOS-XE-device-hardware-oper"
@@ -86,13 +86,6 @@ def _text(el, *path: str) -> str:
 
 def _strip_prefix(value: str) -> str:
     return value.rsplit(":", 1)[-1].strip()
-
-
-def _int(value: str) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _errors(root) -> list[str]:
@@ -147,7 +140,7 @@ def _xe_licensing(data) -> tuple[list[LicenseUsage], LicenseStatus | None]:
             licenses.append(LicenseUsage(
                 device="", license=short or name or _text(usage, "entitlement-tag"),
                 entitlement_tag=name or _text(usage, "entitlement-tag"),
-                count=_int(_text(usage, "count")), enforcement=_text(usage, "enforcement-mode"),
+                count=to_int(_text(usage, "count")), enforcement=_text(usage, "enforcement-mode"),
                 description=_text(usage, "description"),
             ))
         smart = _text(state, "smart-enabled")

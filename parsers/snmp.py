@@ -22,7 +22,7 @@ import re
 
 from agent.models import ParseResult, RawComponent
 
-from ._util import ParseError
+from ._util import ParseError, to_int
 
 SYS = "1.3.6.1.2.1.1."
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
@@ -125,24 +125,17 @@ def _facts(system: dict[str, str]) -> dict:
     return facts
 
 
-def _int(v: str | None) -> int | None:
-    try:
-        return int(str(v).strip())
-    except (TypeError, ValueError):
-        return None
-
-
 def entity_rows(table: dict[int, dict[str, str]]) -> list[RawComponent]:
     """RawComponents from entPhysicalTable columns keyed by entPhysicalIndex."""
     kept: dict[int, RawComponent] = {}
     cls_of: dict[int, str] = {}
     for index in sorted(table):
         row = table[index]
-        cls = CLASSES.get(_int(row.get("class")) or 0, "")
+        cls = CLASSES.get(to_int(row.get("class")) or 0, "")
         cls_of[index] = cls
         model = _quoted(row.get("model", ""))
         serial = _quoted(row.get("serial", ""))
-        top = _int(row.get("contained_in")) == 0
+        top = to_int(row.get("contained_in")) == 0
         if not (model.strip() or serial.strip() or cls in _STRUCTURE or top):
             continue
         descr = _quoted(row.get("descr", ""))
@@ -157,10 +150,10 @@ def entity_rows(table: dict[int, dict[str, str]]) -> list[RawComponent]:
         )
     for index, comp in kept.items():
         seen = {index}
-        parent = _int(table[index].get("contained_in"))
+        parent = to_int(table[index].get("contained_in"))
         while parent and parent not in kept and parent in table and parent not in seen:
             seen.add(parent)
-            parent = _int(table[parent].get("contained_in"))
+            parent = to_int(table[parent].get("contained_in"))
         comp.parent_ref = str(parent) if parent in kept and parent != index else ""
     return list(kept.values())
 
@@ -178,8 +171,8 @@ def parse(platform: str, command: str, text: str) -> ParseResult:
             system[oid] = value
         elif oid.startswith(prefix):
             col, _, idx = oid[len(prefix):].partition(".")
-            name = COLUMNS.get(_int(col) or 0)
-            index = _int(idx)
+            name = COLUMNS.get(to_int(col) or 0)
+            index = to_int(idx)
             if name and index is not None and "." not in idx:
                 table.setdefault(index, {})[name] = value
     if not seen:
