@@ -29,7 +29,7 @@ _redactor = None
 def _get_redactor():
     global _redactor
     if _redactor is None:
-        from agent.redact import Redactor
+        from agent.core.redact import Redactor
 
         _redactor = Redactor()
     return _redactor
@@ -43,7 +43,7 @@ class UsageError(Exception):
 
 
 def _setup_logging(args: argparse.Namespace, redactor) -> None:
-    from agent.redact import RedactingFilter
+    from agent.core.redact import RedactingFilter
 
     level = {0: logging.WARNING, 1: logging.INFO}.get(getattr(args, "verbose", 0), logging.DEBUG)
     root = logging.getLogger()
@@ -183,8 +183,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
     import json
     import time
 
-    from agent import platforms
-    from agent.models import Capture, to_dict
+    from agent.core import platforms
+    from agent.core.models import Capture, to_dict
     from agent.normalize import records_from_captures
     from parsers import ParseError
 

@@ -11,8 +11,6 @@ errors (wrong argument types) raise.
 """
 from __future__ import annotations
 
-from agent import normalize as _normalize
-
 import csv
 import gc
 import io
@@ -28,12 +26,10 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from agent.core.identity import PLACEHOLDERS, SERIAL_SHAPE, base_pid, canonical_serial, cell_text, split_pid  # noqa: F401  (re-exported)
+
 # ------------------------------------------------------------------ identifiers
 
-_SERIAL_PREFIX = re.compile(r"^(?:SN|S)\s*:\s*")
-# What a serial may contain once canonical.  Anything else (spaces inside, quotes, a leading
-# '+' or '@') is a broken cell or an injected formula, not a serial.
-_SERIAL_OK = re.compile(r"^[A-Z0-9][A-Z0-9._/\-]*$")
 # Whitespace that str.strip() removes from ASCII text (\x1c-\x1f are "whitespace" to Python too).
 _ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 
@@ -54,17 +50,6 @@ def _needs_strip(joined: str) -> bool:
 _QUOTED_FORMULA = re.compile(r'^=\s*"(.*)"$')  # ="00123": Excel's trick to keep leading zeros
 
 
-def canonical_serial(raw: Any) -> str:
-    """The device side's rule (``agent.normalize.canonical_serial``), with a fast path for the
-    plain serials that make up nearly every row of a large export.  A serial that _SERIAL_OK
-    accepts holds no quote, blank, ',', ';', ':', '#' or '=': none of the device side's prefixes
-    or padding can be in it, so only its placeholder and all-zero rules remain to apply."""
-    text = (raw.strip() if type(raw) is str else cell_text(raw)).upper()
-    if _SERIAL_OK.match(text) and text not in _normalize.PLACEHOLDERS and text.strip("0"):
-        return text
-    return _normalize.canonical_serial(text)
-
-
 def canonical_serials(values: Sequence[Any]) -> list[str]:
     """``canonical_serial`` over a column: checks over the joined column, and a call per value
     only for the values one of them points at."""
@@ -78,59 +63,14 @@ def canonical_serials(values: Sequence[Any]) -> list[str]:
     if not joined.isascii() or joined.upper() != joined:
         texts = list(map(str.upper, texts))
         joined = "\x00".join(texts)
-    # ASCII letters and digits only, upper-case: _SERIAL_OK holds, so only placeholders and
+    # ASCII letters and digits only, upper-case: SERIAL_SHAPE holds, so only placeholders and
     # all-zero serials are left to the full rule (a leading zero is the hint for the latter).
-    if (not _all_alnum(joined, len(texts)) or not _normalize.PLACEHOLDERS.isdisjoint(texts)
+    if (not _all_alnum(joined, len(texts)) or not PLACEHOLDERS.isdisjoint(texts)
             or joined[:1] == "0" or "\x000" in joined):
         for j, text in enumerate(texts):
-            if not (text.isascii() and text.isalnum()) or text in _normalize.PLACEHOLDERS or not text.strip("0"):
+            if not (text.isascii() and text.isalnum()) or text in PLACEHOLDERS or not text.strip("0"):
                 texts[j] = canonical_serial(values[j])
     return texts
-
-
-_PID_CACHE: dict[str, tuple[str, str, bool]] = {}
-
-
-def split_pid(raw: Any) -> tuple[str, str, bool]:
-    """``(pid as read, base pid, refurbished)``: base drops a trailing ``=`` and a ``-RF`` suffix.
-
-    ``-RF`` (Cisco Refresh) is the same hardware remanufactured, so it must match the base PID
-    for contracts and EoX; the flag keeps the fact.  ``/K9`` and ``-A``/``-E`` are significant.
-    """
-    hit = _PID_CACHE.get(raw) if type(raw) is str else None
-    if hit is not None:
-        return hit
-    text = cell_text(raw).upper()
-    hit = _PID_CACHE.get(text)
-    if hit is None:
-        base = text.rstrip("=").rstrip()
-        refurbished = base.endswith("-RF")
-        if refurbished:
-            base = base[:-3]
-        hit = (text, base, refurbished)
-    if len(_PID_CACHE) < 100_000:  # PIDs repeat: a few thousand distinct in a large estate
-        _PID_CACHE[text] = hit
-        if type(raw) is str:
-            _PID_CACHE[raw] = hit
-    return hit
-
-
-def base_pid(raw: Any) -> str:
-    return split_pid(raw)[1]
-
-
-def cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if type(value) is str:
-        return value.strip()  # str.strip() already drops NBSP; a BOM is removed when decoding
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # Excel turns a numeric serial or contract number into 123456.0
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    return str(value).strip()
 
 
 # Objects a paused run may leave behind before the collector is trusted to look at them again.
@@ -956,7 +896,7 @@ class _Chunked:
             joined = "\x00".join(serials)
         if not _all_alnum(joined, n):
             for j, (cell, serial) in enumerate(zip(serial_cells, serials)):
-                if not serial.isalnum() and not _SERIAL_OK.match(serial):
+                if not serial.isalnum() and not SERIAL_SHAPE.match(serial):
                     self._problem(base + j, i_serial, "serial number is blank" if not serial
                                   else f"'{cell[:40]}' is not a serial number")
         out["serial"].extend(serials)

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from agent.reconcile import DeviceScanState, FleetItem, SeenHistory
+from agent.core.identity import Key, pid_key
+from agent.core.models import DeviceScanState, FleetItem, SeenHistory
 from agent.store import Store
 
-Key = tuple[str, str]
 
 
 def _when(epoch: float | None) -> datetime | None:
@@ -32,7 +32,7 @@ def is_clean(device_row) -> bool:
 
 def identity(serial: str, base_pid: str) -> Key:
     """Reconcile's key: contract files upper-case PIDs ("ASAV30"), devices print "ASAv30"."""
-    return (serial, base_pid.upper())
+    return (serial, pid_key(base_pid))
 
 
 def fleet_items(store: Store, scan_id: int | None = None) -> list[FleetItem]:

@@ -25,8 +25,8 @@ from typing import Any
 
 import yaml
 
-from agent import platforms
-from agent.models import TRANSPORTS, Credential, Target
+from agent.core import platforms
+from agent.core.models import TRANSPORTS, Credential, Target
 
 # Keys a Nornir host may carry at top level; the rest of ours live under ``data``.
 _TOP_KEYS = {"hostname", "port", "username", "password", "platform", "groups", "data", "connection_options"}

@@ -76,7 +76,8 @@ from typing import Any, Iterable, Sequence
 import parsers
 from parsers import ParseError
 
-from .models import Capture, Component, DeviceFacts, DeviceRecords, LicenseStatus, LicenseUsage, ParseResult, RawComponent
+from agent.core.identity import PLACEHOLDERS, base_pid, canonical_serial, has_pid as _has_pid, is_refurbished, pid_key  # noqa: F401  (re-exported)
+from agent.core.models import Capture, Component, DeviceFacts, DeviceRecords, LicenseStatus, LicenseUsage, ParseResult, RawComponent
 
 __all__ = [
     "canonical_serial",
@@ -87,55 +88,6 @@ __all__ = [
     "classify",
     "records_from_captures",
 ]
-
-# ------------------------------------------------------------------ serials
-
-_SERIAL_PREFIX = re.compile(r"^(?:S/N|SN|S|SERIAL(?:\s*(?:NO\.?|NUMBER|NUM))?)\s*[:#=]\s*", re.I)
-PLACEHOLDERS = {
-    "", "N/A", "NA", "N.A.", "NONE", "NULL", "-", "--", "UNKNOWN", "NOT AVAILABLE", "NOTAVAILABLE",
-    "<NONE>", "<EMPTY>", "EMPTY", "UNSPECIFIED", "NOT SPECIFIED", "NOT APPLICABLE", "N\\A",
-}
-
-
-def canonical_serial(raw: str | None) -> str:
-    """Comparable serial: trimmed, upper-case, prefixes/padding/placeholders removed.
-
-    Never substitutes characters (O and 0 stay as printed).
-    """
-    if not raw:
-        return ""
-    s = str(raw).strip().strip("\"'").strip()
-    s = _SERIAL_PREFIX.sub("", s).strip()
-    s = s.rstrip(",;").strip().strip("\"'").strip()
-    s = s.upper()
-    if s in PLACEHOLDERS or set(s) == {"0"}:
-        return ""
-    return s
-
-
-# ------------------------------------------------------------------ PIDs
-
-_RF = re.compile(r"-RF$", re.I)
-_NO_PID = {"", "N/A", "NA", "NONE", "UNSPECIFIED", "UNKNOWN", "-", "NOT SPECIFIED"}
-
-
-def base_pid(pid: str | None) -> str:
-    """PID for identity and look-ups: trimmed, trailing '=' (spare) and '-RF' (refurbished) dropped."""
-    if not pid:
-        return ""
-    p = str(pid).strip().rstrip(",").strip()
-    p = p.rstrip("=").strip()
-    p = _RF.sub("", p)
-    return p
-
-
-def is_refurbished(pid: str | None) -> bool:
-    return bool(pid) and bool(_RF.search(str(pid).strip().rstrip("=").strip()))
-
-
-def _has_pid(pid: str) -> bool:
-    return base_pid(pid).upper() not in _NO_PID
-
 
 # ------------------------------------------------------------------ versions
 
@@ -618,7 +570,7 @@ def records_from_captures(device: str, platform: str, captures: Sequence[Capture
     for cap, cmd, r in usable:
         keys = set()
         for raw in r.components:
-            sn, bp = canonical_serial(raw.serial), base_pid(raw.pid).upper()
+            sn, bp = canonical_serial(raw.serial), pid_key(raw.pid)
             key = (sn, bp) if sn and bp else ("", f"{raw.name}|{bp}")
             if key in seen:
                 continue
@@ -662,7 +614,7 @@ def records_from_captures(device: str, platform: str, captures: Sequence[Capture
 
 
 def _optional_commands(platform: str) -> frozenset[str]:
-    from .platforms import get  # local: platforms loads YAML
+    from agent.core.platforms import get  # local: platforms loads YAML
 
     return get(platform).ssh.optional
 

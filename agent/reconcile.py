@@ -49,6 +49,7 @@ from typing import Iterable, Mapping, Sequence
 
 from agent.contracts import ContractLine, canonical_serials, paused_gc, split_pid
 from agent.eox import EoxIndex, EoxRecord
+from agent.core.models import DeviceScanState, FleetItem, SeenHistory  # noqa: F401  (re-exported: reconcile's inputs)
 
 COVERED = "covered"
 EXPIRING = "expiring"
@@ -63,46 +64,10 @@ STATUSES = (COVERED, EXPIRING, LAPSED, UNCOVERED, NOT_SEEN, UNVERIFIED, RMA_SWAP
 MATCH_EXACT = "serial+pid"
 MATCH_SERIAL = "serial-only"
 
-Key = tuple[str, str]
+from agent.core.identity import Key  # noqa: E402,F401  (re-exported)
 
 
 # ------------------------------------------------------------------ inputs
-
-
-@dataclass(slots=True)
-class FleetItem:
-    """One contractable physical item in the latest snapshot."""
-
-    serial: str
-    base_pid: str
-    pid: str = ""
-    device: str = ""
-    hostname: str = ""
-    site: str = ""
-    cls: str = ""
-    name: str = ""
-    parent: str = ""
-    scan_id: int | None = None
-    capture_id: int | None = None
-    slot: str = ""  # position in the device ("Switch 2", "slot 3", "PS1"): rma-swap pairs on it
-
-
-@dataclass(slots=True)
-class DeviceScanState:
-    device: str
-    site: str = ""
-    contract_site_ids: tuple[str, ...] = ()
-    last_clean_scan_at: datetime | date | None = None
-    latest_scan_clean: bool = False
-    latest_scan_id: int | None = None
-
-
-@dataclass(slots=True)
-class SeenHistory:
-    first_seen: datetime | date | None = None
-    last_seen: datetime | date | None = None
-    last_device: str = ""
-    last_slot: str = ""
 
 
 # ------------------------------------------------------------------ output

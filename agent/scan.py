@@ -29,8 +29,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from agent.models import Capture, Component, DeviceRecords, Target
-from agent.redact import Redactor
+from agent.core.models import Capture, Component, DeviceRecords, Target
+from agent.core.redact import Redactor
 from agent.store import Store
 from collectors.base import CollectError, CollectResult, Collector
 
@@ -142,7 +142,7 @@ def _provides(transport: str, platform: str) -> set[str]:
         profile = _netconf_profile(platform) or {}
         return {d for data in (profile.get("provides") or {}).values() for d in data}
     try:
-        from agent import platforms
+        from agent.core import platforms
 
         commands = platforms.get(platform).ssh.commands
     except Exception:  # noqa: BLE001 - unknown platform: the collector will say so

@@ -26,7 +26,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from agent.models import Capture, Component, DeviceRecords, LicenseStatus, LicenseUsage, Target
+from agent.core.models import Capture, Component, DeviceRecords, LicenseStatus, LicenseUsage, Target
 
 SCHEMA_VERSION = 4
 DEFAULT_DB = "ibagent.db"

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     from nornir_netmiko.connections import CONNECTION_NAME
     from textfsm import TextFSMError
 
-    from agent import platforms
+    from agent.core import platforms
 
     def send_parsed(task: Task, command: str) -> Result:
         """``netmiko_send_command(command, use_textfsm=True)``, except that a template error keeps the raw text.

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     import corpus_util as cu  # noqa: PLC0415 - after sys.path set-up
 
     import parsers  # noqa: PLC0415
-    from agent.models import Capture  # noqa: PLC0415
+    from agent.core.models import Capture  # noqa: PLC0415
     from agent.normalize import records_from_captures  # noqa: PLC0415
 
     root = cu.use_corpus(args.corpus)

@@ -394,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _bench(args: argparse.Namespace, tmp: Path, cores: int, env_secrets: dict[str, str], child_env: dict[str, str]) -> int:
-    from agent import platforms
+    from agent.core import platforms
     from lab import profiles
     from lab.process import LabProcess
 

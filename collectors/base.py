@@ -2,14 +2,14 @@
 
 A collector never raises for a device problem.  It returns a CollectResult holding every
 capture it made (partial ones included: evidence is never dropped) and, when the device as a
-whole failed, an error kind from ``agent.models.ERROR_KINDS`` with a one-line reason.
+whole failed, an error kind from ``agent.core.models.ERROR_KINDS`` with a one-line reason.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from agent.models import Capture, Target
+from agent.core.models import Capture, Target
 
 # Pseudo-command of the capture holding the device's prompt (parsers.PROMPT names the same).
 PROMPT = "prompt"

@@ -28,8 +28,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from agent import platforms
-from agent.models import Capture, Target
+from agent.core import platforms
+from agent.core.models import Capture, Target
 from collectors.base import CollectError
 
 NC_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"

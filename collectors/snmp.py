@@ -32,8 +32,8 @@ import asyncio
 import hashlib
 import time
 
-from agent import platforms
-from agent.models import Capture, Target
+from agent.core import platforms
+from agent.core.models import Capture, Target
 from collectors.base import CollectError
 
 SYSTEM_OIDS = ("1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.5.0")  # sysDescr, sysObjectID, sysName

@@ -16,8 +16,8 @@ import time
 
 import asyncssh
 
-from agent import platforms
-from agent.models import Capture, Target
+from agent.core import platforms
+from agent.core.models import Capture, Target
 from collectors.base import PROMPT, CollectError, looks_like_noise, rejected
 
 _PASSWORD_PROMPT = re.compile(r"[Pp]assword:\s*$")

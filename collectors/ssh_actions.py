@@ -23,8 +23,8 @@ from pathlib import Path
 
 import asyncssh
 
-from agent import platforms
-from agent.models import Capture, Target
+from agent.core import platforms
+from agent.core.models import Capture, Target
 from collectors.base import CollectError, rejected
 from collectors.ssh import _clean, _Shell, connect, open_shell
 

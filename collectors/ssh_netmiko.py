@@ -11,8 +11,8 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from agent import platforms
-from agent.models import Capture, Target
+from agent.core import platforms
+from agent.core.models import Capture, Target
 from collectors.base import PROMPT, CollectError, looks_like_noise, rejected
 
 

@@ -33,7 +33,7 @@ def default_credentials(env: Mapping[str, str] | None = None) -> tuple[str, str,
 @dataclass(frozen=True, slots=True)
 class DeviceSpec:
     name: str  # inventory key
-    profile: str  # directory under fixtures/devices
+    profile: str  # directory under lab/data/devices
     hostname: str = ""  # as the device calls itself; defaults to name
     site: str = ""
     index: int | None = None  # serial namespace, unique per lab; None = position in the lab

@@ -2,7 +2,7 @@
 
 Built from the same sources as its SSH outputs, never from a second copy of the facts: the
 profile's inventory templates give each row's description, PID, VID and serial token (on a
-Cisco box ``show inventory`` *is* the ENTITY-MIB table printed as text), ``fixtures/peers/
+Cisco box ``show inventory`` *is* the ENTITY-MIB table printed as text), ``lab/data/peers/
 <profile>.yaml`` adds what the CLI does not print (entPhysicalClass, containment, containers,
 sysDescr, sysObjectID), and the device's own values fill the tokens.  So one device shows the
 same serials over SSH, SNMP and NETCONF, and a test can compare the three item by item.
@@ -20,7 +20,7 @@ import yaml
 from . import profiles
 from .templates import TOKEN, render_text
 
-PEERS_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "peers"
+PEERS_DIR = Path(__file__).resolve().parent / "data" / "peers"  # package data
 
 # The two inventory layouts the profiles print (IOS/XE/NX-OS/XR/ASA 'NAME:' and XR admin 'Name:').
 _ROW_QUOTED = re.compile(

@@ -1,4 +1,4 @@
-"""Device profiles: ``fixtures/devices/<profile>/`` = ``profile.yaml`` + one template per command.
+"""Device profiles: ``lab/data/devices/<profile>/`` = ``profile.yaml`` + one template per command.
 
 ``<command_slug>.txt`` (``show_license_udi.txt`` answers ``show license udi``) holds what the
 device prints, adapted from a real capture.  ``profile.yaml`` says what that output *means*:
@@ -18,13 +18,13 @@ from typing import Any
 
 import yaml
 
-from agent import platforms
+from agent.core import platforms
 
 from .serials import TOKENS_PER_DEVICE
 from .templates import TOKEN, Template
 
 FIXTURES_ENV = "IBAGENT_LAB_FIXTURES"
-_DEFAULT_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "devices"
+_DEFAULT_FIXTURES = Path(__file__).resolve().parent / "data" / "devices"  # package data: the installed demo runs from it
 HOSTNAME_TOKEN = "hostname"
 
 

@@ -1,4 +1,4 @@
-"""Parsers: one raw capture in, one :class:`agent.models.ParseResult` out.
+"""Parsers: one raw capture in, one :class:`agent.core.models.ParseResult` out.
 
 Public API
 ==========
@@ -77,7 +77,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from agent.models import LicenseStatus, ParseResult
+from agent.core.models import LicenseStatus, ParseResult
 
 from . import inventory as _inventory
 from . import licensing as _licensing

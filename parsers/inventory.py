@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agent.models import RawComponent
+from agent.core.models import RawComponent
 
 from . import _fsm
 

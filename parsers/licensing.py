@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agent.models import LicenseStatus, LicenseUsage
+from agent.core.models import LicenseStatus, LicenseUsage
 
 from . import _fsm
 from ._util import none_to_empty, split_udi

@@ -35,7 +35,7 @@ import re
 
 from lxml import etree
 
-from agent.models import LicenseStatus, LicenseUsage, ParseResult, RawComponent
+from agent.core.models import LicenseStatus, LicenseUsage, ParseResult, RawComponent
 
 from ._util import ParseError, to_int
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agent.models import ParseResult
+from agent.core.models import ParseResult
 
 from .inventory import json_rows
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from agent.models import ParseResult, RawComponent
+from agent.core.models import ParseResult, RawComponent
 
 from ._util import ParseError, to_int
 

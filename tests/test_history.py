@@ -10,7 +10,7 @@ import pytest
 
 from agent import history
 from agent.cli import main as cli_main
-from agent.models import Capture, Component, DeviceFacts, DeviceRecords, Target
+from agent.core.models import Capture, Component, DeviceFacts, DeviceRecords, Target
 from agent.store import Store
 
 

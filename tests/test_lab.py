@@ -13,7 +13,7 @@ import netmiko
 import pytest
 import yaml
 
-from agent import platforms
+from agent.core import platforms
 from lab import profiles
 from lab.device import DEFAULT_PASSWORD, DeviceSpec, RunningDevice
 from lab.dialects import DIALECTS

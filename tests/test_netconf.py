@@ -14,7 +14,7 @@ import pytest
 from lxml import etree
 
 import parsers
-from agent.models import Credential, Target
+from agent.core.models import Credential, Target
 from agent.normalize import records_from_captures
 from collectors.base import CollectError
 from collectors.netconf import NetconfCollector, netconf_profile

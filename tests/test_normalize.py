@@ -5,7 +5,7 @@ import pytest
 
 import corpus_util  # noqa: F401 - puts the repo on sys.path
 import parsers
-from agent.models import Capture, RawComponent
+from agent.core.models import Capture, RawComponent
 from agent.normalize import (
     base_pid,
     canonical_serial,

@@ -7,7 +7,7 @@ import os
 import pytest
 
 import corpus_util as cu
-from agent.models import Capture
+from agent.core.models import Capture
 from agent.normalize import records_from_captures
 
 ROOT = cu.corpus_root()

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import corpus_util as cu
 import parsers
-from agent.models import ParseResult
+from agent.core.models import ParseResult
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures" / "parsers"

@@ -268,7 +268,7 @@ def test_parsers_import_only_models_and_platforms_from_agent():
         for line in py.read_text().splitlines():
             m = _re.match(r"\s*(?:from|import)\s+(agent[\w.]*)", line)
             if m:
-                assert m.group(1) in ("agent.models", "agent.platforms"), f"{py.name}: {line.strip()}"
+                assert m.group(1) in ("agent.core.models", "agent.core.platforms"), f"{py.name}: {line.strip()}"
 
 
 def test_xr_64bit_hostname_from_echoed_prompt():

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as hs
 
 from agent.cli import main as cli_main
-from agent.models import DeviceFacts, DeviceRecords, LicenseStatus, LicenseUsage, Target
+from agent.core.models import DeviceFacts, DeviceRecords, LicenseStatus, LicenseUsage, Target
 from agent.slp import slp_report
 from agent.slp.clock import parse_cli_time
 from agent.slp.render import render

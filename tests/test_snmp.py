@@ -10,7 +10,7 @@ import time
 import pytest
 
 import parsers
-from agent.models import Target
+from agent.core.models import Target
 from agent.normalize import records_from_captures
 from collectors.base import CollectError
 from collectors.snmp import ENT_COLUMNS, SnmpCollector

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from agent.models import Capture, Component, DeviceFacts, DeviceRecords, Target
+from agent.core.models import Capture, Component, DeviceFacts, DeviceRecords, Target
 from agent.store import SCHEMA_VERSION, SNAPSHOT_SQL, Store, StoreError, StoreLocked
 
 
@@ -113,7 +113,7 @@ def test_killed_writer_leaves_consistent_store(tmp_path):
         f"""
         import os, time
         from agent.store import Store
-        from agent.models import Capture, Target
+        from agent.core.models import Capture, Target
         s = Store({str(path)!r}); s.lock()
         scan = s.begin_scan("inv", {{}}, 1000)
         for i in range(1000):

@@ -14,7 +14,7 @@ import yaml
 
 from agent.cli import main as cli_main
 from agent.inventory import load_inventory
-from agent.models import Capture, Target
+from agent.core.models import Capture, Target
 from agent.normalize import canonical_version
 from agent.scan import ScanOptions, _normalise_outcome, _Outcome, _Part, run_scan
 from agent.store import Store

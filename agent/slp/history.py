@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 
-from agent.models import LicenseStatus, LicenseUsage
+from agent.core.models import LicenseStatus, LicenseUsage
 from agent.store import Store
 
 from .report import Observation, Presence, ReportInputs

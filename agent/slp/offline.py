@@ -39,8 +39,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-from agent.models import Capture, LicenseStatus, Target
-from agent.redact import Redactor
+from agent.core.models import Capture, LicenseStatus, Target
+from agent.core.redact import Redactor
 from agent.store import Store, StoreLocked
 
 from .clock import iso

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from agent.models import LicenseStatus, LicenseUsage
+from agent.core.models import LicenseStatus, LicenseUsage
 
 from .clock import day, iso, parse_cli_time
 from .status import DUE_DAYS, STATUSES, members, members_text, policy_summary, policy_text, reporting_state

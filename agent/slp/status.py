@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from agent.models import LicenseStatus
+from agent.core.models import LicenseStatus
 
 from .clock import CliTime, parse_cli_time
 

@@ -2,7 +2,7 @@
 
 Every stage speaks these types and nothing else, so a collector, a parser, the store and
 the reports can be written and tested apart.  ``collectors`` and ``parsers`` may import
-this module (and ``agent.platforms``); nothing else in ``agent`` is visible to them.
+this module (and ``agent.core.platforms``); nothing else in ``agent`` is visible to them.
 
 Plain frozen dataclasses rather than pydantic: they cost nothing at import (CLI start-up
 matters when cron runs us every few minutes) and there are 10^5..10^6 of them per scan.
@@ -10,6 +10,7 @@ matters when cron runs us every few minutes) and there are 10^5..10^6 of them pe
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 # Transports a collector can speak.
@@ -225,3 +226,44 @@ def to_dict(record: Any) -> dict[str, Any]:
     if "cls" in data:
         data["class"] = data.pop("cls")
     return data
+
+
+# ------------------------------------------------------------------ the fleet, as reconcile reads it
+# Built by the store's fleet reads, consumed by reconcile: they live here so neither stage imports
+# the other.
+
+
+@dataclass(slots=True)
+class FleetItem:
+    """One contractable physical item in the latest snapshot."""
+
+    serial: str
+    base_pid: str
+    pid: str = ""
+    device: str = ""
+    hostname: str = ""
+    site: str = ""
+    cls: str = ""
+    name: str = ""
+    parent: str = ""
+    scan_id: int | None = None
+    capture_id: int | None = None
+    slot: str = ""  # position in the device ("Switch 2", "slot 3", "PS1"): rma-swap pairs on it
+
+
+@dataclass(slots=True)
+class DeviceScanState:
+    device: str
+    site: str = ""
+    contract_site_ids: tuple[str, ...] = ()
+    last_clean_scan_at: datetime | date | None = None
+    latest_scan_clean: bool = False
+    latest_scan_id: int | None = None
+
+
+@dataclass(slots=True)
+class SeenHistory:
+    first_seen: datetime | date | None = None
+    last_seen: datetime | date | None = None
+    last_device: str = ""
+    last_slot: str = ""
