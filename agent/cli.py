@@ -96,7 +96,7 @@ def _print_summary(summary, stream=sys.stdout) -> None:
 
 
 def _scan_options(args: argparse.Namespace):
-    from agent.scan import ScanOptions
+    from agent.collect.scan import ScanOptions
 
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
@@ -114,8 +114,8 @@ def _scan_options(args: argparse.Namespace):
 def _run_scan(targets, store, options, inventory: str, redactor, progress_enabled: bool | None):
     import asyncio
 
-    from agent.progress import Progress
-    from agent.scan import run_scan
+    from agent.collect.progress import Progress
+    from agent.collect.scan import run_scan
 
     progress = Progress(len(targets), enabled=progress_enabled)
 
@@ -135,7 +135,7 @@ def _run_scan(targets, store, options, inventory: str, redactor, progress_enable
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from agent.inventory import load_inventory
+    from agent.collect.inventory import load_inventory
     from agent.store import StoreLocked
 
     redactor = _get_redactor()
@@ -160,7 +160,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    from agent import tabular
+    from agent.reports import tabular
     from agent.views import DEVICE_COLUMNS, TABLE_COLUMNS, device_rows
 
     if not Path(args.db).exists():
@@ -211,7 +211,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(out, indent=2, default=str))
     else:
-        from agent import tabular
+        from agent.reports import tabular
 
         facts = out["facts"]
         for key in ("hostname", "os_version", "version", "chassis_pid", "chassis_serial"):
@@ -266,7 +266,7 @@ def _parse_day(text: str, what: str):
 
 
 def _emit(rows: list[dict], columns, fmt: str) -> None:
-    from agent import tabular
+    from agent.reports import tabular
 
     if fmt == "json":
         sys.stdout.write(tabular.to_json(rows))
@@ -350,7 +350,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
         print(f"wrote {len(written)} files to {args.out}/", file=sys.stderr)
     elif args.format == "json":
-        from agent.tabular import json_array_lines
+        from agent.reports.tabular import json_array_lines
 
         print(json_array_lines(map(row_record, rows), ensure_ascii=False))
     elif args.format == "csv":
@@ -433,7 +433,7 @@ def _slp_options(args: argparse.Namespace):
 
 
 def _slp_targets(args: argparse.Namespace, redactor):
-    from agent.inventory import load_inventory
+    from agent.collect.inventory import load_inventory
 
     inventory = load_inventory(args.inventory)
     redactor.add(inventory.secrets)
@@ -743,7 +743,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
-    from agent.inventory import InventoryError
+    from agent.collect.inventory import InventoryError
     from agent.store import StoreError
 
     try:

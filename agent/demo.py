@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from agent import tabular
-from agent.inventory import load_inventory
+from agent.reports import tabular
+from agent.collect.inventory import load_inventory
 from agent.views import DEVICE_COLUMNS, device_rows
 
 
@@ -36,7 +36,7 @@ def run_demo(args, redactor, scan, open_store, print_summary) -> int:
     from agent.eox import load_eox
     from agent.reconcile import count_by_status
     from agent.reports import write_reconcile_reports
-    from agent.scan import ScanOptions
+    from agent.collect.scan import ScanOptions
     from lab import fleet as lab_fleet
     from lab import sample_contracts
     from lab.device import DEFAULT_ENABLE, DEFAULT_PASSWORD, ENABLE_ENV, PASSWORD_ENV

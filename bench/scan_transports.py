@@ -35,8 +35,8 @@ from _measure import proc_cpu_seconds as _proc_cpu  # noqa: E402 - bench/ is on 
 
 
 def child(args: argparse.Namespace) -> int:
-    from agent.inventory import load_inventory
-    from agent.scan import ScanOptions, run_scan
+    from agent.collect.inventory import load_inventory
+    from agent.collect.scan import ScanOptions, run_scan
     from agent.store import Store
     from agent.views import device_rows
 

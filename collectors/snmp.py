@@ -1,7 +1,7 @@
 """SNMP collector on pysnmp 7's asyncio API: sysDescr/sysObjectID/sysName, then entPhysicalTable.
 
 Per host (``Target.options``, from the inventory's ``data``; secrets already resolved by
-``agent.inventory``): ``snmp_version`` (``2c`` default, or ``3``), ``snmp_community``,
+``agent.collect.inventory``): ``snmp_version`` (``2c`` default, or ``3``), ``snmp_community``,
 ``snmp_user``, ``snmp_auth_key``, ``snmp_priv_key``, ``snmp_auth_proto`` (``SHA`` default;
 ``MD5``, ``SHA224``, ``SHA256``, ``SHA384``, ``SHA512``), ``snmp_priv_proto`` (``AES`` default;
 ``AES192``, ``AES256``, ``DES``, ``3DES``), ``snmp_port`` (161), ``snmp_context`` (SNMPv3

@@ -105,7 +105,7 @@ def write_inventory(
 
 
 def _write_secret(path: Path, text: str) -> None:
-    # Created 0600 from the start: agent.inventory refuses a credentials file others can read.
+    # Created 0600 from the start: agent.collect.inventory refuses a credentials file others can read.
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.coterm import bridge, coterm_price, feb29s_between
+from agent.reconcile.coterm import bridge, coterm_price, feb29s_between
 
 
 def test_worked_example_partial_year():

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from agent.forking import JobError, can_fork, run_jobs
+from agent.reports.forking import JobError, can_fork, run_jobs
 
 
 def _writer(path, text):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.inventory import InventoryError, load_inventory
+from agent.collect.inventory import InventoryError, load_inventory
 
 
 def write(path: Path, text: str) -> Path:

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main as cli_main
-from agent.inventory import load_inventory
+from agent.collect.inventory import load_inventory
 from agent.normalize import canonical_version
-from agent.scan import ScanOptions, run_scan
+from agent.collect.scan import ScanOptions, run_scan
 from agent.store import Store
 from agent.views import device_rows
 from lab import fleet

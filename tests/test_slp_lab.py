@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 import asyncssh
 import pytest
 
-from agent.inventory import load_inventory
+from agent.collect.inventory import load_inventory
 from agent.slp.rum import parse_rum
 from collectors.ssh_actions import CliSession, file_size, scp_get, scp_put
 from lab import fleet

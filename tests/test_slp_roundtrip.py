@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main as cli_main
-from agent.inventory import load_inventory
-from agent.scan import ScanOptions, run_scan
+from agent.collect.inventory import load_inventory
+from agent.collect.scan import ScanOptions, run_scan
 from agent.slp import slp_report
 from agent.slp.offline import ActionOptions, collect
 from agent.store import Store

@@ -1,7 +1,7 @@
 """Rows out for terminals: device-supplied text is shown, never obeyed."""
 from __future__ import annotations
 
-from agent.tabular import terminal_cells, to_table
+from agent.reports.tabular import terminal_cells, to_table
 
 
 def test_device_text_cannot_drive_the_terminal():

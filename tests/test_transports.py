@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from agent.cli import main as cli_main
-from agent.inventory import load_inventory
+from agent.collect.inventory import load_inventory
 from agent.core.models import Capture, Target
 from agent.normalize import canonical_version
-from agent.scan import ScanOptions, _normalise_outcome, _Outcome, _Part, run_scan
+from agent.collect.scan import ScanOptions, _normalise_outcome, _Outcome, _Part, run_scan
 from agent.store import Store
 from agent.views import device_rows
 from collectors.base import CollectResult

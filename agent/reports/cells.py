@@ -7,7 +7,7 @@ from operator import attrgetter, itemgetter
 from typing import Any
 
 from agent.reconcile import ReconRow
-from agent.tabular import FORMULA_START, neutralise
+from agent.reports.tabular import FORMULA_START, neutralise
 
 # Columns of the flat (CSV / XLSX) form, in order.
 COLUMNS = (

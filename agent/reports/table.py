@@ -5,7 +5,7 @@ from typing import Callable, Iterable, Sequence
 
 from agent.reconcile import ReconRow, count_by_status
 from agent.reports.lists import renew_groups
-from agent.tabular import aligned_line, column_widths, terminal_cells
+from agent.reports.tabular import aligned_line, column_widths, terminal_cells
 
 # (heading, getter, max width).  The last reason is the verdict ("covered until ...", "drop
 # candidate"), the most useful single line on a terminal.

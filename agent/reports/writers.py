@@ -8,10 +8,10 @@ from pathlib import Path
 from functools import partial
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from agent.forking import Failed, JobError, describe, run_jobs
+from agent.reports.forking import Failed, JobError, describe, run_jobs
 from agent.reconcile import ReconRow
 from agent.reports.cells import COLUMNS, row_cells, row_record
-from agent.tabular import json_array_lines, neutralise
+from agent.reports.tabular import json_array_lines, neutralise
 from agent.reports.lists import renew_groups, select_lists, title_of
 from agent.reports.table import render_table
 from agent.reports.xlsx import Sheet, write_workbook

@@ -13,7 +13,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from agent.inventory import load_inventory
+from agent.collect.inventory import load_inventory
 from agent.store import Store
 
 from . import slp_report

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agent import tabular
+from agent.reports import tabular
 
 from .report import ENTITLEMENT_COLUMNS, ROW_COLUMNS, SlpReport
 from .status import STATUSES
