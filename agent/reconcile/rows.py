@@ -1,0 +1,75 @@
+"""Reconcile's output: the status vocabulary (DESIGN.md) and one ``ReconRow`` per item or unmatched
+contract key, with its reasons and evidence."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Iterable
+
+from agent.core.identity import Key
+
+
+COVERED = "covered"
+EXPIRING = "expiring"
+LAPSED = "lapsed"
+UNCOVERED = "uncovered"
+NOT_SEEN = "not-seen"
+UNVERIFIED = "unverified"
+RMA_SWAP = "rma-swap"
+END_OF_SUPPORT = "end-of-support"
+STATUSES = (COVERED, EXPIRING, LAPSED, UNCOVERED, NOT_SEEN, UNVERIFIED, RMA_SWAP, END_OF_SUPPORT)
+
+MATCH_EXACT = "serial+pid"
+MATCH_SERIAL = "serial-only"
+
+
+# ------------------------------------------------------------------ output
+
+
+@dataclass(slots=True)
+class ReconRow:
+    """One reconciliation verdict.  Built positionally in the hot paths: keep the field order.
+    Not frozen only for build speed (see ContractLine): treat as read-only."""
+
+    status: str
+    serial: str
+    base_pid: str
+    pid: str = ""
+    seen: bool = True  # in the latest snapshot
+    device: str = ""  # for unseen rows: where history last saw it, if anywhere
+    hostname: str = ""
+    site: str = ""
+    cls: str = ""
+    name: str = ""
+    slot: str = ""
+    contract_number: str = ""
+    service_level: str = ""
+    coverage_start: date | None = None
+    coverage_end: date | None = None
+    contract_site_id: str = ""
+    ldos: date | None = None
+    match: str = ""  # MATCH_EXACT / MATCH_SERIAL / "" (no line)
+    swap_with: str = ""  # rma-swap partner as "SERIAL PID"
+    blocking_devices: tuple[str, ...] = ()  # unverified: the devices that stand in the way
+    scan_id: int | None = None
+    capture_id: int | None = None
+    contract_file: str = ""
+    contract_row: int | None = None
+    other_lines: tuple[str, ...] = ()  # further contract lines considered, as "file:row"
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> Key:
+        return (self.serial, self.base_pid)
+
+
+def with_changes(row: ReconRow, **changes) -> ReconRow:
+    return replace(row, **changes)
+
+
+def count_by_status(rows: Iterable[ReconRow]) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, n in Counter([row.status for row in rows]).items():  # in order of first appearance
+        counts[status] = counts.get(status, 0) + n
+    return counts
