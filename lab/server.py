@@ -18,7 +18,7 @@ from functools import cache, partial
 
 import asyncssh
 
-from . import faults, slp
+from . import faults, flash_scp
 from .cli import Session
 from .device import DeviceSpec, RunningDevice
 
@@ -142,8 +142,8 @@ class Lab:
             line_editor=False,  # echo and line editing are the emulated device's job
             x11_forwarding=False,
             agent_forwarding=False,
-            # SCP into the device's flash (lab/slp.py): the SLP offline round trip copies files this way.
-            sftp_factory=slp.sftp_factory(device),
+            # SCP into the device's flash (lab/flash_scp.py): the SLP offline round trip copies files this way.
+            sftp_factory=flash_scp.sftp_factory(device),
             allow_scp=True,
         )
         self._acceptors.append(acceptor)

@@ -9,6 +9,7 @@ checkout, which is asserted before the demo runs.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -26,8 +27,13 @@ def _run(cmd, cwd, timeout, env=None):
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     work = tmp_path_factory.mktemp("wheel")
+    # Build from a copy: setuptools leaves build/ behind and reuses it, so a stale module from an
+    # earlier build in this checkout could end up in the wheel and hide a missing file.
+    source = work / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", "ibagent-demo"))
     dist = work / "dist"
-    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)], work, 600)
+    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(source)], work, 600)
     assert built.returncode == 0, built.stderr[-3000:]
     wheels = list(dist.glob("ibagent-*.whl"))
     assert len(wheels) == 1, wheels
