@@ -1,4 +1,8 @@
-"""ibagent lab: simulated Cisco devices over SSH on loopback, with ground truth.
+"""ibagent lab: simulated Cisco devices over SSH (and NETCONF, SNMP) on loopback, with ground truth.
+
+Device profiles are package data (``lab/data/devices``, ``lab/data/peers``).  The lab may import
+only the kernel (``agent.core``) of ibagent, so it never tests ibagent against itself; ``agent``
+imports it only for ``ibagent lab`` and ``ibagent demo``.
 
     from lab.fleet import demo_fleet
     from lab.server import LabThread
