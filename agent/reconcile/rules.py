@@ -47,8 +47,7 @@ from itertools import compress, repeat
 from operator import itemgetter
 from typing import Iterable, Mapping, Sequence
 
-from agent.contracts import ContractLine, canonical_serials, paused_gc, split_pid
-from agent.eox import EoxIndex, EoxRecord
+from agent.contracts import ContractLine, EoxIndex, EoxRecord, canonical_serials, paused_gc, split_pid
 from agent.core.models import DeviceScanState, FleetItem, SeenHistory  # noqa: F401  (re-exported: reconcile's inputs)
 
 COVERED = "covered"
