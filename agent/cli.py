@@ -294,8 +294,7 @@ def reconcile_from_store(store, contract_lines, eox_index, as_of, window: int, s
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
-    from agent.contracts import load_contracts, load_header_map
-    from agent.eox import load_eox
+    from agent.contracts import load_contracts, load_eox, load_header_map
     from agent.reconcile import count_by_status
     from agent.reports import render_table, write_reconcile_reports
     from agent.reports.writers import ReportWriteError

@@ -32,8 +32,7 @@ def _add_site_ids(inv_dir: Path, site_ids: dict[str, str]) -> None:
 
 def run_demo(args, redactor, scan, open_store, print_summary) -> int:
     """``scan(targets, store, options, inventory, redactor, progress)`` is the CLI's scan runner."""
-    from agent.contracts import load_contracts
-    from agent.eox import load_eox
+    from agent.contracts import load_contracts, load_eox
     from agent.reconcile import count_by_status
     from agent.reports import write_reconcile_reports
     from agent.collect.scan import ScanOptions

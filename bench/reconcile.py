@@ -167,8 +167,7 @@ def write_csv(path: Path, rows) -> None:
 
 
 def run_ibagent(csv_path: str, fleet, devices, history, eox_rows):
-    from agent.contracts import load_contracts
-    from agent.eox import EoxIndex, EoxRecord
+    from agent.contracts import EoxIndex, EoxRecord, load_contracts
     from agent.reconcile import count_by_status, reconcile
 
     t0 = time.perf_counter()
@@ -274,8 +273,7 @@ def worker(args) -> None:
     # generator builds the fleet from its classes, so timed after it they would read as free.
     t_import = time.perf_counter()
     if args.contender in ("ibagent", "floor"):
-        import agent.contracts  # noqa: F401
-        import agent.eox  # noqa: F401
+        import agent.contracts  # noqa: F401  (EoX too)
         import agent.reconcile  # noqa: F401
     import_seconds = time.perf_counter() - t_import
     fleet, devices, history, _, eox_rows = generate(args.items, args.lines, args.seed)

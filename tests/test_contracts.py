@@ -420,7 +420,7 @@ ODD_HEADER = ["serialNumber", "productId", "coverageStatus", "coverageStartDate"
 def test_plain_csv_reads_as_csv_reader_does(tmp_path, monkeypatch, chunk, newline):
     # A file with no quote character is cut by str.split, chunk by chunk; the same rows written
     # with every cell quoted go through csv.reader.  Both must give the same lines, errors, rows.
-    import agent.contracts as contracts
+    import agent.contracts.csv_reader as contracts
 
     monkeypatch.setattr(contracts, "_PLAIN_CHUNK", chunk)
     rows = ODD_ROWS * 3 + [["FOC%03d" % i, "C9300-48P", "ACTIVE", "2025-01-01", "2026-12-31", "300", "SNT"]

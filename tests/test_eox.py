@@ -5,7 +5,7 @@ import json
 from datetime import date
 from pathlib import Path
 
-from agent.eox import EoxIndex, EoxRecord, load_eox
+from agent.contracts import EoxIndex, EoxRecord, load_eox
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "contracts"
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.contracts import ContractLine, load_contracts, split_pid
-from agent.eox import EoxIndex, EoxRecord, load_eox
+from agent.contracts import ContractLine, EoxIndex, EoxRecord, load_contracts, load_eox, split_pid
 from agent.reconcile import (
     COVERED,
     END_OF_SUPPORT,

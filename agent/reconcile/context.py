@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Iterable, Sequence
 
 from agent.contracts import ContractLine
-from agent.eox import EoxIndex, EoxRecord
+from agent.contracts import EoxIndex, EoxRecord
 from agent.reconcile.rows import COVERED, EXPIRING, LAPSED, UNCOVERED
 
 

@@ -47,7 +47,7 @@ from operator import itemgetter
 from typing import Mapping, Sequence
 
 from agent.contracts import ContractLine, canonical_serials, paused_gc, split_pid
-from agent.eox import EoxIndex
+from agent.contracts import EoxIndex
 from agent.core.identity import Key
 from agent.core.models import DeviceScanState, FleetItem, SeenHistory
 from agent.reconcile.context import Context, dedupe, with_line_limits

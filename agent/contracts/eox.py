@@ -15,17 +15,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from agent.contracts import (
-    HEADER_SCAN_ROWS,
-    DateProblem,
-    FileSummary,
-    RowError,
-    decode_text,
-    header_key,
-    cell_text,
-    parse_date,
-    split_pid,
-)
+from agent.contracts.dates import DateProblem, parse_date
+from agent.contracts.layouts import HEADER_SCAN_ROWS, header_key
+from agent.contracts.records import FileSummary, RowError
+from agent.contracts.source import decode_text
+from agent.core.identity import cell_text, split_pid
 
 # EOXRecord key (as header_key spells it) -> EoxRecord attribute.
 _DATE_KEYS = {
