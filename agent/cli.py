@@ -161,7 +161,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def cmd_devices(args: argparse.Namespace) -> int:
     from agent.reports import tabular
-    from agent.views import DEVICE_COLUMNS, TABLE_COLUMNS, device_rows
+    from agent.store.views import DEVICE_COLUMNS, TABLE_COLUMNS, device_rows
 
     if not Path(args.db).exists():
         raise UsageError(f"no store at {args.db}: run 'ibagent scan' or 'ibagent demo' first, or pass --db")
@@ -278,7 +278,7 @@ def _emit(rows: list[dict], columns, fmt: str) -> None:
 
 def reconcile_from_store(store, contract_lines, eox_index, as_of, window: int, scan_id: int | None = None):
     """The reconcile rows for the snapshot as of ``scan_id``: the one place CLI and demo get them."""
-    from agent import history
+    from agent.store import fleet as history
     from agent.reconcile import reconcile
 
     fleet = history.fleet_items(store, scan_id)
@@ -365,7 +365,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from agent import history
+    from agent.store import fleet as history
 
     store = _require_store(args.db)
     try:
@@ -382,7 +382,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from agent import history
+    from agent.store import fleet as history
     from agent.normalize import canonical_serial
 
     store = _require_store(args.db)
@@ -400,7 +400,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_trueup(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from agent import history
+    from agent.store import fleet as history
 
     since = int(args.since) if args.since.isdigit() else _parse_day(args.since, "--since")
     store = _require_store(args.db)

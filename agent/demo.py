@@ -16,7 +16,7 @@ import yaml
 
 from agent.reports import tabular
 from agent.collect.inventory import load_inventory
-from agent.views import DEVICE_COLUMNS, device_rows
+from agent.store.views import DEVICE_COLUMNS, device_rows
 
 
 def _add_site_ids(inv_dir: Path, site_ids: dict[str, str]) -> None:

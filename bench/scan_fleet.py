@@ -140,7 +140,7 @@ def write_nornir_inventory(lab_inventory: Path, out: Path, env: dict[str, str], 
 def check_ibagent(db: Path, truth: dict) -> tuple[int, int, int, float | None, dict[str, int], float | None]:
     """(ok devices, serials found, serials total, mean ok-device session s, failures by kind, scan elapsed s)."""
     from agent.store import Store
-    from agent.views import device_rows
+    from agent.store.views import device_rows
 
     store = Store(db)
     try:

@@ -38,7 +38,7 @@ def child(args: argparse.Namespace) -> int:
     from agent.collect.inventory import load_inventory
     from agent.collect.scan import ScanOptions, run_scan
     from agent.store import Store
-    from agent.views import device_rows
+    from agent.store.views import device_rows
 
     inventory = load_inventory(args.inventory)
     store = Store(args.db)

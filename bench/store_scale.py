@@ -121,7 +121,7 @@ def main(argv=None) -> int:
 
     from datetime import date
 
-    from agent import history
+    from agent.store import fleet as history
     from agent.contracts import load_contracts
     from agent.reconcile import reconcile
     from agent.reports import write_reconcile_reports

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from agent import history
+from agent.store import fleet as history
 from agent.cli import main as cli_main
 from agent.core.models import Capture, Component, DeviceFacts, DeviceRecords, Target
 from agent.store import Store
@@ -181,3 +181,30 @@ def test_reconcile_cli_errors_are_precise(tmp_path, capsys, store):
     assert cli_main(["reconcile", "--db", str(store.path), "--contracts", str(bad), "--out", str(out_dir)]) == 2
     err = capsys.readouterr().err
     assert "cannot write reports" in err and "deployed.csv" in err and "Traceback" not in err
+
+
+def test_a_version_4_store_gets_the_inventory_ok_fact_from_its_rows(store):
+    """Schema v5 stores "collected cleanly" as a column; a v4 store (no column) is back-filled
+    with the rule that used to run at read time: ok, and no problem mentioning the inventory."""
+    _scan(store, {"clean": [("Chassis", "C9300-48P", "FOC1")]})
+    _scan(store, {"partial": [("Chassis", "C9300-48P", "FOC2")]}, problems=["show inventory: unparsable row 3"])
+    _scan(store, {"other": [("Chassis", "C9300-48P", "FOC3")]}, problems=["show version: no uptime"])
+    _scan(store, {"down": [("Chassis", "C9300-48P", "FOC4")]}, failed=("down",))
+    want = {"clean": 1, "partial": 0, "other": 1, "down": 0}
+    assert {r["device"]: r["inventory_ok"] for r in store.db.execute("SELECT device, inventory_ok FROM devices")} == want
+    path = store.path
+    store.close()
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE devices DROP COLUMN inventory_ok")
+    db.execute("UPDATE meta SET value='4' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    again = Store(path)
+    try:
+        got = {r["device"]: r["inventory_ok"] for r in again.db.execute("SELECT device, inventory_ok FROM devices")}
+        assert got == want
+        assert again.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "5"
+        clean = {s.device: s.latest_scan_clean for sid in range(1, 5) for s in history.device_states(again, sid)}
+        assert clean == {"clean": True, "partial": False, "other": True, "down": False}
+    finally:
+        again.close()

@@ -22,7 +22,7 @@ from agent.collect.inventory import load_inventory
 from agent.normalize import canonical_version
 from agent.collect.scan import ScanOptions, run_scan
 from agent.store import Store
-from agent.views import device_rows
+from agent.store.views import device_rows
 from lab import fleet
 from lab.device import ENABLE_ENV, PASSWORD_ENV, USERNAME_ENV
 from lab.inventory import write_inventory

@@ -10,7 +10,8 @@ import time
 import pytest
 
 from agent.core.models import Capture, Component, DeviceFacts, DeviceRecords, Target
-from agent.store import SCHEMA_VERSION, SNAPSHOT_SQL, Store, StoreError, StoreLocked
+from agent.store import SCHEMA_VERSION, Store, StoreError, StoreLocked
+from agent.store.schema import SNAPSHOT_SQL
 
 
 def target(name="sw1"):

@@ -18,7 +18,7 @@ from agent.core.models import Capture, Target
 from agent.normalize import canonical_version
 from agent.collect.scan import ScanOptions, _normalise_outcome, _Outcome, _Part, run_scan
 from agent.store import Store
-from agent.views import device_rows
+from agent.store.views import device_rows
 from collectors.base import CollectResult
 from lab import entities, fleet, profiles
 from lab import snmp as lab_snmp

@@ -23,11 +23,9 @@ def _when(epoch: float | None) -> datetime | None:
 
 
 def is_clean(device_row) -> bool:
-    """Collected, and the inventory read in full: the only state in which absence means something."""
-    if device_row["status"] != "ok":
-        return False
-    problems = json.loads(device_row["problems"] or "[]")
-    return not any("inventory" in p for p in problems)
+    """Collected, and the inventory read in full: the only state in which absence means something
+    (the stored fact ``devices.inventory_ok``, decided when the device was saved)."""
+    return bool(device_row["inventory_ok"])
 
 
 def identity(serial: str, base_pid: str) -> Key:
@@ -63,12 +61,12 @@ def device_states(store: Store, scan_id: int | None = None) -> list[DeviceScanSt
     started = {s["id"]: s["started"] for s in store.scans()}
     states = []
     # Each device's latest clean scan, found through devices_by_name from its newest ok row
-    # backwards (is_clean in SQL: "inventory" in the JSON text is "inventory" in a problem).
+    # backwards, the first with the stored inventory_ok fact.
     for row in store.db.execute(
         """
         SELECT cur.*, (SELECT x.scan_id FROM devices x
                        WHERE x.device = cur.device AND x.status = 'ok' AND x.scan_id <= ?
-                         AND instr(coalesce(x.problems, ''), 'inventory') = 0
+                         AND x.inventory_ok = 1
                        ORDER BY x.scan_id DESC LIMIT 1) AS last_clean_scan
         FROM devices cur WHERE cur.scan_id = ? ORDER BY cur.device
         """,

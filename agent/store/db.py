@@ -28,192 +28,17 @@ from typing import Any
 
 from agent.core.models import Capture, Component, DeviceRecords, LicenseStatus, LicenseUsage, Target
 
-SCHEMA_VERSION = 4
-DEFAULT_DB = "ibagent.db"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS scans (
-    id INTEGER PRIMARY KEY,
-    started REAL NOT NULL,
-    ended REAL,
-    status TEXT NOT NULL,              -- running | completed | interrupted
-    inventory TEXT,
-    options TEXT,                      -- JSON: workers, deadline, transports... never secrets
-    devices_total INTEGER DEFAULT 0,
-    devices_ok INTEGER DEFAULT 0,
-    devices_failed INTEGER DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS devices (
-    scan_id INTEGER NOT NULL REFERENCES scans(id),
-    device TEXT NOT NULL,
-    host TEXT, port INTEGER, platform TEXT, site TEXT,
-    contract_site_ids TEXT,            -- JSON list
-    status TEXT NOT NULL,              -- ok | failed
-    transport TEXT,
-    error_kind TEXT, error TEXT,
-    hostname TEXT, os_version TEXT, version TEXT,
-    chassis_pid TEXT, chassis_serial TEXT, uptime TEXT,
-    roles TEXT,                        -- JSON list
-    problems TEXT,                     -- JSON list of non-fatal parse problems
-    started REAL, ended REAL, attempts INTEGER,
-    PRIMARY KEY (scan_id, device)
-);
-CREATE TABLE IF NOT EXISTS blobs (
-    sha256 TEXT PRIMARY KEY,
-    size INTEGER NOT NULL,
-    data BLOB NOT NULL                 -- zlib of the UTF-8 text
-);
-CREATE TABLE IF NOT EXISTS captures (
-    id INTEGER PRIMARY KEY,
-    scan_id INTEGER NOT NULL REFERENCES scans(id),
-    device TEXT NOT NULL,
-    platform TEXT, transport TEXT, command TEXT,
-    sha256 TEXT REFERENCES blobs(sha256),
-    started REAL, ended REAL,
-    error TEXT, error_kind TEXT
-);
-CREATE INDEX IF NOT EXISTS captures_by_device ON captures(scan_id, device);
-CREATE TABLE IF NOT EXISTS components (
-    id INTEGER PRIMARY KEY,
-    scan_id INTEGER NOT NULL, device TEXT NOT NULL,
-    name TEXT, descr TEXT, pid TEXT, base_pid TEXT, vid TEXT,
-    serial_raw TEXT, serial TEXT, class TEXT, parent TEXT,
-    contractable INTEGER, reason TEXT, refurbished INTEGER,
-    transport TEXT, capture_id INTEGER
-);
-CREATE INDEX IF NOT EXISTS components_by_device ON components(scan_id, device);
-CREATE INDEX IF NOT EXISTS components_by_serial ON components(serial);
-CREATE TABLE IF NOT EXISTS licenses (
-    scan_id INTEGER NOT NULL, device TEXT NOT NULL,
-    license TEXT, entitlement_tag TEXT, count INTEGER, status TEXT, enforcement TEXT,
-    license_type TEXT, udi_pid TEXT, udi_serial TEXT, description TEXT, transport TEXT
-);
-CREATE INDEX IF NOT EXISTS licenses_by_device ON licenses(scan_id, device);
-CREATE TABLE IF NOT EXISTS license_status (
-    scan_id INTEGER NOT NULL, device TEXT NOT NULL, data TEXT NOT NULL,
-    PRIMARY KEY (scan_id, device)
-);
-CREATE TABLE IF NOT EXISTS errors (
-    id INTEGER PRIMARY KEY,
-    scan_id INTEGER NOT NULL, device TEXT NOT NULL,
-    kind TEXT NOT NULL, message TEXT NOT NULL, at REAL NOT NULL
-);
-"""
+from agent.store.schema import (  # noqa: F401  (re-exported)
+    _MIGRATIONS, _SCHEMA, DEFAULT_DB, SCHEMA_VERSION, SIGHTINGS_UPSERT, SNAPSHOT_SQL,
+)
 
 
-# Version 2 (additive): the Smart Licensing offline round trip.  RUM files are kept as the exact
-# bytes the device wrote (CSSM verifies their signatures, so they are never re-serialised), ACK
-# files as the exact bytes imported, and every device action as an event.
-_SCHEMA_V2 = """
-CREATE TABLE IF NOT EXISTS slp_runs (
-    id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,                -- collect | bundle | import-ack
-    started REAL NOT NULL,
-    ended REAL,
-    status TEXT NOT NULL,              -- running | completed | interrupted
-    inventory TEXT,
-    options TEXT,                      -- JSON, never secrets
-    devices_ok INTEGER DEFAULT 0,
-    devices_failed INTEGER DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS slp_reports (
-    id INTEGER PRIMARY KEY,
-    run_id INTEGER NOT NULL REFERENCES slp_runs(id),
-    device TEXT NOT NULL,
-    site TEXT,
-    udi_pid TEXT, udi_serial TEXT,
-    file_name TEXT NOT NULL,           -- as written on the device, e.g. bootflash:x_rum.txt
-    mode TEXT,                         -- unreported | all | days N
-    transfer TEXT,                     -- scp | cli (how the bytes came back)
-    sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    data BLOB NOT NULL,                -- the file, byte for byte
-    report_ids TEXT NOT NULL,          -- JSON list of RUM report ids
-    collected_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS slp_reports_by_device ON slp_reports(device, collected_at);
-CREATE TABLE IF NOT EXISTS slp_acks (
-    id INTEGER PRIMARY KEY,
-    run_id INTEGER NOT NULL REFERENCES slp_runs(id),
-    device TEXT,                       -- NULL when the file matched no device
-    file_name TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    data BLOB NOT NULL,
-    udis TEXT,                         -- JSON [[pid, serial], ...] named in the ACK
-    report_ids TEXT,                   -- JSON list acknowledged
-    status TEXT NOT NULL,              -- imported | failed | unmatched | invalid
-    reason TEXT,
-    last_ack_received TEXT,            -- re-read from the device after the import
-    next_ack_deadline TEXT,
-    license_status TEXT,               -- JSON LicenseStatus re-read after the import
-    at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS slp_acks_by_device ON slp_acks(device, at);
-CREATE TABLE IF NOT EXISTS slp_events (
-    id INTEGER PRIMARY KEY,
-    run_id INTEGER REFERENCES slp_runs(id),
-    device TEXT,
-    at REAL NOT NULL,
-    action TEXT NOT NULL,              -- save-usage | read-file | push-file | import | verify | bundle ...
-    status TEXT NOT NULL,              -- ok | failed | skipped | refused
-    kind TEXT,                         -- error kind when failed
-    command TEXT,
-    detail TEXT,
-    output TEXT                        -- what the device printed (secrets scrubbed)
-);
-CREATE INDEX IF NOT EXISTS slp_events_by_run ON slp_events(run_id);
-"""
-
-# A device's scans by name: the snapshot looks up each device's latest clean collection, which
-# without this index scanned every device row of every scan once per device (13 s at 20,000
-# devices x 10 scans, growing with every nightly scan).
-_SCHEMA_V3 = """
-CREATE INDEX IF NOT EXISTS devices_by_name ON devices(device, status, scan_id);
-"""
-
-# Each device of a scan with its latest clean collection up to that scan (devices_by_name finds it).
-SNAPSHOT_SQL = """
-SELECT d.*, cur.status AS latest_status, cur.error_kind AS latest_error_kind, cur.error AS latest_error,
-       d.scan_id AS collected_in
-FROM devices cur
-JOIN devices d ON d.device = cur.device AND d.scan_id = (
-    SELECT MAX(scan_id) FROM devices x WHERE x.device = cur.device AND x.status = 'ok' AND x.scan_id <= ?)
-WHERE cur.scan_id = ?
-ORDER BY d.device
-"""
-
-# First and last sighting of every contractable item (per serial and base PID as stored), kept
-# up to date as devices are saved: history that reconcile and true-up read in one pass over the
-# items instead of over every component row of every scan.  Component ids grow with scans (one
-# writer, no deletes), so MIN(id) is the first sighting and MAX(id) the last.
-_SCHEMA_V4 = """
-CREATE TABLE IF NOT EXISTS sightings (
-    serial TEXT NOT NULL, base_pid TEXT NOT NULL,
-    first_scan INTEGER NOT NULL, first_id INTEGER NOT NULL,
-    last_scan INTEGER NOT NULL, last_id INTEGER NOT NULL, last_device TEXT, last_name TEXT,
-    PRIMARY KEY (serial, base_pid)
-);
-INSERT OR REPLACE INTO sightings(serial, base_pid, first_scan, first_id, last_scan, last_id, last_device, last_name)
-SELECT f.serial, f.base_pid, a.scan_id, f.first_id, b.scan_id, f.last_id, b.device, b.name
-FROM (SELECT serial, base_pid, MIN(id) AS first_id, MAX(id) AS last_id FROM components
-      WHERE contractable = 1 AND serial != '' GROUP BY serial, base_pid) f
-JOIN components a ON a.id = f.first_id JOIN components b ON b.id = f.last_id;
-"""
-
-# A device's (or with device NULL, a whole scan's) contractable components into sightings.
-SIGHTINGS_UPSERT = """
-INSERT INTO sightings(serial, base_pid, first_scan, first_id, last_scan, last_id, last_device, last_name)
-SELECT serial, base_pid, scan_id, id, scan_id, id, device, name FROM components
-WHERE scan_id = ? AND (? IS NULL OR device = ?) AND contractable = 1 AND serial != '' ORDER BY id
-ON CONFLICT(serial, base_pid) DO UPDATE SET last_scan = excluded.last_scan, last_id = excluded.last_id,
-    last_device = excluded.last_device, last_name = excluded.last_name
-WHERE excluded.last_id > sightings.last_id
-"""
-
-# version -> statements bringing a store from version-1 to it.  Only ever add to this.
-_MIGRATIONS = {2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
+def inventory_read(status: str, records: DeviceRecords | None) -> bool:
+    """Collected, and the hardware inventory read in full: the only state in which an item's
+    absence means something.  Decided once, here, and stored (``devices.inventory_ok``)."""
+    if status != "ok":
+        return False
+    return not any("inventory" in p for p in (records.problems if records else ()))
 
 
 class StoreError(RuntimeError):
@@ -261,6 +86,9 @@ class Store:
             with self.transaction():
                 scripts = [_SCHEMA] + [_MIGRATIONS[v] for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1)]
                 for script in scripts:
+                    if callable(script):
+                        script(self.db)
+                        continue
                     for statement in script.split(";"):
                         if statement.strip():
                             self.db.execute(statement)
@@ -365,14 +193,14 @@ class Store:
         self.db.execute(
             "INSERT OR REPLACE INTO devices(scan_id, device, host, port, platform, site, contract_site_ids, status, transport,"
             " error_kind, error, hostname, os_version, version, chassis_pid, chassis_serial, uptime, roles, problems,"
-            " started, ended, attempts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " inventory_ok, started, ended, attempts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 scan_id, target.name, target.host, target.port, target.platform, target.site,
                 json.dumps(list(target.contract_site_ids)), status, transport, error_kind, error,
                 f.hostname if f else None, f.os_version if f else None, f.version if f else None,
                 f.chassis_pid if f else None, f.chassis_serial if f else None, f.uptime if f else None,
                 json.dumps(f.roles if f else []), json.dumps(records.problems if records else []),
-                started, ended, attempts,
+                int(inventory_read(status, records)), started, ended, attempts,
             ),
         )
         if error_kind:
