@@ -276,27 +276,13 @@ def _emit(rows: list[dict], columns, fmt: str) -> None:
         sys.stdout.write(tabular.to_table(rows, columns))
 
 
-def reconcile_from_store(store, contract_lines, eox_index, as_of, window: int, scan_id: int | None = None):
-    """The reconcile rows for the snapshot as of ``scan_id``: the one place CLI and demo get them."""
-    from agent import history
-    from agent.reconcile import reconcile
-
-    fleet = history.fleet_items(store, scan_id)
-    # Reconcile looks history up only for contract keys the snapshot does not carry.
-    carried = {(item.serial, item.base_pid) for item in fleet}
-    absent = {line.serial for line in contract_lines if (line.serial, line.base_pid) not in carried}
-    return reconcile(
-        fleet, history.device_states(store, scan_id), contract_lines, eox_index,
-        as_of, window, history.seen_history(store, scan_id, serials=absent),
-    )
-
-
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from agent.contracts import load_contracts, load_header_map
     from agent.eox import load_eox
     from agent.reconcile import count_by_status
+    from agent.reconcile.from_store import reconcile_from_store
     from agent.reports import render_table, write_reconcile_reports
     from agent.reports.writers import ReportWriteError
     from agent.reports.cells import COLUMNS, row_record

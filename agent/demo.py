@@ -35,6 +35,7 @@ def run_demo(args, redactor, scan, open_store, print_summary) -> int:
     from agent.contracts import load_contracts
     from agent.eox import load_eox
     from agent.reconcile import count_by_status
+    from agent.reconcile.from_store import reconcile_from_store
     from agent.reports import write_reconcile_reports
     from agent.collect.scan import ScanOptions
     from lab import fleet as lab_fleet
@@ -80,8 +81,6 @@ def run_demo(args, redactor, scan, open_store, print_summary) -> int:
         rows = device_rows(store, summary.scan_id)
         load = load_contracts([contracts])
         eox_load = load_eox([eox])
-        from agent.cli import reconcile_from_store
-
         recon = reconcile_from_store(store, load.lines, eox_load.index, as_of, 90)
     finally:
         store.close()
