@@ -1,4 +1,8 @@
-"""``ibagent demo``: the whole job on the built-in simulated fleet, from one command.
+"""Stage: demo. ``ibagent demo``: the whole job on the built-in simulated fleet, from one command
+(``run_demo`` here), and its Smart Licensing offline round trip against the lab (``slp``).
+
+May import every stage below it (``agent.core`` .. ``agent.slp``) and ``lab``; never ``agent.cli``
+(the CLI hands ``run_demo`` its scan runner, store opener and summary printer).
 
 Two scans a month apart in the story (between them, stack member 2 of the access stack is
 replaced under RMA), then reconciliation against a sample partner installed-base export and
@@ -97,7 +101,7 @@ def run_demo(args, redactor, scan, open_store, print_summary) -> int:
     print(f"demo: reconciled against {contracts.name} and {eox.name} as of {as_of}: "
           + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
     print(f"demo: {len(written)} report files in {out}/reports/ (renew, add, drop, transfer, refresh, ...)")
-    from agent.slp.demo import demo_round_trip  # Smart Licensing: offline round trip + slp-report.*
+    from agent.demo.slp import demo_round_trip  # Smart Licensing: offline round trip + slp-report.*
 
     for line in demo_round_trip(out, db, after_rma, redactor, as_of):
         print(line)
