@@ -1,5 +1,8 @@
 """Parsers: one raw capture in, one :class:`agent.core.models.ParseResult` out.
 
+Pure functions of the text; may import only the kernel (``agent.core``) of ibagent, plus
+textfsm, ntc-templates and lxml.
+
 Public API
 ==========
 ``parse(platform, command, text) -> ParseResult``

@@ -1,4 +1,8 @@
-"""``ibagent demo``: the whole job on the built-in simulated fleet, from one command.
+"""Stage: demo. ``ibagent demo``: the whole job on the built-in simulated fleet, from one command
+(``run_demo`` here), and its Smart Licensing offline round trip against the lab (``slp``).
+
+May import every stage below it (``agent.core`` .. ``agent.slp``) and ``lab``; never ``agent.cli``
+(the CLI hands ``run_demo`` its scan runner, store opener and summary printer).
 
 Two scans a month apart in the story (between them, stack member 2 of the access stack is
 replaced under RMA), then reconciliation against a sample partner installed-base export and
@@ -34,6 +38,7 @@ def run_demo(args, redactor, scan, open_store, print_summary) -> int:
     """``scan(targets, store, options, inventory, redactor, progress)`` is the CLI's scan runner."""
     from agent.contracts import load_contracts, load_eox
     from agent.reconcile import count_by_status
+    from agent.reconcile.from_store import reconcile_from_store
     from agent.reports import write_reconcile_reports
     from agent.collect.scan import ScanOptions
     from lab import fleet as lab_fleet
@@ -79,8 +84,6 @@ def run_demo(args, redactor, scan, open_store, print_summary) -> int:
         rows = device_rows(store, summary.scan_id)
         load = load_contracts([contracts])
         eox_load = load_eox([eox])
-        from agent.cli import reconcile_from_store
-
         recon = reconcile_from_store(store, load.lines, eox_load.index, as_of, 90)
     finally:
         store.close()
@@ -97,7 +100,7 @@ def run_demo(args, redactor, scan, open_store, print_summary) -> int:
     print(f"demo: reconciled against {contracts.name} and {eox.name} as of {as_of}: "
           + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
     print(f"demo: {len(written)} report files in {out}/reports/ (renew, add, drop, transfer, refresh, ...)")
-    from agent.slp.demo import demo_round_trip  # Smart Licensing: offline round trip + slp-report.*
+    from agent.demo.slp import demo_round_trip  # Smart Licensing: offline round trip + slp-report.*
 
     for line in demo_round_trip(out, db, after_rma, redactor, as_of):
         print(line)

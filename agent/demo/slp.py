@@ -4,7 +4,8 @@ The story: site ``hq`` is air-gapped.  RUM files are collected from every health
 ones are skipped, the classic-IOS switch refuses the command), the ``hq`` files are bundled for
 CSSM, the lab's stand-in for CSSM returns an ACK per file, and the ACKs are imported.  The report
 written afterwards shows ``hq`` back in policy next to the other sites' overdue and never-acked
-devices.  Only the demo imports this module: it is the one place ``agent.slp`` touches ``lab``.
+devices.  It lives in the demo stage (it was ``agent/slp/demo.py``) so that ``agent.slp`` never
+touches ``lab``.
 """
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from pathlib import Path
 from agent.collect.inventory import load_inventory
 from agent.store import Store
 
-from . import slp_report
-from .offline import ActionOptions, SlpLock, bundle, collect, import_acks
-from .render import write_report_files
+from agent.slp import slp_report
+from agent.slp.offline import ActionOptions, SlpLock, bundle, collect, import_acks
+from agent.slp.render import write_report_files
 
 AIR_GAPPED_SITE = "hq"
 

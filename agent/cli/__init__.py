@@ -1,0 +1,20 @@
+"""Stage: cli. The ``ibagent`` command line: one module per command group (``scan``: scan and
+devices; ``reconcile``: reconcile, diff, history, trueup; ``parse``; ``lab``: lab and demo;
+``slp``: the Smart Licensing actions), the helpers they share (``common``) and the parser built
+from them in a fixed order, with ``main`` (``parser``).  It only wires options to the stages: no
+stage logic lives here.  May import every stage, ``agent.demo`` and ``lab``, lazily (inside the
+handlers); nothing of ours imports it.
+
+Exit codes (stable, for scripts and schedulers):
+  0   everything asked for succeeded
+  1   the scan ran but some devices failed (each is in the summary and the store)
+  2   usage or configuration error (bad option, inventory, credentials, unreadable store)
+  3   ``ibagent parse``: the capture could not be parsed
+  70  internal error (a bug: please report it with ``--debug`` output)
+  75  another scan holds the lock on this store (try again later)
+Heavy modules are imported inside the subcommand that needs them: cron runs us often.
+"""
+from agent.cli.common import (  # noqa: F401  (the command line's public names)
+    EXIT_DEVICES_FAILED, EXIT_INTERNAL, EXIT_LOCKED, EXIT_OK, EXIT_PARSE, EXIT_USAGE, UsageError,
+)
+from agent.cli.parser import build_parser, main  # noqa: F401

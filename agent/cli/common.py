@@ -1,0 +1,170 @@
+"""What every ``ibagent`` command shares: the exit codes, ``UsageError``, the run's one redactor,
+logging set-up, opening the store, the scan runner and its summary, date parsing, row output,
+and the options several sub-parsers carry (``ParserCommon``).
+
+Only the standard library at import time: heavy modules are imported inside the helper that
+needs them, so ``ibagent --help`` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_OK, EXIT_DEVICES_FAILED, EXIT_USAGE, EXIT_PARSE, EXIT_INTERNAL, EXIT_LOCKED = 0, 1, 2, 3, 70, 75
+
+log = logging.getLogger("ibagent")
+
+# One redactor for the whole run: every command adds the secrets it resolves, and the last-resort
+# error handler in main() scrubs with it too.
+_redactor = None
+
+
+def _get_redactor():
+    global _redactor
+    if _redactor is None:
+        from agent.core.redact import Redactor
+
+        _redactor = Redactor()
+    return _redactor
+
+
+class UsageError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _setup_logging(args: argparse.Namespace, redactor) -> None:
+    from agent.core.redact import RedactingFilter
+
+    level = {0: logging.WARNING, 1: logging.INFO}.get(getattr(args, "verbose", 0), logging.DEBUG)
+    root = logging.getLogger()
+    root.handlers.clear()
+    root.setLevel(logging.DEBUG)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.Handler] = []
+    if not getattr(args, "quiet", False):
+        stderr = logging.StreamHandler(sys.stderr)
+        stderr.setLevel(level)
+        stderr.setFormatter(fmt)
+        handlers.append(stderr)
+    if getattr(args, "log_file", None):
+        fh = logging.FileHandler(args.log_file)
+        fh.setLevel(min(level, logging.INFO))
+        fh.setFormatter(fmt)
+        handlers.append(fh)
+    for h in handlers:
+        h.addFilter(RedactingFilter(redactor))
+        root.addHandler(h)
+    # Library chatter (asyncssh logs every channel) would drown the device lines.
+    for noisy in ("asyncssh", "paramiko", "netmiko", "ncclient", "pysnmp"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if level > logging.DEBUG else logging.INFO)
+
+
+def _open_store(path: str):
+    from agent.store import Store
+
+    return Store(path)
+
+
+def _print_summary(summary, stream=sys.stdout) -> None:
+    rate = summary.ok / summary.elapsed if summary.elapsed > 0 else 0.0
+    state = "interrupted" if summary.interrupted else "completed"
+    print(
+        f"scan {summary.scan_id} {state}: {summary.total} devices in {summary.elapsed:.1f}s "
+        f"({rate:.1f} devices/s): {summary.ok} ok, {summary.failed} failed",
+        file=stream,
+    )
+    not_started = summary.total - summary.ok - summary.failed
+    if not_started:
+        print(f"  not started (interrupted): {not_started}", file=stream)
+    if summary.by_kind:
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(summary.by_kind.items()))
+        print(f"  failed by reason: {kinds}", file=stream)
+        for device, kind, reason in sorted(summary.failures)[:50]:
+            print(f"    {device:<24} {kind:<10} {reason}", file=stream)
+        if len(summary.failures) > 50:
+            print(f"    ... and {len(summary.failures) - 50} more (ibagent errors --scan {summary.scan_id})", file=stream)
+
+
+def _run_scan(targets, store, options, inventory: str, redactor, progress_enabled: bool | None):
+    import asyncio
+
+    from agent.collect.progress import Progress
+    from agent.collect.scan import run_scan
+
+    progress = Progress(len(targets), enabled=progress_enabled)
+
+    def on_progress(summary, _target, _status):
+        progress.update(summary.ok, summary.failed, force=summary.ok + summary.failed == summary.total)
+
+    try:
+        summary = asyncio.run(
+            run_scan(targets, store, options, inventory=inventory, redactor=redactor, on_progress=on_progress)
+        )
+    finally:
+        progress.close()
+    return summary
+
+
+def _require_store(path: str):
+    if not Path(path).exists():
+        raise UsageError(f"no store at {path}: run 'ibagent scan' or 'ibagent demo' first, or pass --db")
+    return _open_store(path)
+
+
+def _parse_day(text: str, what: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{what} must be a date as YYYY-MM-DD, not {text!r}") from None
+
+
+def _emit(rows: list[dict], columns, fmt: str) -> None:
+    from agent.reports import tabular
+
+    if fmt == "json":
+        sys.stdout.write(tabular.to_json(rows))
+    elif fmt == "csv":
+        sys.stdout.write(tabular.to_csv(rows, columns))
+    else:
+        sys.stdout.write(tabular.to_table(rows, columns))
+
+
+# ---------------------------------------------------------------------------- parser pieces
+
+DB_HELP = "store path (default ./ibagent.db or $IBAGENT_DB)"
+
+
+@dataclass(frozen=True)
+class ParserCommon:
+    """What the command modules' sub-parsers share; ``build_parser`` makes one per call (so
+    ``$IBAGENT_DB`` is read when the parser is built, as before)."""
+
+    default_db: str
+    db_help: str = DB_HELP
+
+    @classmethod
+    def from_environ(cls) -> "ParserCommon":
+        return cls(default_db=os.environ.get("IBAGENT_DB", "ibagent.db"))
+
+    @staticmethod
+    def common_log(p):
+        p.add_argument("-v", "--verbose", action="count", default=0, help="more log output on stderr (-vv: debug)")
+        p.add_argument("-q", "--quiet", action="store_true", help="no log output on stderr (see --log-file)")
+        p.add_argument("--log-file", help="also append logs to this file (secrets are masked)")
+
+    @staticmethod
+    def scan_knobs(p, workers_default):
+        p.add_argument("--workers", type=int, default=workers_default, help=f"devices in flight at once (default {workers_default})")
+        p.add_argument("--deadline", type=float, default=180.0, help="seconds a device may take in all, retries included (default 180)")
+        p.add_argument("--connect-timeout", type=float, default=15.0, help="seconds to log in (default 15)")
+        p.add_argument("--command-timeout", type=float, default=60.0, help="seconds one command may take (default 60)")
+        p.add_argument("--retries", type=int, default=1, help="extra tries on a transient connection error (default 1)")

@@ -1,0 +1,52 @@
+"""``ibagent lab`` (run the simulated fleet in the foreground) and ``ibagent demo`` (the whole job
+on it, from ``agent.demo``)."""
+from __future__ import annotations
+
+import argparse
+
+from agent.cli.common import UsageError, _get_redactor, _open_store, _print_summary, _run_scan, _setup_logging
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from lab.main import parse_peers, run
+
+    argv = ["--fleet", args.fleet, "--count", str(args.count), "--latency", str(args.latency),
+            "--inventory-dir", args.inventory_dir]
+    if args.peers:
+        try:
+            parse_peers(args.peers)
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"--peers: {exc}") from None
+        argv += ["--peers", args.peers]
+    return run(argv)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from agent.demo import run_demo
+
+    redactor = _get_redactor()
+    _setup_logging(args, redactor)
+    return run_demo(args, redactor, _run_scan, _open_store, _print_summary)
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("lab", help="run the simulated Cisco fleet on 127.0.0.1 and write its inventory",
+                       description="Run the device simulator in the foreground (Ctrl-C stops it).")
+    p.add_argument("--fleet", choices=("demo", "scale"), default="demo")
+    p.add_argument("--count", type=int, default=100, help="devices in the scale fleet (default 100)")
+    p.add_argument("--latency", type=float, default=0.2, help="seconds per command in the scale fleet (default 0.2)")
+    p.add_argument("--inventory-dir", default="lab-inventory", help="where to write the inventory (default ./lab-inventory)")
+    p.add_argument("--peers", metavar="netconf,snmp",
+                   help="also serve NETCONF and/or SNMP for every device, to try those transports (default: SSH only)")
+    p.set_defaults(func=cmd_lab)
+
+    p = sub.add_parser("demo", help="start the simulated fleet, scan it, and write the reports",
+                       description="Start the built-in simulated fleet, scan it over SSH, and write devices.csv and "
+                       "devices.json.  Exits 1 because the fleet includes deliberately faulty devices.")
+    p.add_argument("--out", default="ibagent-demo", help="output directory (default ./ibagent-demo)")
+    p.add_argument("--db", help="store path (default <out>/ibagent.db)")
+    p.add_argument("--transport", choices=("ssh", "netconf", "snmp"),
+                   help="scan the fleet over this transport only (default SSH); the lab serves it too")
+    common.scan_knobs(p, 50)
+    common.common_log(p)
+    p.set_defaults(func=cmd_demo)

@@ -1,0 +1,61 @@
+"""The ``ibagent`` parser, built from the command modules in a fixed order, and ``main``.
+
+Each command module declares its sub-commands with ``register(sub, common)``: it adds its
+sub-parsers to ``sub`` and binds each to its handler (``set_defaults(func=...)``).  Adding a
+command is adding a module and naming it in ``COMMANDS``; the order there is the order of
+``ibagent --help``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from agent.cli import lab, parse, reconcile, scan, slp
+from agent.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, ParserCommon, UsageError, _get_redactor
+
+COMMANDS = (scan, reconcile, parse, lab, slp)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ibagent",
+        description=(
+            "Discover Cisco hardware, support coverage and Smart Licensing usage from the network itself. "
+            "Works fully offline."
+        ),
+        epilog="Exit codes: 0 ok, 1 some devices failed, 2 usage/configuration error, 3 parse error, "
+        "70 internal error, 75 another scan is running.  'ibagent demo' shows the whole job on a simulated fleet.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = ParserCommon.from_environ()
+    for module in COMMANDS:
+        module.register(sub, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    from agent.collect.inventory import InventoryError
+    from agent.store import StoreError
+
+    try:
+        return args.func(args)
+    except (UsageError, InventoryError, StoreError) as exc:
+        print(f"ibagent: {_get_redactor().scrub(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ibagent: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback reaches a user
+        if args.debug:
+            raise
+        message = _get_redactor().scrub(f"{type(exc).__name__}: {exc}")
+        print(f"ibagent: internal error: {message} (rerun with --debug for details)", file=sys.stderr)
+        return EXIT_INTERNAL

@@ -1,0 +1,178 @@
+"""``ibagent reconcile`` (the fleet against contract exports) and the history views over scans:
+``diff``, ``history`` and ``trueup``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from agent.cli.common import EXIT_DEVICES_FAILED, EXIT_OK, EXIT_USAGE, UsageError, _emit, _parse_day, _require_store
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from agent.contracts import load_contracts, load_header_map
+    from agent.contracts import load_eox
+    from agent.reconcile import count_by_status
+    from agent.reconcile.from_store import reconcile_from_store
+    from agent.reports import render_table, write_reconcile_reports
+    from agent.reports.writers import ReportWriteError
+    from agent.reports.cells import COLUMNS, row_record
+
+    as_of = _parse_day(args.as_of, "--as-of") if args.as_of else datetime.now(timezone.utc).date()
+    if args.window < 0:
+        raise UsageError("--window must be 0 or more days")
+    if args.format == "xlsx" and not args.out:
+        raise UsageError("--format xlsx writes a workbook: give --out DIR")
+    header_map = None
+    if args.map:
+        try:
+            header_map = load_header_map(args.map)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"header map {args.map}: {exc}") from None
+    try:
+        load = load_contracts(args.contracts, header_map=header_map, date_format=args.date_format)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    eox = load_eox(args.eox) if args.eox else None
+    problems = list(load.errors) + (list(eox.errors) if eox else [])
+    for err in problems[:200]:
+        print(f"ibagent: {err}", file=sys.stderr)
+    if len(problems) > 200:
+        print(f"ibagent: ... and {len(problems) - 200} more problems", file=sys.stderr)
+    print(load.summary_text(), file=sys.stderr)
+    if eox:
+        print(eox.summary_text(), file=sys.stderr)
+    whole_file = [e for e in problems if e.row is None]
+    if whole_file or (args.strict and problems):
+        print("ibagent: not reconciling: an input file could not be read as a whole"
+              + ("" if whole_file else " (--strict)"), file=sys.stderr)
+        return EXIT_USAGE
+    store = _require_store(args.db)
+    try:
+        if store.latest_scan_id() is None:
+            raise UsageError(f"{args.db} holds no finished scan yet")
+        rows = reconcile_from_store(store, load.lines, eox.index if eox else None, as_of, args.window, args.scan)
+    finally:
+        store.close()
+    counts = count_by_status(rows)
+    print("reconcile as of " + as_of.isoformat() + ": "
+          + ", ".join(f"{k} {v}" for k, v in counts.items() if v), file=sys.stderr)
+    if args.out:
+        meta = {"as_of": as_of.isoformat(), "window_days": args.window, "contracts": list(args.contracts),
+                "eox": list(args.eox or []), "store": args.db}
+        formats = [args.format] if args.format else ["table", "csv", "json", "xlsx"]
+        try:
+            written = write_reconcile_reports(rows, args.out, formats=formats, meta=meta)
+        except ReportWriteError as exc:
+            raise UsageError(str(exc)) from None
+        print(f"wrote {len(written)} files to {args.out}/", file=sys.stderr)
+    elif args.format == "json":
+        from agent.reports.tabular import json_array_lines
+
+        print(json_array_lines(map(row_record, rows), ensure_ascii=False))
+    elif args.format == "csv":
+        from agent.reports.cells import row_cells
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        writer.writerows(map(row_cells, rows))  # None -> empty cell, date -> ISO
+    else:
+        sys.stdout.write(render_table(rows))
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from agent.store import fleet as history
+
+    store = _require_store(args.db)
+    try:
+        try:
+            a, b = history.resolve_pair(store, args.scans)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        changes = [c.as_dict() for c in history.diff(store, a, b)]
+    finally:
+        store.close()
+    print(f"changes from scan {a} to scan {b}: {len(changes)}", file=sys.stderr)
+    _emit(changes, ("change", "serial", "base_pid", "device", "name", "detail"), args.format)
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from agent.store import fleet as history
+    from agent.normalize import canonical_serial
+
+    store = _require_store(args.db)
+    try:
+        rows = history.item_history(store, canonical_serial(args.serial))
+    finally:
+        store.close()
+    if not rows:
+        print(f"ibagent: serial {args.serial} was never seen", file=sys.stderr)
+        return EXIT_DEVICES_FAILED
+    _emit(rows, ("scan_id", "when", "device", "name", "pid", "class", "contractable", "capture_id"), args.format)
+    return EXIT_OK
+
+
+def cmd_trueup(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from agent.store import fleet as history
+
+    since = int(args.since) if args.since.isdigit() else _parse_day(args.since, "--since")
+    store = _require_store(args.db)
+    try:
+        try:
+            items = history.trueup(store, since)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    finally:
+        store.close()
+    rows = [asdict(i) for i in items]
+    for r in rows:
+        r["class"] = r.pop("cls")
+    print(f"items first seen after {args.since}: {len(rows)}", file=sys.stderr)
+    _emit(rows, ("serial", "base_pid", "pid", "hostname", "site", "class", "name", "scan_id"), args.format)
+    return EXIT_OK
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("reconcile", help="diff the live fleet against contract exports: deployed list and quote lists",
+                       description="Reconcile the latest snapshot against contract/coverage exports (CSV, XLSX, "
+                       "JSON as Cisco and partners export them) and optional EoX data. Statuses: covered, expiring, "
+                       "lapsed, uncovered, not-seen, unverified, rma-swap, end-of-support. With --out, writes the "
+                       "deployed list and the quote serial lists (renew, add, drop, transfer, refresh).")
+    p.add_argument("--contracts", nargs="+", required=True, metavar="FILE", help="contract/coverage export files")
+    p.add_argument("--eox", nargs="+", metavar="FILE", help="EoX API JSON or CSV files")
+    p.add_argument("--as-of", help="reconcile as of this date, YYYY-MM-DD (default today, UTC)")
+    p.add_argument("--window", type=int, default=90, help="days ahead that count as expiring (default 90)")
+    p.add_argument("--format", choices=("table", "csv", "json", "xlsx"),
+                   help="output format (default: table on stdout; all formats with --out)")
+    p.add_argument("--out", help="write the report files to this directory")
+    p.add_argument("--map", help="YAML header map (canonical field: column name) for other CSV layouts")
+    p.add_argument("--date-format", choices=("DD/MM/YYYY", "MM/DD/YYYY", "YYYY-MM-DD", "DD-MMM-YYYY"),
+                   help="settle ambiguous slash dates")
+    p.add_argument("--strict", action="store_true", help="refuse to reconcile if any row could not be read")
+    p.add_argument("--scan", type=int, help="snapshot as of this scan id (default latest)")
+    p.add_argument("--db", default=common.default_db, help=common.db_help)
+    p.set_defaults(func=cmd_reconcile)
+
+    p = sub.add_parser("diff", help="what changed between two scans (added, removed, moved, version changed)")
+    p.add_argument("scans", nargs="*", type=int, metavar="SCAN", help="two scan ids (default: the last two)")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--db", default=common.default_db, help=common.db_help)
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("history", help="every sighting of one serial across scans")
+    p.add_argument("serial")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--db", default=common.default_db, help=common.db_help)
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("trueup", help="items first seen after a date or scan (true-up delta)")
+    p.add_argument("--since", required=True, help="YYYY-MM-DD or a scan id")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--db", default=common.default_db, help=common.db_help)
+    p.set_defaults(func=cmd_trueup)
