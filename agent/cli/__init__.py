@@ -13,6 +13,9 @@ Exit codes (stable, for scripts and schedulers):
   70  internal error (a bug: please report it with ``--debug`` output)
   75  another scan holds the lock on this store (try again later)
 Heavy modules are imported inside the subcommand that needs them: cron runs us often.
+
+Stage: cli, the top.  It may import every package (lazily, inside each command); nothing imports
+it.  One module per command group, each with a ``register`` hook; ``parser.COMMANDS`` lists them.
 """
 from agent.cli.common import (  # noqa: F401  (the command line's public names)
     EXIT_DEVICES_FAILED, EXIT_INTERNAL, EXIT_LOCKED, EXIT_OK, EXIT_PARSE, EXIT_USAGE, UsageError,

@@ -8,6 +8,9 @@ Two scans a month apart in the story (between them, stack member 2 of the access
 replaced under RMA), then reconciliation against a sample partner installed-base export and
 EoX data written for that fleet.  Every file lands in ``--out`` and the store is kept there so
 every other command can be pointed at it.
+
+Stage: demo.  May import every stage below it and ``lab``; never ``agent.cli`` (the CLI hands it
+its scan runner).
 """
 from __future__ import annotations
 

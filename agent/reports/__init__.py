@@ -2,6 +2,11 @@
 
 ``select_lists`` decides which rows go on which list; ``render_table`` prints them for a
 terminal; ``write_reconcile_reports`` writes them as table text, CSV, JSON and/or XLSX.
+
+Stage: reports. One module per output format (``table``, ``xlsx``, CSV and JSON in ``writers``),
+which rows go on which list (``lists``), the flat and structured cells of a row (``cells``),
+terminal tables (``tabular``) and the forked per-format writers (``forking``).  May import only
+``agent.core`` and ``agent.reconcile`` (the rows it writes).
 """
 from agent.reports.lists import LISTS, ReportList, renew_groups, select_lists
 from agent.reports.table import render_table

@@ -22,6 +22,9 @@ read-only, the bytes are never rewritten.
 
 Imports are lazy: ``import agent.slp`` costs nothing until a name is used (the CLI's ``--help``
 stays fast, and the report never loads asyncssh).
+
+Stage: slp.  May import ``agent.core``, ``parsers`` and ``collectors`` (the round trip re-reads
+the device), ``agent.store`` and ``agent.reports`` (terminal tables); never the demo or the CLI.
 """
 from __future__ import annotations
 
