@@ -35,6 +35,19 @@ def _scan(store, devices: dict[str, list[tuple[str, str, str]]], failed=(), vers
     return scan
 
 
+def _as_older_version(store, version: int, undo: str) -> Store:
+    """Close ``store``, take it back to schema ``version`` (``undo`` removes what came later) and
+    open it again, which migrates it."""
+    path = store.path
+    store.close()
+    db = sqlite3.connect(path)
+    db.execute(undo)
+    db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(version),))
+    db.commit()
+    db.close()
+    return Store(path)
+
+
 @pytest.fixture
 def store(tmp_path):
     s = Store(tmp_path / "h.db")
@@ -134,14 +147,7 @@ def test_sightings_table_gives_the_history_walked_over_every_scan(store):
 def test_a_version_3_store_gets_its_sightings_from_the_components(store, tmp_path):
     _mixed_history(store)
     walked = history.walk_history(store, store.latest_scan_id())
-    path = store.path
-    store.close()
-    db = sqlite3.connect(path)
-    db.execute("DROP TABLE sightings")
-    db.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
-    db.commit()
-    db.close()
-    again = Store(path)
+    again = _as_older_version(store, 3, "DROP TABLE sightings")
     try:
         assert again.sightings_cover(again.latest_scan_id())
         assert history.seen_history(again) == walked
@@ -192,14 +198,7 @@ def test_a_version_4_store_gets_the_inventory_ok_fact_from_its_rows(store):
     _scan(store, {"down": [("Chassis", "C9300-48P", "FOC4")]}, failed=("down",))
     want = {"clean": 1, "partial": 0, "other": 1, "down": 0}
     assert {r["device"]: r["inventory_ok"] for r in store.db.execute("SELECT device, inventory_ok FROM devices")} == want
-    path = store.path
-    store.close()
-    db = sqlite3.connect(path)
-    db.execute("ALTER TABLE devices DROP COLUMN inventory_ok")
-    db.execute("UPDATE meta SET value='4' WHERE key='schema_version'")
-    db.commit()
-    db.close()
-    again = Store(path)
+    again = _as_older_version(store, 4, "ALTER TABLE devices DROP COLUMN inventory_ok")
     try:
         got = {r["device"]: r["inventory_ok"] for r in again.db.execute("SELECT device, inventory_ok FROM devices")}
         assert got == want
