@@ -11,7 +11,6 @@ import argparse
 import logging
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 EXIT_OK, EXIT_DEVICES_FAILED, EXIT_USAGE, EXIT_PARSE, EXIT_INTERNAL, EXIT_LOCKED = 0, 1, 2, 3, 70, 75
@@ -143,13 +142,16 @@ def _emit(rows: list[dict], columns, fmt: str) -> None:
 DB_HELP = "store path (default ./ibagent.db or $IBAGENT_DB)"
 
 
-@dataclass(frozen=True)
 class ParserCommon:
     """What the command modules' sub-parsers share; ``build_parser`` makes one per call (so
-    ``$IBAGENT_DB`` is read when the parser is built, as before)."""
+    ``$IBAGENT_DB`` is read when the parser is built, as before).  A plain class: ``dataclasses``
+    would cost ``ibagent --help`` the import of ``inspect``."""
 
-    default_db: str
-    db_help: str = DB_HELP
+    __slots__ = ("default_db", "db_help")
+
+    def __init__(self, default_db: str, db_help: str = DB_HELP) -> None:
+        self.default_db = default_db
+        self.db_help = db_help
 
     @classmethod
     def from_environ(cls) -> "ParserCommon":
