@@ -1,0 +1,105 @@
+"""Versions: one comparable form per release, by the platform's numbering scheme.
+
+Versions (:func:`canonical_version`, :func:`version_key`)
+    IOS XE ``17.09.04a`` == ``17.9.4a``: dotted integers without leading zeros plus a
+    lower-case rebuild letter; ``prdNN``, ``[Default]``, ``- SMU-PATCHED`` and other trailing
+    words dropped; 3.x trains keep their letters (``03.06.07E`` -> ``3.6.7E``).  NX-OS
+    ``10.2(3)`` == ``10.2.3`` (``[Feature Release]`` / ``[build ...]`` dropped) but train
+    releases keep their form (``7.0(3)I7(9)``).  IOS XR dotted (``7.5.2``, ``24.1.1``,
+    ``6.1.4.10I``), ``[Default]`` / ``LNT`` dropped.  ASA ``9.14(2)15`` (``9.14.2.15`` is read
+    as the same release).  Classic IOS keeps its train letters (``15.2(2)E8``).  The form is
+    recognised by shape, so an IOS XE box collected as ``cisco_ios`` still compares.
+    ``version_key`` gives a tuple that sorts releases in numeric order.
+"""
+from __future__ import annotations
+
+import re
+
+
+_FAMILY = {
+    "cisco_ios": "ios", "ios": "ios", "cisco_xe": "ios", "iosxe": "ios", "ios_xe": "ios",
+    "cisco_nxos": "nxos", "nxos": "nxos", "cisco_xr": "xr", "iosxr": "xr", "xr": "xr",
+    "cisco_asa": "asa", "asa": "asa",
+}
+_CLASSIC = re.compile(r"^(\d+)\.(\d+)\(([\d.]+[a-z]*)\)([A-Za-z]*\d*[a-z]?)")
+_DOTTED = re.compile(r"^0*(\d+)\.0*(\d+)(?:\.0*(\d+))?(?:\.0*(\d+))?([A-Za-z]+\d*)?")
+_NXOS_TRAIN = re.compile(r"^(\d+)\.(\d+)\((\d+[a-z]*)\)([A-Z]+\d*)\((\d+[a-z]*)\)")
+_NXOS_PLAIN = re.compile(r"^(\d+)\.(\d+)\((\d+)([a-z]*)\)")
+_ASA = re.compile(r"^(\d+)\.(\d+)\((\d+)\)(\d+)?")
+_ASA_DOTTED = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:\.(\d+))?$")
+
+
+def _first_token(raw: str) -> str:
+    s = str(raw or "").strip()
+    m = re.search(r"\bVersion\s+(\S+)", s)  # a whole banner line: '... Software (X), Version 15.0(2)SE4, ...'
+    if m:
+        s = m.group(1)
+    s = re.sub(r"\s*\[.*?\]", "", s)  # [Default], [build ...], [Feature Release]
+    s = s.split(" - ")[0]  # - SMU-PATCHED, - Extended Support Release
+    s = s.strip().split()[0] if s.strip() else ""
+    return s.strip(",;")
+
+
+def _xe(tok: str) -> str:
+    m = _DOTTED.match(tok)
+    if not m:
+        return tok
+    nums = [str(int(g)) for g in m.group(1, 2, 3, 4) if g is not None]
+    suffix = m.group(5) or ""
+    if re.fullmatch(r"prd\d*", suffix, re.I):
+        suffix = ""
+    elif re.fullmatch(r"[A-Za-z]", suffix) and len(nums) >= 3 and int(nums[0]) >= 16:
+        suffix = suffix.lower()  # 17.9.4a: rebuild letter
+    elif not re.fullmatch(r"[A-Za-z]+", suffix):
+        suffix = re.sub(r"\d+$", "", suffix) if suffix.lower().startswith("prd") else suffix
+    rest = tok[m.end():]
+    if suffix == "" and rest.startswith(".") and re.match(r"^\.[A-Z]+\d*$", rest):
+        suffix = rest[1:]  # 03.04.06.SG
+    return ".".join(nums) + suffix
+
+
+def canonical_version(platform: str, raw: str | None) -> str:
+    """Comparable version string for ``platform`` (see module docstring); '' for no version."""
+    tok = _first_token(raw or "")
+    if not tok:
+        return ""
+    family = _FAMILY.get(str(platform).lower(), "ios")
+    if family == "ios":
+        m = _CLASSIC.match(tok)
+        if m:
+            return tok[: m.end()]
+        return _xe(tok)
+    if family == "nxos":
+        m = _NXOS_TRAIN.match(tok)
+        if m:
+            return f"{m.group(1)}.{m.group(2)}({m.group(3)}){m.group(4)}({m.group(5)})"
+        m = _NXOS_PLAIN.match(tok)
+        if m:
+            return f"{m.group(1)}.{m.group(2)}.{m.group(3)}{m.group(4)}"
+        m = _DOTTED.match(tok)
+        if m:
+            nums = [str(int(g)) for g in m.group(1, 2, 3) if g is not None]
+            return ".".join(nums) + (m.group(5) or "" if (m.group(5) or "").islower() else "")
+        return tok
+    if family == "xr":
+        m = re.match(r"^(\d+(?:\.\d+)*[A-Z]?)", tok)
+        if m:
+            return ".".join(str(int(p)) if p.isdigit() else p for p in m.group(1).split("."))
+        return tok
+    # asa
+    m = _ASA.match(tok)
+    if m:
+        return f"{m.group(1)}.{m.group(2)}({m.group(3)})" + (m.group(4) or "")
+    m = _ASA_DOTTED.match(tok)
+    if m:
+        return f"{m.group(1)}.{m.group(2)}({m.group(3)})" + (m.group(4) or "")
+    return tok
+
+
+def version_key(platform: str, raw: str | None) -> tuple:
+    """Sort key: numbers compare as numbers, letters as text, shorter prefix first."""
+    canon = canonical_version(platform, raw)
+    key = []
+    for tok in re.findall(r"\d+|[A-Za-z]+", canon):
+        key.append((1, int(tok), "") if tok.isdigit() else (0, 0, tok.lower()))
+    return tuple(key)
