@@ -27,6 +27,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Mapping
 
 from agent.core import platforms
 from agent.core.models import Capture, Target
@@ -80,10 +81,10 @@ def _direct_send_session():
     return _session_class
 
 
-def netconf_profile(platform: str) -> dict | None:
+def netconf_profile(platform: str) -> Mapping[str, Any] | None:
     """The platform's ``netconf:`` section, or None when it has no NETCONF agent."""
     try:
-        return platforms.get(platform).raw.get("netconf") or None
+        return platforms.get(platform).netconf
     except platforms.UnknownPlatform:
         return None
 
@@ -117,7 +118,7 @@ class NetconfCollector:
 
     # ------------------------------------------------------------------ blocking part
 
-    def _connect(self, target: Target, profile: dict):
+    def _connect(self, target: Target, profile: Mapping[str, Any]):
         from ncclient import manager as nc_manager
         from ncclient.operations import RaiseMode
         from ncclient.transport import SSHSession

@@ -28,6 +28,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from agent.core import platforms
 from agent.core.models import Capture, Component, DeviceRecords, Target
@@ -118,7 +119,7 @@ def _ssh_provides(platform: str) -> Mapping[str, tuple[str, ...]]:
     return platforms.get(platform).ssh.provides
 
 
-def _netconf_profile(platform: str) -> dict | None:
+def _netconf_profile(platform: str) -> Mapping[str, Any] | None:
     from collectors.netconf import netconf_profile
 
     return netconf_profile(platform)

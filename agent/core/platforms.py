@@ -5,8 +5,8 @@ Every platform fact lives in its file and is read here into typed fields of :cla
 the names it is also known by (``aliases``, resolved by :func:`lookup`), how its releases are
 numbered (``version_scheme``, the rule set ``agent.normalize`` applies), the file system files are
 written to (``flash``), the SSH session (prompt, enable, setup, commands and which datum each
-command answers), and the lines with which a device refuses a command (``refusals``, read by the
-one detector :func:`refusal`).  ``platform_defs/_shared.yaml`` holds what every platform shares
+command answers), the NETCONF and SNMP sections the collectors read, and the lines with which a
+device refuses a command (``refusals``, read by the one detector :func:`refusal`).  ``platform_defs/_shared.yaml`` holds what every platform shares
 (the refusal wording); a platform file adds to it.
 
 Each file is checked against :data:`SCHEMA` (a JSON Schema, of which :func:`validate` checks the
@@ -201,9 +201,11 @@ class Platform:
     aliases: tuple[str, ...]
     version_scheme: str  # one of VERSION_SCHEMES
     flash: str  # file system for files we write on the device ('bootflash:')
-    refusals: re.Pattern[str]  # _shared.yaml's and the platform's refusal lines, one alternation
+    refusal_patterns: tuple[str, ...]  # _shared.yaml's refusal lines, then the platform's own
+    refusals: re.Pattern[str]  # the same, one alternation
     ssh: SshProfile
-    raw: dict[str, Any]  # the whole file: the netconf: and snmp: sections are read from it
+    netconf: Mapping[str, Any] | None  # the 'netconf:' section (collectors/netconf.py); None: no agent
+    snmp: Mapping[str, Any]  # the 'snmp:' section (collectors/snmp.py)
 
 
 class UnknownPlatform(ValueError):
@@ -221,7 +223,7 @@ def _shared() -> dict[str, Any]:
         p for i, rx in enumerate((d or {}).get("refusals") or ()) for p in _regex_problem(rx, f"refusals[{i}]")])
 
 
-def _refusal_regex(patterns: list[str]) -> re.Pattern[str]:
+def _refusal_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
     # Each pattern is matched at the start of a line; one alternation keeps the detector one pass.
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
 
@@ -232,6 +234,7 @@ def get(name: str) -> Platform:
         raise UnknownPlatform(f"unknown platform {name!r} (known: {', '.join(names())})")
     data = _load(name, lambda d: problems(d, name))
     ssh = data["ssh"]
+    refusals = tuple(_shared()["refusals"]) + tuple(data.get("refusals", ()))
     return Platform(
         name=data["name"],
         description=data["description"],
@@ -240,7 +243,8 @@ def get(name: str) -> Platform:
         aliases=tuple(data["aliases"]),
         version_scheme=data["version_scheme"],
         flash=data["flash"],
-        refusals=_refusal_regex(list(_shared()["refusals"]) + list(data.get("refusals", ()))),
+        refusal_patterns=refusals,
+        refusals=_refusal_regex(refusals),
         ssh=SshProfile(
             prompt=re.compile(ssh["prompt"]),
             enable=ssh.get("enable", "never"),
@@ -249,7 +253,8 @@ def get(name: str) -> Platform:
             optional=frozenset(ssh.get("optional", ())),
             provides=MappingProxyType({c: tuple(d) for c, d in ssh["provides"].items()}),
         ),
-        raw=data,
+        netconf=MappingProxyType(data["netconf"]) if data.get("netconf") else None,
+        snmp=MappingProxyType(data["snmp"]),
     )
 
 
@@ -279,7 +284,7 @@ def lookup(name: object) -> Platform | None:
 @cache
 def _any_refusal() -> re.Pattern[str]:
     """Every platform's refusal lines: for text whose platform is not known."""
-    return _refusal_regex(list(_shared()["refusals"]) + [rx for n in names() for rx in get(n).raw.get("refusals", ())])
+    return _refusal_regex(tuple(dict.fromkeys(rx for n in names() for rx in get(n).refusal_patterns)))
 
 
 REFUSAL_LINES = 8  # a device prints its refusal at once (under the echoed command's caret line)
