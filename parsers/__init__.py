@@ -30,6 +30,9 @@ shows; ``None`` when it shows none of it).  ``show version``: ``facts``.
 
 Facts keys (present only when the output states them)
 -----------------------------------------------------
+The shape is :class:`agent.core.models.Facts` (a TypedDict: every key, its type); the fixture and
+conformance suites fail on a key it does not list or a value of another type.
+
 ``hostname``            name in the ``<host> uptime is`` / ``Device name:`` / ``<host> up`` line;
                         else from the echoed prompt when the capture kept it (IOS XR 64-bit
                         ``show version`` prints no host name: ``RP/0/RSP0/CPU0:pe1#``)
@@ -63,7 +66,9 @@ Facts keys (present only when the output states them)
 ``last_reboot_reason``, ``supervisor`` (NX-OS), ``model_id``, ``fxos_version``,
 ``asdm_version``, ``license_mode``, ``license_state``, ``ssp_slot``, ``failover_uptime``,
 ``multiple_context`` (ASA), ``license_serial``/``platform_license`` (ASA activation-key
-``show license all``).
+``show license all``).  Structured captures add ``software_version``, ``boot_time``,
+``rommon_version``, ``chassis_software_version`` (NETCONF) and ``sys_descr``, ``sys_object_id``,
+``sys_name`` (SNMP).
 
 Templates
 =========
@@ -77,7 +82,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from agent.core.models import LicenseStatus, ParseResult
+from agent.core.models import Facts, LicenseStatus, ParseResult
 from agent.core.platforms import lookup, refusal as refusal_line
 
 from . import inventory as _inventory
@@ -223,7 +228,7 @@ def _parse(platform: str, command: str, text: str) -> ParseResult:
         if plat == "cisco_asa" and canon == "show license all":
             classic = _licensing.asa_classic(body)
             if classic:
-                facts = {}
+                facts: Facts = {}
                 if "serial" in classic:
                     facts["license_serial"] = classic["serial"]
                 if "platform_license" in classic:
