@@ -1,7 +1,7 @@
 """NETCONF collector on ncclient: one ``<get>`` per subtree filter of the platform's ``netconf:`` data.
 
 Which filters, in which order, which of them may be refused, and the default port (830) come
-from ``agent/platform_defs/<platform>.yaml``; a host's ``data: {netconf_port: N}`` overrides the
+from ``agent/core/platform_defs/<platform>.yaml``; a host's ``data: {netconf_port: N}`` overrides the
 port.  Each reply is kept raw (``<rpc-reply>`` XML) as a Capture named ``netconf:<filter>``;
 ``parsers.netconf`` reads it.  A platform without a ``netconf:`` section (ASA, classic IOS)
 has no NETCONF agent: the scan does not plan this transport for it.

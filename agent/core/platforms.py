@@ -6,8 +6,9 @@ the names it is also known by (``aliases``, resolved by :func:`lookup`), how its
 numbered (``version_scheme``, the rule set ``agent.normalize`` applies), the file system files are
 written to (``flash``), the SSH session (prompt, enable, setup, commands and which datum each
 command answers), the NETCONF and SNMP sections the collectors read, and the lines with which a
-device refuses a command (``refusals``, read by the one detector :func:`refusal`).  ``platform_defs/_shared.yaml`` holds what every platform shares
-(the refusal wording); a platform file adds to it.
+device refuses a command (``refusals``, read by the one detector :func:`refusal`).
+``platform_defs/_shared.yaml`` holds what every platform shares (the refusal wording); a platform
+file adds to it.
 
 Each file is checked against :data:`SCHEMA` (a JSON Schema, of which :func:`validate` checks the
 subset it uses: type, required, properties, additionalProperties, enum, items, minItems) when it
