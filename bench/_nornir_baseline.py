@@ -4,7 +4,7 @@
 
 Reads a Nornir SimpleInventory (hosts.yaml/groups.yaml/defaults.yaml, clear-text credentials:
 ``scan_fleet.py`` writes a converted copy of the lab inventory with the lab password resolved),
-runs per host the commands of ``agent/platform_defs/<platform>.yaml`` with
+runs per host the commands of ``agent/core/platform_defs/<platform>.yaml`` with
 ``netmiko_send_command(..., use_textfsm=True)`` (ntc-templates parsing), on Nornir's threaded
 runner with ``--workers`` threads.  Hosts that land in user EXEC (classic IOS, ASA) are enabled
 first with ``net_connect.enable()``, as a user's task would.  Each connection is closed at the

@@ -62,25 +62,3 @@ def looks_like_noise(text: str) -> bool:
     sample = text[-4096:]
     bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\r\n\t") or 0x7F <= ord(ch) < 0xA0 or ch == "\ufffd")
     return bad / len(sample) > _NOISE_LIMIT
-
-
-INVALID_MARKERS = (
-    "% Invalid input detected",
-    "% Invalid command",
-    "% Incomplete command",
-    "% Ambiguous command",
-    "% Unknown command",
-    "ERROR: % Invalid",
-    "Syntax error while parsing",
-)
-
-
-def rejected(output: str) -> str | None:
-    """The device's own rejection line if it refused the command, else None."""
-    head = output[:2000]
-    for marker in INVALID_MARKERS:
-        pos = head.find(marker)
-        if pos >= 0:
-            end = head.find("\n", pos)
-            return head[pos : end if end >= 0 else None].strip()
-    return None

@@ -1,7 +1,7 @@
 """NETCONF collector on ncclient: one ``<get>`` per subtree filter of the platform's ``netconf:`` data.
 
 Which filters, in which order, which of them may be refused, and the default port (830) come
-from ``agent/platform_defs/<platform>.yaml``; a host's ``data: {netconf_port: N}`` overrides the
+from ``agent/core/platform_defs/<platform>.yaml``; a host's ``data: {netconf_port: N}`` overrides the
 port.  Each reply is kept raw (``<rpc-reply>`` XML) as a Capture named ``netconf:<filter>``;
 ``parsers.netconf`` reads it.  A platform without a ``netconf:`` section (ASA, classic IOS)
 has no NETCONF agent: the scan does not plan this transport for it.
@@ -27,6 +27,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Mapping
 
 from agent.core import platforms
 from agent.core.models import Capture, Target
@@ -80,10 +81,10 @@ def _direct_send_session():
     return _session_class
 
 
-def netconf_profile(platform: str) -> dict | None:
+def netconf_profile(platform: str) -> Mapping[str, Any] | None:
     """The platform's ``netconf:`` section, or None when it has no NETCONF agent."""
     try:
-        return platforms.get(platform).raw.get("netconf") or None
+        return platforms.get(platform).netconf
     except platforms.UnknownPlatform:
         return None
 
@@ -117,7 +118,7 @@ class NetconfCollector:
 
     # ------------------------------------------------------------------ blocking part
 
-    def _connect(self, target: Target, profile: dict):
+    def _connect(self, target: Target, profile: Mapping[str, Any]):
         from ncclient import manager as nc_manager
         from ncclient.operations import RaiseMode
         from ncclient.transport import SSHSession

@@ -198,7 +198,7 @@ class SnmpCollector:
     async def collect(self, target: Target, sink: list[Capture]) -> None:
         from pysnmp.hlapi.v3arch.asyncio import ContextData, UdpTransportTarget
 
-        profile = platforms.get(target.platform).raw.get("snmp") or {}
+        profile = platforms.get(target.platform).snmp
         opts = target.options
         version = str(opts.get("snmp_version") or profile.get("version") or "2c").lower().lstrip("v")
         try:

@@ -18,7 +18,7 @@ import asyncssh
 
 from agent.core import platforms
 from agent.core.models import Capture, Target
-from collectors.base import PROMPT, CollectError, looks_like_noise, rejected
+from collectors.base import PROMPT, CollectError, looks_like_noise
 
 _PASSWORD_PROMPT = re.compile(r"[Pp]assword:\s*$")
 # Cap on what one command may print: a runaway device must not eat the agent's memory.
@@ -169,7 +169,7 @@ class SshCollector:
                 )
                 raise
             text = _clean(out, command, prompt_line)
-            refusal = rejected(text)
+            refusal = platforms.refusal(text, plat.name)
             sink.append(
                 Capture(
                     target.name,

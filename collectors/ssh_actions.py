@@ -25,7 +25,7 @@ import asyncssh
 
 from agent.core import platforms
 from agent.core.models import Capture, Target
-from collectors.base import CollectError, rejected
+from collectors.base import CollectError
 from collectors.ssh import _clean, _Shell, connect, open_shell
 
 # Device-side failures that are not a refused command: '%Error opening bootflash:x (No such file
@@ -38,9 +38,9 @@ _CONFIRM = re.compile(r"(?:\[confirm\]|\]\?\s*|\(yes/no(?:/abort)?\)\s*\[\w\]\s*
 MAX_FILE = 64 * 1024 * 1024
 
 
-def device_error(text: str) -> str | None:
-    """The device's own error line if it refused or failed the command, else None."""
-    refusal = rejected(text)
+def device_error(text: str, platform: str | None = None) -> str | None:
+    """The device's own error line if it refused (``platform``'s refusal lines) or failed the command, else None."""
+    refusal = platforms.refusal(text, platform)
     if refusal:
         return refusal
     m = _ERROR_LINE.search(text[:4000])
@@ -132,7 +132,7 @@ class CliSession:
         except (asyncssh.Error, ConnectionError) as exc:
             raise CollectError("disconnect", f"connection lost: {getattr(exc, 'reason', None) or exc}") from None
         text = _clean("".join(pieces), command, prompt)
-        problem = device_error(text)
+        problem = device_error(text, self.target.platform)
         return Capture(self.target.name, self.target.platform, "ssh", command, text, started, time.time(),
                        f"device refused or failed the command: {problem}" if problem else None,
                        "command" if problem else None)

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from agent.core import platforms
 from agent.core.models import Capture, Target
-from collectors.base import PROMPT, CollectError, looks_like_noise, rejected
+from collectors.base import PROMPT, CollectError, looks_like_noise
 
 
 class NetmikoCollector:
@@ -90,7 +90,7 @@ class NetmikoCollector:
                     raise CollectError(kind, f"{command!r}: no prompt within {self.command_timeout:g}s") from None
                 except (OSError, EOFError, SSHException) as exc:
                     raise CollectError("disconnect", f"connection lost during {command!r}: {exc}") from None
-                refusal = rejected(out)
+                refusal = platforms.refusal(out, plat.name)
                 sink.append(
                     Capture(
                         target.name, target.platform, "ssh", command, out, started, time.time(),

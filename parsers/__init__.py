@@ -33,6 +33,9 @@ shows; ``None`` when it shows none of it).  ``show version``: ``facts``.
 
 Facts keys (present only when the output states them)
 -----------------------------------------------------
+The shape is :class:`agent.core.models.Facts` (a TypedDict: every key, its type); the fixture and
+conformance suites fail on a key it does not list or a value of another type.
+
 ``hostname``            name in the ``<host> uptime is`` / ``Device name:`` / ``<host> up`` line;
                         else from the echoed prompt when the capture kept it (IOS XR 64-bit
                         ``show version`` prints no host name: ``RP/0/RSP0/CPU0:pe1#``)
@@ -66,7 +69,9 @@ Facts keys (present only when the output states them)
 ``last_reboot_reason``, ``supervisor`` (NX-OS), ``model_id``, ``fxos_version``,
 ``asdm_version``, ``license_mode``, ``license_state``, ``ssp_slot``, ``failover_uptime``,
 ``multiple_context`` (ASA), ``license_serial``/``platform_license`` (ASA activation-key
-``show license all``).
+``show license all``).  Structured captures add ``software_version``, ``boot_time``,
+``rommon_version``, ``chassis_software_version`` (NETCONF) and ``sys_descr``, ``sys_object_id``,
+``sys_name`` (SNMP).
 
 Templates
 =========
@@ -80,7 +85,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from agent.core.models import LicenseStatus, ParseResult
+from agent.core.models import Facts, LicenseStatus, ParseResult
+from agent.core.platforms import lookup, refusal as refusal_line
 
 from . import inventory as _inventory
 from . import licensing as _licensing
@@ -88,7 +94,7 @@ from . import netconf as _netconf
 from . import nxos_json as _nxos_json
 from . import snmp as _snmp
 from . import version as _version
-from ._util import ParseError, clean, cli_error, prompt_hostname
+from ._util import ParseError, clean, prompt_hostname
 
 __all__ = ["parse", "ParseError", "PLATFORMS", "COMMANDS", "PROMPT", "canonical_command", "canonical_platform"]
 
@@ -96,15 +102,9 @@ __all__ = ["parse", "ParseError", "PLATFORMS", "COMMANDS", "PROMPT", "canonical_
 # 64-bit IOS XR names its host.  Kept as a capture so the hostname has evidence like any fact.
 PROMPT = "prompt"
 
+# The platforms these parsers read (each has its show-version entry in _VERSION below); the names
+# and aliases a caller may use are platform data (agent/core/platform_defs, agent.core.platforms.lookup).
 PLATFORMS = ("cisco_ios", "cisco_xe", "cisco_nxos", "cisco_xr", "cisco_asa")
-_ALIASES = {
-    "ios": "cisco_ios", "cisco_ios": "cisco_ios",
-    "iosxe": "cisco_xe", "ios_xe": "cisco_xe", "ios-xe": "cisco_xe", "xe": "cisco_xe", "cisco_xe": "cisco_xe",
-    "cisco_iosxe": "cisco_xe",
-    "nxos": "cisco_nxos", "nx-os": "cisco_nxos", "cisco_nxos": "cisco_nxos",
-    "iosxr": "cisco_xr", "ios_xr": "cisco_xr", "xr": "cisco_xr", "cisco_xr": "cisco_xr", "cisco_iosxr": "cisco_xr",
-    "asa": "cisco_asa", "cisco_asa": "cisco_asa",
-}
 
 # Canonical commands, with the abbreviations a device accepts ('[[..]]' = optional tail).
 _COMMAND_SPECS = (
@@ -135,7 +135,8 @@ _JSON_PIPE = re.compile(r"\s*\|\s*json(?:-pretty)?\s*$")
 
 @lru_cache(maxsize=1024)
 def canonical_platform(platform: str) -> str | None:
-    return _ALIASES.get(str(platform).strip().lower())
+    plat = lookup(str(platform))
+    return plat.name if plat is not None and plat.name in PLATFORMS else None
 
 
 @lru_cache(maxsize=1024)
@@ -187,7 +188,7 @@ def _parse(platform: str, command: str, text: str) -> ParseResult:
     body = clean(text)
     if not body.strip():
         raise ParseError(plat, canon, "empty output")
-    refusal = cli_error(body)
+    refusal = refusal_line(body, plat)
 
     if is_json:
         if plat != "cisco_nxos" or canon not in ("show version", "show inventory"):
@@ -221,7 +222,7 @@ def _parse(platform: str, command: str, text: str) -> ParseResult:
 
     # Licensing.
     if plat == "cisco_nxos" and canon == "show license usage" and _licensing.nxos_legacy(body):
-        licenses = _licensing.nxos_usage_table(body)
+        licenses = _licensing.nxos_usage_table(plat, body)
         if not licenses:
             raise ParseError(plat, canon, "feature table header without rows")
         return ParseResult(licenses=licenses)
@@ -230,7 +231,7 @@ def _parse(platform: str, command: str, text: str) -> ParseResult:
         if plat == "cisco_asa" and canon == "show license all":
             classic = _licensing.asa_classic(body)
             if classic:
-                facts = {}
+                facts: Facts = {}
                 if "serial" in classic:
                     facts["license_serial"] = classic["serial"]
                 if "platform_license" in classic:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ParseError", "clean", "prompt_hostname", "none_to_empty", "split_udi", "CLI_ERROR"]
+__all__ = ["ParseError", "clean", "prompt_hostname", "none_to_empty", "split_udi"]
 
 
 class ParseError(ValueError):
@@ -35,13 +35,6 @@ _ECHO = re.compile(rf"^\s*(?:{_PROMPT}\s*)?(?:sh|sho|show|how|admin|terminal)\b.
 _BARE_PROMPT = re.compile(rf"^\s*{_PROMPT}\s*$")
 # IOS XR prints the command's start time first: 'Fri Aug  9 09:08:06.986 CDT'.
 _XR_STAMP = re.compile(r"^\s*(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+\w{3}\s+\d{1,2}\s+\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\s+\S+\s*$")
-
-# A device refusing the command.
-CLI_ERROR = re.compile(
-    r"^\s*(?:ERROR:\s*)?%\s*(?:Invalid\s+(?:input|command)|Incomplete\s+command|Ambiguous\s+command"
-    r"|Unknown\s+command|Unrecognized\s+command)|^\s*(?:ERROR:\s*)?(?:Invalid\s+command|Syntax\s+error)",
-    re.I,
-)
 
 
 def clean(text: str) -> str:
@@ -126,11 +119,3 @@ def split_udi(text: str) -> tuple[str, str]:
     if not m:
         return "", ""
     return m.group(1), m.group(2)
-
-
-def cli_error(text: str) -> str | None:
-    """The device's error line when the capture is a refusal rather than an answer."""
-    for ln in text.split("\n")[:8]:
-        if CLI_ERROR.match(ln):
-            return ln.strip()
-    return None

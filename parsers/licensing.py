@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from agent.core.models import LicenseStatus, LicenseUsage
+from agent.core.platforms import get as platform_def
 
 from . import _fsm
 from ._util import none_to_empty, split_udi
@@ -320,9 +321,10 @@ def nxos_legacy(text: str) -> bool:
     return bool(_NXOS_LEGACY.search(text))
 
 
-def nxos_usage_table(text: str) -> list[LicenseUsage]:
-    """NX-OS 6-9.x ``show license usage`` feature table, via ntc-templates' template."""
-    path = _fsm.template_path("cisco_nxos", "show license usage", "cisco_nxos")
+def nxos_usage_table(platform: str, text: str) -> list[LicenseUsage]:
+    """NX-OS 6-9.x ``show license usage`` feature table, via ntc-templates' template (filed under the
+    platform's ``ntc_platform``)."""
+    path = _fsm.template_path(platform, "show license usage", platform_def(platform).ntc_platform)
     if path is None:
         return []
     out = []

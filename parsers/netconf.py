@@ -35,7 +35,7 @@ import re
 
 from lxml import etree
 
-from agent.core.models import LicenseStatus, LicenseUsage, ParseResult, RawComponent
+from agent.core.models import Facts, LicenseStatus, LicenseUsage, ParseResult, RawComponent
 
 from ._util import ParseError, to_int
 
@@ -100,7 +100,7 @@ def _errors(root) -> list[str]:
 # ------------------------------------------------------------------ models
 
 
-def _xe_hardware(data, facts: dict, comps: list[RawComponent]) -> None:
+def _xe_hardware(data, facts: Facts, comps: list[RawComponent]) -> None:
     for row in data.iter(_q(XE_HW, "device-inventory")):
         hw_type = _text(row, "hw-type")
         index = _text(row, "hw-dev-index")
@@ -176,7 +176,7 @@ def _owner_name(bag) -> tuple[str, str]:
     return own or path, path
 
 
-def _xr_inventory(data, facts: dict, comps: list[RawComponent]) -> None:
+def _xr_inventory(data, facts: Facts, comps: list[RawComponent]) -> None:
     seen: set[tuple[str, str, str]] = set()
     for bag in data.iter(_q(XR_INV, "inv-basic-bag"), _q(XR_INV, "basic-info")):
         name, path = _owner_name(bag)
@@ -202,7 +202,7 @@ def _xr_inventory(data, facts: dict, comps: list[RawComponent]) -> None:
             facts.setdefault("hostname", host)
 
 
-def _oc_components(data, ns: str, facts: dict, comps: list[RawComponent]) -> None:
+def _oc_components(data, ns: str, facts: Facts, comps: list[RawComponent]) -> None:
     for comp in data.iter(_q(ns, "component")):
         if ns == OC_PLATFORM:
             state = next((c for c in comp if _local(c) == "state"), None)
@@ -231,21 +231,21 @@ def _oc_components(data, ns: str, facts: dict, comps: list[RawComponent]) -> Non
         ))
 
 
-def _xe_native(data, facts: dict) -> None:
+def _xe_native(data, facts: Facts) -> None:
     for native in data.iter(_q(XE_NATIVE, "native")):
         host = _text(native, "hostname")
         if host:
             facts.setdefault("hostname", host)
 
 
-def _oc_system(data, facts: dict) -> None:
+def _oc_system(data, facts: Facts) -> None:
     for system in data.iter(_q(OC_SYSTEM, "system")):
         host = _text(system, "state", "hostname") or _text(system, "config", "hostname")
         if host:
             facts.setdefault("hostname", host)
 
 
-def _nxos_device(data, facts: dict) -> None:
+def _nxos_device(data, facts: Facts) -> None:
     for system in data.iter(_q(NXOS, "System")):
         host = _text(system, "name")
         if host:
@@ -284,7 +284,7 @@ def parse(platform: str, command: str, text: str) -> ParseResult:
     data = root.find(_q(NC, "data")) if _local(root) == "rpc-reply" else root
     if data is None:
         data = root
-    facts: dict = {}
+    facts: Facts = {}
     comps: list[RawComponent] = []
     _xe_hardware(data, facts, comps)
     _xe_native(data, facts)

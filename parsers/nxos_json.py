@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agent.core.models import ParseResult
+from agent.core.models import Facts, ParseResult
 
 from .inventory import json_rows
 
@@ -46,7 +46,7 @@ def parse(command: str, text: str) -> ParseResult | None:
     data = _body(_load(text))
     if data is None:
         return None
-    facts: dict[str, Any] = {}
+    facts: Facts = {}
     version = _s(data.get("nxos_ver_str") or data.get("sys_ver_str") or data.get("kickstart_ver_str"))
     if version:
         facts["os_version"] = version

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from agent.core.models import ParseResult, RawComponent
+from agent.core.models import Facts, ParseResult, RawComponent
 
 from ._util import ParseError, to_int
 
@@ -100,8 +100,8 @@ def version_from_descr(descr: str) -> str:
     return ""
 
 
-def _facts(system: dict[str, str]) -> dict:
-    facts: dict = {}
+def _facts(system: dict[str, str]) -> Facts:
+    facts: Facts = {}
     descr = _quoted(system.get(SYS_DESCR, ""))
     if descr:
         facts["sys_descr"] = descr

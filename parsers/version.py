@@ -1,12 +1,13 @@
 """``show version`` for every platform: TextFSM templates (parsers/templates) + fact assembly.
 
-Each function takes cleaned text and returns a facts dict (keys documented in
+Each function takes cleaned text and returns its :class:`Facts` (keys documented in
 ``parsers.__doc__``); an empty dict means nothing recognisable was found.
 """
 from __future__ import annotations
 
 import re
-from typing import Any
+
+from agent.core.models import Facts, StackMember
 
 from . import _fsm
 
@@ -30,12 +31,12 @@ def _rows(platform: str, command: str, text: str) -> list[dict]:
 # ------------------------------------------------------------------ IOS / IOS XE
 
 
-def ios(text: str) -> dict[str, Any]:
+def ios(text: str) -> Facts:
     rows = _rows("cisco_xe", "show version", text)
     if not rows:
         return {}
     main, blocks = rows[0], rows[1:]
-    facts: dict[str, Any] = {}
+    facts: Facts = {}
     xe, iosv = main["xe_version"], main["ios_version"]
     if xe and xe[0].isdigit():
         facts["os_version"] = xe
@@ -63,7 +64,7 @@ def ios(text: str) -> dict[str, Any]:
 
     # Stack / StackWise Virtual / VSS: the 'Switch Ports Model' table and 'Switch 0N' blocks.
     table = list(zip(main["table_mark"], main["table_switch"], main["table_model"], main["table_version"]))
-    members: dict[str, dict[str, str]] = {}
+    members: dict[str, StackMember] = {}
     for mark, num, model, ver in table:
         members[str(int(num))] = {"switch": str(int(num)), "pid": model, "serial": "", "sw_version": ver,
                                   "role": "Active" if mark == "*" else ""}
@@ -108,12 +109,12 @@ def ios(text: str) -> dict[str, Any]:
 _NXOS_PID = re.compile(r"\b((?:N\dK|N77|N2K|DS)-[A-Z0-9][A-Z0-9\-+]*)\b")
 
 
-def nxos(text: str) -> dict[str, Any]:
+def nxos(text: str) -> Facts:
     rows = _rows("cisco_nxos", "show version", text)
     if not rows:
         return {}
     r = rows[0]
-    facts: dict[str, Any] = {}
+    facts: Facts = {}
     if r["os"]:
         facts["os_version"] = r["os"]
     elif r["kickstart"]:
@@ -145,12 +146,12 @@ _PIDISH = re.compile(r"^[A-Z0-9][A-Za-z0-9\-/+.]*\d[A-Za-z0-9\-/+.]*$")
 _XR_DESCR_PID = re.compile(r"^(ASR|NCS|CRS)[ -]?(\d{3,4}[A-Z]?)\b")
 
 
-def xr(text: str) -> dict[str, Any]:
+def xr(text: str) -> Facts:
     rows = _rows("cisco_xr", "show version", text)
     if not rows:
         return {}
     r = rows[0]
-    facts: dict[str, Any] = {}
+    facts: Facts = {}
     line = r["version_line"]
     if line:
         facts["os_version"] = line
@@ -190,12 +191,12 @@ def xr(text: str) -> dict[str, Any]:
 # ------------------------------------------------------------------ ASA
 
 
-def asa(text: str) -> dict[str, Any]:
+def asa(text: str) -> Facts:
     rows = _rows("cisco_asa", "show version", text)
     if not rows:
         return {}
     r = rows[0]
-    facts: dict[str, Any] = {}
+    facts: Facts = {}
     for key, col in (("os_version", "version"), ("hostname", "hostname"), ("uptime", "uptime"),
                      ("running_image", "running_image"), ("chassis_pid", "hardware"),
                      ("model_id", "model_id"), ("fxos_version", "fxos_version"),
@@ -221,5 +222,5 @@ def asa(text: str) -> dict[str, Any]:
     return _compact(facts)
 
 
-def _compact(facts: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in facts.items() if v not in ("", [], None)}
+def _compact(facts: Facts) -> Facts:
+    return {k: v for k, v in facts.items() if v not in ("", [], None)}  # type: ignore[return-value]  # a subset of facts

@@ -363,7 +363,8 @@ class Outcome:
 
 def run_case(case: Case) -> Outcome:
     import parsers
-    from parsers._util import clean, cli_error
+    from agent.core.platforms import refusal as cli_error
+    from parsers._util import clean
 
     text = case.path.read_text(errors="replace")
     try:

@@ -14,6 +14,8 @@ import pytest
 
 import corpus_util as cu
 import parsers
+from agent.core.models import Facts
+from model_checks import typed_dict_problems
 
 ROOT = cu.corpus_root()
 HAVE_CORPUS = ROOT.is_dir() and any(ROOT.glob("*/show_version/*.txt"))
@@ -51,6 +53,16 @@ def _expected_records(case: cu.Case, text: str) -> int:
         blocks = [b for b in _LICENSE_BLOCK.findall(text) if "(days)" not in b and "Attributes" not in b]
         return len(blocks) + len(_TABLE_ROW.findall(text))
     return 1
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.rel for c in CASES])
+def test_capture_facts_fit_the_model(case: cu.Case):
+    """Real captures too: only keys agent.core.models.Facts lists, each value of its declared type."""
+    try:
+        result = parsers.parse(case.platform, case.command, case.path.read_text(errors="replace"))
+    except parsers.ParseError:
+        return
+    assert typed_dict_problems(result.facts, Facts) == []
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.rel for c in CASES])

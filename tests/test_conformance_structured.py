@@ -14,6 +14,8 @@ import pytest
 import corpus_structured as cs
 import corpus_util as cu
 import parsers
+from agent.core.models import Facts
+from model_checks import typed_dict_problems
 
 ROOT = cu.corpus_root()
 CASES = list(cs.iter_cases(ROOT)) if ROOT.is_dir() else []
@@ -60,6 +62,12 @@ def test_structured_capture(case: cs.StructuredCase):
     problems = [f"{m.field} [{m.kind}] expected {m.value!r}" for m in outcome.mismatches]
     assert not problems, f"{case.rel}: disagrees with the source on {problems}"
     assert outcome.derived == ABSENT.get(case.rel, 0), [e.value for e in outcome.derived_values]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.rel for c in CASES])
+def test_structured_facts_fit_the_model(case: cs.StructuredCase):
+    result = parsers.parse(case.platform, case.command, case.path.read_text(errors="replace"))
+    assert typed_dict_problems(result.facts, Facts) == []
 
 
 def test_structured_totals():

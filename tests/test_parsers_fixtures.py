@@ -11,6 +11,8 @@ import yaml
 
 import corpus_util  # noqa: F401 - puts the repo on sys.path
 import parsers
+from agent.core.models import Facts
+from model_checks import typed_dict_problems
 from parsers import _fsm
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,6 +57,23 @@ def test_fixture(txt: Path):
     expected = yaml.safe_load(txt.with_suffix(".yml").read_text()) or {}
     result = parsers.parse(platform, slug.replace("_", " "), txt.read_text())
     assert _as_dict(result) == expected
+
+
+@pytest.mark.parametrize("txt", CASES, ids=[str(p.relative_to(FIXTURES)) for p in CASES])
+def test_fixture_facts_fit_the_model(txt: Path):
+    """Every facts dict has only keys agent.core.models.Facts lists, each value of its declared type."""
+    platform, slug = txt.parent.parent.name, txt.parent.name
+    result = parsers.parse(platform, slug.replace("_", " "), txt.read_text())
+    assert typed_dict_problems(result.facts, Facts) == []
+
+
+def test_facts_check_catches_unknown_keys_and_wrong_types():
+    assert typed_dict_problems({"hostname": "r1", "serials": ["A"], "multiple_context": True}, Facts) == []
+    found = typed_dict_problems({"hostname": 1, "colour": "red", "serials": "A", "multiple_context": "yes",
+                                 "stack_members": [{"switch": "1", "pid": "C9300-24T", "serial": "X"}]}, Facts)
+    assert found == ["facts.hostname: int 1, not str", "facts: unknown key 'colour' (not in Facts)",
+                     "facts.serials: str, not a list", "facts.multiple_context: str 'yes', not bool",
+                     "facts.stack_members[0]: missing 'role'", "facts.stack_members[0]: missing 'sw_version'"]
 
 
 def test_fixture_crlf_variant_parses_the_same():

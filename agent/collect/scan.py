@@ -26,9 +26,11 @@ import random
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from agent.core import platforms
 from agent.core.models import Capture, Component, DeviceRecords, Target
 from agent.core.redact import Redactor
 from agent.store import Store
@@ -108,27 +110,16 @@ def build_collectors(options: ScanOptions) -> dict[str, Collector]:
 
 # ------------------------------------------------------------------ what each transport provides
 
-DATA = ("inventory", "version", "licenses", "license_status")
+DATA = platforms.DATA
 _SNMP_PROVIDES = {"snmp:system": ("version",), "snmp:entPhysicalTable": ("inventory",)}
 
 
-def _ssh_datum(command: str) -> tuple[str, ...]:
-    c = command.lower()
-    if "inventory" in c:
-        return ("inventory",)
-    if "version" in c:
-        return ("version",)
-    if "license" in c:
-        if "status" in c:
-            return ("license_status",)
-        if "all" in c:
-            return ("licenses", "license_status")
-        if "usage" in c or "summary" in c:
-            return ("licenses",)
-    return ()
+def _ssh_provides(platform: str) -> Mapping[str, tuple[str, ...]]:
+    """SSH command -> the data it answers: the platform's ``ssh.provides`` (platform_defs/<platform>.yaml)."""
+    return platforms.get(platform).ssh.provides
 
 
-def _netconf_profile(platform: str) -> dict | None:
+def _netconf_profile(platform: str) -> Mapping[str, Any] | None:
     from collectors.netconf import netconf_profile
 
     return netconf_profile(platform)
@@ -142,23 +133,23 @@ def _provides(transport: str, platform: str) -> set[str]:
         profile = _netconf_profile(platform) or {}
         return {d for data in (profile.get("provides") or {}).values() for d in data}
     try:
-        from agent.core import platforms
-
-        commands = platforms.get(platform).ssh.commands
+        provides = _ssh_provides(platform)
     except Exception:  # noqa: BLE001 - unknown platform: the collector will say so
         return set(DATA)
-    return {d for c in commands for d in _ssh_datum(c)}
+    return {d for data in provides.values() for d in data}
 
 
 def _covered(transport: str, platform: str, captures: Sequence[Capture]) -> set[str]:
     """The data a successful collection really answered for."""
     out: set[str] = set()
     provides = (_netconf_profile(platform) or {}).get("provides") or {} if transport == "netconf" else {}
+    if transport == "ssh":
+        provides = _ssh_provides(platform)
     for cap in captures:
         if transport == "ssh":
             # A device refusing 'show license ...' (classic IOS) answered: it has no licensing to show.
             if cap.ok or cap.error_kind == "command":
-                out.update(_ssh_datum(cap.command))
+                out.update(provides.get(cap.command, ()))
         elif cap.ok and transport == "netconf":
             out.update(provides.get(cap.command.split(":", 1)[-1], ()))
         elif cap.ok and transport == "snmp":

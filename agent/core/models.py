@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 # Transports a collector can speak.
 TRANSPORTS = ("ssh", "netconf", "snmp")
@@ -113,11 +113,76 @@ class RawComponent:
     source_index: str = ""  # entPhysicalIndex / XML path, for evidence
 
 
+class _StackMemberRow(TypedDict):
+    switch: str  # '2' (no leading zeros)
+    pid: str
+    serial: str
+    sw_version: str
+    role: str  # 'Active' or '' (this command does not say)
+
+
+class StackMember(_StackMemberRow, total=False):
+    """One member of an IOS / IOS XE stack, StackWise Virtual or VSS, as ``show version`` lists it."""
+
+    mb_serial: str  # motherboard serial, when printed
+
+
+class Facts(TypedDict, total=False):
+    """What one capture says of the device as a whole (``ParseResult.facts``).
+
+    Every key is optional: a parser sets it only when the output states it; values are as printed
+    (canonical forms are the normaliser's).  The meaning of each key is documented in
+    ``parsers.__doc__``; the fixture and conformance suites hold every parser to this shape.
+    """
+
+    hostname: str
+    os_version: str  # raw, as printed
+    versions_seen: list[str]  # every version string printed
+    uptime: str
+    chassis_pid: str
+    chassis_serial: str
+    serials: list[str]  # every unit serial printed
+    motherboard_serials: list[str]
+    processor_board_id: str
+    models: list[str]  # every model / PID string printed
+    model: str  # descriptive model text
+    hardware: list[str]  # IOS XR: every 'cisco <X> (...)' model string
+    chassis_descr: str
+    roles: list[str]  # 'Switch 2 Active', 'Failover unit', ...
+    stack_members: list[StackMember]
+    running_image: str
+    software_image: str
+    label: str  # IOS XR
+    bios_version: str
+    last_reboot_reason: str
+    supervisor: str  # NX-OS
+    # ASA 'show version' / 'show license all' (activation keys)
+    model_id: str
+    fxos_version: str
+    asdm_version: str
+    license_mode: str
+    license_state: str
+    ssp_slot: str
+    failover_uptime: str
+    multiple_context: bool
+    license_serial: str
+    platform_license: str
+    # NETCONF (IOS XE device-hardware, openconfig-platform)
+    software_version: str
+    boot_time: str
+    rommon_version: str
+    chassis_software_version: str
+    # SNMP (SNMPv2-MIB system group)
+    sys_descr: str
+    sys_object_id: str
+    sys_name: str
+
+
 @dataclass(slots=True)
 class ParseResult:
     """What one capture yields.  Facts are partial: several captures make one device."""
 
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: Facts = field(default_factory=Facts)
     components: list[RawComponent] = field(default_factory=list)
     licenses: list["LicenseUsage"] = field(default_factory=list)
     license_status: "LicenseStatus | None" = None

@@ -10,17 +10,18 @@ Versions (:func:`canonical_version`, :func:`version_key`)
     as the same release).  Classic IOS keeps its train letters (``15.2(2)E8``).  The form is
     recognised by shape, so an IOS XE box collected as ``cisco_ios`` still compares.
     ``version_key`` gives a tuple that sorts releases in numeric order.
+
+Which rules apply is platform data, not a guess: each ``agent/core/platform_defs/<platform>.yaml``
+names its ``version_scheme`` (IOS and IOS XE share ``ios``) and :data:`SCHEMES` holds one function
+per scheme.
 """
 from __future__ import annotations
 
 import re
+from typing import Callable
 
+from agent.core import platforms
 
-_FAMILY = {
-    "cisco_ios": "ios", "ios": "ios", "cisco_xe": "ios", "iosxe": "ios", "ios_xe": "ios",
-    "cisco_nxos": "nxos", "nxos": "nxos", "cisco_xr": "xr", "iosxr": "xr", "xr": "xr",
-    "cisco_asa": "asa", "asa": "asa",
-}
 _CLASSIC = re.compile(r"^(\d+)\.(\d+)\(([\d.]+[a-z]*)\)([A-Za-z]*\d*[a-z]?)")
 _DOTTED = re.compile(r"^0*(\d+)\.0*(\d+)(?:\.0*(\d+))?(?:\.0*(\d+))?([A-Za-z]+\d*)?")
 _NXOS_TRAIN = re.compile(r"^(\d+)\.(\d+)\((\d+[a-z]*)\)([A-Z]+\d*)\((\d+[a-z]*)\)")
@@ -58,35 +59,35 @@ def _xe(tok: str) -> str:
     return ".".join(nums) + suffix
 
 
-def canonical_version(platform: str, raw: str | None) -> str:
-    """Comparable version string for ``platform`` (see module docstring); '' for no version."""
-    tok = _first_token(raw or "")
-    if not tok:
-        return ""
-    family = _FAMILY.get(str(platform).lower(), "ios")
-    if family == "ios":
-        m = _CLASSIC.match(tok)
-        if m:
-            return tok[: m.end()]
-        return _xe(tok)
-    if family == "nxos":
-        m = _NXOS_TRAIN.match(tok)
-        if m:
-            return f"{m.group(1)}.{m.group(2)}({m.group(3)}){m.group(4)}({m.group(5)})"
-        m = _NXOS_PLAIN.match(tok)
-        if m:
-            return f"{m.group(1)}.{m.group(2)}.{m.group(3)}{m.group(4)}"
-        m = _DOTTED.match(tok)
-        if m:
-            nums = [str(int(g)) for g in m.group(1, 2, 3) if g is not None]
-            return ".".join(nums) + (m.group(5) or "" if (m.group(5) or "").islower() else "")
-        return tok
-    if family == "xr":
-        m = re.match(r"^(\d+(?:\.\d+)*[A-Z]?)", tok)
-        if m:
-            return ".".join(str(int(p)) if p.isdigit() else p for p in m.group(1).split("."))
-        return tok
-    # asa
+def _ios(tok: str) -> str:
+    m = _CLASSIC.match(tok)
+    if m:
+        return tok[: m.end()]
+    return _xe(tok)
+
+
+def _nxos(tok: str) -> str:
+    m = _NXOS_TRAIN.match(tok)
+    if m:
+        return f"{m.group(1)}.{m.group(2)}({m.group(3)}){m.group(4)}({m.group(5)})"
+    m = _NXOS_PLAIN.match(tok)
+    if m:
+        return f"{m.group(1)}.{m.group(2)}.{m.group(3)}{m.group(4)}"
+    m = _DOTTED.match(tok)
+    if m:
+        nums = [str(int(g)) for g in m.group(1, 2, 3) if g is not None]
+        return ".".join(nums) + (m.group(5) or "" if (m.group(5) or "").islower() else "")
+    return tok
+
+
+def _ios_xr(tok: str) -> str:
+    m = re.match(r"^(\d+(?:\.\d+)*[A-Z]?)", tok)
+    if m:
+        return ".".join(str(int(p)) if p.isdigit() else p for p in m.group(1).split("."))
+    return tok
+
+
+def _asa(tok: str) -> str:
     m = _ASA.match(tok)
     if m:
         return f"{m.group(1)}.{m.group(2)}({m.group(3)})" + (m.group(4) or "")
@@ -94,6 +95,25 @@ def canonical_version(platform: str, raw: str | None) -> str:
     if m:
         return f"{m.group(1)}.{m.group(2)}({m.group(3)})" + (m.group(4) or "")
     return tok
+
+
+# version_scheme (platform_defs/<platform>.yaml) -> its rules; one entry per platforms.VERSION_SCHEMES.
+SCHEMES: dict[str, Callable[[str], str]] = {"ios": _ios, "nxos": _nxos, "ios_xr": _ios_xr, "asa": _asa}
+
+
+def canonical_version(platform: str, raw: str | None) -> str:
+    """Comparable version string for ``platform`` (see module docstring); '' for no version.
+
+    The rules are the platform's ``version_scheme`` (a name or alias, as :func:`platforms.lookup`
+    reads it); a platform without a definition has no scheme, so its version is the token as printed.
+    """
+    tok = _first_token(raw or "")
+    if not tok:
+        return ""
+    plat = platforms.lookup(platform)
+    if plat is None:
+        return tok
+    return SCHEMES[plat.version_scheme](tok)
 
 
 def version_key(platform: str, raw: str | None) -> tuple:

@@ -39,6 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
+from agent.core import platforms
 from agent.core.models import Capture, LicenseStatus, Target
 from agent.core.redact import Redactor
 from agent.store import Store, StoreLocked
@@ -47,10 +48,6 @@ from .clock import iso
 from .rum import AckFile, RumError, parse_ack, parse_rum
 from .status import reporting_state
 
-# Flash file system per platform for files we write.  IOS XE and NX-OS are the SLP platforms;
-# the others only matter for the refusal they print.
-FLASH = {"cisco_xe": "bootflash:", "cisco_nxos": "bootflash:", "cisco_ios": "flash:", "cisco_xr": "disk0:",
-         "cisco_asa": "disk0:"}
 SUCCESS = "Import Data Successful"
 MODES = ("unreported", "all", "days")
 
@@ -108,6 +105,15 @@ def mode_words(mode: Sequence[str] | str) -> str:
     if len(words) == 2 and words[0] == "days" and words[1].isdigit() and 1 <= int(words[1]) <= 3650:
         return f"days {int(words[1])}"
     raise ValueError("--mode must be 'unreported', 'all' or 'days N' (N from 1 to 3650)")
+
+
+def flash(platform: str) -> str:
+    """The file system for files we write on a ``platform`` device (``flash:`` in its platform file).
+    IOS XE and NX-OS are the SLP platforms; on the others only the refusal the device prints matters."""
+    try:
+        return platforms.get(platform).flash
+    except platforms.UnknownPlatform:
+        return "flash:"
 
 
 def file_name(name: str, prefix: str = "", suffix: str = "_rum.txt") -> str:
@@ -186,7 +192,7 @@ async def collect(
     targets: Sequence[Target], store: Store, *, mode: Sequence[str] | str = "unreported", site: str | None = None,
     options: ActionOptions | None = None, redactor: Redactor | None = None, inventory: str = "",
 ) -> RunResult:
-    from collectors.base import CollectError, rejected
+    from collectors.base import CollectError
     from collectors.ssh_actions import CliSession
 
     options = options or ActionOptions()
@@ -203,14 +209,14 @@ async def collect(
             out.status, out.reason = "skipped", _not_slp(entry[0], entry[2])
             log.add("save-usage", "skipped", detail=out.reason)
             return None
-        path = out.file = FLASH.get(target.platform, "flash:") + file_name(target.name)
+        path = out.file = flash(target.platform) + file_name(target.name)
         try:
             async with asyncio.timeout(options.deadline):
                 session = await CliSession.open(target, connect_timeout=options.connect_timeout,
                                                 command_timeout=options.command_timeout, known_hosts=options.known_hosts)
                 async with session:
                     cap = await session.run(f"license smart save usage {words} file {path}")
-                    refusal = rejected(cap.output) if not cap.ok else None
+                    refusal = platforms.refusal(cap.output, target.platform) if not cap.ok else None
                     log.capture("save-usage", cap, status="ok" if cap.ok else "refused" if refusal else "failed")
                     if not cap.ok:
                         out.kind = "command"
@@ -469,7 +475,7 @@ async def import_acks(
 
     async def import_one(target: Target, path: Path, data: bytes, ack: AckFile, out: Outcome, log: _Log,
                          row: dict[str, Any]) -> None:
-        dest = FLASH.get(target.platform, "flash:") + file_name(path.name, suffix="")
+        dest = flash(target.platform) + file_name(path.name, suffix="")
         try:
             async with asyncio.timeout(options.deadline):
                 await scp_put(target, data, dest, connect_timeout=options.connect_timeout,
