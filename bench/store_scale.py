@@ -63,15 +63,15 @@ def build(path: Path, devices: int, scans: int, items: int, seed: int
                                  "ssh", "timeout" if failed else None, "hung" if failed else None, name,
                                  # The last night upgrades half the fleet: a diff full of version changes.
                                  "IOS-XE", "17.12.4" if s == scans and hash(name) % 2 else "17.9.4",
-                                 parts[0][1], parts[0][0], "", "[]", "[]",
+                                 parts[0][1], parts[0][0], "", "[]", "[]", int(not failed),
                                  started, started + 5, 1))
                 if not failed:
                     comp_rows += [(s, name, f"slot {k + 1}", "", pid, pid, "V01", serial, serial, "module",
                                    "", 1, "", 0, "ssh", None) for k, (serial, pid) in enumerate(parts)]
             db.executemany("INSERT INTO devices(scan_id, device, host, port, platform, site, contract_site_ids, status,"
                            " transport, error_kind, error, hostname, os_version, version, chassis_pid, chassis_serial,"
-                           " uptime, roles, problems, started, ended, attempts)"
-                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", dev_rows)
+                           " uptime, roles, problems, inventory_ok, started, ended, attempts)"
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", dev_rows)
             db.executemany("INSERT INTO components(scan_id, device, name, descr, pid, base_pid, vid, serial_raw, serial,"
                            " class, parent, contractable, reason, refurbished, transport, capture_id)"
                            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", comp_rows)

@@ -71,6 +71,16 @@ def test_snapshot_seeks_each_device_by_index(tmp_path):
     assert "SCAN" not in plan, plan
 
 
+def test_device_states_seek_each_device_by_index(tmp_path):
+    # The devices of one scan by its primary key, and each one's latest clean scan by
+    # devices_by_name: no pass over every device row of every scan.
+    from agent.store.schema import DEVICE_STATES_SQL
+    store = Store(tmp_path / "s.db")
+    plan = " | ".join(r[3] for r in store.db.execute("EXPLAIN QUERY PLAN " + DEVICE_STATES_SQL, (1, 1)))
+    assert "INDEX devices_by_name (device=? AND status=? AND scan_id<?)" in plan, plan
+    assert "SCAN" not in plan, plan
+
+
 def test_components_of_many_devices_in_one_query(tmp_path):
     store = Store(tmp_path / "s.db")
     s1 = store.begin_scan("inv", {}, 40)

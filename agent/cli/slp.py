@@ -117,7 +117,8 @@ def cmd_slp_bundle(args: argparse.Namespace) -> int:
 def cmd_slp_import_ack(args: argparse.Namespace) -> int:
     import asyncio
 
-    from agent.slp.offline import SlpLock, import_acks
+    from agent.slp.ack_import import import_acks
+    from agent.slp.offline import SlpLock
 
     redactor = _get_redactor()
     _setup_logging(args, redactor)

@@ -18,7 +18,8 @@ from agent.collect.inventory import load_inventory
 from agent.store import Store
 
 from agent.slp import slp_report
-from agent.slp.offline import ActionOptions, SlpLock, bundle, collect, import_acks
+from agent.slp.ack_import import import_acks
+from agent.slp.offline import ActionOptions, SlpLock, bundle, collect
 from agent.slp.render import write_report_files
 
 AIR_GAPPED_SITE = "hq"

@@ -42,7 +42,7 @@ _LAZY = {
     "reporting_state": "status", "ReportingState": "status", "STATUSES": "status",
     "parse_cli_time": "clock", "CliTime": "clock",
     "parse_rum": "rum", "parse_ack": "rum", "RumError": "rum",
-    "collect": "offline", "bundle": "offline", "import_acks": "offline", "ActionOptions": "offline",
+    "collect": "offline", "bundle": "offline", "import_acks": "ack_import", "ActionOptions": "offline",
     "SlpLock": "offline",
 }
 

@@ -7,7 +7,7 @@
 ``bundle``      the newest not-yet-acknowledged RUM file of each device, written byte for byte
                 to a directory with ``manifest.json`` / ``manifest.csv`` (device, UDI, report
                 ids, sha256) for CSSM's *Upload Usage Data*.
-``import_acks`` match each ACK to its devices by the UDIs it names, SCP it to the device,
+``import_acks`` (``agent.slp.ack_import``) match each ACK to its devices by the UDIs it names, SCP it to the device,
                 ``license smart import``, require ``Import Data Successful``, re-read
                 ``show license status`` and record the new last ACK and deadline.  Failures are
                 per device and final: nothing is retried blindly (an import is not idempotent
@@ -33,8 +33,7 @@ import json
 import os
 import re
 import time
-from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
@@ -45,7 +44,7 @@ from agent.core.redact import Redactor
 from agent.store import Store, StoreLocked
 
 from .clock import iso
-from .rum import AckFile, RumError, parse_ack, parse_rum
+from .rum import RumError, parse_rum
 from .status import reporting_state
 
 SUCCESS = "Import Data Successful"
@@ -400,163 +399,9 @@ def bundle(store: Store, out_dir: str | Path, *, site: str | None = None, includ
     return result
 
 
-# ------------------------------------------------------------------ import ACKs
-
-
-def _serial_key(serial: str) -> str:
-    return serial.strip().upper()
-
-
-def udi_index(store: Store) -> dict[str, set[str]]:
-    """UDI serial -> devices known to carry it (licence status UDI, HA members, trust codes, RUM files)."""
-    index: dict[str, set[str]] = defaultdict(set)
-    for device, (_, _, st) in store.latest_license_statuses().items():
-        for serial in [st.udi_serial] + [u.get("udi_serial", "") for u in list(st.ha_udis) + list(st.trust_codes)]:
-            if serial:
-                index[_serial_key(serial)].add(device)
-    for row in store.latest_slp_reports():
-        if row["udi_serial"]:
-            index[_serial_key(row["udi_serial"])].add(row["device"])
-    return index
-
-
-async def import_acks(
-    targets: Sequence[Target], store: Store, files: Sequence[str | Path], *, options: ActionOptions | None = None,
-    redactor: Redactor | None = None, inventory: str = "",
-) -> RunResult:
-    from collectors.base import CollectError
-    from collectors.ssh_actions import CliSession, scp_put
-
-    import parsers
-
-    options = options or ActionOptions()
-    redactor = redactor or Redactor()
-    run_id = store.begin_slp_run("import-ack", inventory, {**options.public(), "files": [str(f) for f in files]})
-    result = RunResult(run_id, "import-ack")
-    by_name = {t.name: t for t in targets}
-    index = udi_index(store)
-    known = store.latest_license_statuses()
-    jobs: dict[str, list[tuple[Path, bytes, AckFile]]] = defaultdict(list)
-    rows: list[tuple[str | None, dict[str, Any]]] = []  # slp_acks rows to write for files that reach no device
-
-    for f in files:
-        path = Path(f)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            result.outcomes.append(Outcome("-", "invalid", file=str(path), kind="config",
-                                           reason=f"cannot read {path}: {exc.strerror or exc}"))
-            continue
-        try:
-            ack = parse_ack(data)
-        except RumError as exc:
-            reason = f"{path.name}: {exc}; nothing was sent to any device"
-            result.outcomes.append(Outcome("-", "invalid", file=str(path), kind="parse", reason=reason,
-                                           sha256=hashlib.sha256(data).hexdigest()))
-            rows.append((None, {"file_name": path.name, "data": data, "udis": [], "report_ids": [],
-                                "status": "invalid", "reason": reason}))
-            continue
-        devices = sorted({d for _, serial in ack.udis for d in index.get(_serial_key(serial), ())})
-        udis = ", ".join(f"PID:{p},SN:{s}" for p, s in ack.udis)
-        if not devices:
-            reason = f"{path.name}: no device in the store has UDI {udis}; nothing was sent to any device"
-            result.outcomes.append(Outcome("-", "unmatched", file=str(path), kind="config", reason=reason, udi=udis))
-            rows.append((None, {"file_name": path.name, "data": data, "udis": [list(u) for u in ack.udis],
-                                "report_ids": ack.report_ids, "status": "unmatched", "reason": reason}))
-            continue
-        for device in devices:
-            if device not in by_name:
-                reason = f"{path.name} is for {device} (UDI {udis}), which is not in this inventory"
-                result.outcomes.append(Outcome(device, "failed", file=str(path), kind="config", reason=reason, udi=udis))
-                rows.append((device, {"file_name": path.name, "data": data, "udis": [list(u) for u in ack.udis],
-                                      "report_ids": ack.report_ids, "status": "failed", "reason": reason}))
-            else:
-                jobs[device].append((path, data, ack))
-
-    async def import_one(target: Target, path: Path, data: bytes, ack: AckFile, out: Outcome, log: _Log,
-                         row: dict[str, Any]) -> None:
-        dest = flash(target.platform) + file_name(path.name, suffix="")
-        try:
-            async with asyncio.timeout(options.deadline):
-                await scp_put(target, data, dest, connect_timeout=options.connect_timeout,
-                              timeout=options.command_timeout, known_hosts=options.known_hosts)
-                log.add("push-file", "ok", command=f"scp -t {dest}", detail=f"{len(data)} bytes")
-                session = await CliSession.open(target, connect_timeout=options.connect_timeout,
-                                                command_timeout=options.command_timeout, known_hosts=options.known_hosts)
-                async with session:
-                    cap = await session.run(f"license smart import {dest}")
-                    success = cap.ok and SUCCESS in cap.output
-                    log.capture("import", cap, status="ok" if success else "failed")
-                    if not success:
-                        said = next((ln.strip() for ln in cap.output.splitlines() if ln.strip()), "no answer")
-                        out.kind, out.reason = "command", f"device did not accept {dest}: {redactor.scrub(said)}"
-                        return
-                    status_cap = await session.run("show license status")
-                    log.capture("verify", status_cap)
-        except CollectError as exc:
-            out.kind, out.reason = exc.kind, redactor.scrub(exc.message) or ""
-            log.add("session" if log.events else "push-file", "failed", kind=exc.kind, detail=exc.message)
-            return
-        except TimeoutError:
-            out.kind, out.reason = "timeout", f"device deadline of {options.deadline:g}s exceeded"
-            log.add("session", "failed", kind="timeout", detail=out.reason)
-            return
-        out.status = row["status"] = "imported"
-        try:
-            st = parsers.parse(target.platform, "show license status", status_cap.output).license_status
-        except parsers.ParseError as exc:
-            out.reason = f"imported, but 'show license status' could not be read: {exc.reason}"
-            return
-        if st is None:
-            out.reason = "imported, but 'show license status' showed no licence state"
-            return
-        out.last_ack, out.next_ack_deadline = st.last_ack_received, st.next_ack_deadline
-        before = known.get(target.name)
-        unchanged = before is not None and before[2].last_ack_received == st.last_ack_received
-        out.reason = (f"Import Data Successful; last ACK {st.last_ack_received or '<none>'}, "
-                      f"next deadline {st.next_ack_deadline or '<none>'}"
-                      + ("; note: the last-ACK time did not change" if unchanged else ""))
-        row.update(last_ack_received=st.last_ack_received, next_ack_deadline=st.next_ack_deadline,
-                   license_status=LicenseStatus(**{**asdict(st), "device": target.name}))
-
-    async def job(target: Target) -> list[tuple[Outcome, _Log, dict[str, Any]]]:
-        done = []
-        # One file after the other on a device: imports are not run side by side on one box.
-        for path, data, ack in jobs[target.name]:
-            log = _Log(target.name, redactor)
-            out = Outcome(target.name, "failed", site=target.site, file=str(path),
-                          udi=", ".join(f"PID:{p},SN:{s}" for p, s in ack.udis), report_ids=list(ack.report_ids),
-                          sha256=hashlib.sha256(data).hexdigest(), size=len(data))
-            row = {"file_name": path.name, "data": data, "udis": [list(u) for u in ack.udis],
-                   "report_ids": ack.report_ids, "status": "failed"}
-            try:
-                await import_one(target, path, data, ack, out, log, row)
-            except Exception as exc:  # a bug of ours must not end the run for every other device
-                out.status, out.kind = "failed", "internal"
-                out.reason = f"internal error ({type(exc).__name__}: {exc}); please report it"
-                row["status"] = "failed"
-            row["reason"] = out.reason
-            done.append((out, log, row))
-        return done
-
-    with store.transaction():
-        for device, row in rows:
-            store.save_slp_ack(run_id, device, **row)
-
-    async def job_and_record(target: Target) -> None:
-        for out, log, row in await job(target):
-            with store.transaction():
-                log.flush(store, run_id)
-                store.save_slp_ack(run_id, out.device, **row)
-            result.outcomes.append(out)
-
-    await _finish(store, result, _per_device([by_name[d] for d in sorted(jobs)], options, job_and_record), "imported")
-    return result
-
-
 def outcome_rows(result: RunResult) -> list[dict[str, Any]]:
     return [o.as_dict() for o in result.outcomes]
 
 
 __all__ = ["ActionOptions", "BundleResult", "Outcome", "RunResult", "SlpLock", "bundle", "collect", "file_name",
-           "import_acks", "mode_words", "outcome_rows", "udi_index"]
+           "mode_words", "outcome_rows"]

@@ -210,3 +210,15 @@ def _schema_v5(db) -> None:
 # version -> statements (or a function of the connection) bringing a store from version-1 to it.
 # Only ever add to this.
 _MIGRATIONS = {2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _schema_v5}
+
+
+# Each device of a scan with the id of its latest clean scan up to it, found through devices_by_name
+# from its newest ok row backwards (status = 'ok' is implied by inventory_ok but keeps the index
+# usable); tests/test_store.py pins the plan.
+DEVICE_STATES_SQL = """
+        SELECT cur.*, (SELECT x.scan_id FROM devices x
+                       WHERE x.device = cur.device AND x.status = 'ok' AND x.scan_id <= ?
+                         AND x.inventory_ok = 1
+                       ORDER BY x.scan_id DESC LIMIT 1) AS last_clean_scan
+        FROM devices cur WHERE cur.scan_id = ? ORDER BY cur.device
+        """
