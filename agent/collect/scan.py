@@ -84,28 +84,42 @@ class ScanSummary:
         return (self.ended or time.time()) - self.started
 
 
-def build_collectors(options: ScanOptions) -> dict[str, Collector]:
-    """Transport name -> collector instance, per the options."""
+def _ssh(options: ScanOptions) -> Collector:
     if options.ssh_driver == "netmiko":
         from collectors.ssh_netmiko import NetmikoCollector
 
-        ssh: Collector = NetmikoCollector(
+        return NetmikoCollector(
             connect_timeout=options.connect_timeout, command_timeout=options.command_timeout, workers=options.workers
         )
-    else:
-        from collectors.ssh import SshCollector
+    from collectors.ssh import SshCollector
 
-        ssh = SshCollector(connect_timeout=options.connect_timeout, command_timeout=options.command_timeout)
+    return SshCollector(connect_timeout=options.connect_timeout, command_timeout=options.command_timeout)
+
+
+# NETCONF and SNMP import their transport library on first use, so an SSH-only scan never pays for it.
+def _netconf(options: ScanOptions) -> Collector:
     from collectors.netconf import NetconfCollector
-    from collectors.snmp import SnmpCollector
 
-    # Both import their transport library on first use, so an SSH-only scan never pays for it.
-    netconf = NetconfCollector(
+    return NetconfCollector(
         connect_timeout=options.connect_timeout, command_timeout=options.command_timeout, workers=options.workers,
         direct_send=options.netconf_direct_send,
     )
-    snmp = SnmpCollector(timeout=options.snmp_timeout, retries=options.snmp_retries)
-    return {"ssh": ssh, "netconf": netconf, "snmp": snmp}
+
+
+def _snmp(options: ScanOptions) -> Collector:
+    from collectors.snmp import SnmpCollector
+
+    return SnmpCollector(timeout=options.snmp_timeout, retries=options.snmp_retries)
+
+
+# The collector registry, by transport: adding a transport is a module in collectors/, its name in
+# agent.core.models.TRANSPORTS and one factory here.
+COLLECTORS: dict[str, Callable[[ScanOptions], Collector]] = {"ssh": _ssh, "netconf": _netconf, "snmp": _snmp}
+
+
+def build_collectors(options: ScanOptions) -> dict[str, Collector]:
+    """Transport name -> collector instance, per the options."""
+    return {transport: make(options) for transport, make in COLLECTORS.items()}
 
 
 # ------------------------------------------------------------------ what each transport provides

@@ -16,9 +16,6 @@ from agent.reports.lists import renew_groups, select_lists, title_of
 from agent.reports.table import render_table
 from agent.reports.xlsx import Sheet, write_workbook
 
-FORMATS = ("table", "csv", "json", "xlsx")
-
-
 def _atomic_write(path: Path, write) -> None:
     # A half-written report that looks complete is worse than none: write aside, then rename.
     tmp = path.with_name(path.name + ".tmp")
@@ -65,6 +62,20 @@ def _xlsx(path: Path, lists: Mapping[str, Sequence[ReconRow]], meta: Mapping[str
     _atomic_write(path, lambda tmp: write_workbook(tmp, sheets))
 
 
+# The format registry: adding a format is a writer (in its own module when it is more than a few
+# lines, as xlsx.py and table.py are) and one entry here.  A per-list format writes one file per
+# list, ``<list>.<suffix>``; a workbook format writes one file holding every list.
+PER_LIST_FORMATS: dict[str, tuple[str, Callable[..., None]]] = {
+    "table": ("txt", _table),
+    "csv": ("csv", _csv),
+    "json": ("json", _json),
+}
+WORKBOOK_FORMATS: dict[str, tuple[str, Callable[..., None]]] = {
+    "xlsx": ("reconcile.xlsx", _xlsx),
+}
+FORMATS = (*PER_LIST_FORMATS, *WORKBOOK_FORMATS)
+
+
 def write_reconcile_reports(rows: Iterable[ReconRow], out_dir: str | Path,
                             formats: Sequence[str] = ("table", "csv", "json", "xlsx"),
                             lists: Sequence[str] | None = None,
@@ -90,13 +101,14 @@ def write_reconcile_reports(rows: Iterable[ReconRow], out_dir: str | Path,
     written: list[Path] = []
     jobs: dict[str, list[Callable[[], None]]] = {fmt: [] for fmt in FORMATS if fmt in formats}
     for name, list_rows in chosen.items():
-        for fmt, suffix, write in (("table", "txt", _table), ("csv", "csv", _csv), ("json", "json", _json)):
+        for fmt, (suffix, write) in PER_LIST_FORMATS.items():
             if fmt in jobs:
                 written.append(out / f"{name}.{suffix}")
                 jobs[fmt].append(partial(write, written[-1], name, list_rows, meta))
-    if "xlsx" in jobs:
-        written.append(out / "reconcile.xlsx")
-        jobs["xlsx"].append(partial(_xlsx, written[-1], chosen, meta))
+    for fmt, (file_name, write) in WORKBOOK_FORMATS.items():
+        if fmt in jobs:
+            written.append(out / file_name)
+            jobs[fmt].append(partial(write, written[-1], chosen, meta))
     # One job per format, in forked children when the rows are many (each format reads all rows
     # and writes its own files: nothing to send back, so two cores write in about half the time).
     by_format = [partial(_run_all, steps) for steps in jobs.values()]
