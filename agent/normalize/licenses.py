@@ -22,13 +22,16 @@ def _merge_licenses(items: list[LicenseUsage]) -> list[LicenseUsage]:
     def key(i: LicenseUsage) -> tuple[str, str, str, str]:
         return (_tag_key(i.entitlement_tag), i.license.lower(), i.udi_pid, canonical_serial(i.udi_serial))
 
-    for i in full:
+    def add(i: LicenseUsage) -> None:
         k = key(i)
         if k in merged:
             _fill(merged[k], i)
         else:
             merged[k] = replace(i)
             order.append(k)
+
+    for i in full:
+        add(i)
     for i in trunc:
         prefix = _tag_key(i.entitlement_tag)
         target = next((merged[k] for k in order if k[0].startswith(prefix) and k[1] == i.license.lower()
@@ -36,12 +39,7 @@ def _merge_licenses(items: list[LicenseUsage]) -> list[LicenseUsage]:
         if target is not None:
             _fill(target, i)
             continue
-        k = key(i)
-        if k in merged:
-            _fill(merged[k], i)
-        else:
-            merged[k] = replace(i)
-            order.append(k)
+        add(i)
     return [merged[k] for k in order]
 
 
