@@ -11,7 +11,7 @@ import pytest
 from agent.store import fleet as history
 from agent.cli import main as cli_main
 from agent.core.models import Capture, Component, DeviceFacts, DeviceRecords, Target
-from agent.store import Store
+from agent.store import SCHEMA_VERSION, Store
 
 
 def _scan(store, devices: dict[str, list[tuple[str, str, str]]], failed=(), version="17.9.4a", problems=()):
@@ -202,7 +202,7 @@ def test_a_version_4_store_gets_the_inventory_ok_fact_from_its_rows(store):
     try:
         got = {r["device"]: r["inventory_ok"] for r in again.db.execute("SELECT device, inventory_ok FROM devices")}
         assert got == want
-        assert again.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "5"
+        assert again.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
         clean = {s.device: s.latest_scan_clean for sid in range(1, 5) for s in history.device_states(again, sid)}
         assert clean == {"clean": True, "partial": False, "other": True, "down": False}
     finally:

@@ -267,12 +267,17 @@ def load_inventory(path: str | Path, env: dict[str, str] | None = None) -> Inven
             if password is None:
                 raise InventoryError("no password reference for an SSH/NETCONF transport", hosts_file, name)
         data = _merged_data(layers)
-        options = {k: v for k, v in data.items() if k not in ("site", "transports", "contract_site_ids")}
+        options = {k: v for k, v in data.items() if k not in ("site", "transports", "contract_site_ids", "max_age_days")}
         for key in _SECRET_KEYS[2:]:
             if key in options:
                 options[key] = resolver.resolve(options[key], key, hosts_file, name)
         options.pop("enable_secret", None)
         options.pop("credentials_file", None)
+        max_age = data.get("max_age_days")
+        if max_age is not None:
+            if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age <= 0:
+                raise InventoryError(f"data.max_age_days {max_age!r} is not a whole number of days above 0",
+                                     hosts_file, name)
         site_ids = data.get("contract_site_ids") or []
         if isinstance(site_ids, (str, int)):
             site_ids = [site_ids]
@@ -288,6 +293,7 @@ def load_inventory(path: str | Path, env: dict[str, str] | None = None) -> Inven
                 groups=tuple(hdata.get("groups", []) or []),
                 options=options,
                 contract_site_ids=tuple(str(s) for s in site_ids),
+                max_age_days=max_age,
             )
         )
     if not targets:

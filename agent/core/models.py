@@ -73,6 +73,9 @@ class Target:
     options: dict[str, Any] = field(default_factory=dict, compare=False)
     # Contract install-site ids that map to this target's site (reconcile scope).
     contract_site_ids: tuple[str, ...] = ()
+    # How old this device's last good collection may be before its items rest on stale evidence
+    # (the inventory's data.max_age_days; None: the command's --max-age).
+    max_age_days: int | None = None
 
 
 @dataclass(slots=True)

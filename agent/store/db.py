@@ -33,12 +33,23 @@ from agent.store.schema import (  # noqa: F401  (re-exported)
 )
 
 
+def collection_facts(status: str, records: DeviceRecords | None) -> tuple[bool, bool, bool]:
+    """What a collection read and parsed, whatever the transport: ``(inventory, version,
+    licences)``.  The inventory counts only when it was read in full and holds at least one
+    physical item: an SNMP or NETCONF hardware table that parsed to nothing is not a read inventory,
+    and only a read inventory lets an item's absence mean something (a not-seen claim).  Decided
+    once, here, and stored (``devices.inventory_ok``, ``version_ok``, ``licenses_ok``)."""
+    if status != "ok" or records is None:
+        return False, False, False
+    inventory = (not any("inventory" in p for p in records.problems)
+                 and any(c.serial or c.cls != "other" for c in records.components))
+    version = records.facts is not None and bool(records.facts.os_version)
+    licences = records.license_status is not None or bool(records.licenses)
+    return inventory, version, licences
+
+
 def inventory_read(status: str, records: DeviceRecords | None) -> bool:
-    """Collected, and the hardware inventory read in full: the only state in which an item's
-    absence means something.  Decided once, here, and stored (``devices.inventory_ok``)."""
-    if status != "ok":
-        return False
-    return not any("inventory" in p for p in (records.problems if records else ()))
+    return collection_facts(status, records)[0]
 
 
 class StoreError(RuntimeError):
@@ -187,26 +198,36 @@ class Store:
         started: float,
         ended: float,
         attempts: int,
+        failures: Sequence[tuple[str, str, str]] = (),
     ) -> None:
-        """Write one device's outcome and records.  Call inside a transaction, after save_captures."""
+        """Write one device's outcome and records.  Call inside a transaction, after save_captures.
+
+        ``failures``: every failed attempt as ``(transport, kind, reason)`` (a fallback keeps each
+        one); without them the device's own ``error_kind``/``error`` is its one failure."""
         f = records.facts if records else None
         self.db.execute(
             "INSERT OR REPLACE INTO devices(scan_id, device, host, port, platform, site, contract_site_ids, status, transport,"
             " error_kind, error, hostname, os_version, version, chassis_pid, chassis_serial, uptime, roles, problems,"
-            " inventory_ok, started, ended, attempts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " inventory_ok, version_ok, licenses_ok, max_age_days, started, ended, attempts)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 scan_id, target.name, target.host, target.port, target.platform, target.site,
                 json.dumps(list(target.contract_site_ids)), status, transport, error_kind, error,
                 f.hostname if f else None, f.os_version if f else None, f.version if f else None,
                 f.chassis_pid if f else None, f.chassis_serial if f else None, f.uptime if f else None,
                 json.dumps(f.roles if f else []), json.dumps(records.problems if records else []),
-                int(inventory_read(status, records)), started, ended, attempts,
+                *map(int, collection_facts(status, records)), target.max_age_days, started, ended, attempts,
             ),
         )
-        if error_kind:
+        if failures:
+            self.db.executemany(
+                "INSERT INTO errors(scan_id, device, kind, message, at, transport) VALUES (?,?,?,?,?,?)",
+                [(scan_id, target.name, kind, reason or "", ended, via) for via, kind, reason in failures],
+            )
+        elif error_kind:
             self.db.execute(
-                "INSERT INTO errors(scan_id, device, kind, message, at) VALUES (?,?,?,?,?)",
-                (scan_id, target.name, error_kind, error or "", ended),
+                "INSERT INTO errors(scan_id, device, kind, message, at, transport) VALUES (?,?,?,?,?,?)",
+                (scan_id, target.name, error_kind, error or "", ended, transport or None),
             )
         if records is None:
             return

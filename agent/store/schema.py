@@ -3,7 +3,7 @@ queries the fleet reads share.  Only ever add a migration; a store newer than th
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DEFAULT_DB = "ibagent.db"
 
 _SCHEMA = """
@@ -207,9 +207,57 @@ def _schema_v5(db) -> None:
     db.execute(_INVENTORY_OK_BACKFILL)
 
 
+# The fleet model (docs/ARCHITECTURE.md, "The fleet"): the fleet is every device the store knows,
+# each at its own latest attempt and latest good collection, until it is retired; a scan of part
+# of the inventory, or one that ended early, changes only the devices it attempted.  v6 adds
+# - what each collection read and parsed, whatever the transport (inventory_ok now also needs at
+#   least one physical item: an SNMP or NETCONF hardware table that parsed to nothing is not a
+#   read inventory), version_ok, licenses_ok;
+# - each device's own evidence age limit (the inventory group's data.max_age_days);
+# - the transport of each failure (a fallback keeps every attempt's reason);
+# - retirements: the only way a device leaves the fleet (retire, scan --prune, expiry);
+# - a scan's cancelled count and, for a failed scan, why;
+# - the index that finds a device's latest attempt.
+_V6_COLUMNS = (
+    ("devices", "version_ok", "INTEGER NOT NULL DEFAULT 0"),
+    ("devices", "licenses_ok", "INTEGER NOT NULL DEFAULT 0"),
+    ("devices", "max_age_days", "INTEGER"),
+    ("errors", "transport", "TEXT"),
+    ("scans", "devices_cancelled", "INTEGER DEFAULT 0"),
+    ("scans", "reason", "TEXT"),
+)
+_SCHEMA_V6 = """
+CREATE INDEX IF NOT EXISTS devices_by_attempt ON devices(device, scan_id);
+CREATE TABLE IF NOT EXISTS retirements (
+    id INTEGER PRIMARY KEY,
+    device TEXT NOT NULL,
+    at REAL NOT NULL,
+    after_scan INTEGER NOT NULL,       -- the latest scan when it was retired: gone from the fleet as of it
+    how TEXT NOT NULL,                 -- retire | prune | expiry
+    by_whom TEXT, why TEXT
+);
+CREATE INDEX IF NOT EXISTS retirements_by_device ON retirements(device, after_scan);
+UPDATE devices SET version_ok = CASE WHEN status = 'ok' AND coalesce(os_version, '') != '' THEN 1 ELSE 0 END;
+UPDATE devices SET licenses_ok = CASE WHEN status = 'ok' AND (
+    EXISTS (SELECT 1 FROM license_status l WHERE l.scan_id = devices.scan_id AND l.device = devices.device)
+    OR EXISTS (SELECT 1 FROM licenses l WHERE l.scan_id = devices.scan_id AND l.device = devices.device)) THEN 1 ELSE 0 END;
+UPDATE devices SET inventory_ok = 0 WHERE inventory_ok = 1 AND NOT EXISTS (
+    SELECT 1 FROM components c WHERE c.scan_id = devices.scan_id AND c.device = devices.device)
+"""
+
+
+def _schema_v6(db) -> None:
+    for table, column, decl in _V6_COLUMNS:
+        if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    for statement in _SCHEMA_V6.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
 # version -> statements (or a function of the connection) bringing a store from version-1 to it.
 # Only ever add to this.
-_MIGRATIONS = {2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _schema_v5}
+_MIGRATIONS = {2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _schema_v5, 6: _schema_v6}
 
 
 # Each device of a scan with the id of its latest clean scan up to it, found through devices_by_name
