@@ -325,8 +325,14 @@ class DeviceScanState:
     site: str = ""
     contract_site_ids: tuple[str, ...] = ()
     last_clean_scan_at: datetime | date | None = None
-    latest_scan_clean: bool = False
-    latest_scan_id: int | None = None
+    latest_scan_clean: bool = False  # the device's latest attempt read its inventory in full
+    latest_scan_id: int | None = None  # the scan of that latest attempt
+    # Since the fleet model: when the device was last collected at all (its items rest on that),
+    # its own evidence age limit (None: reconcile's --max-age), and its latest attempt's outcome.
+    last_ok_at: datetime | date | None = None
+    max_age_days: int | None = None
+    latest_status: str = ""
+    latest_error: str = ""
 
 
 @dataclass(slots=True)

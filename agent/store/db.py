@@ -29,7 +29,7 @@ from typing import Any
 from agent.core.models import Capture, Component, DeviceRecords, LicenseStatus, LicenseUsage, Target
 
 from agent.store.schema import (  # noqa: F401  (re-exported)
-    _MIGRATIONS, _SCHEMA, DEFAULT_DB, SCHEMA_VERSION, SIGHTINGS_UPSERT, SNAPSHOT_SQL,
+    _MIGRATIONS, _SCHEMA, DEFAULT_DB, DEVICE_STATES_SQL, SCHEMA_VERSION, SIGHTINGS_UPSERT, SNAPSHOT_SQL,
 )
 
 
@@ -316,16 +316,22 @@ class Store:
         return row[0]
 
     def snapshot_devices(self, scan_id: int | None = None) -> list[sqlite3.Row]:
-        """For each device of scan ``scan_id`` (default: latest), its latest clean collection.
+        """The fleet as of scan ``scan_id`` (default: latest): every known, unretired device with
+        a good collection, at its latest good collection.
 
-        A device that failed in the latest scan still shows what it had the last time it was
-        read; the ``collected_in`` column says which scan that was, and ``latest_status`` why
-        it is older.
+        A device that failed or was not attempted since still shows what it had the last time
+        it was read; ``collected_in`` says which scan that was, ``latest_attempt_scan`` and
+        ``latest_status`` what happened to it last.
         """
         scan_id = scan_id or self.latest_scan_id()
         if scan_id is None:
             return []
-        return self.db.execute(SNAPSHOT_SQL, (scan_id, scan_id)).fetchall()
+        return self.db.execute(SNAPSHOT_SQL, (scan_id, scan_id, scan_id)).fetchall()
+
+    def fleet_device_states(self, scan_id: int) -> list[sqlite3.Row]:
+        """Every device of the fleet as of ``scan_id`` at its latest attempt, with its latest
+        clean (``last_clean_scan``) and good (``last_ok_scan``) scan ids."""
+        return self.db.execute(DEVICE_STATES_SQL, (scan_id,) * 4).fetchall()
 
     def scan_devices(self, scan_id: int) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM devices WHERE scan_id=? ORDER BY device", (scan_id,)).fetchall()

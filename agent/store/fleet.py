@@ -15,7 +15,6 @@ from typing import Any
 from agent.core.identity import Key, pid_key
 from agent.core.models import DeviceScanState, FleetItem, SeenHistory
 from agent.store import Store
-from agent.store.schema import DEVICE_STATES_SQL
 
 
 
@@ -57,21 +56,24 @@ def fleet_items(store: Store, scan_id: int | None = None) -> list[FleetItem]:
 
 
 def device_states(store: Store, scan_id: int | None = None) -> list[DeviceScanState]:
-    """Per device of the scan: was it clean in that scan, and when was it last clean at all."""
+    """Every device of the fleet as of ``scan_id`` (default latest): was its latest attempt clean,
+    when was it last clean, when last collected at all, and what happened to it last."""
     scan_id = scan_id or store.latest_scan_id()
     if scan_id is None:
         return []
     started = {s["id"]: s["started"] for s in store.scans()}
     states = []
-    # Each device's latest clean scan, found through devices_by_name from its newest ok row
-    # backwards, the first with the stored inventory_ok fact.
-    for row in store.db.execute(DEVICE_STATES_SQL, (scan_id, scan_id)):
+    for row in store.fleet_device_states(scan_id):
+        failed = row["status"] != "ok"
         states.append(
             DeviceScanState(
                 device=row["device"], site=row["site"] or "",
                 contract_site_ids=tuple(json.loads(row["contract_site_ids"] or "[]")),
                 last_clean_scan_at=_when(started.get(row["last_clean_scan"])),
-                latest_scan_clean=is_clean(row), latest_scan_id=scan_id,
+                latest_scan_clean=is_clean(row), latest_scan_id=row["scan_id"],
+                last_ok_at=_when(started.get(row["last_ok_scan"])), max_age_days=row["max_age_days"],
+                latest_status=row["status"],
+                latest_error=f"{row['error_kind']}: {row['error']}" if failed and row["error_kind"] else "",
             )
         )
     return states

@@ -148,14 +148,24 @@ _SCHEMA_V3 = """
 CREATE INDEX IF NOT EXISTS devices_by_name ON devices(device, status, scan_id);
 """
 
-# Each device of a scan with its latest clean collection up to that scan (devices_by_name finds it).
+# The fleet as of a scan S (docs/ARCHITECTURE.md, "The fleet"): every device with a row in any
+# scan up to S and no retirement since its latest attempt, each with its latest good collection
+# (devices_by_name finds it) and its latest attempt (devices_by_attempt).  A scan of part of the
+# inventory, or one that ended early, leaves the devices it did not attempt as they were.  The
+# device list is one pass over the covering index (device, scan_id), linear in stored rows;
+# each device's two look-ups are index seeks.  Parameters: S three times.
+FLEET_ATTEMPTS_SQL = """
+SELECT device, MAX(scan_id) AS last_attempt FROM devices WHERE scan_id <= ? GROUP BY device
+"""
 SNAPSHOT_SQL = """
 SELECT d.*, cur.status AS latest_status, cur.error_kind AS latest_error_kind, cur.error AS latest_error,
-       d.scan_id AS collected_in
-FROM devices cur
-JOIN devices d ON d.device = cur.device AND d.scan_id = (
-    SELECT MAX(scan_id) FROM devices x WHERE x.device = cur.device AND x.status = 'ok' AND x.scan_id <= ?)
-WHERE cur.scan_id = ?
+       cur.scan_id AS latest_attempt_scan, cur.ended AS latest_attempt_at, d.scan_id AS collected_in
+FROM (""" + FLEET_ATTEMPTS_SQL + """) a
+JOIN devices cur ON cur.device = a.device AND cur.scan_id = a.last_attempt
+JOIN devices d ON d.device = a.device AND d.scan_id = (
+    SELECT MAX(scan_id) FROM devices x WHERE x.device = a.device AND x.status = 'ok' AND x.scan_id <= ?)
+WHERE NOT EXISTS (SELECT 1 FROM retirements r
+                  WHERE r.device = a.device AND r.after_scan >= a.last_attempt AND r.after_scan <= ?)
 ORDER BY d.device
 """
 
@@ -260,13 +270,19 @@ def _schema_v6(db) -> None:
 _MIGRATIONS = {2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _schema_v5, 6: _schema_v6}
 
 
-# Each device of a scan with the id of its latest clean scan up to it, found through devices_by_name
-# from its newest ok row backwards (status = 'ok' is implied by inventory_ok but keeps the index
-# usable); tests/test_store.py pins the plan.
+# Every device of the fleet as of a scan S (as SNAPSHOT_SQL, failed-only devices included) at its
+# latest attempt, with its latest clean scan (inventory read: the only collection that lets an
+# item's absence mean something) and its latest good one.  tests/test_store.py pins the plan.
 DEVICE_STATES_SQL = """
-        SELECT cur.*, (SELECT x.scan_id FROM devices x
-                       WHERE x.device = cur.device AND x.status = 'ok' AND x.scan_id <= ?
-                         AND x.inventory_ok = 1
-                       ORDER BY x.scan_id DESC LIMIT 1) AS last_clean_scan
-        FROM devices cur WHERE cur.scan_id = ? ORDER BY cur.device
-        """
+SELECT cur.*,
+       (SELECT x.scan_id FROM devices x
+        WHERE x.device = cur.device AND x.status = 'ok' AND x.scan_id <= ? AND x.inventory_ok = 1
+        ORDER BY x.scan_id DESC LIMIT 1) AS last_clean_scan,
+       (SELECT MAX(x.scan_id) FROM devices x
+        WHERE x.device = cur.device AND x.status = 'ok' AND x.scan_id <= ?) AS last_ok_scan
+FROM (""" + FLEET_ATTEMPTS_SQL + """) a
+JOIN devices cur ON cur.device = a.device AND cur.scan_id = a.last_attempt
+WHERE NOT EXISTS (SELECT 1 FROM retirements r
+                  WHERE r.device = a.device AND r.after_scan >= a.last_attempt AND r.after_scan <= ?)
+ORDER BY cur.device
+"""
