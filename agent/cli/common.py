@@ -170,3 +170,14 @@ class ParserCommon:
         p.add_argument("--connect-timeout", type=float, default=15.0, help="seconds to log in (default 15)")
         p.add_argument("--command-timeout", type=float, default=60.0, help="seconds one command may take (default 60)")
         p.add_argument("--retries", type=int, default=1, help="extra tries on a transient connection error (default 1)")
+
+
+def positive_days(text: str) -> int:
+    """argparse type: a whole number of days above 0."""
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if days <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days above 0")
+    return days

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agent.cli import lab, parse, reconcile, scan, slp
+from agent.cli import lab, parse, reconcile, retire, scan, slp
 from agent.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, ParserCommon, UsageError, _get_redactor
 
-COMMANDS = (scan, reconcile, parse, lab, slp)
+COMMANDS = (scan, reconcile, retire, parse, lab, slp)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agent.cli.common import EXIT_DEVICES_FAILED, EXIT_OK, EXIT_USAGE, UsageError, _emit, _parse_day, _require_store
+from agent.cli.common import (
+    EXIT_DEVICES_FAILED, EXIT_OK, EXIT_USAGE, UsageError, _emit, _parse_day, _require_store, positive_days,
+)
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
@@ -52,7 +54,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     try:
         if store.latest_scan_id() is None:
             raise UsageError(f"{args.db} holds no finished scan yet")
-        rows = reconcile_from_store(store, load.lines, eox.index if eox else None, as_of, args.window, args.scan)
+        rows = reconcile_from_store(store, load.lines, eox.index if eox else None, as_of, args.window, args.scan,
+                                    max_age_days=args.max_age)
     finally:
         store.close()
     counts = count_by_status(rows)
@@ -155,12 +158,18 @@ def register(sub, common) -> None:
     p.add_argument("--date-format", choices=("DD/MM/YYYY", "MM/DD/YYYY", "YYYY-MM-DD", "DD-MMM-YYYY"),
                    help="settle ambiguous slash dates")
     p.add_argument("--strict", action="store_true", help="refuse to reconcile if any row could not be read")
-    p.add_argument("--scan", type=int, help="snapshot as of this scan id (default latest)")
+    p.add_argument("--scan", type=int, help="the fleet as of this scan id (default latest)")
+    p.add_argument("--max-age", type=positive_days, default=30, metavar="DAYS",
+                   help="a device whose last good collection is older than this rests on stale evidence: its "
+                        "items are marked and it never proves an absence (default 30; an inventory group's "
+                        "data.max_age_days overrides it per device)")
     p.add_argument("--db", default=common.default_db, help=common.db_help)
     p.set_defaults(func=cmd_reconcile)
 
     p = sub.add_parser("diff", help="what changed between two scans (added, removed, moved, version changed)")
-    p.add_argument("scans", nargs="*", type=int, metavar="SCAN", help="two scan ids (default: the last two)")
+    p.add_argument("scans", nargs="*", metavar="SCAN|DATE",
+                   help="two fleet states to compare: scan ids or dates YYYY-MM-DD (the fleet after the last scan "
+                        "started that day or before); default: the last two finished scans")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--db", default=common.default_db, help=common.db_help)
     p.set_defaults(func=cmd_diff)

@@ -58,6 +58,7 @@ class ReconRow:
     contract_row: int | None = None
     other_lines: tuple[str, ...] = ()  # further contract lines considered, as "file:row"
     reasons: tuple[str, ...] = ()
+    evidence_age_days: int | None = None  # set when the row rests on a stale collection (reconcile.stale)
 
     @property
     def key(self) -> Key:

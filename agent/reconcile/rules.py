@@ -54,6 +54,7 @@ from agent.reconcile.context import Context, dedupe, with_line_limits
 from agent.reconcile.rows import (
     END_OF_SUPPORT, LAPSED, MATCH_EXACT, MATCH_SERIAL, NOT_SEEN, UNCOVERED, ReconRow,
 )
+from agent.reconcile.stale import DEFAULT_MAX_AGE_DAYS, mark_stale, stale_devices
 from agent.reconcile.unseen import Scope, pair_rma_swaps, unseen_rows, wheres
 
 
@@ -70,24 +71,31 @@ def reconcile(
     history: Mapping[Key, SeenHistory] | None = None,
     *,
     clean_window_days: int | None = None,
+    max_age_days: int = DEFAULT_MAX_AGE_DAYS,
 ) -> list[ReconRow]:
     """One row per contractable item in ``fleet`` and per contract line matched to none of them.
 
     ``clean_window_days`` (default ``window_days``) is how recent a clean collection must be for
-    a never-seen contract serial to count as absent from its device scope.
+    a never-seen contract serial to count as absent from its device scope.  ``max_age_days`` is
+    how old a device's last good collection may be (unless the device carries its own limit)
+    before its items rest on stale evidence: they keep their status, marked, and the device
+    never proves an absence.
     """
     with paused_gc():
-        return _reconcile(fleet, devices, lines, eox, as_of, window_days, history or {}, clean_window_days)
+        rows = _reconcile(fleet, devices, lines, eox, as_of, window_days, history or {}, clean_window_days,
+                          max_age_days)
+    return rows
 
 
 def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], lines: Sequence[ContractLine],
                eox: EoxIndex | None, as_of: date, window_days: int, history: Mapping[Key, SeenHistory],
-               clean_window_days: int | None) -> list[ReconRow]:
+               clean_window_days: int | None, max_age_days: int) -> list[ReconRow]:
     if isinstance(as_of, datetime):
         as_of = as_of.date()
     ctx = Context(as_of, window_days, eox)
     as_of = ctx.as_of
     clean_since = as_of - timedelta(days=window_days if clean_window_days is None else clean_window_days)
+    stale = stale_devices(devices, as_of, max_age_days)
 
     n = len(fleet)
     pids = [item.pid for item in fleet]
@@ -213,7 +221,7 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
             uncovered_slots[(item.device, item.slot, key[1])].append(i)
     del limits, founds
 
-    scope = Scope(devices, clean_since)
+    scope = Scope(devices, clean_since, stale)
     unseen_at: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     if unmatched:
         get_hist, verdict, verdicts = history.get, scope.verdict, scope._verdicts.get
@@ -251,6 +259,8 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
                     unseen_at[(hist.last_device, hist.last_slot, key[1])].append(len(rows) - 1)
 
     pair_rma_swaps(rows, uncovered_slots, unseen_at)
+    if stale:
+        mark_stale(rows, stale)
     return rows
 
 

@@ -16,8 +16,10 @@ from agent.reconcile.rows import LAPSED, NOT_SEEN, RMA_SWAP, UNVERIFIED, ReconRo
 class Scope:
     """Answers "was this absent serial's scope collected cleanly?", cached per contract site id."""
 
-    def __init__(self, devices: Sequence[DeviceScanState], clean_since: date):
+    def __init__(self, devices: Sequence[DeviceScanState], clean_since: date,
+                 stale: Mapping[str, tuple[int, str]] | None = None):
         self.by_name = {d.device: d for d in devices}
+        self.stale = stale or {}
         self.by_site: dict[str, list[DeviceScanState]] = defaultdict(list)
         for d in devices:
             for site_id in d.contract_site_ids:
@@ -64,6 +66,9 @@ class Scope:
             if dev is None:
                 found = (UNVERIFIED, (device,), f"last seen in {where}{when}; {device} is not in the current "
                                                 "inventory, so its absence is not proven", None)
+            elif device in self.stale:
+                found = (UNVERIFIED, (device,), f"last seen in {where}{when}; {device} {self.stale[device][1]}, "
+                                                "so its absence is not proven", None)
             elif not dev.latest_scan_clean:
                 found = (UNVERIFIED, (device,), f"last seen in {where}{when}; the latest scan of {device} was not "
                                                 "clean, so its absence is not proven", None)

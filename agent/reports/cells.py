@@ -14,7 +14,7 @@ COLUMNS = (
     "status", "serial", "base_pid", "pid", "hostname", "device", "site", "slot", "class", "name",
     "contract_number", "service_level", "coverage_start", "coverage_end", "contract_site_id", "ldos",
     "match", "swap_with", "blocking_devices", "scan_id", "capture_id", "contract_file", "contract_row",
-    "other_lines", "reasons",
+    "other_lines", "reasons", "evidence_age_days",
 )
 
 def row_record(row: ReconRow) -> dict[str, Any]:
@@ -31,6 +31,7 @@ def row_record(row: ReconRow) -> dict[str, Any]:
                      "contract_file": row.contract_file, "contract_row": row.contract_row,
                      "other_lines": list(row.other_lines)},
         "reasons": list(row.reasons),
+        "evidence_age_days": row.evidence_age_days,
     }
 
 
@@ -39,11 +40,12 @@ _FLAT = attrgetter(
     "status", "serial", "base_pid", "pid", "hostname", "device", "site", "slot", "cls", "name",
     "contract_number", "service_level", "coverage_start", "coverage_end", "contract_site_id", "ldos",
     "match", "swap_with", "blocking_devices", "scan_id", "capture_id", "contract_file", "contract_row",
-    "other_lines", "reasons")
+    "other_lines", "reasons", "evidence_age_days")
 _BLOCKING, _OTHER_LINES, _REASONS = 18, 23, 24
 # Cells that hold text (the others are dates, numbers or None, which no spreadsheet runs).
 _TEXT = itemgetter(*(i for i, c in enumerate(COLUMNS)
-                     if c not in ("coverage_start", "coverage_end", "ldos", "scan_id", "capture_id", "contract_row")))
+                     if c not in ("coverage_start", "coverage_end", "ldos", "scan_id", "capture_id", "contract_row",
+                                  "evidence_age_days")))
 _FORMULA_AFTER_NUL = re.compile("\x00[" + re.escape("".join(FORMULA_START)) + "]")
 
 

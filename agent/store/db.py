@@ -315,6 +315,34 @@ class Store:
         row = self.db.execute("SELECT MAX(id) FROM scans WHERE status != 'running'").fetchone()
         return row[0]
 
+    # ------------------------------------------------------------------ leaving the fleet
+
+    def retire(self, devices: Iterable[str], *, how: str, by: str, why: str) -> int:
+        """Take devices out of the fleet as of the latest scan (recorded, never deleted: a device
+        scanned again later is back).  Returns the scan id the retirement takes effect after."""
+        after = self.latest_scan_id() or 0
+        now = time.time()
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO retirements(device, at, after_scan, how, by_whom, why) VALUES (?,?,?,?,?,?)",
+                [(d, now, after, how, by, why) for d in devices],
+            )
+        return after
+
+    def retirements(self, devices: Iterable[str] | None = None) -> list[sqlite3.Row]:
+        """Every retirement (of ``devices`` only, if given), oldest first."""
+        if devices is None:
+            return self.db.execute("SELECT * FROM retirements ORDER BY id").fetchall()
+        with self._temp_table("wanted_retired", ("device",), ((d,) for d in devices)) as wanted:
+            return self.db.execute(
+                f"SELECT r.* FROM {wanted} w JOIN retirements r ON r.device = w.device ORDER BY r.id").fetchall()
+
+    def scan_started_by(self, epoch: float) -> int | None:
+        """The latest finished scan that started at or before ``epoch``."""
+        row = self.db.execute("SELECT MAX(id) FROM scans WHERE status != 'running' AND started <= ?",
+                              (epoch,)).fetchone()
+        return row[0]
+
     def snapshot_devices(self, scan_id: int | None = None) -> list[sqlite3.Row]:
         """The fleet as of scan ``scan_id`` (default: latest): every known, unretired device with
         a good collection, at its latest good collection.

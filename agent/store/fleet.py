@@ -7,6 +7,7 @@ into the change views people ask for between scans.  Read-only: it never writes 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -161,24 +162,69 @@ def _items_with_versions(store: Store, scan_id: int) -> dict[Key, tuple[str, str
 
 
 def diff(store: Store, scan_a: int, scan_b: int) -> list[Change]:
-    """What changed between the snapshots as of two scans."""
+    """What changed between the fleet states as of two scans.
+
+    Fleet states, not scans: a device that the later scan did not attempt (a partial or
+    interrupted scan) is in both states as it was, so it yields no ``removed``.  An item that
+    changed slot on its device is ``moved`` like one that changed device.  A removed and an added
+    item of the same base PID in the same slot of the same device, one each, are labelled as the
+    RMA swap reconcile would recognise; a removed item of a retired device says so."""
     a, b = _items_with_versions(store, scan_a), _items_with_versions(store, scan_b)
     changes: list[Change] = []
-    for key in sorted(b.keys() - a.keys()):
-        changes.append(Change("added", *key, b[key][0], b[key][1]))
-    for key in sorted(a.keys() - b.keys()):
-        changes.append(Change("removed", *key, a[key][0], a[key][1]))
+    added, removed = sorted(b.keys() - a.keys()), sorted(a.keys() - b.keys())
+    swaps = _swap_labels([(k, b[k]) for k in added], [(k, a[k]) for k in removed])
+    for key in added:
+        changes.append(Change("added", *key, b[key][0], b[key][1], swaps.get(("added", key), "")))
+    retired = _retired_between(store, {a[k][0] for k in removed}, scan_a, scan_b) if removed else {}
+    for key in removed:
+        detail = swaps.get(("removed", key)) or retired.get(a[key][0], "")
+        changes.append(Change("removed", *key, a[key][0], a[key][1], detail))
     chassis: dict[str, Key] | None = None  # device -> its chassis item, read once when first needed
     for key in sorted(a.keys() & b.keys()):
         (dev_a, name_a, ver_a), (dev_b, name_b, ver_b) = a[key], b[key]
         if dev_a != dev_b:
             changes.append(Change("moved", *key, dev_b, name_b, f"from {dev_a} ({name_a})"))
+        elif name_a != name_b:
+            changes.append(Change("moved", *key, dev_b, name_b, f"from {name_a} on the same device"))
         elif ver_a != ver_b:
             if chassis is None:
                 chassis = _chassis_keys(store, scan_b)
             if key == chassis.get(dev_b):
                 changes.append(Change("version-changed", *key, dev_b, name_b, f"{ver_a or '?'} -> {ver_b or '?'}"))
     return changes
+
+
+def _swap_labels(added, removed) -> dict[tuple[str, Key], str]:
+    """RMA pairs among added and removed items: the same (device, slot, base PID), exactly one
+    each (reconcile's rma-swap rule without the contract side)."""
+    def by_slot(items):
+        slots: dict[tuple[str, str, str], list[Key]] = defaultdict(list)
+        for key, (device, name, _) in items:
+            slots[(device, name, key[1])].append(key)
+        return slots
+    new, old = by_slot(added), by_slot(removed)
+    labels: dict[tuple[str, Key], str] = {}
+    for slot, keys in new.items():
+        gone = old.get(slot, [])
+        if len(keys) == 1 and len(gone) == 1:
+            where = f"{slot[0]} {slot[1]}"
+            labels[("added", keys[0])] = f"rma-swap: replaces {gone[0][0]} in {where}"
+            labels[("removed", gone[0])] = f"rma-swap: replaced by {keys[0][0]} in {where}"
+    return labels
+
+
+def _retired_between(store: Store, devices: set[str], scan_a: int, scan_b: int) -> dict[str, str]:
+    """device -> "retired ..." for the devices retired after ``scan_a`` and as of ``scan_b``."""
+    out = {}
+    for r in store.retirements(devices):
+        if scan_a <= r["after_scan"] <= scan_b:
+            out[r["device"]] = retirement_text(r)
+    return out
+
+
+def retirement_text(row) -> str:
+    when = _when(row["at"]).date().isoformat() if row["at"] else "?"
+    return f"retired ({row['how']}) on {when} by {row['by_whom'] or '?'}: {row['why'] or 'no reason given'}"
 
 
 def _chassis_keys(store: Store, scan_id: int) -> dict[str, Key]:
@@ -189,7 +235,8 @@ def _chassis_keys(store: Store, scan_id: int) -> dict[str, Key]:
 
 
 def item_history(store: Store, serial: str) -> list[dict[str, Any]]:
-    """Every sighting of a serial: scan, when, device, slot, PID; plus scans where its device failed."""
+    """Every sighting of a serial: scan, when, device, slot, PID; then the retirements of the
+    devices it was seen on (a device leaves the fleet only that way, and history says so)."""
     rows = store.db.execute(
         """
         SELECT c.scan_id, s.started, c.device, c.name, c.pid, c.base_pid, c.class, c.contractable, c.capture_id
@@ -198,12 +245,17 @@ def item_history(store: Store, serial: str) -> list[dict[str, Any]]:
         """,
         (serial,),
     ).fetchall()
-    return [
+    out = [
         {"scan_id": r["scan_id"], "when": _when(r["started"]).isoformat(timespec="seconds"), "device": r["device"],
          "name": r["name"], "pid": r["pid"], "base_pid": r["base_pid"], "class": r["class"],
          "contractable": bool(r["contractable"]), "capture_id": r["capture_id"]}
         for r in rows
     ]
+    for r in store.retirements({row["device"] for row in rows}) if rows else ():
+        out.append({"scan_id": r["after_scan"], "when": _when(r["at"]).isoformat(timespec="seconds"),
+                    "device": r["device"], "name": retirement_text(r), "pid": "", "base_pid": "", "class": "",
+                    "contractable": False, "capture_id": None})
+    return out
 
 
 def trueup(store: Store, since: date | int, scan_id: int | None = None) -> list[FleetItem]:
@@ -223,8 +275,9 @@ def scan_ids(store: Store) -> list[int]:
     return [s["id"] for s in store.scans() if s["status"] != "running"]
 
 
-def resolve_pair(store: Store, ids: Iterable[int] | None) -> tuple[int, int]:
-    """The two scans to compare: given ones, or the last two finished scans."""
+def resolve_pair(store: Store, ids: Iterable[int | str] | None) -> tuple[int, int]:
+    """The two fleet states to compare: given scan ids or dates (YYYY-MM-DD: the fleet after the
+    last scan that started on or before that day), or the last two finished scans."""
     ids = list(ids or [])
     known = scan_ids(store)
     if not ids:
@@ -232,8 +285,38 @@ def resolve_pair(store: Store, ids: Iterable[int] | None) -> tuple[int, int]:
             raise ValueError("need two finished scans to compare; run another scan first")
         return known[-2], known[-1]
     if len(ids) != 2:
-        raise ValueError("give two scan ids, or none for the last two scans")
+        raise ValueError("give two scan ids or dates, or none for the last two scans")
+    resolved = []
     for i in ids:
+        if isinstance(i, str) and not i.isdigit():
+            try:
+                day = date.fromisoformat(i)
+            except ValueError:
+                raise ValueError(f"{i!r} is neither a scan id nor a date (YYYY-MM-DD)") from None
+            end = datetime.combine(day, datetime.max.time(), timezone.utc).timestamp()
+            found = store.scan_started_by(end)
+            if found is None:
+                raise ValueError(f"no finished scan started on or before {day}")
+            resolved.append(found)
+            continue
+        i = int(i)
         if i not in known:
             raise ValueError(f"no finished scan {i} (known: {', '.join(map(str, known)) or 'none'})")
-    return ids[0], ids[1]
+        resolved.append(i)
+    return resolved[0], resolved[1]
+
+
+def expired_devices(store: Store, days: int, now: float) -> list[str]:
+    """Devices of the current fleet whose last good collection (or, never collected, whose
+    latest attempt) is more than ``days`` days before ``now``: what ``retire --expire`` takes out."""
+    cutoff = now - days * 86400
+    started = {s["id"]: s["started"] for s in store.scans()}
+    latest = store.latest_scan_id()
+    if latest is None:
+        return []
+    out = []
+    for row in store.fleet_device_states(latest):
+        last = row["last_ok_scan"] or row["scan_id"]
+        if started.get(last, now) < cutoff:
+            out.append(row["device"])
+    return out

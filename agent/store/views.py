@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import datetime, timezone
 from typing import Any
 
 from agent.store import Store
@@ -9,6 +11,7 @@ from agent.store import Store
 DEVICE_COLUMNS = (
     "hostname", "platform", "site", "name", "class", "pid", "base_pid", "serial", "version",
     "contractable", "reason", "parent", "transport", "device", "scan_id", "capture_id",
+    "collected_at", "age_days", "latest_status", "latest_error",
 )
 TABLE_COLUMNS = ("device", "hostname", "site", "name", "class", "pid", "serial", "version", "contractable")
 
@@ -18,6 +21,11 @@ def device_rows(store: Store, scan_id: int | None = None, include_virtual: bool 
     snapshot = store.snapshot_devices(scan_id)
     rows: list[dict[str, Any]] = []
     by_key = {(d["scan_id"], d["device"]): d for d in snapshot}
+    # The fleet keeps each device at its last good collection: say when that was, how old it is
+    # and what happened to the device since (a failed latest attempt keeps its items, flagged).
+    started = {s["id"]: s["started"] for s in store.scans()}
+    now = time.time()
+    when = {key: started.get(key[0]) for key in by_key}
     for comp in store.components_of(by_key):
         dev = by_key[(comp["scan_id"], comp["device"])]
         if not include_virtual and not comp["contractable"]:
@@ -45,9 +53,22 @@ def device_rows(store: Store, scan_id: int | None = None, include_virtual: bool 
                 "scan_id": comp["scan_id"],
                 "capture_id": comp["capture_id"],
                 "latest_status": dev["latest_status"],
+                "collected_at": _iso(when[(comp["scan_id"], comp["device"])]),
+                "age_days": _age(when[(comp["scan_id"], comp["device"])], now),
+                "latest_attempt_scan": dev["latest_attempt_scan"],
+                "latest_error": (f"{dev['latest_error_kind']}: {dev['latest_error']}"
+                                 if dev["latest_status"] != "ok" and dev["latest_error_kind"] else ""),
             }
         )
     return rows
+
+
+def _iso(epoch: float | None) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="seconds") if epoch else ""
+
+
+def _age(epoch: float | None, now: float) -> int | None:
+    return int((now - epoch) // 86400) if epoch else None
 
 
 def failed_devices(store: Store, scan_id: int) -> list[dict[str, Any]]:
