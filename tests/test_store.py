@@ -68,7 +68,7 @@ def test_snapshot_seeks_each_device_by_index(tmp_path):
     # Since the fleet model (schema v6) the device list is every device known up to the scan: one
     # pass over a covering index, linear in stored rows; every per-device look-up is a seek.
     store = Store(tmp_path / "s.db")
-    plan = " | ".join(r[3] for r in store.db.execute("EXPLAIN QUERY PLAN " + SNAPSHOT_SQL, (1, 1, 1)))
+    plan = " | ".join(r[3] for r in store.db.execute("EXPLAIN QUERY PLAN " + SNAPSHOT_SQL, (1, 1, 1, 1)))
     assert "INDEX devices_by_name (device=? AND status=? AND scan_id<?)" in plan, plan
     scans = [step for step in plan.split(" | ") if step.startswith("SCAN")]
     assert scans == ["SCAN devices USING COVERING INDEX devices_by_attempt", "SCAN a"], plan

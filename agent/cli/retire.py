@@ -37,8 +37,7 @@ def cmd_retire(args: argparse.Namespace) -> int:
                     for r in store.retirements()]
             _emit(rows, ("device", "when", "how", "by", "why", "after_scan"), args.format)
             return EXIT_OK
-        latest = store.latest_scan_id()
-        known = {d.device for d in fleet.device_states(store, latest)} if latest else set()
+        known = {d.device for d in fleet.device_states(store)}
         if args.expire:
             devices = fleet.expired_devices(store, args.expire, time.time())
             how, why = "expiry", args.why or f"not collected for more than {args.expire} days"

@@ -351,15 +351,26 @@ class Store:
         it was read; ``collected_in`` says which scan that was, ``latest_attempt_scan`` and
         ``latest_status`` what happened to it last.
         """
-        scan_id = scan_id or self.latest_scan_id()
+        scan_id, cut = self._fleet_point(scan_id)
         if scan_id is None:
             return []
-        return self.db.execute(SNAPSHOT_SQL, (scan_id, scan_id, scan_id)).fetchall()
+        return self.db.execute(SNAPSHOT_SQL, (scan_id,) * 3 + (cut,)).fetchall()
 
-    def fleet_device_states(self, scan_id: int) -> list[sqlite3.Row]:
-        """Every device of the fleet as of ``scan_id`` at its latest attempt, with its latest
-        clean (``last_clean_scan``) and good (``last_ok_scan``) scan ids."""
-        return self.db.execute(DEVICE_STATES_SQL, (scan_id,) * 4).fetchall()
+    def fleet_device_states(self, scan_id: int | None) -> list[sqlite3.Row]:
+        """Every device of the fleet as of ``scan_id`` (None: now) at its latest attempt, with its
+        latest clean (``last_clean_scan``) and good (``last_ok_scan``) scan ids."""
+        scan_id, cut = self._fleet_point(scan_id)
+        if scan_id is None:
+            return []
+        return self.db.execute(DEVICE_STATES_SQL, (scan_id,) * 3 + (cut,)).fetchall()
+
+    def _fleet_point(self, scan_id: int | None) -> tuple[int | None, float]:
+        """(scan, retirement cut-off time) of a fleet state: as of a given scan, the retirements
+        recorded by its end; the current fleet (None), every retirement so far."""
+        if scan_id is None:
+            return self.latest_scan_id(), float("inf")
+        row = self.db.execute("SELECT coalesce(ended, started) FROM scans WHERE id = ?", (scan_id,)).fetchone()
+        return scan_id, (row[0] if row else float("inf"))
 
     def scan_devices(self, scan_id: int) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM devices WHERE scan_id=? ORDER BY device", (scan_id,)).fetchall()

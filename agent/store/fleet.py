@@ -59,9 +59,6 @@ def fleet_items(store: Store, scan_id: int | None = None) -> list[FleetItem]:
 def device_states(store: Store, scan_id: int | None = None) -> list[DeviceScanState]:
     """Every device of the fleet as of ``scan_id`` (default latest): was its latest attempt clean,
     when was it last clean, when last collected at all, and what happened to it last."""
-    scan_id = scan_id or store.latest_scan_id()
-    if scan_id is None:
-        return []
     started = {s["id"]: s["started"] for s in store.scans()}
     states = []
     for row in store.fleet_device_states(scan_id):
@@ -311,11 +308,8 @@ def expired_devices(store: Store, days: int, now: float) -> list[str]:
     latest attempt) is more than ``days`` days before ``now``: what ``retire --expire`` takes out."""
     cutoff = now - days * 86400
     started = {s["id"]: s["started"] for s in store.scans()}
-    latest = store.latest_scan_id()
-    if latest is None:
-        return []
     out = []
-    for row in store.fleet_device_states(latest):
+    for row in store.fleet_device_states(None):
         last = row["last_ok_scan"] or row["scan_id"]
         if started.get(last, now) < cutoff:
             out.append(row["device"])

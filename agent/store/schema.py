@@ -149,23 +149,28 @@ CREATE INDEX IF NOT EXISTS devices_by_name ON devices(device, status, scan_id);
 """
 
 # The fleet as of a scan S (docs/ARCHITECTURE.md, "The fleet"): every device with a row in any
-# scan up to S and no retirement since its latest attempt, each with its latest good collection
-# (devices_by_name finds it) and its latest attempt (devices_by_attempt).  A scan of part of the
-# inventory, or one that ended early, leaves the devices it did not attempt as they were.  The
-# device list is one pass over the covering index (device, scan_id), linear in stored rows;
-# each device's two look-ups are index seeks.  Parameters: S three times.
+# scan up to S that was not retired since its latest attempt (by the cut-off time T: the end of
+# scan S, or now for the current fleet), each at its latest attempt and at its latest good
+# collection, the one its items come from: the latest whose inventory was read in full, else the
+# latest ok one (a collection that could not read the hardware table does not empty the device).
+# A scan of part of the inventory, or one that ended early, leaves the devices it did not
+# attempt as they were.  The device list is one pass over the covering index (device, scan_id),
+# linear in stored rows; each device's look-ups are index seeks.  Parameters: S, S, S, T.
 FLEET_ATTEMPTS_SQL = """
 SELECT device, MAX(scan_id) AS last_attempt FROM devices WHERE scan_id <= ? GROUP BY device
 """
+_NOT_RETIRED = """NOT EXISTS (SELECT 1 FROM retirements r
+                  WHERE r.device = a.device AND r.after_scan >= a.last_attempt AND r.at <= ?)"""
 SNAPSHOT_SQL = """
 SELECT d.*, cur.status AS latest_status, cur.error_kind AS latest_error_kind, cur.error AS latest_error,
        cur.scan_id AS latest_attempt_scan, cur.ended AS latest_attempt_at, d.scan_id AS collected_in
 FROM (""" + FLEET_ATTEMPTS_SQL + """) a
 JOIN devices cur ON cur.device = a.device AND cur.scan_id = a.last_attempt
-JOIN devices d ON d.device = a.device AND d.scan_id = (
-    SELECT MAX(scan_id) FROM devices x WHERE x.device = a.device AND x.status = 'ok' AND x.scan_id <= ?)
-WHERE NOT EXISTS (SELECT 1 FROM retirements r
-                  WHERE r.device = a.device AND r.after_scan >= a.last_attempt AND r.after_scan <= ?)
+JOIN devices d ON d.device = a.device AND d.scan_id = coalesce(
+    (SELECT MAX(scan_id) FROM devices x
+     WHERE x.device = a.device AND x.status = 'ok' AND x.scan_id <= ? AND x.inventory_ok = 1),
+    (SELECT MAX(scan_id) FROM devices x WHERE x.device = a.device AND x.status = 'ok' AND x.scan_id <= ?))
+WHERE """ + _NOT_RETIRED + """
 ORDER BY d.device
 """
 
@@ -246,7 +251,7 @@ CREATE TABLE IF NOT EXISTS retirements (
     how TEXT NOT NULL,                 -- retire | prune | expiry
     by_whom TEXT, why TEXT
 );
-CREATE INDEX IF NOT EXISTS retirements_by_device ON retirements(device, after_scan);
+CREATE INDEX IF NOT EXISTS retirements_by_device ON retirements(device, after_scan, at);
 UPDATE devices SET version_ok = CASE WHEN status = 'ok' AND coalesce(os_version, '') != '' THEN 1 ELSE 0 END;
 UPDATE devices SET licenses_ok = CASE WHEN status = 'ok' AND (
     EXISTS (SELECT 1 FROM license_status l WHERE l.scan_id = devices.scan_id AND l.device = devices.device)
@@ -272,7 +277,8 @@ _MIGRATIONS = {2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _schema_v5, 6: _s
 
 # Every device of the fleet as of a scan S (as SNAPSHOT_SQL, failed-only devices included) at its
 # latest attempt, with its latest clean scan (inventory read: the only collection that lets an
-# item's absence mean something) and its latest good one.  tests/test_store.py pins the plan.
+# item's absence mean something) and its latest good one.  Parameters: S, S, S, T (as above).
+# tests/test_store.py pins the plan.
 DEVICE_STATES_SQL = """
 SELECT cur.*,
        (SELECT x.scan_id FROM devices x
@@ -282,7 +288,6 @@ SELECT cur.*,
         WHERE x.device = cur.device AND x.status = 'ok' AND x.scan_id <= ?) AS last_ok_scan
 FROM (""" + FLEET_ATTEMPTS_SQL + """) a
 JOIN devices cur ON cur.device = a.device AND cur.scan_id = a.last_attempt
-WHERE NOT EXISTS (SELECT 1 FROM retirements r
-                  WHERE r.device = a.device AND r.after_scan >= a.last_attempt AND r.after_scan <= ?)
+WHERE """ + _NOT_RETIRED + """
 ORDER BY cur.device
 """
