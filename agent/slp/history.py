@@ -68,8 +68,14 @@ def report_inputs(store: Store, as_of: date, window_days: int = 90, site: str | 
         return obs
 
     last_ok: dict[str, Observation] = {r[1]: observe(r) for r in prior}
+    # The fleet model: a scan of part of the inventory (or one that ended early) leaves the devices
+    # it did not attempt as they were, so each scan's snapshot starts from the one before it (and
+    # the first from each device's last good collection before the window), minus retired devices.
+    in_fleet = reads.current_fleet(store)
+    carried: dict[str, Presence] = {r[1]: Presence(site=r[3] or "", obs=last_ok[r[1]], attempted=False)
+                                    for r in prior if r[1] in in_fleet}
     for sid in window_ids:
-        snap: dict[str, Presence] = {}
+        snap: dict[str, Presence] = dict(carried)
         for r in rows_by_scan.get(sid, ()):
             _, device, status, site, _, _, error_kind, error = r
             if status == "ok":
@@ -77,6 +83,7 @@ def report_inputs(store: Store, as_of: date, window_days: int = 90, site: str | 
             snap[device] = Presence(site=site or "", obs=last_ok.get(device), scan_status=status,
                                     error="" if status == "ok" else f"{error_kind}: {error}")
         inputs.snapshots[sid] = snap
+        carried = {d: (p if not p.attempted else replace(p, attempted=False)) for d, p in snap.items() if d in in_fleet}
 
     # Licence status is only read where the report reads it: each device's last appearance (per
     # site, for --site), not in every scan of the window.

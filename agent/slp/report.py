@@ -63,6 +63,9 @@ class Presence:
     obs: Observation | None
     scan_status: str = "ok"  # ok | failed: how that scan went for the device
     error: str = ""
+    # False when that scan did not attempt the device (a partial or interrupted scan): the fleet
+    # keeps it at what was known, and the report says it was not in that scan.
+    attempted: bool = True
 
 
 @dataclass(slots=True)
@@ -173,7 +176,8 @@ def build_report(inputs: ReportInputs, due_days: int = DUE_DAYS) -> SlpReport:
         state = reporting_state(st, inputs.as_of, due_days)
         if obs is None and pres.error:
             state.reason += f" (latest scan failed: {pres.error})"
-        if name not in current:
+        in_latest = name in current and current[name].attempted
+        if not in_latest:
             state.reason += " (not in the latest scan)"
         rec = {
             "site": pres.site,
@@ -201,7 +205,7 @@ def build_report(inputs: ReportInputs, due_days: int = DUE_DAYS) -> SlpReport:
             "reporting_status": state.status,
             "reason": state.reason,
             "collected": day(obs.at) if obs else "",
-            "latest_scan": pres.scan_status if name in current else "absent",
+            "latest_scan": pres.scan_status if in_latest else "absent",
         }
         devices.append(rec)
         state_of[name] = rec

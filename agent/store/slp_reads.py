@@ -79,3 +79,8 @@ def licence_first_last(store, end: float) -> Iterator[tuple[str, str, float, flo
         (end,),
     ):
         yield r["device"], r["tag"], r["first"], r["last"]
+
+
+def current_fleet(store) -> set[str]:
+    """The devices of the current fleet (known and not retired)."""
+    return {row["device"] for row in store.fleet_device_states(None)}
