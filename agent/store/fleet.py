@@ -314,3 +314,10 @@ def expired_devices(store: Store, days: int, now: float) -> list[str]:
         if started.get(last, now) < cutoff:
             out.append(row["device"])
     return out
+
+
+def absent_from(store: Store, names: Iterable[str]) -> list[str]:
+    """Devices of the current fleet that are not in ``names`` (an inventory): what ``scan --prune``
+    retires once a complete scan of that inventory has finished."""
+    keep = set(names)
+    return [row["device"] for row in store.fleet_device_states(None) if row["device"] not in keep]
