@@ -6,5 +6,7 @@ report's bulk reads (``slp_reads``).  All of ibagent's SQL lives in this package
 May import only ``agent.core``: it stores and reads the kernel's records, and builds the
 reconcile stage's inputs (also kernel records) without importing that stage.
 """
-from agent.store.db import Store, StoreError, StoreLocked, inventory_read  # noqa: F401  (the stage's public names)
+from agent.store.db import (  # noqa: F401  (the stage's public names)
+    Store, StoreError, StoreLocked, StoreWriteError, inventory_read,
+)
 from agent.store.schema import DEFAULT_DB, SCHEMA_VERSION  # noqa: F401
