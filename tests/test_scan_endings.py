@@ -243,3 +243,27 @@ def test_an_auth_refusal_heads_a_later_timeout():
     assert headline(attempts) == 1
     assert headline([("ssh", "auth", "a"), ("netconf", "auth", "b")]) == 0  # a tie: the preferred transport
     assert headline([("ssh", "timeout", "a"), ("snmp", "disconnect", "b")]) == 1
+
+
+def test_sigterm_stops_the_demo_after_its_scan_summary(tmp_path):
+    """The demo's scan is the CLI's scan runner: SIGTERM ends it the same way, and the demo stops
+    there instead of reconciling half a fleet."""
+    out_dir = tmp_path / "demo"
+    proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "demo", "--out", str(out_dir), "-q"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    db = out_dir / "ibagent.db"
+    deadline = time.monotonic() + 90
+    while _saved_ok(db) < 2:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the demo saved no device within 90 s"
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, (out, err)
+    assert "Traceback" not in err
+    assert re.search(r"scan 1 interrupted \(SIGTERM\)", out) and "demo: stopped before its scan completed" in out
+    assert not (out_dir / "reports").exists()
+    store = Store(db)
+    (scan,) = store.scans()
+    assert scan["status"] == "interrupted" and scan["devices_ok"] == _counts(store, scan["id"])["ok"] >= 2
+    store.close()
