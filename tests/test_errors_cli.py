@@ -17,7 +17,7 @@ from agent.cli import main as cli_main
 from agent.collect.inventory import load_inventory
 from agent.collect.scan import ScanOptions, run_scan
 from agent.store import Store
-from agent.store.failures import FAILURE_COLUMNS
+from agent.store.failures import FAILURE_COLUMNS, FLEET_FAILURES_SQL
 from lab import fleet
 from lab.inventory import write_inventory
 from lab.server import LabThread
@@ -230,3 +230,12 @@ def test_missing_enable_secret_is_named(lab, tmp_path, driver):
         assert (row["status"], row["error_kind"]) == ("failed", "auth"), row["error"]
         assert expected in row["error"] and (expected == ENABLE_HINT) == (ENABLE_HINT in row["error"])
         store.close()
+
+
+def test_fleet_failures_read_errors_once(tmp_path):
+    """errors has no index by device: the fleet read must scan it once, not once per device."""
+    store = Store(tmp_path / "plan.db")
+    plan = [r["detail"] for r in store.db.execute("EXPLAIN QUERY PLAN " + FLEET_FAILURES_SQL, (None, None))]
+    store.close()
+    outer = [d for d in plan if d.startswith(("SCAN e", "SCAN l", "SEARCH l"))]
+    assert outer[0] == "SCAN e" and not any(d == "SCAN l" for d in outer), plan
