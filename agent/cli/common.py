@@ -85,8 +85,9 @@ def _print_summary(summary, stream=None) -> None:
           f"({rate:.1f} devices/s): {counts}", file=stream)
     if summary.store_error:
         print(f"  the store could not be written: {summary.store_error}", file=stream)
-        print("  the scan stopped there: devices already saved are kept, the scan is recorded as failed"
-              + ("" if not summary.end_error else " by the next scan (its row could not be closed now)"), file=stream)
+        print("  the scan stopped there: devices already saved are kept, "
+              + ("the scan is recorded as failed" if not summary.end_error
+                 else "but the scan row could not be closed: the next scan will mark it interrupted"), file=stream)
     if summary.unsaved:
         print(f"  not saved (store write failed): {summary.unsaved}", file=stream)
     if summary.cancelled:
@@ -109,6 +110,8 @@ def _print_summary(summary, stream=None) -> None:
         for device in fell_back[:20]:
             print(f"    {device}", file=stream)
             _print_attempts(summary.attempts[device], stream)
+        if len(fell_back) > 20:
+            print(f"    ... and {len(fell_back) - 20} more", file=stream)
 
 
 def _print_attempts(attempts, stream) -> None:
