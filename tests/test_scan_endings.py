@@ -97,7 +97,8 @@ def test_sigterm_ends_the_scan_like_ctrl_c(slow_lab, tmp_path):
     assert ok >= seen > 0 and cancelled > 0 and failed == 0
     assert len(store.scan_devices(scan_id)) < 30  # some never started
     # Every device saved before the signal kept its records; the cancelled ones kept their partial captures.
-    assert store.db.execute("SELECT COUNT(DISTINCT device) FROM components WHERE scan_id=?", (scan_id,)).fetchone()[0] == ok
+    with_items = store.db.execute("SELECT COUNT(DISTINCT device) FROM components WHERE scan_id=?", (scan_id,))
+    assert with_items.fetchone()[0] == ok
     partial = store.db.execute(
         "SELECT c.id FROM captures c JOIN devices d ON d.scan_id = c.scan_id AND d.device = c.device"
         " WHERE d.scan_id=? AND d.error_kind='cancelled'", (scan_id,)).fetchall()

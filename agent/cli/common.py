@@ -80,7 +80,9 @@ def _print_summary(summary, stream=None) -> None:
     stream = stream or sys.stdout  # looked up when called: a redirected or captured stdout counts
     rate = summary.ok / summary.elapsed if summary.elapsed > 0 else 0.0
     state = summary.status + (f" ({summary.stop_signal})" if summary.stop_signal else "")
-    counts = f"{summary.ok} ok, {summary.failed} failed" + (f", {summary.cancelled} cancelled" if summary.cancelled else "")
+    counts = f"{summary.ok} ok, {summary.failed} failed"
+    if summary.cancelled:
+        counts += f", {summary.cancelled} cancelled"
     print(f"scan {summary.scan_id} {state}: {summary.total} devices in {summary.elapsed:.1f}s "
           f"({rate:.1f} devices/s): {counts}", file=stream)
     if summary.store_error:

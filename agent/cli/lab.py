@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from agent.cli.common import UsageError, _get_redactor, _open_store, _print_summary, _run_scan, _setup_logging, exit_code
+from agent.cli.common import (
+    UsageError, _get_redactor, _open_store, _print_summary, _run_scan, _setup_logging, exit_code,
+)
 
 
 class _ScanStopped(Exception):

@@ -15,10 +15,10 @@ ssh, netconf, snmp; ``--transport`` forces one).  Transports the platform has no
 is the primary; every transport that failed before it (or instead of it) leaves its failure
 ``(transport, kind, reason)`` in the device's errors, and a device no transport collected is
 headed by its most informative failure (``endings.HEADLINE_ORDER``: a refused password beats the
-SNMP silence that follows it).  If the primary cannot provide a datum another planned transport can (SNMP has no
-licences, NETCONF no Smart Licensing status), the next such transport runs too and complements
-it: its facts fill gaps, its licences / licence status are used when the primary did not
-cover them, and an item the primary did not see is added.  The same physical item seen twice
+SNMP silence that follows it).  If the primary cannot provide a datum another planned transport
+can (SNMP has no licences, NETCONF no Smart Licensing status), the next such transport runs too
+and complements it: its facts fill gaps, its licences / licence status are used when the
+primary did not cover them, and an item the primary did not see is added.  The same physical item seen twice
 is one item (identity = canonical serial + base PID); the same slot/name reported with another
 serial by two transports is a ``problems`` entry and both rows are kept.  Every record keeps
 the transport that produced it; the device row's transport reads ``netconf+ssh`` when merged.
@@ -210,7 +210,8 @@ class _Outcome:
     captures: list[Capture]  # every capture made, failed transports' included (evidence)
     parts: list[_Part] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # complementing transports that failed
-    failures: list[tuple[str, str, str]] = field(default_factory=list)  # every failed attempt: (transport, kind, reason)
+    # every failed attempt: (transport, kind, reason)
+    failures: list[tuple[str, str, str]] = field(default_factory=list)
     trying: str = ""  # the transport in flight (a cancelled device's row names it)
 
 
