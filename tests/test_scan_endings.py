@@ -268,3 +268,23 @@ def test_sigterm_stops_the_demo_after_its_scan_summary(tmp_path):
     (scan,) = store.scans()
     assert scan["status"] == "interrupted" and scan["devices_ok"] == _counts(store, scan["id"])["ok"] >= 2
     store.close()
+
+
+def test_an_ignored_sighup_stays_ignored(slow_lab, tmp_path):
+    """``nohup ibagent scan``: started with SIGHUP ignored, a closed terminal does not stop the scan."""
+    write_inventory(slow_lab.devices[:4], tmp_path / "inv")
+    db = tmp_path / "s.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli", "scan", "-i", str(tmp_path / "inv"), "--db", str(db), "--no-progress",
+         "--workers", "2"],  # two at a time: the signal lands with devices still to go
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    deadline = time.monotonic() + 60
+    while _saved_ok(db) < 1:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.1)
+    assert _saved_ok(db) < 4
+    proc.send_signal(signal.SIGHUP)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, (out, err)
+    assert "scan 1 completed: 4 devices" in out

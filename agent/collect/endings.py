@@ -81,9 +81,13 @@ class Stopper:
 
     def install(self, loop: asyncio.AbstractEventLoop) -> None:
         """Route SIGTERM and SIGHUP to ``on_signal`` while the scan runs (main thread only: elsewhere
-        the loop cannot take signals, and the process's own handling stays as it was)."""
+        the loop cannot take signals, and the process's own handling stays as it was).  A signal
+        the process was started ignoring stays ignored: ``nohup ibagent scan`` asked for exactly
+        that, and a closed terminal must not stop it."""
         self._loop = loop
         for sig in STOP_SIGNALS:
+            if signal.getsignal(sig) is signal.SIG_IGN:
+                continue
             try:
                 loop.add_signal_handler(sig, self.on_signal, int(sig))
             except (NotImplementedError, RuntimeError, ValueError):
