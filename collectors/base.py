@@ -56,6 +56,17 @@ class Collector(Protocol):
         ...
 
 
+def enable_refused(target: Target) -> str:
+    """Why privileged mode was not reached.  Without an ``enable_secret`` the login password was
+    tried in its place (many AAA set-ups accept it); its refusal means the secret is missing from
+    the inventory, which "enable refused" alone would hide.  Still ``auth``: another transport may
+    need no enable at all, so the scan falls back as for any refusal."""
+    if target.credential is not None and not target.credential.enable:
+        return ("enable needed but no enable_secret in the inventory for this host "
+                "(the login password was tried and refused)")
+    return "enable refused (still in user EXEC mode)"
+
+
 def looks_like_noise(text: str) -> bool:
     if not text:
         return False

@@ -18,7 +18,7 @@ import asyncssh
 
 from agent.core import platforms
 from agent.core.models import Capture, Target
-from collectors.base import PROMPT, CollectError, looks_like_noise
+from collectors.base import PROMPT, CollectError, enable_refused, looks_like_noise
 
 _PASSWORD_PROMPT = re.compile(r"[Pp]assword:\s*$")
 # Cap on what one command may print: a runaway device must not eat the agent's memory.
@@ -270,5 +270,6 @@ async def _enable(chan, shell: _Shell, target: Target, any_prompt, command_timeo
         shell_text = await shell.read_until(any_prompt, command_timeout)
     prompt_line = shell_text.replace("\r", "").rsplit("\n", 1)[-1]
     if not prompt_line.rstrip().endswith("#"):
-        raise CollectError("auth", "enable refused (still in user EXEC mode)")
+        raise CollectError("auth", enable_refused(target))
     return prompt_line
+

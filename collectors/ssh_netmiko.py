@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 from agent.core import platforms
 from agent.core.models import Capture, Target
-from collectors.base import PROMPT, CollectError, looks_like_noise
+from collectors.base import PROMPT, CollectError, enable_refused, looks_like_noise
+
+
+def _in_enable(exc: BaseException) -> bool:
+    """Was ``exc`` raised inside netmiko's ``enable()`` (seen from the frames it passed through)?"""
+    return any(frame.name == "enable" for frame in traceback.extract_tb(exc.__traceback__))
 
 
 class NetmikoCollector:
@@ -68,7 +74,13 @@ class NetmikoCollector:
             raise CollectError("auth", "login refused (authentication failed)") from None
         except NetmikoTimeoutException:
             raise CollectError("timeout", f"no SSH login within {self.connect_timeout:g}s", transient=True) from None
-        except (ReadTimeout, ReadException) as exc:
+        except (ReadTimeout, ReadException, ValueError) as exc:
+            # Platforms that enter enable while connecting (netmiko's ASA driver, given a secret) fail
+            # here when enable is refused: a wait for '#' that never comes, not a slow device.
+            if _in_enable(exc):
+                raise CollectError("auth", enable_refused(target)) from None
+            if isinstance(exc, ValueError):
+                raise
             raise CollectError("timeout", f"session setup did not complete: {type(exc).__name__}") from None
         except (SSHException, EOFError, OSError) as exc:
             raise CollectError("connect", f"SSH connection failed: {exc}", transient=True) from None
@@ -77,7 +89,7 @@ class NetmikoCollector:
                 try:
                     conn.enable()
                 except (ValueError, ReadTimeout):
-                    raise CollectError("auth", "enable refused") from None
+                    raise CollectError("auth", enable_refused(target)) from None
             now = time.time()
             sink.append(Capture(target.name, target.platform, "ssh", PROMPT, conn.find_prompt(), now, now))
             for command in plat.ssh.commands:

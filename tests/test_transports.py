@@ -159,7 +159,11 @@ def test_fallback_on_connect_timeout_and_auth(lab, tmp_path):
     assert (rows["hq-acc-stk01"]["status"], rows["hq-acc-stk01"]["transport"]) == ("ok", "ssh")
     assert (rows["dc1-pe01"]["status"], rows["dc1-pe01"]["transport"]) == ("ok", "ssh")
     auth = rows["lab-fault-auth"]
-    assert (auth["status"], auth["error_kind"], auth["transport"]) == ("failed", "timeout", "snmp")
+    # The headline is the refused password, not the SNMP silence that followed it (issue 11, item 7);
+    # every attempt's failure is kept.
+    assert (auth["status"], auth["error_kind"], auth["transport"]) == ("failed", "auth", "ssh")
+    assert [(e["transport"], e["kind"]) for e in store.errors_of(summary.scan_id) if e["device"] == "lab-fault-auth"] \
+        == [("ssh", "auth"), ("netconf", "auth"), ("snmp", "timeout")]
     kinds = {(r["transport"], r["error_kind"]) for r in store.db.execute(
         "SELECT transport, error_kind FROM captures WHERE device='hq-acc-stk01'")}
     assert ("ssh", None) in kinds

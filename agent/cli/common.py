@@ -14,6 +14,11 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_DEVICES_FAILED, EXIT_USAGE, EXIT_PARSE, EXIT_INTERNAL, EXIT_LOCKED = 0, 1, 2, 3, 70, 75
+# The store could not be written (disk full, read-only, I/O error): sysexits' EX_IOERR.
+EXIT_STORE = 74
+# Ctrl-C, SIGHUP, SIGTERM: 128 + the signal's number, what a shell reports for a process the
+# signal killed, so supervisors read a stopped scan the way they read any stopped program.
+EXIT_SIGINT, EXIT_SIGHUP, EXIT_SIGTERM = 130, 129, 143
 
 log = logging.getLogger("ibagent")
 
@@ -71,24 +76,60 @@ def _open_store(path: str):
     return Store(path)
 
 
-def _print_summary(summary, stream=sys.stdout) -> None:
+def _print_summary(summary, stream=None) -> None:
+    stream = stream or sys.stdout  # looked up when called: a redirected or captured stdout counts
     rate = summary.ok / summary.elapsed if summary.elapsed > 0 else 0.0
-    state = "interrupted" if summary.interrupted else "completed"
-    print(
-        f"scan {summary.scan_id} {state}: {summary.total} devices in {summary.elapsed:.1f}s "
-        f"({rate:.1f} devices/s): {summary.ok} ok, {summary.failed} failed",
-        file=stream,
-    )
-    not_started = summary.total - summary.ok - summary.failed
+    state = summary.status + (f" ({summary.stop_signal})" if summary.stop_signal else "")
+    counts = f"{summary.ok} ok, {summary.failed} failed"
+    if summary.cancelled:
+        counts += f", {summary.cancelled} cancelled"
+    print(f"scan {summary.scan_id} {state}: {summary.total} devices in {summary.elapsed:.1f}s "
+          f"({rate:.1f} devices/s): {counts}", file=stream)
+    if summary.store_error:
+        print(f"  the store could not be written: {summary.store_error}", file=stream)
+        print("  the scan stopped there: devices already saved are kept, "
+              + ("the scan is recorded as failed" if not summary.end_error
+                 else "but the scan row could not be closed: the next scan will mark it interrupted"), file=stream)
+    if summary.unsaved:
+        print(f"  not saved (store write failed): {summary.unsaved}", file=stream)
+    if summary.cancelled:
+        print(f"  cancelled in flight (partial captures kept): {summary.cancelled}", file=stream)
+    not_started = summary.total - summary.done - summary.unsaved
     if not_started:
-        print(f"  not started (interrupted): {not_started}", file=stream)
+        print(f"  not started ({summary.status}): {not_started}", file=stream)
     if summary.by_kind:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(summary.by_kind.items()))
         print(f"  failed by reason: {kinds}", file=stream)
         for device, kind, reason in sorted(summary.failures)[:50]:
             print(f"    {device:<24} {kind:<10} {reason}", file=stream)
+            _print_attempts(summary.attempts.get(device), stream)
         if len(summary.failures) > 50:
             print(f"    ... and {len(summary.failures) - 50} more (ibagent errors --scan {summary.scan_id})", file=stream)
+    fell_back = sorted(set(summary.attempts) - {device for device, _, _ in summary.failures})
+    if fell_back:
+        print(f"  collected although a transport failed: {len(fell_back)} (ibagent errors --scan {summary.scan_id})",
+              file=stream)
+        for device in fell_back[:20]:
+            print(f"    {device}", file=stream)
+            _print_attempts(summary.attempts[device], stream)
+        if len(fell_back) > 20:
+            print(f"    ... and {len(fell_back) - 20} more", file=stream)
+
+
+def _print_attempts(attempts, stream) -> None:
+    """Each failed attempt of a device tried over several transports (its headline is above)."""
+    for transport, kind, reason in attempts or ():
+        print(f"      {transport:<8} {kind:<10} {reason}", file=stream)
+
+
+def exit_code(summary) -> int:
+    """A scan's exit code: a store it could not write first (the data is at risk), then a signal or
+    Ctrl-C that stopped it, then whether every device was collected."""
+    if summary.store_error:
+        return EXIT_STORE
+    if summary.interrupted:
+        return 128 + summary.exit_signal if summary.exit_signal else EXIT_SIGINT
+    return EXIT_OK if summary.failed == 0 else EXIT_DEVICES_FAILED
 
 
 def _run_scan(targets, store, options, inventory: str, redactor, progress_enabled: bool | None):
@@ -100,12 +141,12 @@ def _run_scan(targets, store, options, inventory: str, redactor, progress_enable
     progress = Progress(len(targets), enabled=progress_enabled)
 
     def on_progress(summary, _target, _status):
-        progress.update(summary.ok, summary.failed, force=summary.ok + summary.failed == summary.total)
+        progress.update(summary.ok, summary.failed + summary.cancelled, force=summary.done == summary.total)
 
     try:
-        summary = asyncio.run(
-            run_scan(targets, store, options, inventory=inventory, redactor=redactor, on_progress=on_progress)
-        )
+        # stop_signals: SIGTERM (systemctl stop) and SIGHUP (a closed terminal) end the scan as Ctrl-C does.
+        summary = asyncio.run(run_scan(targets, store, options, inventory=inventory, redactor=redactor,
+                                       on_progress=on_progress, stop_signals=True))
     finally:
         progress.close()
     return summary

@@ -4,7 +4,25 @@ from __future__ import annotations
 
 import argparse
 
-from agent.cli.common import UsageError, _get_redactor, _open_store, _print_summary, _run_scan, _setup_logging
+from agent.cli.common import (
+    UsageError, _get_redactor, _open_store, _print_summary, _run_scan, _setup_logging, exit_code,
+)
+
+
+class _ScanStopped(Exception):
+    """The demo's scan did not complete (Ctrl-C, SIGTERM, SIGHUP, a store it could not write): the
+    demo stops there, as ``ibagent scan`` would, instead of reconciling half a fleet."""
+
+    def __init__(self, summary) -> None:
+        super().__init__(summary.status)
+        self.summary = summary
+
+
+def _demo_scan(*args):
+    summary = _run_scan(*args)
+    if summary.status != "completed":
+        raise _ScanStopped(summary)
+    return summary
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
@@ -26,7 +44,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     redactor = _get_redactor()
     _setup_logging(args, redactor)
-    return run_demo(args, redactor, _run_scan, _open_store, _print_summary)
+    try:
+        return run_demo(args, redactor, _demo_scan, _open_store, _print_summary)
+    except _ScanStopped as stopped:
+        _print_summary(stopped.summary)
+        print("demo: stopped before its scan completed; what was collected is in the store")
+        return exit_code(stopped.summary)
 
 
 def register(sub, common) -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agent.cli import lab, parse, reconcile, retire, scan, slp
-from agent.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, ParserCommon, UsageError, _get_redactor
+from agent.cli import errors, lab, parse, reconcile, retire, scan, slp
+from agent.cli.common import (
+    EXIT_INTERNAL, EXIT_OK, EXIT_SIGINT, EXIT_STORE, EXIT_USAGE, ParserCommon, UsageError, _get_redactor,
+)
 
-COMMANDS = (scan, reconcile, retire, parse, lab, slp)
+COMMANDS = (scan, errors, reconcile, retire, parse, lab, slp)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Works fully offline."
         ),
         epilog="Exit codes: 0 ok, 1 some devices failed, 2 usage/configuration error, 3 parse error, "
-        "70 internal error, 75 another scan is running.  'ibagent demo' shows the whole job on a simulated fleet.",
+        "70 internal error, 74 the store could not be written, 75 another scan is running, 129/130/143 the scan "
+        "was stopped by SIGHUP/Ctrl-C/SIGTERM.  'ibagent demo' shows the whole job on a simulated fleet.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -41,16 +44,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     from agent.collect.inventory import InventoryError
-    from agent.store import StoreError
+    from agent.store import StoreError, StoreWriteError
 
     try:
         return args.func(args)
+    except StoreWriteError as exc:  # disk full, read-only: not the user's options, and said so by the code
+        print(f"ibagent: {_get_redactor().scrub(str(exc))}", file=sys.stderr)
+        return EXIT_STORE
     except (UsageError, InventoryError, StoreError) as exc:
         print(f"ibagent: {_get_redactor().scrub(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("ibagent: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_SIGINT
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback reaches a user

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from agent.cli.common import (
-    EXIT_DEVICES_FAILED, EXIT_LOCKED, EXIT_OK, UsageError, _get_redactor, _open_store, _print_summary, _run_scan,
-    _setup_logging,
+    EXIT_LOCKED, EXIT_OK, EXIT_STORE, UsageError, _emit, _get_redactor, _open_store, _print_summary, _run_scan,
+    _setup_logging, exit_code,
 )
 
 
@@ -30,7 +30,7 @@ def _scan_options(args: argparse.Namespace):
 
 def cmd_scan(args: argparse.Namespace) -> int:
     from agent.collect.inventory import load_inventory
-    from agent.store import StoreLocked
+    from agent.store import StoreLocked, StoreWriteError
 
     redactor = _get_redactor()
     _setup_logging(args, redactor)
@@ -41,16 +41,23 @@ def cmd_scan(args: argparse.Namespace) -> int:
     try:
         try:
             store.lock()
+            summary = _run_scan(inventory.targets, store, options, inventory.source, redactor, args.progress)
         except StoreLocked as exc:
             print(f"ibagent: {exc}", file=sys.stderr)
             return EXIT_LOCKED
-        summary = _run_scan(inventory.targets, store, options, inventory.source, redactor, args.progress)
+        except StoreWriteError as exc:  # before the first device: no scan row to close
+            print(f"ibagent: scan not started: {exc}", file=sys.stderr)
+            return EXIT_STORE
     finally:
         store.close()
     _print_summary(summary)
-    if summary.interrupted:
-        return 130
-    return EXIT_OK if summary.failed == 0 else EXIT_DEVICES_FAILED
+    if summary.end_error:
+        print(f"ibagent: scan {summary.scan_id} could not be closed in the store ({summary.end_error}); "
+              "the next scan records it as interrupted", file=sys.stderr)
+    elif summary.store_error:
+        print(f"ibagent: scan {summary.scan_id} failed: the store could not be written: {summary.store_error}",
+              file=sys.stderr)
+    return exit_code(summary)
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -59,6 +66,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
     if not Path(args.db).exists():
         raise UsageError(f"no store at {args.db}: run 'ibagent scan' or 'ibagent demo' first, or pass --db")
+    if args.failed:
+        return _failed_devices(args)
     store = _open_store(args.db)
     try:
         rows = device_rows(store, args.scan, include_virtual=not args.contractable_only)
@@ -70,6 +79,26 @@ def cmd_devices(args: argparse.Namespace) -> int:
         sys.stdout.write(tabular.to_csv(rows, DEVICE_COLUMNS))
     else:
         sys.stdout.write(tabular.to_table(rows, TABLE_COLUMNS))
+    return EXIT_OK
+
+
+def _failed_devices(args: argparse.Namespace) -> int:
+    """``devices --failed``: the devices whose latest attempt failed (or that failed in ``--scan``),
+    one table/CSV row per failed attempt; JSON gives one object per device with its ``failures``."""
+    from agent.store.failures import FAILED_DEVICE_COLUMNS, failed_devices
+
+    store = _open_store(args.db)
+    try:
+        devices = failed_devices(store, args.scan)
+    finally:
+        store.close()
+    if args.format == "json":
+        _emit(devices, FAILED_DEVICE_COLUMNS, "json")
+        return EXIT_OK
+    rows = [{**d, **f, "headline": "*" if (f["transport"], f["kind"]) == (d["transport"], d["kind"]) else ""}
+            for d in devices for f in d["failures"]]
+    _emit(rows, ("device", "site", "platform", "scan_id", "at", "headline", "transport", "kind", "reason",
+                 "last_ok_scan"), args.format)
     return EXIT_OK
 
 
@@ -96,4 +125,8 @@ def register(sub, common) -> None:
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--scan", type=int, help="snapshot as of this scan id (default: latest)")
     p.add_argument("--contractable-only", action="store_true", help="leave out virtual rows, duplicates and rows without serial")
+    p.add_argument("--failed", action="store_true",
+                   help="list the devices whose latest attempt failed (with --scan: that failed in that scan), one row "
+                   "per failed attempt: transport, kind, reason ('*' marks the headline); JSON: one object per device "
+                   "with every attempt's failures")
     p.set_defaults(func=cmd_devices)

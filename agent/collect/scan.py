@@ -3,17 +3,22 @@
 One asyncio loop drives all devices; ``workers`` bounds how many are in flight.  Each device:
 collect over its transports in order (falling back on connection or login failure), normalise
 what came back, and write it to the store in one transaction, before the next device's records.
-A device's failure is a row with a reason, never an exception out of here.  Ctrl-C cancels
-the devices in flight, records them as ``cancelled`` (keeping their partial captures) and
-marks the scan ``interrupted``.
+A device's failure is a row with a reason, never an exception out of here.  Ctrl-C, SIGTERM
+and SIGHUP (``stop_signals=True``) cancel the devices in flight, record them as ``cancelled``
+(keeping their partial captures) and mark the scan ``interrupted``; a store that cannot be
+written (disk full, read-only) stops the scan the same way and marks it ``failed`` with the
+reason.  The scan row's ok / failed / cancelled counts are those of its device rows.
 
 Transports and merge (docs/TRANSPORTS.md): a host lists ``transports`` in order (any subset of
 ssh, netconf, snmp; ``--transport`` forces one).  Transports the platform has no agent for
 (NETCONF on ASA and classic IOS) are left out of the plan.  The first transport that succeeds
-is the primary.  If it cannot provide a datum another planned transport can (SNMP has no
-licences, NETCONF no Smart Licensing status), the next such transport runs too and complements
-it: its facts fill gaps, its licences / licence status are used when the primary did not
-cover them, and an item the primary did not see is added.  The same physical item seen twice
+is the primary; every transport that failed before it (or instead of it) leaves its failure
+``(transport, kind, reason)`` in the device's errors, and a device no transport collected is
+headed by its most informative failure (``endings.HEADLINE_ORDER``: a refused password beats the
+SNMP silence that follows it).  If the primary cannot provide a datum another planned transport
+can (SNMP has no licences, NETCONF no Smart Licensing status), the next such transport runs too
+and complements it: its facts fill gaps, its licences / licence status are used when the
+primary did not cover them, and an item the primary did not see is added.  The same physical item seen twice
 is one item (identity = canonical serial + base PID); the same slot/name reported with another
 serial by two transports is a ``problems`` entry and both rows are kept.  Every record keeps
 the transport that produced it; the device row's transport reads ``netconf+ssh`` when merged.
@@ -31,9 +36,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.core import platforms
-from agent.core.models import Capture, Component, DeviceRecords, Target
+from agent.core.models import Capture, Target
 from agent.core.redact import Redactor
-from agent.store import Store
+from agent.collect.endings import Stopper, headline
+from agent.collect.merge import _normalise_outcome, _Part, merge_records  # noqa: F401  (re-exported)
+from agent.store import Store, StoreError
 from collectors.base import CollectError, CollectResult, Collector
 
 log = logging.getLogger("ibagent.scan")
@@ -72,16 +79,36 @@ class ScanSummary:
     scan_id: int
     total: int
     ok: int = 0
-    failed: int = 0
+    failed: int = 0  # failed on their own, cancelled devices not included
+    cancelled: int = 0  # in flight when the scan was stopped; saved with their partial captures
+    unsaved: int = 0  # finished, but the store could not take them
     started: float = field(default_factory=time.time)
     ended: float = 0.0
     interrupted: bool = False
+    stop_signal: str | None = None  # "SIGTERM" / "SIGHUP" when a signal stopped the scan
+    exit_signal: int | None = None  # its number, for the exit code (128 + it)
+    store_error: str | None = None  # why the store could not be written: the scan failed
+    internal_error: str | None = None  # a bug of ours ended the scan (raised on to the caller): failed
+    end_error: str | None = None  # the scan row itself could not be closed
     by_kind: Counter = field(default_factory=Counter)
-    failures: list[tuple[str, str, str]] = field(default_factory=list)  # (device, kind, reason)
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # (device, kind, reason): the headlines
+    # device -> every failed attempt (transport, kind, reason), for devices that failed more than once
+    # (a fallback) and for devices collected although a transport failed (fallback or complement).
+    attempts: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
 
     @property
     def elapsed(self) -> float:
         return (self.ended or time.time()) - self.started
+
+    @property
+    def status(self) -> str:
+        """The scan row's status: ``failed`` (the store could not be written), ``interrupted``, ``completed``."""
+        return "failed" if self.store_error or self.internal_error else \
+            "interrupted" if self.interrupted else "completed"
+
+    @property
+    def done(self) -> int:
+        return self.ok + self.failed + self.cancelled
 
 
 def _ssh(options: ScanOptions) -> Collector:
@@ -178,25 +205,19 @@ def _plan(target: Target, options: ScanOptions, available: dict[str, Collector])
 
 
 @dataclass(slots=True)
-class _Part:
-    """One transport's successful collection of a device."""
-
-    transport: str
-    captures: list[Capture]
-    covered: set[str]
-
-
-@dataclass(slots=True)
 class _Outcome:
     result: CollectResult
     captures: list[Capture]  # every capture made, failed transports' included (evidence)
     parts: list[_Part] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # complementing transports that failed
+    # every failed attempt: (transport, kind, reason)
+    failures: list[tuple[str, str, str]] = field(default_factory=list)
+    trying: str = ""  # the transport in flight (a cancelled device's row names it)
 
 
 async def _attempt(
     target: Target, transport: str, collector: Collector, options: ScanOptions, give_up_at: float,
-    everything: list[Capture], redactor: Redactor,
+    everything: list[Capture],
 ) -> CollectResult:
     """One transport, with its retries for transient connection errors."""
     loop = asyncio.get_running_loop()
@@ -216,10 +237,8 @@ async def _attempt(
             result.error = f"device deadline of {options.deadline:g}s exceeded"
             transient = False
         except asyncio.CancelledError:
-            result.error_kind, result.error = "cancelled", "scan interrupted before this device finished"
-            everything += sink
-            _scrub(result, everything, redactor)
-            raise _Cancelled(result, everything) from None
+            everything += sink  # partial evidence: the caller records the device as cancelled
+            raise
         except Exception as exc:  # a bug of ours must not end the scan
             log.debug("internal error on %s:\n%s", target.name, traceback.format_exc())
             result.error_kind = "internal"
@@ -236,20 +255,27 @@ async def _attempt(
 
 
 async def _collect_one(
-    target: Target, options: ScanOptions, collectors: dict[str, Collector], redactor: Redactor
+    target: Target, options: ScanOptions, collectors: dict[str, Collector], redactor: Redactor,
+    outcome: _Outcome | None = None,
 ) -> _Outcome:
-    """Try the target's transports in order, falling back and complementing (module docstring)."""
-    everything: list[Capture] = []
+    """Try the target's transports in order, falling back and complementing (module docstring).
+
+    ``outcome`` (the caller's) fills up as the device goes, so a cancelled device still has its
+    captures and the failures of the transports it already tried."""
     plan = _plan(target, options, collectors)
+    outcome = outcome or _Outcome(CollectResult(target, plan[0] if plan else ""), [])
+    everything = outcome.captures
     if not plan:
         wanted = options.transport or ", ".join(target.transports)
         why = (f"{target.platform} has no NETCONF agent" if wanted == "netconf"
                else f"no usable transport ({wanted}) in this build")
-        return _Outcome(CollectResult(target, wanted, [], "config", why), everything)
+        outcome.result = CollectResult(target, wanted, [], "config", why)
+        outcome.failures.append((wanted, "config", why))
+        return outcome
     loop = asyncio.get_running_loop()
     give_up_at = loop.time() + options.deadline
     wanted = set().union(*(_provides(t, target.platform) for t in plan))
-    outcome = _Outcome(CollectResult(target, plan[0]), everything)
+    tried: list[CollectResult] = []  # the transports that failed before any succeeded
     primary: CollectResult | None = None
     covered: set[str] = set()
     for transport in plan:
@@ -261,7 +287,8 @@ async def _collect_one(
                 outcome.notes.append(f"{transport}: not tried to complement {', '.join(sorted(missing))}: "
                                      "device deadline reached")
                 break
-        result = await _attempt(target, transport, collectors[transport], options, give_up_at, everything, redactor)
+        outcome.trying = transport
+        result = await _attempt(target, transport, collectors[transport], options, give_up_at, everything)
         if result.ok:
             part = _Part(transport, list(result.captures), _covered(transport, target.platform, result.captures))
             outcome.parts.append(part)
@@ -272,12 +299,13 @@ async def _collect_one(
                          ", ".join(sorted(part.covered - covered)) or "nothing new")
             covered |= part.covered
             continue
+        outcome.failures.append((transport, result.error_kind or "", redactor.scrub(result.error) or ""))
         if primary is not None:
             # The device is collected; a complement that failed only leaves its data out, said so.
             outcome.notes.append(f"{transport} could not complement {', '.join(sorted(wanted - covered))}: "
                                  f"{result.error_kind}: {redactor.scrub(result.error)}")
             continue
-        outcome.result = result
+        tried.append(result)
         if result.error_kind not in ("auth", "connect", "timeout") or loop.time() >= give_up_at:
             break
         log.info("%s: %s failed (%s), trying the next transport", target.name, transport, result.error_kind)
@@ -285,15 +313,14 @@ async def _collect_one(
         primary.transport = "+".join(p.transport for p in outcome.parts)
         primary.captures = everything
         outcome.result = primary
+    else:
+        # No transport collected it: the most informative failure heads the device (endings.py).
+        best = tried[headline([(r.transport, r.error_kind or "", "") for r in tried])]
+        best.captures = everything
+        outcome.result = best
     _scrub(outcome.result, everything, redactor)
     outcome.notes = [redactor.scrub(n) or "" for n in outcome.notes]
     return outcome
-
-
-class _Cancelled(Exception):
-    def __init__(self, result: CollectResult, captures: list[Capture]):
-        self.result = result
-        self.captures = captures
 
 
 def _scrub(result: CollectResult, captures: list[Capture], redactor: Redactor) -> None:
@@ -301,85 +328,6 @@ def _scrub(result: CollectResult, captures: list[Capture], redactor: Redactor) -
     for cap in captures:
         cap.error = redactor.scrub(cap.error)
         cap.output = redactor.scrub(cap.output) or ""
-
-
-def _normalise(target: Target, captures: list[Capture]) -> tuple[DeviceRecords | None, str | None]:
-    from agent.normalize import records_from_captures
-    from parsers import ParseError
-
-    usable = [c for c in captures if c.ok]
-    try:
-        return records_from_captures(target.name, target.platform, usable), None
-    except ParseError as exc:
-        return None, str(exc)
-
-
-def _normalise_outcome(target: Target, outcome: _Outcome) -> tuple[DeviceRecords | None, str | None]:
-    """Each successful transport normalised on its own, then merged (module docstring)."""
-    if len(outcome.parts) <= 1:
-        records, error = _normalise(target, outcome.parts[0].captures if outcome.parts else outcome.captures)
-        if records is not None:
-            records.problems += outcome.notes
-        return records, error
-    done: list[tuple[_Part, DeviceRecords]] = []
-    errors: list[str] = []
-    for part in outcome.parts:
-        records, error = _normalise(target, part.captures)
-        if records is None:
-            errors.append(f"{part.transport}: {error}")
-        else:
-            done.append((part, records))
-    if not done:
-        return None, "; ".join(errors)
-    merged = merge_records(done)
-    merged.problems += [f"{e} (records of that transport left out)" for e in errors] + outcome.notes
-    return merged, None
-
-
-def merge_records(parts: Sequence[tuple[_Part, DeviceRecords]]) -> DeviceRecords:
-    """One device's records from several transports, the first one primary (module docstring)."""
-    first_part, base = parts[0]
-    problems = [f"{first_part.transport}: {p}" for p in base.problems]
-    facts = base.facts
-    comps: list[Component] = list(base.components)
-    by_identity = {(c.serial, c.base_pid.upper()): c for c in comps if c.serial and c.base_pid}
-    by_name: dict[str, Component] = {}
-    for c in comps:
-        by_name.setdefault(c.name, c)
-    for part, rec in parts[1:]:
-        problems += [f"{part.transport}: {p}" for p in rec.problems]
-        for name in ("hostname", "os_version", "version", "chassis_pid", "chassis_serial", "uptime"):
-            if not getattr(facts, name) and getattr(rec.facts, name):
-                setattr(facts, name, getattr(rec.facts, name))
-        if not facts.roles and rec.facts.roles:
-            facts.roles = list(rec.facts.roles)
-        if facts.version and rec.facts.version and facts.version != rec.facts.version:
-            problems.append(f"version: {first_part.transport} reports {facts.os_version}, "
-                            f"{part.transport} reports {rec.facts.os_version}")
-        for c in rec.components:
-            key = (c.serial, c.base_pid.upper())
-            if c.serial and c.base_pid and key in by_identity:
-                continue  # the same physical item, already listed by an earlier transport
-            seen = by_name.get(c.name)
-            if seen is not None and not (c.serial and seen.serial and c.serial != seen.serial):
-                continue  # the same slot, nothing new (a serial-less row, or the same serial)
-            if not (c.serial and c.base_pid):
-                continue  # structure another transport lists differently: not an item of its own
-            if seen is not None:
-                problems.append(f"{c.name}: {seen.transport} reports serial {seen.serial} ({seen.pid}), "
-                                f"{part.transport} reports {c.serial} ({c.pid}); both kept")
-                c.reason = f"{c.reason}; {part.transport} disagrees with {seen.transport} on this slot"
-            comps.append(c)
-            by_identity[key] = c
-            by_name.setdefault(c.name, c)
-    licenses, status = base.licenses, base.license_status
-    lic_from = next((rec for part, rec in parts if "licenses" in part.covered), None)
-    if lic_from is not None:
-        licenses = lic_from.licenses
-    status_from = next((rec for part, rec in parts if "license_status" in part.covered), None)
-    if status_from is not None:
-        status = status_from.license_status
-    return DeviceRecords(facts=facts, components=comps, licenses=licenses, license_status=status, problems=problems)
 
 
 async def run_scan(
@@ -391,65 +339,127 @@ async def run_scan(
     redactor: Redactor | None = None,
     on_progress: Callable[[ScanSummary, Target, str], None] | None = None,
     collectors: dict[str, Collector] | None = None,
+    stop_signals: bool = False,
 ) -> ScanSummary:
+    """Collect every target into ``store`` and close the scan's row (module docstring).
+
+    ``stop_signals``: SIGTERM and SIGHUP stop the scan as Ctrl-C does (the CLI asks for it; a
+    library caller keeps its process's own signal handling).  A store that cannot be written
+    stops the scan too; only a failure to open the scan's row (``begin_scan``) raises."""
     redactor = redactor or Redactor()
     collectors = collectors or build_collectors(options)
     scan_id = store.begin_scan(inventory, options.public(), len(targets))
     summary = ScanSummary(scan_id=scan_id, total=len(targets))
     gate = asyncio.Semaphore(max(1, options.workers))
+    stopper = Stopper()
 
-    def record(target: Target, result: CollectResult, captures: list[Capture], started: float,
-               outcome: _Outcome | None = None) -> None:
+    def record(target: Target, outcome: _Outcome, started: float) -> None:
+        result, captures = outcome.result, outcome.captures
         records = None
-        with store.transaction():
-            # Captures first: their row ids are the evidence the records point back to.
-            store.save_captures(scan_id, captures)
-            if result.ok:
-                records, parse_error = (_normalise_outcome(target, outcome) if outcome is not None
-                                        else _normalise(target, captures))
-                if parse_error:
-                    result.error_kind, result.error = "parse", redactor.scrub(parse_error)
-                elif records is not None:
-                    for problem in records.problems:
-                        if " reports " in problem:  # a disagreement between transports: show it
-                            log.warning("%s: transports disagree: %s", target.name, problem)
-            store.save_device(
-                scan_id, target, status="ok" if result.ok else "failed", transport=result.transport,
-                records=records, error_kind=result.error_kind, error=result.error, started=started,
-                ended=time.time(), attempts=result.attempts,
-            )
+        try:
+            with store.transaction():
+                # Captures first: their row ids are the evidence the records point back to.
+                store.save_captures(scan_id, captures)
+                if result.ok:
+                    records, parse_error = _normalise_outcome(target, outcome)
+                    if parse_error:
+                        result.error_kind, result.error = "parse", redactor.scrub(parse_error)
+                        outcome.failures.append((result.transport, "parse", result.error or ""))
+                    elif records is not None:
+                        for problem in records.problems:
+                            if " reports " in problem:  # a disagreement between transports: show it
+                                log.warning("%s: transports disagree: %s", target.name, problem)
+                failures = outcome.failures
+                if result.error_kind == "cancelled":
+                    failures = failures + [(result.transport, "cancelled", result.error or "")]
+                store.save_device(
+                    scan_id, target, status="ok" if result.ok else "failed", transport=result.transport,
+                    records=records, error_kind=result.error_kind, error=result.error, started=started,
+                    ended=time.time(), attempts=result.attempts, failures=failures,
+                )
+        except StoreError as exc:
+            # Disk full, read-only, I/O error: this device is not saved, and no later one would be.
+            summary.unsaved += 1
+            log.error("%s: not saved: %s", target.name, exc)
+            stopper.store_failed(str(exc))
+            return
         status = "ok" if result.ok else "failed"
         if result.ok:
             summary.ok += 1
+        elif result.error_kind == "cancelled":
+            summary.cancelled += 1
         else:
             summary.failed += 1
             summary.by_kind[result.error_kind] += 1
             summary.failures.append((target.name, result.error_kind or "", result.error or ""))
             # INFO, not WARNING: the end-of-scan summary lists failures; a log file keeps them all.
             log.info("%s: %s: %s", target.name, result.error_kind, result.error)
+        if outcome.failures and (result.ok or (result.error_kind != "cancelled" and len(outcome.failures) > 1)):
+            summary.attempts[target.name] = list(outcome.failures)
         if on_progress:
             on_progress(summary, target, status)
 
     async def one(target: Target) -> None:
         async with gate:
             started = time.time()
+            outcome = _Outcome(CollectResult(target, ""), [])
             try:
-                outcome = await _collect_one(target, options, collectors, redactor)
-            except _Cancelled as cancelled:
-                record(target, cancelled.result, cancelled.captures, started)
-                raise asyncio.CancelledError from None
-            record(target, outcome.result, outcome.captures, started, outcome)
+                await _collect_one(target, options, collectors, redactor, outcome)
+            except asyncio.CancelledError:
+                # In flight when the scan stopped: saved as cancelled, with what it had captured.
+                outcome.result = CollectResult(target, outcome.trying, outcome.captures, "cancelled",
+                                               "scan interrupted before this device finished")
+                _scrub(outcome.result, outcome.captures, redactor)
+                record(target, outcome, started)
+                raise
+            record(target, outcome, started)
 
+    loop = asyncio.get_running_loop()
+    if stop_signals:
+        stopper.install(loop)
     tasks = [asyncio.create_task(one(t), name=t.name) for t in targets]
     try:
-        await asyncio.gather(*tasks)
-    except asyncio.CancelledError:
-        summary.interrupted = True
-        for task in tasks:
-            task.cancel()
-        # Let cancelled devices write their partial evidence before the scan row is closed.
-        await asyncio.gather(*tasks, return_exceptions=True)
+        waiting = asyncio.gather(*tasks)
+        stopper.watch(waiting)
+        try:
+            await waiting
+        except (asyncio.CancelledError, Exception) as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                summary.interrupted = True
+            else:  # a bug of ours out of one device's save: not a complete scan, and said so
+                summary.internal_error = f"{type(exc).__name__}: {exc}"
+            stopper.watch(None)
+            for task in tasks:
+                task.cancel()
+            # Let cancelled devices write their partial evidence before the scan row is closed.
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if summary.internal_error:
+                raise
     finally:
+        stopper.watch(None)
+        stopper.remove()
         summary.ended = time.time()
-        store.end_scan(scan_id, "interrupted" if summary.interrupted else "completed", summary.ok, summary.failed)
+        summary.store_error = stopper.store_error
+        if stopper.signal is not None:
+            summary.stop_signal, summary.exit_signal = stopper.signal.name, int(stopper.signal)
+        _close(store, summary)
     return summary
+
+
+def _close(store: Store, summary: ScanSummary) -> None:
+    """Close the scan row; its counts are what the device rows say (the store counts them)."""
+    if summary.store_error:
+        reason = f"the store could not be written: {summary.store_error}"
+    elif summary.internal_error:
+        reason = f"internal error: {summary.internal_error}"
+    elif summary.stop_signal:
+        reason = f"stopped by {summary.stop_signal}"
+    else:
+        reason = "interrupted (Ctrl-C / SIGINT, or cancelled by its caller)" if summary.interrupted else None
+    try:
+        store.end_scan(summary.scan_id, summary.status, reason=reason)
+    except StoreError as exc:
+        # The row stays 'running'; the next scan that takes the lock marks it interrupted, counted.
+        summary.end_error = str(exc)
+        summary.store_error = summary.store_error or str(exc)
+        log.error("scan %s: could not record its end: %s", summary.scan_id, exc)

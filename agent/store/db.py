@@ -32,6 +32,21 @@ from agent.store.schema import (  # noqa: F401  (re-exported)
     _MIGRATIONS, _SCHEMA, DEFAULT_DB, DEVICE_STATES_SQL, SCHEMA_VERSION, SIGHTINGS_UPSERT, SNAPSHOT_SQL,
 )
 
+# A scan row closed with the counts of its device rows, unless the caller gives them (a cancelled
+# device is a failed row whose kind is 'cancelled': counted as cancelled, not failed).
+# Parameters: ended (NULL keeps it), status, reason (NULL keeps it), ok, failed, cancelled, then
+# those of the WHERE clause.
+SCAN_CLOSE_SQL = """
+UPDATE scans SET ended = coalesce(?, ended), status = ?, reason = coalesce(?, reason),
+    devices_ok = coalesce(?, (SELECT COUNT(*) FROM devices d WHERE d.scan_id = scans.id AND d.status = 'ok')),
+    devices_failed = coalesce(?, (SELECT COUNT(*) FROM devices d WHERE d.scan_id = scans.id AND d.status != 'ok'
+                                  AND coalesce(d.error_kind, '') != 'cancelled')),
+    devices_cancelled = coalesce(?, (SELECT COUNT(*) FROM devices d WHERE d.scan_id = scans.id AND d.status != 'ok'
+                                     AND d.error_kind = 'cancelled'))
+WHERE {where}
+"""
+_DIED = "the scan process ended without closing its scan (killed, or its store could not be written)"
+
 
 def collection_facts(status: str, records: DeviceRecords | None) -> tuple[bool, bool, bool]:
     """What a collection read and parsed, whatever the transport: ``(inventory, version,
@@ -58,6 +73,12 @@ class StoreError(RuntimeError):
 
 class StoreLocked(StoreError):
     pass
+
+
+class StoreWriteError(StoreError):
+    """The store could not be written (disk full, read-only file or directory, I/O error, still
+    locked by another writer after the busy timeout): SQLite's OperationalError out of a write
+    transaction, with the store's path.  A scan ends ``failed`` on it, never ``completed``."""
 
 
 class Store:
@@ -109,14 +130,27 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+        """One write transaction; raises StoreWriteError when SQLite cannot write (the caller's
+        other exceptions pass through unchanged, after the rollback)."""
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
-            self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+                self.db.execute("COMMIT")  # a full disk can refuse the commit itself
+            except BaseException:
+                self._rollback()
+                raise
+        except sqlite3.OperationalError as exc:
+            raise StoreWriteError(f"cannot write the store {self.path}: {exc}") from exc
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR): a second ROLLBACK would
+        # raise "no transaction is active" over the error that matters.
+        if self.db.in_transaction:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
 
     def close(self) -> None:
         self.unlock()
@@ -137,9 +171,15 @@ class Store:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._lock_fd = fd
-        # We hold the lock, so any scan still 'running' died without finishing.
-        with self.transaction():
-            self.db.execute("UPDATE scans SET status='interrupted' WHERE status='running'")
+        # We hold the lock, so any scan still 'running' died without finishing (kill -9, power
+        # loss, a store it could no longer write): interrupted, with the counts its device rows give.
+        try:
+            with self.transaction():
+                self.db.execute(SCAN_CLOSE_SQL.format(where="status = 'running'"),
+                                (None, "interrupted", _DIED, None, None, None))
+        except StoreError:
+            self.unlock()
+            raise
 
     def unlock(self) -> None:
         if self._lock_fd is not None:
@@ -157,12 +197,14 @@ class Store:
             )
         return int(cur.lastrowid)
 
-    def end_scan(self, scan_id: int, status: str, ok: int, failed: int) -> None:
+    def end_scan(self, scan_id: int, status: str, ok: int | None = None, failed: int | None = None, *,
+                 cancelled: int | None = None, reason: str | None = None) -> None:
+        """Close a scan's row: ``completed``, ``interrupted`` or ``failed`` (``reason`` says why).
+        Counts left out are counted from the scan's device rows: what was really saved (``failed``
+        leaves the cancelled devices out; they are ``cancelled``)."""
         with self.transaction():
-            self.db.execute(
-                "UPDATE scans SET ended=?, status=?, devices_ok=?, devices_failed=? WHERE id=?",
-                (time.time(), status, ok, failed, scan_id),
-            )
+            self.db.execute(SCAN_CLOSE_SQL.format(where="id = ?"),
+                            (time.time(), status, reason, ok, failed, cancelled, scan_id))
 
     def _put_blob(self, text: str) -> str:
         raw = text.encode("utf-8", "surrogateescape")
