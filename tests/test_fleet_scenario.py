@@ -46,24 +46,31 @@ def start(*args, env=None) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, env=env)
 
 
-def saved_in_running_scan(db: Path) -> int:
-    """Device rows written so far by the scan in progress (read beside the writer: WAL)."""
+def _read(db: Path, sql: str, *params):
     try:
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
     except sqlite3.OperationalError:
-        return 0
+        return None
     try:
-        row = con.execute("SELECT COUNT(*) FROM devices WHERE scan_id = (SELECT MAX(id) FROM scans)").fetchone()
-        return row[0]
+        return con.execute(sql, params).fetchone()[0]
     except sqlite3.OperationalError:
-        return 0
+        return None
     finally:
         con.close()
 
 
-def stop_at(proc: subprocess.Popen, db: Path, devices: int, sig: int) -> None:
+def last_scan(db: Path) -> int:
+    return _read(db, "SELECT MAX(id) FROM scans") or 0
+
+
+def saved_since(db: Path, before: int) -> int:
+    """Device rows written so far by a scan newer than ``before`` (read beside the writer: WAL)."""
+    return _read(db, "SELECT COUNT(*) FROM devices WHERE scan_id > ?", before) or 0
+
+
+def stop_at(proc: subprocess.Popen, db: Path, before: int, devices: int, sig: int) -> None:
     deadline = time.monotonic() + 240
-    while saved_in_running_scan(db) < devices:
+    while saved_since(db, before) < devices:
         assert proc.poll() is None, f"scan ended before {devices} devices: {proc.stderr.read()[-2000:]}"
         assert time.monotonic() < deadline, "scan too slow to interrupt"
         time.sleep(0.05)
@@ -138,14 +145,16 @@ def test_the_fleet_survives_every_way_a_scan_can_end(world):
         "covered", "expiring", "lapsed", "uncovered", "end-of-support"}
 
     # 2. Ctrl-C at ~10 %: the devices it did not reach keep what was known.
+    before = last_scan(db)
     proc = start("scan", "-i", inv, "--db", db, "--workers", 10, "--quiet")
-    stop_at(proc, db, N // 10, signal.SIGINT)
+    stop_at(proc, db, before, N // 10, signal.SIGINT)
     assert proc.returncode == 130
     check(w, everyone)
 
     # 3. kill -9 at ~50 %: no summary, no clean-up, the scan row left 'running'.
+    before = last_scan(db)
     proc = start("scan", "-i", inv, "--db", db, "--workers", 20, "--quiet")
-    stop_at(proc, db, N // 2, signal.SIGKILL)
+    stop_at(proc, db, before, N // 2, signal.SIGKILL)
     assert proc.returncode == -signal.SIGKILL
     check(w, everyone)
 

@@ -16,9 +16,10 @@ import time
 from agent.cli.common import EXIT_OK, UsageError, _emit, _require_store, positive_days
 
 
-def _who(args: argparse.Namespace) -> str:
-    if args.by:
-        return args.by
+def who(by: str | None) -> str:
+    """Who retires: the name given, else the login name."""
+    if by:
+        return by
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (containers): still record something honest
@@ -56,7 +57,7 @@ def cmd_retire(args: argparse.Namespace) -> int:
         if args.dry_run:
             print("would retire: " + ", ".join(devices))
             return EXIT_OK
-        after = store.retire(devices, how=how, by=_who(args), why=why)
+        after = store.retire(devices, how=how, by=who(args.by), why=why)
     finally:
         store.close()
     print(f"retired {len(devices)} device(s) as of scan {after}: {', '.join(devices)}")

@@ -42,6 +42,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         try:
             store.lock()
             summary = _run_scan(inventory.targets, store, options, inventory.source, redactor, args.progress)
+            pruned = _prune(store, inventory, summary) if args.prune else None
         except StoreLocked as exc:
             print(f"ibagent: {exc}", file=sys.stderr)
             return EXIT_LOCKED
@@ -51,6 +52,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     finally:
         store.close()
     _print_summary(summary)
+    if pruned is not None:
+        print(pruned)
     if summary.end_error:
         print(f"ibagent: scan {summary.scan_id} could not be closed in the store ({summary.end_error}); "
               "the next scan records it as interrupted", file=sys.stderr)
@@ -58,6 +61,22 @@ def cmd_scan(args: argparse.Namespace) -> int:
         print(f"ibagent: scan {summary.scan_id} failed: the store could not be written: {summary.store_error}",
               file=sys.stderr)
     return exit_code(summary)
+
+
+def _prune(store, inventory, summary) -> str:
+    """``scan --prune``: once a scan of the whole inventory has completed, the fleet's devices that
+    are not in it are retired (recorded, shown by history and diff).  An unfinished scan prunes
+    nothing: the inventory is what the user vouches for, the scan is what makes it safe."""
+    from agent.cli.retire import who
+    from agent.store import fleet
+
+    if summary.status != "completed":
+        return f"not pruned: scan {summary.scan_id} did not complete ({summary.status})"
+    absent = fleet.absent_from(store, (t.name for t in inventory.targets))
+    if not absent:
+        return "pruned nothing: every device of the fleet is in the inventory"
+    store.retire(absent, how="prune", by=who(None), why=f"not in the inventory {inventory.source}")
+    return f"retired {len(absent)} device(s) absent from the inventory: {', '.join(absent)}"
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -114,11 +133,14 @@ def register(sub, common) -> None:
     progress = p.add_mutually_exclusive_group()
     progress.add_argument("--progress", dest="progress", action="store_true", default=None, help="force the progress bar")
     progress.add_argument("--no-progress", dest="progress", action="store_false", help="never show the progress bar")
+    p.add_argument("--prune", action="store_true",
+                   help="the inventory is complete: once the scan has completed, retire the fleet's devices that "
+                        "are not in it (recorded; see 'ibagent retire --list'). An unfinished scan prunes nothing")
     common.scan_knobs(p, 200)
     common.common_log(p)
     p.set_defaults(func=cmd_scan)
 
-    p = sub.add_parser("devices", help="list the physical items of the latest snapshot",
+    p = sub.add_parser("devices", help="list the physical items of the fleet (each device at its last good collection)",
                        description="One row per physical item (chassis, stack member, module, PSU, fan, optic, FEX) "
                        "from each device's latest clean collection.")
     p.add_argument("--db", default=common.default_db, help=common.db_help)
