@@ -19,6 +19,7 @@ from agent.reconcile import NOT_SEEN, UNVERIFIED
 from agent.reconcile.from_store import reconcile_from_store
 from agent.store import SCHEMA_VERSION, Store
 from agent.store import fleet
+from parsers import ParseError
 
 DAY = 86400
 AS_OF = date(2026, 12, 5)
@@ -230,3 +231,60 @@ def test_a_v5_store_migrates_to_the_fleet_model_with_nothing_lost(store):
         assert {i.serial for i in fleet.fleet_items(again)} == {sn for _, _, sn in all_items(FLEET)}
     finally:
         again.close()
+
+
+SYS_DESCR = ("Cisco IOS Software [Cupertino], Catalyst L3 Switch Software (CAT9K_IOSXE), Version 17.9.4a, "
+             "RELEASE SOFTWARE (fc3)")
+
+
+@pytest.mark.parametrize("transport, captures", [
+    # SNMP: the system group answers, the entPhysicalTable walk returns no usable row (an agent
+    # that times out half way, or answers the wrong table).
+    ("snmp", [("snmp:system", f"1.3.6.1.2.1.1.1.0|4|{SYS_DESCR}\n1.3.6.1.2.1.1.5.0|4|sw9\n"),
+              ("snmp:entPhysicalTable", "1.3.6.1.2.1.47.1.1.1.1.2|4|no index\n")]),
+    # NETCONF: the hardware filter is refused with an rpc-error.
+    ("netconf", [("netconf:device-hardware-data",
+                  '<rpc-reply xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="1"><rpc-error>'
+                  "<error-type>application</error-type><error-tag>operation-failed</error-tag>"
+                  "<error-severity>error</error-severity><error-message>resource busy</error-message>"
+                  "</rpc-error></rpc-reply>")]),
+])
+def test_an_unreadable_hardware_table_is_not_a_read_inventory(store, transport, captures):
+    """Issue 11: an SNMP or NETCONF device whose hardware table fails to parse used to come out
+    clean with 0 items, so its contract serials became drop candidates."""
+    from agent.normalize import records_from_captures
+    from agent.store.db import collection_facts
+
+    scan(store, {"c": FLEET["c"]}, days_ago=1)
+    caps = [Capture("c", "cisco_xe", transport, cmd, out, time.time(), time.time()) for cmd, out in captures]
+    try:  # the device answered something: records without items, or nothing usable at all
+        recs, status, kind = records_from_captures("c", "cisco_xe", caps), "ok", None
+        assert [c for c in recs.components if c.serial] == []
+    except ParseError:
+        recs, status, kind = None, "failed", "parse"
+    assert collection_facts(status, recs)[0] is False
+    sid = store.begin_scan("inv", {}, 1)
+    with store.transaction():
+        store.save_captures(sid, caps)
+        store.save_device(sid, Target(name="c", host="127.0.0.1", platform="cisco_xe", site="hq"), status=status,
+                          transport=transport, records=recs, error_kind=kind, error=kind, started=0, ended=0,
+                          attempts=1)
+    store.end_scan(sid, "completed", 1, 0)
+    assert [d.latest_scan_clean for d in fleet.device_states(store)] == [False]
+    rows = {r.serial: r for r in reconcile_from_store(store, lines_for(FLEET["c"]), None, AS_OF, 90)}
+    assert rows["FDOC1"].status == "covered"  # still the items of its last read inventory, not a drop
+
+
+def test_max_age_days_comes_from_the_inventory_group(tmp_path):
+    from agent.collect.inventory import InventoryError, load_inventory
+
+    (tmp_path / "hosts.yaml").write_text("r1:\n  hostname: 127.0.0.1\n  groups: [branch]\n"
+                                         "r2:\n  hostname: 127.0.0.1\n  groups: [core]\n")
+    (tmp_path / "groups.yaml").write_text("branch:\n  data: {max_age_days: 90}\ncore: {}\n")
+    (tmp_path / "defaults.yaml").write_text("platform: cisco_xe\nusername: u\npassword: ${PW}\n")
+    targets = {t.name: t for t in load_inventory(tmp_path, env={"PW": "x"}).targets}
+    assert (targets["r1"].max_age_days, targets["r2"].max_age_days) == (90, None)
+    assert "max_age_days" not in targets["r1"].options
+    (tmp_path / "groups.yaml").write_text("branch:\n  data: {max_age_days: soon}\ncore: {}\n")
+    with pytest.raises(InventoryError, match="max_age_days 'soon' is not a whole number of days"):
+        load_inventory(tmp_path, env={"PW": "x"})
