@@ -11,7 +11,6 @@ import pytest
 
 from agent.core.models import Capture, Component, DeviceFacts, DeviceRecords, Target
 from agent.store import SCHEMA_VERSION, Store, StoreError, StoreLocked
-from agent.store.schema import SNAPSHOT_SQL
 
 
 def target(name="sw1"):
@@ -62,24 +61,16 @@ def test_snapshot_keeps_last_clean_collection(tmp_path):
     assert [e["kind"] for e in store.errors_of(s2)] == ["timeout"]
 
 
-def test_snapshot_seeks_each_device_by_index(tmp_path):
+@pytest.mark.parametrize("query", ["SNAPSHOT_SQL", "DEVICE_STATES_SQL"])
+def test_fleet_queries_seek_each_device_by_index(tmp_path, query):
     # Without devices_by_name, each device's "latest clean collection" scanned every device row of
     # every scan: quadratic in the fleet, growing with each nightly scan (bench/store_scale.py).
     # Since the fleet model (schema v6) the device list is every device known up to the scan: one
     # pass over a covering index, linear in stored rows; every per-device look-up is a seek.
-    store = Store(tmp_path / "s.db")
-    plan = " | ".join(r[3] for r in store.db.execute("EXPLAIN QUERY PLAN " + SNAPSHOT_SQL, (1, 1, 1, 1)))
-    assert "INDEX devices_by_name (device=? AND status=? AND scan_id<?)" in plan, plan
-    scans = [step for step in plan.split(" | ") if step.startswith("SCAN")]
-    assert scans == ["SCAN devices USING COVERING INDEX devices_by_attempt", "SCAN a"], plan
+    from agent.store import schema
 
-
-def test_device_states_seek_each_device_by_index(tmp_path):
-    # The fleet's devices in one pass over a covering index, and each one's latest attempt, clean
-    # and good scans by index seeks: no pass over every device row per device.
-    from agent.store.schema import DEVICE_STATES_SQL
     store = Store(tmp_path / "s.db")
-    plan = " | ".join(r[3] for r in store.db.execute("EXPLAIN QUERY PLAN " + DEVICE_STATES_SQL, (1, 1, 1, 1)))
+    plan = " | ".join(r[3] for r in store.db.execute("EXPLAIN QUERY PLAN " + getattr(schema, query), (1, 1, 1, 1)))
     assert "INDEX devices_by_name (device=? AND status=? AND scan_id<?)" in plan, plan
     scans = [step for step in plan.split(" | ") if step.startswith("SCAN")]
     assert scans == ["SCAN devices USING COVERING INDEX devices_by_attempt", "SCAN a"], plan
