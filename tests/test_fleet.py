@@ -19,6 +19,7 @@ from agent.reconcile import NOT_SEEN, UNVERIFIED
 from agent.reconcile.from_store import reconcile_from_store
 from agent.store import SCHEMA_VERSION, Store
 from agent.store import fleet
+from agent.store.views import device_rows
 from parsers import ParseError
 
 DAY = 86400
@@ -255,7 +256,8 @@ def test_an_unreadable_hardware_table_is_not_a_read_inventory(store, transport, 
     from agent.normalize import records_from_captures
     from agent.store.db import collection_facts
 
-    scan(store, {"c": FLEET["c"]}, days_ago=1)
+    scan(store, {"c": FLEET["c"] + [("NIM1", "NIM-2GE-CU-SFP", "FOCN5")]}, days_ago=2)
+    scan(store, {"c": FLEET["c"]}, days_ago=1)  # read in full: FOCN5 left c
     caps = [Capture("c", "cisco_xe", transport, cmd, out, time.time(), time.time()) for cmd, out in captures]
     try:  # the device answered something: records without items, or nothing usable at all
         recs, status, kind = records_from_captures("c", "cisco_xe", caps), "ok", None
@@ -271,8 +273,17 @@ def test_an_unreadable_hardware_table_is_not_a_read_inventory(store, transport, 
                           attempts=1)
     store.end_scan(sid, "completed", 1, 0)
     assert [d.latest_scan_clean for d in fleet.device_states(store)] == [False]
-    rows = {r.serial: r for r in reconcile_from_store(store, lines_for(FLEET["c"]), None, AS_OF, 90)}
+    lines = lines_for(FLEET["c"] + [("NIM1", "NIM-2GE-CU-SFP", "FOCN5")])
+    rows = {r.serial: r for r in reconcile_from_store(store, lines, None, AS_OF, 90)}
     assert rows["FDOC1"].status == "covered"  # still the items of its last read inventory, not a drop
+    # The serial that left c: proven absent by yesterday's read, but c's latest attempt did not
+    # read its inventory, so nothing is claimed: unverified, naming c.
+    assert rows["FOCN5"].status == UNVERIFIED and rows["FOCN5"].blocking_devices == ("c",)
+    listed = {r["serial"]: r for r in device_rows(store)}
+    if status == "ok":
+        assert listed["FDOC1"]["latest_error"].endswith("did not read the hardware inventory; items from scan 2")
+    else:
+        assert listed["FDOC1"]["latest_error"].startswith("parse")
 
 
 def test_max_age_days_comes_from_the_inventory_group(tmp_path):

@@ -163,7 +163,8 @@ _NOT_RETIRED = """NOT EXISTS (SELECT 1 FROM retirements r
                   WHERE r.device = a.device AND r.after_scan >= a.last_attempt AND r.at <= ?)"""
 SNAPSHOT_SQL = """
 SELECT d.*, cur.status AS latest_status, cur.error_kind AS latest_error_kind, cur.error AS latest_error,
-       cur.scan_id AS latest_attempt_scan, cur.ended AS latest_attempt_at, d.scan_id AS collected_in
+       cur.scan_id AS latest_attempt_scan, cur.ended AS latest_attempt_at, d.scan_id AS collected_in,
+       cur.inventory_ok AS latest_inventory_ok
 FROM (""" + FLEET_ATTEMPTS_SQL + """) a
 JOIN devices cur ON cur.device = a.device AND cur.scan_id = a.last_attempt
 JOIN devices d ON d.device = a.device AND d.scan_id = coalesce(

@@ -56,11 +56,21 @@ def device_rows(store: Store, scan_id: int | None = None, include_virtual: bool 
                 "collected_at": _iso(when[(comp["scan_id"], comp["device"])]),
                 "age_days": _age(when[(comp["scan_id"], comp["device"])], now),
                 "latest_attempt_scan": dev["latest_attempt_scan"],
-                "latest_error": (f"{dev['latest_error_kind']}: {dev['latest_error']}"
-                                 if dev["latest_status"] != "ok" and dev["latest_error_kind"] else ""),
+                "latest_error": _latest_error(dev),
             }
         )
     return rows
+
+
+def _latest_error(dev) -> str:
+    """Why a device's items are older than its latest attempt: the attempt failed, or it answered
+    without a readable hardware inventory (its items stay those of the last read one)."""
+    if dev["latest_status"] != "ok":
+        return f"{dev['latest_error_kind']}: {dev['latest_error']}" if dev["latest_error_kind"] else "failed"
+    if not dev["latest_inventory_ok"] and dev["latest_attempt_scan"] != dev["collected_in"]:
+        return (f"scan {dev['latest_attempt_scan']} did not read the hardware inventory; "
+                f"items from scan {dev['collected_in']}")
+    return ""
 
 
 def _iso(epoch: float | None) -> str:
