@@ -193,7 +193,7 @@ class NetconfCollector:
     def _connect(self, target: Target, profile: Mapping[str, Any]):
         from ncclient import manager as nc_manager
         from ncclient.operations import RaiseMode
-        from ncclient.transport.errors import AuthenticationError, SessionError, SSHError
+        from ncclient.transport.errors import AuthenticationError, SessionError, SSHError, TransportError
         from paramiko.ssh_exception import SSHException
 
         from collectors.paramiko_keys import ParamikoHostKeyCheck
@@ -247,6 +247,10 @@ class NetconfCollector:
             if "Could not open socket" in reason or isinstance(exc, ConnectionError):
                 raise CollectError("connect", f"cannot connect to NETCONF port {port}: {reason}", transient=True) from None
             raise CollectError("connect", f"NETCONF over SSH failed: {_short(exc)}", transient=True) from None
+        except TransportError as exc:  # logged in, then the session ended inside the hello (SessionCloseError)
+            _close_quietly(session)
+            raise CollectError("disconnect", f"NETCONF session closed during the hello ({session.pending} bytes "
+                               f"without its end marker): {_short(exc)}") from None
         return nc_manager.Manager(session, handler, timeout=self.command_timeout, raise_mode=RaiseMode.NONE)
 
     def _collect_blocking(self, target: Target, sink: list[Capture]) -> None:

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import fnmatch
+import functools
 import hashlib
 import hmac
+import re
 import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -102,14 +103,17 @@ class _Entry:
         for pattern in self.patterns:
             negated = pattern.startswith("!")
             body = pattern[1:] if negated else pattern
-            if body.startswith("|1|"):
-                ok = _hashed_match(body, name)
-            else:
-                ok = fnmatch.fnmatchcase(name.lower(), body.lower())
+            ok = _hashed_match(body, name) if body.startswith("|1|") else _glob(body).fullmatch(name.lower()) is not None
             if ok and negated:
                 return False
             hit = hit or ok
         return hit
+
+
+@functools.lru_cache(maxsize=4096)
+def _glob(pattern: str) -> re.Pattern[str]:
+    """OpenSSH host patterns know ``*`` and ``?`` only (``[`` is literal: ``[host]:port``)."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()))
 
 
 def _hashed_match(pattern: str, name: str) -> bool:
