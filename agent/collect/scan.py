@@ -9,6 +9,10 @@ and SIGHUP (``stop_signals=True``) cancel the devices in flight, record them as 
 written (disk full, read-only) stops the scan the same way and marks it ``failed`` with the
 reason.  The scan row's ok / failed / cancelled counts are those of its device rows.
 
+Host keys (``agent.collect.trust``): each target gets its host-key policy before its first
+connection, every connection judges the server's key before sending a credential, and a refused
+key (kind ``hostkey``) ends the device without trying its other transports.
+
 Transports and merge (docs/TRANSPORTS.md): a host lists ``transports`` in order (any subset of
 ssh, netconf, snmp; ``--transport`` forces one).  Transports the platform has no agent for
 (NETCONF on ASA and classic IOS) are left out of the plan.  The first transport that succeeds
