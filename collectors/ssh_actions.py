@@ -59,7 +59,8 @@ class CliSession:
         self.command_timeout = command_timeout
 
     @classmethod
-    async def open(cls, target: Target, *, connect_timeout: float = 15.0, command_timeout: float = 60.0) -> "CliSession":
+    async def open(cls, target: Target, *, connect_timeout: float = 15.0,
+                   command_timeout: float = 60.0) -> "CliSession":
         plat = platforms.get(target.platform)
         conn = await connect(target, connect_timeout=connect_timeout)  # host key checked first (target.host_keys)
         try:

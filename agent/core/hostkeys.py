@@ -103,7 +103,10 @@ class _Entry:
         for pattern in self.patterns:
             negated = pattern.startswith("!")
             body = pattern[1:] if negated else pattern
-            ok = _hashed_match(body, name) if body.startswith("|1|") else _glob(body).fullmatch(name.lower()) is not None
+            if body.startswith("|1|"):
+                ok = _hashed_match(body, name)
+            else:
+                ok = _glob(body).fullmatch(name.lower()) is not None
             if ok and negated:
                 return False
             hit = hit or ok

@@ -192,7 +192,8 @@ def trusted(genuine, tmp_path):
 def _scan(db, inv, **options):
     store = Store(db)
     try:
-        summary = asyncio.run(run_scan(load_inventory(inv).targets, store, ScanOptions(workers=4, **{**FAST, **options})))
+        options = ScanOptions(workers=4, **{**FAST, **options})
+        summary = asyncio.run(run_scan(load_inventory(inv).targets, store, options))
         rows = {r["device"]: r for r in store.scan_devices(summary.scan_id)}
     finally:
         store.close()
