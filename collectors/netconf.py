@@ -64,7 +64,8 @@ def _load_ncclient() -> None:
 
 
 def _session_classes():
-    """(capped session, capped session with RPCs written by the caller): see the module docstring."""
+    """(capped session, the same with RPCs written by the caller, MessageTooLarge): the module docstring
+    says why; built on first use because ncclient and paramiko are imported only then."""
     global _session_class
     if _session_class is None:
         import paramiko

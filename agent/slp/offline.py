@@ -31,6 +31,7 @@ import fcntl
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import time
@@ -48,6 +49,8 @@ from agent.store import Store, StoreLocked
 from .clock import iso
 from .rum import RumError, parse_rum
 from .status import reporting_state
+
+log = logging.getLogger("ibagent.slp")
 
 SUCCESS = "Import Data Successful"
 MODES = ("unreported", "all", "days")
@@ -190,8 +193,10 @@ class Trust:
     def attach(self, target: Target) -> Target:
         """``target`` with its policy (KnownHostsError: its known_hosts file cannot be used)."""
         seen = self.seen.setdefault(target.name, [])
-        return dataclasses.replace(target, host_keys=self.book.policy(target.host, target.options, (target.port,),
-                                                                      seen.append))
+        policy = self.book.policy(target.host, target.options, (target.port,), seen.append)
+        if policy.mode == "insecure":
+            log.warning("%s: host key NOT checked (data.host_keys: insecure in the inventory)", target.name)
+        return dataclasses.replace(target, host_keys=policy)
 
     def flush(self, store: Store, device: str) -> None:
         store.record_host_keys(device, self.seen.pop(device, ()))

@@ -264,17 +264,22 @@ def test_tofu_impostor_over_netconf_gets_nothing_and_no_other_transport_is_tried
     assert summary.failures == [(NC_DEVICE, "hostkey", row["error"])]
 
 
-@pytest.mark.parametrize("driver", ["asyncssh", "netmiko"])
+@pytest.mark.parametrize("driver", ["asyncssh", "netmiko", "netconf"])
 def test_impostor_with_a_key_of_another_type_gets_nothing(trusted, genuine, driver):
     db, inv = trusted
+    transport = "netconf" if driver == "netconf" else "ssh"
+    name = NC_DEVICE if driver == "netconf" else SSH_DEVICE
+    if driver == "netconf":  # the classic IOS device has no NETCONF agent
+        hosts = yaml.safe_load((inv / "hosts.yaml").read_text())
+        (inv / "hosts.yaml").write_text(yaml.safe_dump({NC_DEVICE: hosts[NC_DEVICE]}, sort_keys=False))
     with Impostor(genuine["devices"], asyncssh.generate_private_key("ecdsa-sha2-nistp256")) as impostor:
-        summary, rows = _scan(db, inv, transport="ssh", ssh_driver=driver)
-    assert impostor.connections >= 2
+        summary, rows = _scan(db, inv, transport=transport, ssh_driver="asyncssh" if driver == "netconf" else driver)
+    assert impostor.connections == summary.total
     assert impostor.told_nothing()
-    assert summary.by_kind == {"hostkey": 2}
-    assert (f"host key of 127.0.0.1:{_port(genuine, SSH_DEVICE)} changed: expected {LAB_FP}"
-            in rows[SSH_DEVICE]["error"])
-    assert "the server offered no key of that type; no credentials were sent" in rows[SSH_DEVICE]["error"]
+    assert summary.by_kind == {"hostkey": summary.total}
+    assert (f"host key of 127.0.0.1:{_port(genuine, name, netconf=driver == 'netconf')} changed: expected {LAB_FP}"
+            in rows[name]["error"])
+    assert "the server offered no key of that type; no credentials were sent" in rows[name]["error"]
 
 
 def test_accept_lets_the_new_key_in_and_forget_starts_over(trusted, genuine, capsys):
@@ -405,3 +410,25 @@ def test_scp_and_slp_sessions_check_the_same_key(trusted, genuine):
             assert refused.value.kind == "hostkey" and "no credentials were sent" in refused.value.message
     assert impostor.connections == 2 and impostor.told_nothing()
     assert [s.verdict for s in seen] == ["changed", "changed"]
+
+
+def test_slp_round_trip_refuses_the_impostor_and_records_nothing_it_offered_as_trusted(trusted, genuine):
+    from agent.slp.offline import ActionOptions, collect
+
+    db, inv = trusted
+    targets = load_inventory(inv).targets
+    store = Store(db)
+    try:
+        with Impostor(genuine["devices"], asyncssh.generate_private_key("ssh-ed25519")) as impostor:
+            result = asyncio.run(collect(targets, store, options=ActionOptions(connect_timeout=3, deadline=20)))
+        offered = [r["port"] for r in store.host_key_rows() if r["status"] == "offered"]
+    finally:
+        store.close()
+    # The store knows (from the scans) that the lab's c8000v has no SLP: it is not contacted at all; the
+    # other device is asked by trying (it has no stored licence status), and refused at its key.
+    outcomes = {o.device: o for o in result.outcomes}
+    assert (outcomes[NC_DEVICE].status, outcomes[SSH_DEVICE].status, outcomes[SSH_DEVICE].kind) == (
+        "skipped", "failed", "hostkey")
+    assert "no credentials were sent" in outcomes[SSH_DEVICE].reason
+    assert impostor.connections == 1 and impostor.told_nothing()
+    assert offered == [_port(genuine, SSH_DEVICE)]
