@@ -119,13 +119,21 @@ def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()))
 
 
-def _hashed_match(pattern: str, name: str) -> bool:
+def _salt_and_digest(pattern: str) -> tuple[bytes, bytes] | None:
+    if not pattern.startswith("|1|"):
+        return None
     try:
         _, _, salt, digest = pattern.split("|")
-        mac = hmac.new(base64.b64decode(salt), name.encode(), hashlib.sha1).digest()
-        return hmac.compare_digest(mac, base64.b64decode(digest))
+        return base64.b64decode(salt), base64.b64decode(digest)
     except (ValueError, binascii.Error):
-        return False
+        return None
+
+
+def _hashed_match(pattern: str, name: str) -> bool:
+    """``|1|salt|HMAC-SHA1(salt, name)``, as ``ssh-keygen -H`` writes it (one-shot HMAC: a strict
+    scan of thousands of hosts against a hashed file of thousands of lines computes millions)."""
+    parts = _salt_and_digest(pattern)
+    return parts is not None and hmac.compare_digest(hmac.digest(parts[0], name.encode(), "sha1"), parts[1])
 
 
 class KnownHosts:
@@ -136,6 +144,22 @@ class KnownHosts:
     def __init__(self, entries: Iterable[_Entry] = (), sources: Iterable[str] = ()) -> None:
         self.entries = tuple(entries)
         self.sources = tuple(sources)
+        # Plain names are looked up in a dict; only hashed, wildcard and negated patterns are tried
+        # one by one (a scan builds a policy per target: 2,000 targets x 2,000 lines otherwise).
+        self._by_name: dict[str, list[int]] = {}
+        self._hashed: list[tuple[int, bytes, bytes]] = []  # one hashed name per line, as ssh-keygen -H writes
+        self._patterned: list[int] = []
+        for i, e in enumerate(self.entries):
+            if e.marker:
+                continue
+            parts = _salt_and_digest(e.patterns[0]) if len(e.patterns) == 1 else None
+            if parts is not None:
+                self._hashed.append((i, *parts))
+            elif any(p.startswith(("|", "!")) or "*" in p or "?" in p for p in e.patterns):
+                self._patterned.append(i)
+            else:
+                for p in dict.fromkeys(p.lower() for p in e.patterns):
+                    self._by_name.setdefault(p, []).append(i)
 
     @classmethod
     def parse(cls, text: str, source: str) -> "KnownHosts":
@@ -177,7 +201,11 @@ class KnownHosts:
     def keys_for(self, host: str, port: int) -> list[tuple[str, str, str]]:
         """``(key_type, key, where)`` trusted for ``host:port`` (not revoked, not CA lines)."""
         name = lookup_name(host, port)
-        return [(e.key_type, e.key, e.where) for e in self.entries if not e.marker and e.matches(name)]
+        raw = name.encode()
+        hits = (self._by_name.get(name.lower(), [])
+                + [i for i, salt, digest in self._hashed if hmac.digest(salt, raw, "sha1") == digest]
+                + [i for i in self._patterned if self.entries[i].matches(name)])
+        return [(e.key_type, e.key, e.where) for e in (self.entries[i] for i in sorted(hits))]
 
     def revoked(self) -> frozenset[str]:
         return frozenset(e.key for e in self.entries if e.marker == "revoked")
