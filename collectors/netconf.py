@@ -9,6 +9,12 @@ has no NETCONF agent: the scan does not plan this transport for it.
 ncclient is blocking, so each device runs in a worker thread of a pool, as
 ``collectors.ssh_netmiko`` does.
 
+The server's host key is judged by ``target.host_keys`` (``collectors.paramiko_keys``) after the
+key exchange and before ncclient's first authentication request.  One message (the hello, a
+reply) may take at most ``MAX_MESSAGE`` bytes before its end marker, the SSH collector's budget
+for one command's output: a hello or reply that goes on past it, or a hello that starts and does
+not end within the connect timeout, ends the device as ``garbage``.
+
 Why the session class below: ncclient queues every outgoing RPC for its session thread, which
 sits in ``select(timeout=TICK)`` (TICK = 0.1 s) and only looks at the queue between selects.
 An RPC issued while the thread is idle therefore waits for that select to time out: measured
@@ -35,6 +41,10 @@ from collectors.base import CollectError
 
 NC_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
 DEFAULT_PORT = 830
+# What one NETCONF message (the hello, a reply) may take on the wire before its end marker: the
+# same budget as one SSH command's output (collectors.ssh).  Past it the device is ``garbage``.
+MAX_MESSAGE = 16 * 1024 * 1024
+_READ_SIZE = 256 * 1024
 
 _session_class = None
 # ncclient (and paramiko under it) is imported on first use, from pool threads, and its
@@ -50,20 +60,73 @@ def _load_ncclient() -> None:
         import ncclient.operations  # noqa: F401
         import ncclient.transport.ssh  # noqa: F401
 
-        _direct_send_session()
+        _session_classes()
 
 
-def _direct_send_session():
-    """ncclient's SSHSession with RPCs written by the caller (see the module docstring)."""
+def _session_classes():
+    """(capped session, the same with RPCs written by the caller, MessageTooLarge): the module docstring
+    says why; built on first use because ncclient and paramiko are imported only then."""
     global _session_class
     if _session_class is None:
+        import paramiko
         from ncclient.transport.errors import TransportError
         from ncclient.transport.session import MSG_DELIM, NetconfBase
         from ncclient.transport.ssh import SSHSession
 
-        class _DirectSendSession(SSHSession):
-            def __init__(self, device_handler):
+        class MessageTooLarge(TransportError):
+            """A message (the hello or a reply) went on past MAX_MESSAGE without its end marker."""
+
+        class _Preference(paramiko.HostKeys):
+            """What ncclient's connect reads of its host keys: ``lookup`` gives the host-key
+            algorithms to negotiate (the trusted key types'), ``check`` never vouches for a key,
+            so every key goes to ``unknown_host_cb``, that is to the policy."""
+
+            def __init__(self, algorithms: list[str]) -> None:
+                super().__init__()
+                self._algorithms = algorithms
+
+            def __len__(self) -> int:
+                return len(self._algorithms)
+
+            def lookup(self, hostname):
+                return dict.fromkeys(self._algorithms)
+
+            def check(self, hostname, key) -> bool:
+                return False
+
+        class _CappedSession(SSHSession):
+            """ncclient's session with two guards.  A message may not exceed MAX_MESSAGE bytes
+            on the wire before its end marker: ncclient itself buffers without limit, so a hello
+            that never ends grew one scan past 1 GB.  And the host key is judged by the target's
+            policy (``check``), never by ~/.ssh/known_hosts."""
+
+            def __init__(self, device_handler, check=None):
                 super().__init__(device_handler)
+                self.pending = 0  # bytes read since the last whole message
+                self.check = check
+                if check is not None and check.types:
+                    self._host_keys = _Preference(check.algorithms())
+
+            def load_known_hosts(self, filename=None):
+                pass  # the policy decides (see the class docstring)
+
+            def _transport_read(self):
+                # Bigger reads than ncclient's 4 KiB: its chunked-framing parser copies its
+                # whole buffer on every read, which is quadratic in a big chunk.
+                data = self._channel.recv(_READ_SIZE)
+                self.pending += len(data)
+                if self.pending > MAX_MESSAGE:
+                    raise MessageTooLarge(f"a NETCONF message went on past {MAX_MESSAGE // 2**20} MiB "
+                                          "without its end marker")
+                return data
+
+            def _dispatch_message(self, raw):
+                self.pending = 0
+                return super()._dispatch_message(raw)
+
+        class _DirectSendSession(_CappedSession):
+            def __init__(self, device_handler, check=None):
+                super().__init__(device_handler, check)
                 self._write_lock = threading.Lock()
 
             def send(self, message):
@@ -77,7 +140,7 @@ def _direct_send_session():
                 with self._write_lock:
                     self._channel.sendall(data)
 
-        _session_class = _DirectSendSession
+        _session_class = (_CappedSession, _DirectSendSession, MessageTooLarge)
     return _session_class
 
 
@@ -86,6 +149,16 @@ def netconf_profile(platform: str) -> Mapping[str, Any] | None:
     try:
         return platforms.get(platform).netconf
     except platforms.UnknownPlatform:
+        return None
+
+
+def netconf_port(target: Target, profile: Mapping[str, Any] | None = None) -> int | None:
+    """The port NETCONF is reached on: the host's ``data.netconf_port``, else the platform's, else 830
+    (None when the inventory's value is not a number)."""
+    profile = netconf_profile(target.platform) if profile is None else profile
+    try:
+        return int(target.options.get("netconf_port") or (profile or {}).get("port") or DEFAULT_PORT)
+    except (TypeError, ValueError):
         return None
 
 
@@ -121,29 +194,50 @@ class NetconfCollector:
     def _connect(self, target: Target, profile: Mapping[str, Any]):
         from ncclient import manager as nc_manager
         from ncclient.operations import RaiseMode
-        from ncclient.transport import SSHSession
-        from ncclient.transport.errors import AuthenticationError, SessionError, SSHError
+        from ncclient.transport.errors import AuthenticationError, SessionError, SSHError, TransportError
         from paramiko.ssh_exception import SSHException
+
+        from collectors.paramiko_keys import ParamikoHostKeyCheck
 
         cred = target.credential
         if cred is None:
             raise CollectError("config", "no NETCONF credentials in the inventory")
-        try:
-            port = int(target.options.get("netconf_port") or profile.get("port") or DEFAULT_PORT)
-        except (TypeError, ValueError):
-            raise CollectError("config", f"netconf_port {target.options.get('netconf_port')!r} is not a port") from None
+        port = netconf_port(target, profile)
+        if port is None:
+            raise CollectError("config", f"netconf_port {target.options.get('netconf_port')!r} is not a port")
         with _import_lock:  # make_device_handler imports ncclient.devices.<name> on each call
             handler = nc_manager.make_device_handler({"name": profile.get("device_params", "default")})
-        session = _direct_send_session()(handler) if self.direct_send else SSHSession(handler)
+        capped, direct, too_large = _session_classes()
+        check = ParamikoHostKeyCheck(target, port)
+        session = (direct if self.direct_send else capped)(handler, check)
+
+        def judge(_host: str, _md5: str) -> bool:
+            # Called by ncclient after the key exchange and before its first authentication request.
+            return check.accept(session.transport.get_remote_server_key())
+
         try:
-            session.connect(
-                target.host, port, timeout=self.connect_timeout, username=cred.username, password=cred.password,
-                hostkey_verify=False, allow_agent=False, look_for_keys=False, ssh_config=None,
-            )
+            try:
+                session.connect(
+                    target.host, port, timeout=self.connect_timeout, username=cred.username, password=cred.password,
+                    hostkey_verify=target.host_keys is not None, unknown_host_cb=judge,
+                    allow_agent=False, look_for_keys=False, ssh_config=None,
+                )
+            except Exception as exc:
+                refused = check.refusal(exc)
+                if refused is not None:
+                    _close_quietly(session)
+                    raise refused from None
+                raise
         except AuthenticationError:
             raise CollectError("auth", "NETCONF login refused (authentication failed)") from None
-        except SessionError as exc:  # logged in, but no <hello> in time
+        except too_large as exc:
             _close_quietly(session)
+            raise CollectError("garbage", f"NETCONF hello: {exc}") from None
+        except SessionError as exc:  # logged in, but no whole <hello> in time
+            _close_quietly(session)
+            if session.pending:
+                raise CollectError("garbage", f"NETCONF hello not ended within {self.connect_timeout:g}s "
+                                   f"({session.pending} bytes without its end marker)") from None
             raise CollectError("timeout", f"no NETCONF hello within {self.connect_timeout:g}s ({_short(exc)})") from None
         except socket.timeout:
             _close_quietly(session)
@@ -154,6 +248,10 @@ class NetconfCollector:
             if "Could not open socket" in reason or isinstance(exc, ConnectionError):
                 raise CollectError("connect", f"cannot connect to NETCONF port {port}: {reason}", transient=True) from None
             raise CollectError("connect", f"NETCONF over SSH failed: {_short(exc)}", transient=True) from None
+        except TransportError as exc:  # logged in, then the session ended inside the hello (SessionCloseError)
+            _close_quietly(session)
+            raise CollectError("disconnect", f"NETCONF session closed during the hello ({session.pending} bytes "
+                               f"without its end marker): {_short(exc)}") from None
         return nc_manager.Manager(session, handler, timeout=self.command_timeout, raise_mode=RaiseMode.NONE)
 
     def _collect_blocking(self, target: Target, sink: list[Capture]) -> None:
@@ -161,6 +259,7 @@ class NetconfCollector:
         from ncclient.operations.errors import TimeoutExpiredError
         from ncclient.transport.errors import NetconfFramingError, TransportError
 
+        too_large = _session_classes()[2]
         profile = netconf_profile(target.platform)
         if not profile:
             raise CollectError("config", f"{target.platform} has no NETCONF agent with hardware models")
@@ -177,6 +276,10 @@ class NetconfCollector:
                     sink.append(Capture(target.name, target.platform, "netconf", command, "", started, time.time(),
                                         "no reply", "timeout"))
                     raise CollectError("timeout", f"{command}: no reply within {self.command_timeout:g}s") from None
+                except too_large as exc:
+                    sink.append(Capture(target.name, target.platform, "netconf", command, "", started, time.time(),
+                                        f"reply too large: {exc}", "garbage"))
+                    raise CollectError("garbage", f"{command}: {exc}") from None
                 except (NetconfFramingError, UnicodeDecodeError) as exc:
                     # ncclient's reader thread hit bytes that are neither framing nor UTF-8 XML.
                     sink.append(Capture(target.name, target.platform, "netconf", command, "", started, time.time(),

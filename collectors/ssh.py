@@ -11,12 +11,14 @@ same interface (``--ssh-driver netmiko``) for devices with quirks we have not me
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import time
 
 import asyncssh
 
-from agent.core import platforms
+from agent.core import hostkeys, platforms
+from agent.core.hostkeys import HostKeySeen
 from agent.core.models import Capture, Target
 from collectors.base import PROMPT, CollectError, enable_refused, looks_like_noise
 
@@ -125,18 +127,16 @@ class SshCollector:
         *,
         connect_timeout: float = 15.0,
         command_timeout: float = 60.0,
-        known_hosts: str | None = None,
         commands: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.connect_timeout = connect_timeout
         self.command_timeout = command_timeout
-        # None = accept any host key, as netmiko does by default; a path turns checking on.
-        self.known_hosts = known_hosts
         self._commands = commands or {}
 
     async def collect(self, target: Target, sink: list[Capture]) -> None:
         plat = platforms.get(target.platform)
-        conn = await connect(target, connect_timeout=self.connect_timeout, known_hosts=self.known_hosts)
+        # The host key is checked inside connect(), during the key exchange (target.host_keys).
+        conn = await connect(target, connect_timeout=self.connect_timeout)
         try:
             async with conn:
                 await self._run_shell(conn, target, plat, sink)
@@ -209,11 +209,48 @@ _ENCRYPTION = _preferred(
 _KEX = _preferred((b"curve25519-sha256", b"curve25519-sha256@libssh.org"), asyncssh.kex.get_default_kex_algs())
 
 
-async def connect(target: Target, *, connect_timeout: float, known_hosts: str | None = None) -> asyncssh.SSHClientConnection:
-    """Log in to ``target``; every failure is a :class:`CollectError` with its kind."""
+# Plain host-key algorithms only: a host certificate would be judged by asyncssh's CA lists, which
+# are empty, instead of by the policy.
+_HOST_KEY_ALGS = frozenset(a.decode() for a in asyncssh.public_key.get_public_key_algs())
+_DEFAULT_HOST_KEY_ALGS = [a.decode() for a in asyncssh.public_key.get_default_public_key_algs()]
+
+
+class _HostKeyCheck(asyncssh.SSHClient):
+    """Judges the server's host key by ``target.host_keys`` (agent.core.hostkeys).
+
+    asyncssh asks ``validate_host_public_key`` while it verifies the key exchange, before it
+    sends a single authentication request, so a refused key means no username, password or
+    keyboard-interactive answer ever left this process.  Every key goes through it: the trusted
+    lists handed to asyncssh are empty on purpose, and certificates are not negotiated."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.seen: HostKeySeen | None = None
+        policy = target.host_keys
+        # None: nothing to check (a collector used on its own); asyncssh then accepts any key.
+        self.known_hosts = None if policy is None else (lambda _h, _a, _p: ([], [], []))
+        types = policy.key_types(target.port) if policy is not None else ()
+        self.restricted = bool(types)
+        self.algs = [a for a in hostkeys.algorithms(types) if a in _HOST_KEY_ALGS] if types else _DEFAULT_HOST_KEY_ALGS
+
+    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        blob = base64.b64encode(key.public_data).decode()
+        self.seen = self.target.host_keys.verify(self.target.host, self.target.port, key.algorithm.decode(), blob,
+                                                 at=time.time())
+        return self.seen.ok
+
+    def refused(self, reason: str) -> CollectError:
+        if self.seen is not None and not self.seen.ok:
+            return CollectError("hostkey", self.seen.message())
+        return CollectError("hostkey", f"host key not trusted: {reason}")
+
+
+async def connect(target: Target, *, connect_timeout: float) -> asyncssh.SSHClientConnection:
+    """Log in to ``target``, its host key checked first; every failure is a :class:`CollectError`."""
     cred = target.credential
     if cred is None:
         raise CollectError("config", "no SSH credentials in the inventory")
+    check = _HostKeyCheck(target)
     try:
         return await asyncio.wait_for(
             asyncssh.connect(
@@ -221,7 +258,9 @@ async def connect(target: Target, *, connect_timeout: float, known_hosts: str | 
                 target.port,
                 username=cred.username,
                 password=cred.password,
-                known_hosts=known_hosts,
+                known_hosts=check.known_hosts,
+                server_host_key_algs=check.algs,
+                client_factory=lambda: check,
                 client_keys=(),
                 agent_path=None,
                 preferred_auth=("keyboard-interactive", "password"),
@@ -237,7 +276,13 @@ async def connect(target: Target, *, connect_timeout: float, known_hosts: str | 
     except asyncio.TimeoutError:
         raise CollectError("timeout", f"no SSH login within {connect_timeout:g}s", transient=True) from None
     except asyncssh.HostKeyNotVerifiable as exc:
-        raise CollectError("connect", f"host key not trusted: {exc.reason}") from None
+        raise check.refused(exc.reason) from None
+    except asyncssh.KeyExchangeFailed as exc:
+        if check.restricted and "host key" in exc.reason:
+            # We asked only for the key types trusted for this host and the server has none.
+            seen = target.host_keys.no_common_type(target.host, target.port, at=time.time())
+            raise CollectError("hostkey", seen.message()) from None
+        raise CollectError("connect", f"SSH handshake failed: {exc.reason}", transient=True) from None
     except asyncssh.Error as exc:
         raise CollectError("connect", f"SSH handshake failed: {exc.reason}", transient=True) from None
     except OSError as exc:

@@ -59,10 +59,10 @@ class CliSession:
         self.command_timeout = command_timeout
 
     @classmethod
-    async def open(cls, target: Target, *, connect_timeout: float = 15.0, command_timeout: float = 60.0,
-                   known_hosts: str | None = None) -> "CliSession":
+    async def open(cls, target: Target, *, connect_timeout: float = 15.0,
+                   command_timeout: float = 60.0) -> "CliSession":
         plat = platforms.get(target.platform)
-        conn = await connect(target, connect_timeout=connect_timeout, known_hosts=known_hosts)
+        conn = await connect(target, connect_timeout=connect_timeout)  # host key checked first (target.host_keys)
         try:
             chan, shell, prompt = await open_shell(conn, target, plat, connect_timeout=connect_timeout,
                                                    command_timeout=command_timeout)
@@ -168,8 +168,7 @@ def _scp_failure(op: str, path: str, exc: BaseException) -> CollectError:
                         "IOS XE: 'ip scp server enable', NX-OS: 'feature scp-server')")
 
 
-async def scp_get(target: Target, path: str, *, connect_timeout: float = 15.0, timeout: float = 60.0,
-                  known_hosts: str | None = None) -> bytes:
+async def scp_get(target: Target, path: str, *, connect_timeout: float = 15.0, timeout: float = 60.0) -> bytes:
     """The exact bytes of ``path`` on the device (e.g. ``bootflash:x_rum.txt``), by SCP."""
     async def get(conn, local: Path) -> bytes:
         await asyncio.wait_for(asyncssh.scp((conn, path), str(local)), timeout)
@@ -177,24 +176,25 @@ async def scp_get(target: Target, path: str, *, connect_timeout: float = 15.0, t
             raise CollectError("garbage", f"{path} is larger than {MAX_FILE // 2**20} MiB")
         return local.read_bytes()
 
-    return await _scp("get", target, path, Path("file"), get, connect_timeout, timeout, known_hosts)
+    return await _scp("get", target, path, Path("file"), get, connect_timeout, timeout)
 
 
-async def scp_put(target: Target, data: bytes, path: str, *, connect_timeout: float = 15.0, timeout: float = 60.0,
-                  known_hosts: str | None = None) -> None:
+async def scp_put(target: Target, data: bytes, path: str, *, connect_timeout: float = 15.0,
+                  timeout: float = 60.0) -> None:
     """Write ``data`` to ``path`` on the device (e.g. ``bootflash:ACK_x.txt``), by SCP."""
     async def put(conn, local: Path) -> None:
         local.write_bytes(data)
         await asyncio.wait_for(asyncssh.scp(str(local), (conn, path)), timeout)
 
-    await _scp("put", target, path, Path(re.split(r"[:/]", path)[-1]), put, connect_timeout, timeout, known_hosts)
+    await _scp("put", target, path, Path(re.split(r"[:/]", path)[-1]), put, connect_timeout, timeout)
 
 
 async def _scp(op: str, target: Target, path: str, local_name: Path, transfer, connect_timeout: float,
-               timeout: float, known_hosts: str | None):
-    """One SCP transfer: connect, ``transfer(conn, local file in a private temp dir)``, and every
-    failure as a CollectError that says what to check on the device."""
-    conn = await connect(target, connect_timeout=connect_timeout, known_hosts=known_hosts)
+               timeout: float):
+    """One SCP transfer: connect (the host key checked before any credential, as for a scan's
+    session: ``collectors.ssh.connect``), ``transfer(conn, local file in a private temp dir)``, and
+    every failure as a CollectError that says what to check on the device."""
+    conn = await connect(target, connect_timeout=connect_timeout)
     try:
         async with conn:
             with tempfile.TemporaryDirectory(prefix="ibagent-scp-") as tmp:

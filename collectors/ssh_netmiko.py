@@ -22,6 +22,21 @@ def _in_enable(exc: BaseException) -> bool:
     return any(frame.name == "enable" for frame in traceback.extract_tb(exc.__traceback__))
 
 
+def _open(conn) -> None:
+    """Connect a ConnectHandler made with ``auto_connect=False``, cleaning up on failure as netmiko's
+    own auto-connect does (its secrets filter must not stay on netmiko's logger)."""
+    try:
+        conn._open()
+    except Exception:
+        from netmiko import log
+
+        try:
+            log.removeFilter(conn._secrets_filter)
+        except AttributeError:
+            pass
+        raise
+
+
 class NetmikoCollector:
     transport = "ssh"
 
@@ -48,10 +63,13 @@ class NetmikoCollector:
         )
         from paramiko.ssh_exception import SSHException
 
+        from collectors.paramiko_keys import ParamikoHostKeyCheck
+
         plat = platforms.get(target.platform)
         cred = target.credential
         if cred is None:
             raise CollectError("config", "no SSH credentials in the inventory")
+        check = ParamikoHostKeyCheck(target)
         params = dict(
             device_type=plat.netmiko_device_type,
             host=target.host,
@@ -67,9 +85,24 @@ class NetmikoCollector:
             use_keys=False,
             allow_agent=False,
             ssh_config_file=None,
+            # Never ~/.ssh/known_hosts nor netmiko's auto-add: target.host_keys decides (check), in
+            # paramiko's connect, before it authenticates; key types not trusted are not negotiated.
+            system_host_keys=False,
+            alt_host_keys=False,
+            disabled_algorithms=check.disabled_algorithms(),
+            auto_connect=False,  # connected below, once the policy is in place
         )
+        conn = ConnectHandler(**params)  # nothing is sent yet
+        conn.key_policy = check.key_policy()
         try:
-            conn = ConnectHandler(**params)
+            try:
+                _open(conn)
+            except Exception as exc:
+                # netmiko reports any SSHException as a timeout: a refused host key says what it is.
+                refused = check.refusal(exc)
+                if refused is not None:
+                    raise refused from None
+                raise
         except NetmikoAuthenticationException:
             raise CollectError("auth", "login refused (authentication failed)") from None
         except NetmikoTimeoutException:

@@ -8,6 +8,7 @@ process for the whole lab, ``lab.snmp``); ``RunningDevice.netconf_port`` / ``snm
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 import itertools
 import random
@@ -25,10 +26,22 @@ from .device import DeviceSpec, RunningDevice
 _LISTEN_BATCH = 256  # concurrent listen() calls while starting a big lab
 
 
+# The lab's host key is the same in every run: ibagent trusts a host's key on first use and refuses
+# a changed one (agent.core.hostkeys), so a lab restarted on the same ports (``--base-port``, or a
+# port the OS hands out again) must look like the same devices.  A fixed private key is harmless
+# here: the lab listens on loopback only.  Tests that need an impostor make keys of their own.
+LAB_KEY_SEED = hashlib.sha256(b"ibagent lab host key").digest()
+
+
 @cache
 def host_key() -> asyncssh.SSHKey:
-    """One Ed25519 host key per process, shared by every device: generating 2,000 is slow."""
-    return asyncssh.generate_private_key("ssh-ed25519")
+    """One Ed25519 host key, shared by every device (generating 2,000 is slow) and every run."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    pem = Ed25519PrivateKey.from_private_bytes(LAB_KEY_SEED).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption())
+    return asyncssh.import_private_key(pem)
 
 
 def check_loopback(host: str) -> None:

@@ -97,6 +97,7 @@ def _print_summary(summary, stream=None) -> None:
     not_started = summary.total - summary.done - summary.unsaved
     if not_started:
         print(f"  not started ({summary.status}): {not_started}", file=stream)
+    _print_trust(summary, stream)
     if summary.by_kind:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(summary.by_kind.items()))
         print(f"  failed by reason: {kinds}", file=stream)
@@ -114,6 +115,19 @@ def _print_summary(summary, stream=None) -> None:
             _print_attempts(summary.attempts[device], stream)
         if len(fell_back) > 20:
             print(f"    ... and {len(fell_back) - 20} more", file=stream)
+
+
+def _print_trust(summary, stream) -> None:
+    """Host-key trust first: a possible impostor, and hosts whose keys are not checked at all."""
+    refused = sorted(device for device, kind, _ in summary.failures if kind == "hostkey")
+    if refused:
+        print(f"  HOST KEY REFUSED (possible impostor; no credentials were sent): {len(refused)}: "
+              f"{', '.join(refused[:20])}{' ...' if len(refused) > 20 else ''}", file=stream)
+    if summary.insecure:
+        print(f"  host keys NOT checked (data.host_keys: insecure in the inventory): {len(summary.insecure)}: "
+              f"{', '.join(summary.insecure[:20])}{' ...' if len(summary.insecure) > 20 else ''}", file=stream)
+    if summary.keys_learned:
+        print(f"  host keys trusted on first use: {summary.keys_learned} (ibagent hostkeys list)", file=stream)
 
 
 def _print_attempts(attempts, stream) -> None:
@@ -211,6 +225,35 @@ class ParserCommon:
         p.add_argument("--connect-timeout", type=float, default=15.0, help="seconds to log in (default 15)")
         p.add_argument("--command-timeout", type=float, default=60.0, help="seconds one command may take (default 60)")
         p.add_argument("--retries", type=int, default=1, help="extra tries on a transient connection error (default 1)")
+
+    @staticmethod
+    def host_key_options(p):
+        p.add_argument("--host-keys", choices=("tofu", "strict"), default="tofu",
+                       help="SSH/NETCONF host-key policy: tofu (default) trusts a host's first key and refuses any "
+                            "other later; strict accepts only keys in --known-hosts files. An inventory host's "
+                            "data.host_keys wins (insecure only there)")
+        p.add_argument("--known-hosts", action="append", default=[], metavar="FILE",
+                       help="OpenSSH known_hosts file of trusted host keys (repeatable; also data.known_hosts "
+                            "in the inventory)")
+
+
+def host_key_settings(args: argparse.Namespace, targets) -> tuple[str, tuple[str, ...]]:
+    """``(mode, known_hosts files)`` from the command line, checked before anything connects: each
+    file readable and well-formed, and strict only with a file for every target."""
+    from agent.core.hostkeys import KnownHosts, KnownHostsError
+
+    files = tuple(args.known_hosts)
+    try:
+        KnownHosts.read(files)
+    except KnownHostsError as exc:
+        raise UsageError(str(exc)) from None
+    if args.host_keys == "strict" and not files:
+        missing = [t.name for t in targets if not t.options.get("known_hosts")
+                   and t.options.get("host_keys") in (None, "strict")]
+        if missing:
+            raise UsageError("--host-keys strict needs --known-hosts FILE (or data.known_hosts in the inventory) "
+                             f"for: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
+    return args.host_keys, files
 
 
 def positive_days(text: str) -> int:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agent.cli import errors, lab, parse, reconcile, retire, scan, slp
+from agent.cli import errors, hostkeys, lab, parse, reconcile, retire, scan, slp
 from agent.cli.common import (
     EXIT_INTERNAL, EXIT_OK, EXIT_SIGINT, EXIT_STORE, EXIT_USAGE, ParserCommon, UsageError, _get_redactor,
 )
 
-COMMANDS = (scan, errors, reconcile, retire, parse, lab, slp)
+COMMANDS = (scan, errors, reconcile, retire, hostkeys, parse, lab, slp)
 
 
 def build_parser() -> argparse.ArgumentParser:

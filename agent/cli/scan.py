@@ -8,16 +8,19 @@ from pathlib import Path
 
 from agent.cli.common import (
     EXIT_LOCKED, EXIT_OK, EXIT_STORE, UsageError, _emit, _get_redactor, _open_store, _print_summary, _run_scan,
-    _setup_logging, exit_code,
+    _setup_logging, exit_code, host_key_settings,
 )
 
 
-def _scan_options(args: argparse.Namespace):
+def _scan_options(args: argparse.Namespace, targets=()):
     from agent.collect.scan import ScanOptions
 
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
+    host_keys, known_hosts = host_key_settings(args, targets)
     return ScanOptions(
+        host_keys=host_keys,
+        known_hosts=known_hosts,
         workers=args.workers,
         deadline=args.deadline,
         connect_timeout=args.connect_timeout,
@@ -36,7 +39,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     _setup_logging(args, redactor)
     inventory = load_inventory(args.inventory)
     redactor.add(inventory.secrets)
-    options = _scan_options(args)
+    options = _scan_options(args, inventory.targets)
     store = _open_store(args.db)
     try:
         try:
@@ -137,6 +140,7 @@ def register(sub, common) -> None:
                    help="the inventory is complete: once the scan has completed, retire the fleet's devices that "
                         "are not in it (recorded; see 'ibagent retire --list'). An unfinished scan prunes nothing")
     common.scan_knobs(p, 200)
+    common.host_key_options(p)
     common.common_log(p)
     p.set_defaults(func=cmd_scan)
 

@@ -9,17 +9,19 @@ from pathlib import Path
 
 from agent.cli.common import (
     EXIT_DEVICES_FAILED, EXIT_OK, EXIT_USAGE, UsageError, _emit, _get_redactor, _open_store, _parse_day,
-    _require_store, _setup_logging,
+    _require_store, _setup_logging, host_key_settings,
 )
 
 
-def _slp_options(args: argparse.Namespace):
+def _slp_options(args: argparse.Namespace, targets):
     from agent.slp.offline import ActionOptions
 
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
+    host_keys, known_hosts = host_key_settings(args, targets)
     return ActionOptions(workers=args.workers, connect_timeout=args.connect_timeout,
-                         command_timeout=args.command_timeout, deadline=args.deadline)
+                         command_timeout=args.command_timeout, deadline=args.deadline,
+                         host_keys=host_keys, known_hosts=known_hosts)
 
 
 def _slp_targets(args: argparse.Namespace, redactor):
@@ -82,8 +84,8 @@ def cmd_slp_collect(args: argparse.Namespace) -> int:
         mode = mode_words(args.mode)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    options = _slp_options(args)
     inventory, targets = _slp_targets(args, redactor)
+    options = _slp_options(args, targets)
     store = _open_store(args.db)
     try:
         with SlpLock(store):
@@ -125,9 +127,9 @@ def cmd_slp_import_ack(args: argparse.Namespace) -> int:
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
         raise UsageError(f"no such ACK file: {', '.join(missing)}")
-    options = _slp_options(args)
     args.site = None
     inventory, targets = _slp_targets(args, redactor)
+    options = _slp_options(args, targets)
     store = _require_store(args.db)
     try:
         with SlpLock(store):
@@ -158,6 +160,7 @@ def register(sub, common) -> None:
         p.add_argument("--command-timeout", type=float, default=60.0, help="seconds one command or transfer may take (default 60)")
         p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="per-device outcome format")
         p.add_argument("--db", default=default_db, help=db_help)
+        common.host_key_options(p)
         common_log(p)
 
     p = actions.add_parser("report", help="licence usage per entitlement and site, and reporting status per device",

@@ -15,6 +15,9 @@ from collections.abc import Sequence
 
 # Which failure of a device is its headline: the one the user has to act on, and that the other
 # failures may only be consequences of.  In order:
+# - hostkey: a server on the device's address presented a key that is not the one trusted for it.
+#   Possibly an impostor collecting credentials (none were sent to it), which matters more than
+#   anything else the scan could say about the device; a transport that fails after it says less.
 # - auth, config: the device answered and refused us, or the inventory cannot work for it; nothing
 #   will collect it until someone fixes a credential or the inventory, and a later transport's
 #   failure says less (with SNMP v1/v2c a wrong community is indistinguishable from a timeout: the
@@ -26,10 +29,8 @@ from collections.abc import Sequence
 # - cancelled: says nothing about the device (the scan stopped).  A device cancelled mid-fallback
 #   keeps ``cancelled`` as its headline all the same (scan.py): its ending is the scan's, and the
 #   earlier attempts' failures stay in its errors rows.
-# A host key the device no longer matches is reported by the SSH collector as ``connect`` (its reason
-# says "host key not trusted"); it has no kind of its own, so it ranks as connect.
-HEADLINE_ORDER = ("auth", "config", "command", "parse", "garbage", "internal", "disconnect", "timeout", "connect",
-                  "cancelled")
+HEADLINE_ORDER = ("hostkey", "auth", "config", "command", "parse", "garbage", "internal", "disconnect", "timeout",
+                  "connect", "cancelled")
 _RANK = {kind: i for i, kind in enumerate(HEADLINE_ORDER)}
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from agent.core import platforms
+from agent.core.hostkeys import MODES
 from agent.core.models import TRANSPORTS, Credential, Target
 
 # Keys a Nornir host may carry at top level; the rest of ours live under ``data``.
@@ -213,6 +214,35 @@ def _merged_data(layers: list[dict]) -> dict[str, Any]:
     return merged
 
 
+def _host_key_options(options: dict[str, Any], hdata: dict, files: dict[str, Path], hosts_file: Path,
+                      name: str) -> None:
+    """Check ``data.host_keys`` and resolve ``data.known_hosts`` (agent.core.hostkeys).  ``insecure``
+    turns host-key checking off, so it is taken only from the host's own entry: a group or the
+    defaults would silently extend it to every host added there later."""
+    mode = options.get("host_keys")
+    if mode is not None and mode not in MODES:
+        raise InventoryError(f"data.host_keys {mode!r} is not one of {', '.join(MODES)}", hosts_file, name)
+    if mode == "insecure" and (hdata.get("data") or {}).get("host_keys") != "insecure":
+        raise InventoryError("data.host_keys: insecure is a per-host opt-in: set it on the host itself, "
+                             "not in a group or the defaults", hosts_file, name)
+    paths = options.get("known_hosts")
+    if paths is None:
+        return
+    if isinstance(paths, str):
+        paths = [paths]
+    if not isinstance(paths, list) or not all(isinstance(p, str) and p for p in paths):
+        raise InventoryError("data.known_hosts must be a file name or a list of them", hosts_file, name)
+    resolved = []
+    for p in paths:
+        path = Path(p).expanduser()
+        if not path.is_absolute():
+            path = files["defaults"].parent / path
+        if not path.is_file():
+            raise InventoryError(f"data.known_hosts {p!r}: no such file ({path})", hosts_file, name)
+        resolved.append(str(path))
+    options["known_hosts"] = tuple(resolved)
+
+
 def load_inventory(path: str | Path, env: dict[str, str] | None = None) -> Inventory:
     """Load and fully resolve an inventory; raise InventoryError naming file and host."""
     path = Path(path)
@@ -273,6 +303,7 @@ def load_inventory(path: str | Path, env: dict[str, str] | None = None) -> Inven
                 options[key] = resolver.resolve(options[key], key, hosts_file, name)
         options.pop("enable_secret", None)
         options.pop("credentials_file", None)
+        _host_key_options(options, hdata, files, hosts_file, name)
         max_age = data.get("max_age_days")
         if max_age is not None:
             if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age <= 0:

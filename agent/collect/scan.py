@@ -9,6 +9,10 @@ and SIGHUP (``stop_signals=True``) cancel the devices in flight, record them as 
 written (disk full, read-only) stops the scan the same way and marks it ``failed`` with the
 reason.  The scan row's ok / failed / cancelled counts are those of its device rows.
 
+Host keys (``agent.collect.trust``): each target gets its host-key policy before its first
+connection, every connection judges the server's key before sending a credential, and a refused
+key (kind ``hostkey``) ends the device without trying its other transports.
+
 Transports and merge (docs/TRANSPORTS.md): a host lists ``transports`` in order (any subset of
 ssh, netconf, snmp; ``--transport`` forces one).  Transports the platform has no agent for
 (NETCONF on ASA and classic IOS) are left out of the plan.  The first transport that succeeds
@@ -40,6 +44,7 @@ from agent.core.models import Capture, Target
 from agent.core.redact import Redactor
 from agent.collect.endings import Stopper, headline
 from agent.collect.merge import _normalise_outcome, _Part, merge_records  # noqa: F401  (re-exported)
+from agent.collect.trust import KnownHostsError, ScanTrust
 from agent.store import Store, StoreError
 from collectors.base import CollectError, CollectResult, Collector
 
@@ -59,6 +64,8 @@ class ScanOptions:
     snmp_timeout: float = 3.0  # per SNMP request (a host's snmp_timeout overrides)
     snmp_retries: int = 1
     netconf_direct_send: bool = True  # collectors/netconf.py: skip ncclient's 0.1 s send tick
+    host_keys: str = "tofu"  # tofu | strict: agent.core.hostkeys (an inventory host's data.host_keys wins)
+    known_hosts: tuple[str, ...] = ()  # OpenSSH known_hosts files trusted for every target
 
     def public(self) -> dict:
         return {
@@ -71,6 +78,8 @@ class ScanOptions:
             "ssh_driver": self.ssh_driver,
             "snmp_timeout": self.snmp_timeout,
             "snmp_retries": self.snmp_retries,
+            "host_keys": self.host_keys,
+            "known_hosts": list(self.known_hosts),
         }
 
 
@@ -95,6 +104,8 @@ class ScanSummary:
     # device -> every failed attempt (transport, kind, reason), for devices that failed more than once
     # (a fallback) and for devices collected although a transport failed (fallback or complement).
     attempts: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    insecure: list[str] = field(default_factory=list)  # devices whose host keys were not checked (inventory opt-in)
+    keys_learned: int = 0  # host keys trusted on first use in this scan
 
     @property
     def elapsed(self) -> float:
@@ -213,6 +224,7 @@ class _Outcome:
     # every failed attempt: (transport, kind, reason)
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     trying: str = ""  # the transport in flight (a cancelled device's row names it)
+    host_keys: list = field(default_factory=list)  # HostKeySeen of every connection, for the store
 
 
 async def _attempt(
@@ -277,6 +289,7 @@ async def _collect_one(
     wanted = set().union(*(_provides(t, target.platform) for t in plan))
     tried: list[CollectResult] = []  # the transports that failed before any succeeded
     primary: CollectResult | None = None
+    impostor: CollectResult | None = None
     covered: set[str] = set()
     for transport in plan:
         if primary is not None:
@@ -300,6 +313,12 @@ async def _collect_one(
             covered |= part.covered
             continue
         outcome.failures.append((transport, result.error_kind or "", redactor.scrub(result.error) or ""))
+        if result.error_kind == "hostkey":
+            # Whoever answers on this address is not the device we trust: the device fails, and no
+            # other transport is tried (SNMP would hand it the community; credentials are never sent
+            # to a refused key).  Captures of a transport that did pass its check are kept as evidence.
+            impostor = result
+            break
         if primary is not None:
             # The device is collected; a complement that failed only leaves its data out, said so.
             outcome.notes.append(f"{transport} could not complement {', '.join(sorted(wanted - covered))}: "
@@ -309,7 +328,10 @@ async def _collect_one(
         if result.error_kind not in ("auth", "connect", "timeout") or loop.time() >= give_up_at:
             break
         log.info("%s: %s failed (%s), trying the next transport", target.name, transport, result.error_kind)
-    if primary is not None:
+    if impostor is not None:
+        impostor.captures = everything
+        outcome.result = impostor
+    elif primary is not None:
         primary.transport = "+".join(p.transport for p in outcome.parts)
         primary.captures = everything
         outcome.result = primary
@@ -348,8 +370,9 @@ async def run_scan(
     stops the scan too; only a failure to open the scan's row (``begin_scan``) raises."""
     redactor = redactor or Redactor()
     collectors = collectors or build_collectors(options)
+    trust = ScanTrust(store, options.host_keys, options.known_hosts)
     scan_id = store.begin_scan(inventory, options.public(), len(targets))
-    summary = ScanSummary(scan_id=scan_id, total=len(targets))
+    summary = ScanSummary(scan_id=scan_id, total=len(targets), insecure=trust.insecure(targets))
     gate = asyncio.Semaphore(max(1, options.workers))
     stopper = Stopper()
 
@@ -377,12 +400,14 @@ async def run_scan(
                     records=records, error_kind=result.error_kind, error=result.error, started=started,
                     ended=time.time(), attempts=result.attempts, failures=failures,
                 )
+                learned = trust.record(store, target.name, outcome.host_keys)
         except StoreError as exc:
             # Disk full, read-only, I/O error: this device is not saved, and no later one would be.
             summary.unsaved += 1
             log.error("%s: not saved: %s", target.name, exc)
             stopper.store_failed(str(exc))
             return
+        summary.keys_learned += learned
         status = "ok" if result.ok else "failed"
         if result.ok:
             summary.ok += 1
@@ -403,6 +428,14 @@ async def run_scan(
         async with gate:
             started = time.time()
             outcome = _Outcome(CollectResult(target, ""), [])
+            try:
+                target = trust.attach(target, outcome.host_keys.append)
+            except KnownHostsError as exc:
+                why = redactor.scrub(str(exc)) or ""
+                outcome.result = CollectResult(target, "", [], "config", why)
+                outcome.failures.append(("", "config", why))
+                record(target, outcome, started)
+                return
             try:
                 await _collect_one(target, options, collectors, redactor, outcome)
             except asyncio.CancelledError:

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, TypedDict
 
+from agent.core.hostkeys import HostKeyPolicy
+
 # Transports a collector can speak.
 TRANSPORTS = ("ssh", "netconf", "snmp")
 
@@ -32,6 +34,7 @@ COMPONENT_CLASSES = (
 
 # Why a device ended without records.  Stable strings: reports and exit summaries group on them.
 ERROR_KINDS = (
+    "hostkey",  # the server's host key is not the one trusted for it: possible impostor, nothing was sent
     "auth",  # login refused
     "connect",  # TCP refused / unreachable / SSH handshake failed
     "timeout",  # connect or command did not finish inside its deadline
@@ -76,6 +79,10 @@ class Target:
     # How old this device's last good collection may be before its items rest on stale evidence
     # (the inventory's data.max_age_days; None: the command's --max-age).
     max_age_days: int | None = None
+    # Which server host keys a connection may accept (agent.core.hostkeys), set by the scan engine
+    # or the SLP round trip from the store and the known_hosts files.  None (a collector used on
+    # its own, as the tests do): any key is accepted and nothing is recorded.
+    host_keys: HostKeyPolicy | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(slots=True)

@@ -12,11 +12,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
+from agent.core.hostkeys import KnownHostsError
 from agent.core.models import LicenseStatus, Target
 from agent.core.redact import Redactor
 from agent.store import Store
 
-from .offline import SUCCESS, ActionOptions, Outcome, RunResult, _finish, _Log, _per_device, file_name, flash
+from .offline import SUCCESS, ActionOptions, Outcome, RunResult, Trust, _finish, _Log, _per_device, file_name, flash
 from .rum import AckFile, RumError, parse_ack
 
 def _serial_key(serial: str) -> str:
@@ -52,6 +53,7 @@ async def import_acks(
     by_name = {t.name: t for t in targets}
     index = udi_index(store)
     known = store.latest_license_statuses()
+    trust = Trust(store, options)
     jobs: dict[str, list[tuple[Path, bytes, AckFile]]] = defaultdict(list)
     rows: list[tuple[str | None, dict[str, Any]]] = []  # slp_acks rows to write for files that reach no device
 
@@ -95,10 +97,10 @@ async def import_acks(
         try:
             async with asyncio.timeout(options.deadline):
                 await scp_put(target, data, dest, connect_timeout=options.connect_timeout,
-                              timeout=options.command_timeout, known_hosts=options.known_hosts)
+                              timeout=options.command_timeout)
                 log.add("push-file", "ok", command=f"scp -t {dest}", detail=f"{len(data)} bytes")
                 session = await CliSession.open(target, connect_timeout=options.connect_timeout,
-                                                command_timeout=options.command_timeout, known_hosts=options.known_hosts)
+                                                command_timeout=options.command_timeout)
                 async with session:
                     cap = await session.run(f"license smart import {dest}")
                     success = cap.ok and SUCCESS in cap.output
@@ -137,6 +139,11 @@ async def import_acks(
 
     async def job(target: Target) -> list[tuple[Outcome, _Log, dict[str, Any]]]:
         done = []
+        try:
+            target = trust.attach(target)
+            untrusted = None
+        except KnownHostsError as exc:
+            untrusted = str(exc)
         # One file after the other on a device: imports are not run side by side on one box.
         for path, data, ack in jobs[target.name]:
             log = _Log(target.name, redactor)
@@ -146,7 +153,10 @@ async def import_acks(
             row = {"file_name": path.name, "data": data, "udis": [list(u) for u in ack.udis],
                    "report_ids": ack.report_ids, "status": "failed"}
             try:
-                await import_one(target, path, data, ack, out, log, row)
+                if untrusted:
+                    out.kind, out.reason = "config", untrusted
+                else:
+                    await import_one(target, path, data, ack, out, log, row)
             except Exception as exc:  # a bug of ours must not end the run for every other device
                 out.status, out.kind = "failed", "internal"
                 out.reason = f"internal error ({type(exc).__name__}: {exc}); please report it"
@@ -163,6 +173,7 @@ async def import_acks(
         for out, log, row in await job(target):
             with store.transaction():
                 log.flush(store, run_id)
+                trust.flush(store, target.name)
                 store.save_slp_ack(run_id, out.device, **row)
             result.outcomes.append(out)
 

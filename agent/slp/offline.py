@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import fcntl
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import time
@@ -39,6 +41,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from agent.core import platforms
+from agent.core.hostkeys import HostKeySeen, KnownHostsError, PolicyBook
 from agent.core.models import Capture, LicenseStatus, Target
 from agent.core.redact import Redactor
 from agent.store import Store, StoreLocked
@@ -46,6 +49,8 @@ from agent.store import Store, StoreLocked
 from .clock import iso
 from .rum import RumError, parse_rum
 from .status import reporting_state
+
+log = logging.getLogger("ibagent.slp")
 
 SUCCESS = "Import Data Successful"
 MODES = ("unreported", "all", "days")
@@ -57,11 +62,13 @@ class ActionOptions:
     connect_timeout: float = 15.0
     command_timeout: float = 60.0
     deadline: float = 180.0  # per device, all its actions included
-    known_hosts: str | None = None
+    host_keys: str = "tofu"  # as a scan's (agent.core.hostkeys): SSH and SCP check the same host keys
+    known_hosts: tuple[str, ...] = ()
 
     def public(self) -> dict[str, Any]:
         return {"workers": self.workers, "connect_timeout": self.connect_timeout,
-                "command_timeout": self.command_timeout, "deadline": self.deadline}
+                "command_timeout": self.command_timeout, "deadline": self.deadline,
+                "host_keys": self.host_keys, "known_hosts": list(self.known_hosts)}
 
 
 @dataclass(slots=True)
@@ -174,6 +181,27 @@ class _Log:
                                 detail=e["detail"], output=e["output"], at=e["at"])
 
 
+class Trust:
+    """Host-key trust for a round trip, as for a scan (agent.collect.trust): each device's SSH
+    and SCP connections check its key against the store and the known_hosts files before any
+    credential, and what they were shown is recorded in the device's transaction."""
+
+    def __init__(self, store: Store, options: ActionOptions) -> None:
+        self.book = PolicyBook(store.trusted_host_keys(), options.host_keys, options.known_hosts)
+        self.seen: dict[str, list[HostKeySeen]] = {}
+
+    def attach(self, target: Target) -> Target:
+        """``target`` with its policy (KnownHostsError: its known_hosts file cannot be used)."""
+        seen = self.seen.setdefault(target.name, [])
+        policy = self.book.policy(target.host, target.options, (target.port,), seen.append)
+        if policy.mode == "insecure":
+            log.warning("%s: host key NOT checked (data.host_keys: insecure in the inventory)", target.name)
+        return dataclasses.replace(target, host_keys=policy)
+
+    def flush(self, store: Store, device: str) -> None:
+        store.record_host_keys(device, self.seen.pop(device, ()))
+
+
 async def _per_device(targets: Sequence[Target], options: ActionOptions, job) -> list[Any]:
     gate = asyncio.Semaphore(max(1, options.workers))
 
@@ -199,10 +227,17 @@ async def collect(
     words = mode_words(mode)
     chosen = [t for t in targets if site is None or t.site == site]
     known = store.latest_license_statuses()
+    trust = Trust(store, options)
     run_id = store.begin_slp_run("collect", inventory, {**options.public(), "mode": words, "site": site})
     result = RunResult(run_id, "collect")
 
     async def job(target: Target, out: Outcome, log: _Log) -> tuple[bytes, Any] | None:
+        try:
+            target = trust.attach(target)
+        except KnownHostsError as exc:
+            out.kind, out.reason = "config", str(exc)
+            log.add("session", "failed", kind="config", detail=out.reason)
+            return None
         entry = known.get(target.name)
         if entry is not None and entry[2].slp_enabled is not True:
             out.status, out.reason = "skipped", _not_slp(entry[0], entry[2])
@@ -212,7 +247,7 @@ async def collect(
         try:
             async with asyncio.timeout(options.deadline):
                 session = await CliSession.open(target, connect_timeout=options.connect_timeout,
-                                                command_timeout=options.command_timeout, known_hosts=options.known_hosts)
+                                                command_timeout=options.command_timeout)
                 async with session:
                     cap = await session.run(f"license smart save usage {words} file {path}")
                     refusal = platforms.refusal(cap.output, target.platform) if not cap.ok else None
@@ -258,6 +293,7 @@ async def collect(
         # Written as each device finishes (one transaction each), so Ctrl-C keeps what was done.
         with store.transaction():
             log.flush(store, run_id)
+            trust.flush(store, target.name)
             if got is not None:
                 data, rum = got
                 store.save_slp_report(run_id, out.device, site=out.site, udi_pid=rum.udi[0], udi_serial=rum.udi[1],
@@ -280,8 +316,7 @@ async def _read_back(session, target: Target, path: str, options: ActionOptions,
     size, dir_cap = await file_size(session, path)
     log.capture("verify", dir_cap, detail=f"listed size {size}" if size is not None else "file not listed")
     try:
-        data = await scp_get(target, path, connect_timeout=options.connect_timeout, timeout=options.command_timeout,
-                             known_hosts=options.known_hosts)
+        data = await scp_get(target, path, connect_timeout=options.connect_timeout, timeout=options.command_timeout)
         out.transfer = "scp"
         log.add("read-file", "ok", command=f"scp -f {path}", detail=f"{len(data)} bytes by SCP")
     except CollectError as exc:

@@ -1,8 +1,9 @@
 """Stage: store. The SQLite store: schema and migrations (``schema``), the connection, lock and
 device writes (``db``), fleet reads for reconcile, diff, history and true-up (``fleet``), the
-device rows that ``ibagent devices`` and the demo print (``views``), every failed attempt for
-``ibagent errors`` and ``devices --failed`` (``failures``) and the Smart Licensing report's bulk
-reads (``slp_reads``).  All of ibagent's SQL lives in this package.
+device rows that ``ibagent devices`` and the demo print (``views``), the host keys trusted on
+first use (``hostkeys``, mixed into ``Store``), every failed attempt for ``ibagent errors`` and
+``devices --failed`` (``failures``) and the Smart Licensing report's bulk reads (``slp_reads``).
+All of ibagent's SQL lives in this package.
 
 May import only ``agent.core``: it stores and reads the kernel's records, and builds the
 reconcile stage's inputs (also kernel records) without importing that stage.

@@ -28,6 +28,7 @@ from typing import Any
 
 from agent.core.models import Capture, Component, DeviceRecords, LicenseStatus, LicenseUsage, Target
 
+from agent.store.hostkeys import HostKeyStore
 from agent.store.schema import (  # noqa: F401  (re-exported)
     _MIGRATIONS, _SCHEMA, DEFAULT_DB, DEVICE_STATES_SQL, SCHEMA_VERSION, SIGHTINGS_UPSERT, SNAPSHOT_SQL,
 )
@@ -81,7 +82,7 @@ class StoreWriteError(StoreError):
     transaction, with the store's path.  A scan ends ``failed`` on it, never ``completed``."""
 
 
-class Store:
+class Store(HostKeyStore):
     def __init__(self, path: str | Path = DEFAULT_DB):
         self.path = Path(path)
         if self.path.parent and not self.path.parent.exists():

@@ -3,7 +3,7 @@ queries the fleet reads share.  Only ever add a migration; a store newer than th
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 DEFAULT_DB = "ibagent.db"
 
 _SCHEMA = """
@@ -271,9 +271,35 @@ def _schema_v6(db) -> None:
             db.execute(statement)
 
 
+# Host-key trust (docs/ARCHITECTURE.md, "Trust"; agent/core/hostkeys.py): per host and port, the
+# key trusted on first use and, after a connection was refused for a changed key, the key that was
+# offered instead, kept so that 'ibagent hostkeys accept HOST' can trust it once a person checked
+# it.  One row per (host, port, key type, status); the one table besides sightings and a scan's
+# own row that is updated in place (last_seen).
+_SCHEMA_V7 = """
+CREATE TABLE IF NOT EXISTS host_keys (
+    host TEXT NOT NULL,
+    port INTEGER NOT NULL,
+    key_type TEXT NOT NULL,            -- ssh-ed25519, ecdsa-sha2-nistp256, ssh-rsa ...
+    status TEXT NOT NULL,              -- trusted | offered (refused, waiting for 'hostkeys accept')
+    key TEXT NOT NULL,                 -- base64 public key blob, as in known_hosts
+    fingerprint TEXT NOT NULL,         -- SHA256:..., as ssh-keygen -l prints it
+    device TEXT,                       -- the inventory name it was last seen for
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    PRIMARY KEY (host, port, key_type, status)
+)
+"""
+
+
+def _schema_v7(db) -> None:
+    # A callable like v5 and v6: CREATE ... IF NOT EXISTS makes it safe to run twice.
+    db.execute(_SCHEMA_V7)
+
+
 # version -> statements (or a function of the connection) bringing a store from version-1 to it.
 # Only ever add to this.
-_MIGRATIONS = {2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _schema_v5, 6: _schema_v6}
+_MIGRATIONS = {2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _schema_v5, 6: _schema_v6, 7: _schema_v7}
 
 
 # Every device of the fleet as of a scan S (as SNAPSHOT_SQL, failed-only devices included) at its
