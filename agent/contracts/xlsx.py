@@ -5,8 +5,9 @@ A workbook is a zip of XML parts, so a few MiB can stand for GiB (a shared-strin
 expands, a sheet of repeated rows) or for a DTD whose entities expand.  Before openpyxl reads a
 part, the package is checked from its zip directory (``_check_package``: how much each part
 unpacks to, which the zip reader also enforces while it inflates), every XML part's prolog is
-checked for a DTD, and each sheet's elements are counted by a fast pass over its inflated bytes
-(``_count_elements``): openpyxl's time is per element, so that count bounds it.  Rows are
+checked for a DTD, and the sheets' elements are counted by a fast pass over their inflated bytes
+(``_count_elements``, about 0.3 s per 100 MiB): openpyxl's time is per element (and it parses a
+sheet without a <dimension> element in full when it loads), so that count bounds it.  Rows are
 bounded as Excel bounds them, and the columns read stop at the header's width, so neither a
 sheet dimension that claims column XFD nor a row numbered in the billions makes padding.
 """
@@ -27,14 +28,17 @@ MAX_SHEET_BYTES = 256 << 20
 MAX_PART_BYTES = 32 << 20
 MAX_PACKAGE_BYTES = 1 << 30  # every part together, as the zip directory declares them
 MAX_PARTS = 10_000
-# XML elements in one sheet: a cell is two or three (<c><v>, <c><is><t>).  120,000 rows of 30
-# columns are about 8 million; openpyxl reads about 1.5 million a second.
-MAX_SHEET_ELEMENTS = 30_000_000
+# openpyxl's work on the sheets, in XML elements: a cell is two or three (<c><v>, <c><is><t>), and a
+# sheet without a <dimension> element counts twice (openpyxl parses it once more to size it).
+# 120,000 rows of 40 columns, as Excel writes them (shared strings), are about 9.6 million.
+# openpyxl reads 180,000 to 400,000 elements a second, so this bounds a workbook to about a minute.
+MAX_SHEET_ELEMENTS = 10_000_000
 MAX_ROWS = 1_048_576  # Excel's own limit: no export has more
 MAX_HEADER_COLUMNS = 1024  # the header search reads this far to the right
 _PROLOG = 1 << 16  # an XML part's prolog (declaration, comments, DOCTYPE) must fit in this
 _ELEMENT_START = re.compile(rb"<[A-Za-z_]")
 _DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension[\s/>]")
 
 
 def _mib(n: int) -> str:
@@ -49,19 +53,31 @@ def _check_package(path: Path) -> str | None:
             infos = z.infolist()
             if len(infos) > MAX_PARTS:
                 return f"the workbook holds {len(infos):,} parts, more than the {MAX_PARTS:,} accepted; not read"
-            total = sum(i.file_size for i in infos)
-            if total > MAX_PACKAGE_BYTES:
-                return (f"the workbook unpacks to {_mib(total)}, more than the {_mib(MAX_PACKAGE_BYTES)} accepted "
-                        "(a zip bomb, or save the sheet as CSV); not read")
             for info in infos:
                 cap = MAX_SHEET_BYTES if _is_sheet(info.filename) else MAX_PART_BYTES
                 if info.file_size > cap:
                     return (f"part {info.filename} unpacks to {_mib(info.file_size)}, more than the {_mib(cap)} "
                             "accepted (a shared-strings or sheet bomb, or save the sheet as CSV); not read")
+            total = sum(i.file_size for i in infos)
+            if total > MAX_PACKAGE_BYTES:
+                return (f"the workbook unpacks to {_mib(total)}, more than the {_mib(MAX_PACKAGE_BYTES)} accepted "
+                        "(a zip bomb, or save the sheet as CSV); not read")
+            elements = 0
+            for info in infos:
                 if info.filename.endswith((".xml", ".rels", ".vml")) and info.file_size:
                     problem = _check_prolog(z, info)
                     if problem:
                         return problem
+                if _is_sheet(info.filename):
+                    # Before openpyxl opens the workbook: it parses a sheet with no <dimension>
+                    # element in full just to size it, when it loads.
+                    with z.open(info) as fh:
+                        sized = _DIMENSION.search(fh.read(_PROLOG)) is not None
+                    elements += _count_elements(z, info) * (1 if sized else 2)
+                    if elements > MAX_SHEET_ELEMENTS:
+                        return (f"the workbook's sheets need more than {MAX_SHEET_ELEMENTS:,} XML elements read "
+                                f"({info.filename} reached {elements:,}), more than any export (repeated rows?; "
+                                "save the sheet as CSV); not read")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError) as exc:
         return f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})"
     return None
@@ -83,7 +99,7 @@ def _check_prolog(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def _count_elements(z: zipfile.ZipFile, member: str) -> int:
+def _count_elements(z: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
     """Start tags in one part (every '<' that does not open an end tag), counted over its
     inflated bytes without parsing: an upper bound on the elements a parser will build."""
     count = 0
@@ -95,18 +111,6 @@ def _count_elements(z: zipfile.ZipFile, member: str) -> int:
             count += buf.count(b"<") - buf.count(b"</") - carry.count(b"<")
             carry = buf[-1:]
     return count
-
-
-def _sheet_problem(wb, ws) -> str | None:
-    member = getattr(ws, "_worksheet_path", None)
-    archive = getattr(wb, "_archive", None)
-    if not member or archive is None:  # pragma: no cover - openpyxl internals moved
-        return None
-    elements = _count_elements(archive, member)
-    if elements > MAX_SHEET_ELEMENTS:
-        return (f"sheet '{ws.title}' holds {elements:,} XML elements, more than the {MAX_SHEET_ELEMENTS:,} any "
-                "export needs (repeated rows?; save the sheet as CSV); not read")
-    return None
 
 
 def _xlsx_source(path: Path, label: str, summary: FileSummary, header_map,
@@ -124,10 +128,6 @@ def _xlsx_source(path: Path, label: str, summary: FileSummary, header_map,
         return f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})"
     try:
         for ws in wb.worksheets:
-            problem = _sheet_problem(wb, ws)
-            if problem:
-                wb.close()
-                return problem
             # The sheet's own dimension is not trusted: one claiming A1:XFD1048576 would pad
             # every row to 16,384 cells.
             ws.reset_dimensions()
@@ -156,11 +156,12 @@ def _malformed(exc: BaseException, sheet: str = "") -> str:
 def _xlsx_rows(wb, it, first: int, label: str, sheet: str, errors: list[RowError]) -> Rows:
     try:
         while True:
+            chunk: list[list] = []
             try:
-                chunk = [list(cells) for cells in itertools.islice(it, _CHUNK)]
+                chunk.extend(map(list, itertools.islice(it, _CHUNK)))
             except Exception as exc:  # noqa: BLE001 - bad XML further down the sheet
-                errors.append(RowError(label, first, "", _malformed(exc, sheet) + f" (from row {first} on)",
-                                       fatal=True))
+                # extend() kept the rows read before the break: the bad one is the next.
+                errors.append(RowError(label, first + len(chunk), "", _malformed(exc, sheet), fatal=True))
                 return
             if not chunk:
                 return
