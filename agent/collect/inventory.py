@@ -61,9 +61,14 @@ class _Loader(_BaseLoader):
     """Safe loader that refuses duplicate keys: two hosts with one name is a mistake, not an override."""
 
 
+_MERGE = "tag:yaml.org,2002:merge"
+
+
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: set[Any] = set()
     for key_node, _ in node.value:
+        if key_node.tag == _MERGE:  # '<<: *defaults': merged by the SafeLoader, own keys win
+            continue
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
