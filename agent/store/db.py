@@ -153,7 +153,9 @@ class Store:
                 self._rollback()
                 raise
         except sqlite3.OperationalError as exc:
-            raise StoreWriteError(f"cannot write the store {self.path}: {exc}") from exc
+            readonly = (getattr(exc, "sqlite_errorname", "") or "").startswith("SQLITE_READONLY")
+            raise StoreWriteError(f"cannot write the store {self.path}: "
+                                  + (f"it is read-only ({exc})" if readonly else str(exc))) from exc
 
     def _rollback(self) -> None:
         # SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR): a second ROLLBACK would
