@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import codecs
 import re
 import time
 
@@ -39,8 +40,17 @@ class _Shell(asyncssh.SSHClientSession):
         self.close_reason: str | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._matcher = None
+        # The bytes as received (the channel has no encoding), kept for the capture's evidence;
+        # the text the prompt logic and the parsers read is decoded from them here.  A byte that
+        # is not UTF-8 (Latin-1 banners, line noise) becomes U+FFFD in the text only.
+        self.raw: list[bytes] = []
+        self.taken_raw = b""  # the bytes behind the text the last take() returned
+        self._decode = codecs.getincrementaldecoder("utf-8")("replace").decode
 
-    def data_received(self, data: str, datatype: asyncssh.DataType) -> None:
+    def data_received(self, data: bytes | str, datatype: asyncssh.DataType) -> None:
+        if isinstance(data, bytes):
+            self.raw.append(data)
+            data = self._decode(data)
         self.buffer.append(data)
         self.size += len(data)
         self.chunks += 1
@@ -64,6 +74,8 @@ class _Shell(asyncssh.SSHClientSession):
     def take(self) -> str:
         text = "".join(self.buffer)
         self.buffer.clear()
+        self.taken_raw = b"".join(self.raw)
+        self.raw.clear()
         self.size = 0
         # A stale prompt in the tail would end the next read before the device answered.
         self.tail = ""
@@ -106,6 +118,21 @@ class _Shell(asyncssh.SSHClientSession):
                 raise CollectError("garbage", "device printed unreadable output, then closed the session")
             raise CollectError("disconnect", f"session closed mid-output after {len(partial)} characters")
         return self.take()
+
+
+class _TextChannel:
+    """A channel opened without an encoding, written to with text (UTF-8)."""
+
+    __slots__ = ("_chan",)
+
+    def __init__(self, chan) -> None:
+        self._chan = chan
+
+    def write(self, text: str) -> None:
+        self._chan.write(text.encode("utf-8"))
+
+    def __getattr__(self, name: str):
+        return getattr(self._chan, name)
 
 
 def _clean(raw: str, command: str, prompt_line: str) -> str:
@@ -165,7 +192,8 @@ class SshCollector:
             except CollectError as exc:
                 partial = _clean(shell.take(), command, prompt_line)
                 sink.append(
-                    Capture(target.name, target.platform, "ssh", command, partial, started, time.time(), exc.message, exc.kind)
+                    Capture(target.name, target.platform, "ssh", command, partial, started, time.time(), exc.message, exc.kind,
+                            raw=shell.taken_raw)
                 )
                 raise
             text = _clean(out, command, prompt_line)
@@ -181,6 +209,7 @@ class SshCollector:
                     time.time(),
                     f"device rejected the command: {refusal}" if refusal else None,
                     "command" if refusal else None,
+                    raw=shell.taken_raw,
                 )
             )
             if refusal and command not in plat.ssh.optional:
@@ -293,11 +322,11 @@ async def open_shell(
     conn, target: Target, plat: platforms.Platform, *, connect_timeout: float, command_timeout: float
 ) -> tuple[asyncssh.SSHClientChannel, _Shell, str]:
     """(channel, shell, prompt line) of an interactive shell at the privileged prompt."""
-    # errors="replace": a byte that is not UTF-8 (Latin-1 banners, line noise) must not kill the
-    # channel; it becomes U+FFFD, which the noise check counts.
-    chan, shell = await conn.create_session(
-        _Shell, term_type="vt100", term_size=(511, 24), encoding="utf-8", errors="replace"
-    )
+    # encoding=None: the channel hands over bytes, which _Shell keeps as received and decodes
+    # (a byte that is not UTF-8 becomes U+FFFD, which the noise check counts); writes are encoded
+    # by _TextChannel.
+    chan, shell = await conn.create_session(_Shell, term_type="vt100", term_size=(511, 24), encoding=None)
+    chan = _TextChannel(chan)
     any_prompt = plat.ssh.prompt.match
     raw = await shell.read_until(any_prompt, connect_timeout)
     prompt_line = raw.replace("\r", "").rsplit("\n", 1)[-1]

@@ -400,7 +400,7 @@ ODD_ROWS = [
     ["FOC1", "C9300-48P", "ACTIVE", "2025-01-01", "2026-12-31", "201", "SNT"],
     [" FOC2 ", "c9300-24p=", "ACTIVE", "2025-01-01", "2026-12-31", "202", "SNT 8X5XNBD"],  # padding, spare
     ["FOC3", "C9300-48P", "ACTIVE", "2025-01-01", "2026-12-31", "=SUM(A1)", "SNT"],  # a formula
-    ["FOC4", "C9300-48P", "EXPIRED"],  # short record
+    ["FOC4", "C9300-48P", "EXPIRED", "", "", "", ""],  # trailing cells empty (a short record refuses the file: issue 12)
     ["FOC5", "C9300-48P", "ACTIVE", "2025-01-01", "2026-12-31", "205", "SNT", "extra", "cells"],  # long record
     [],  # empty line
     ["", "", "", "", "", "", ""],  # a row of empty cells
@@ -517,4 +517,6 @@ def test_plain_csv_short_and_long_records_that_balance_out(tmp_path):
             csv.writer(fh, quoting=quoting).writerows([ODD_HEADER] + rows)
     plain = load_contracts(tmp_path / "plain.csv")
     _same_load(plain, load_contracts(tmp_path / "quoted.csv"))
-    assert [(ln.serial, ln.contract_number) for ln in plain.lines] == [("FOC1", "201"), ("FOC2", ""), ("FOC3", "203")]
+    # Issue 12: a record shorter than the header refuses the file (it was padded and read).
+    assert plain.lines == [] and [(e.row, e.fatal) for e in plain.errors] == [(3, True)]
+    assert plain.errors[0].message.startswith("5 cell(s) where the header names 7 columns")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -43,6 +44,25 @@ class UsageError(Exception):
 # ---------------------------------------------------------------------------- helpers
 
 
+class _PrintableFilter(logging.Filter):
+    """Control characters in a record's message (device text: escape sequences, a CR that hides
+    the rest of the line, a newline that forges a record) shown as \\xNN before it is written."""
+
+    def __init__(self, printable) -> None:
+        super().__init__()
+        self._printable = printable
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format: logging reports it itself
+            return True
+        clean = self._printable(message)
+        if clean is not message:
+            record.msg, record.args = clean, None
+        return True
+
+
 def _setup_logging(args: argparse.Namespace, redactor) -> None:
     from agent.core.redact import RedactingFilter
 
@@ -62,18 +82,30 @@ def _setup_logging(args: argparse.Namespace, redactor) -> None:
         fh.setLevel(min(level, logging.INFO))
         fh.setFormatter(fmt)
         handlers.append(fh)
+    from agent.core.untrusted import printable
+
     for h in handlers:
         h.addFilter(RedactingFilter(redactor))
+        h.addFilter(_PrintableFilter(printable))  # issue 12: device text cannot forge log lines
         root.addHandler(h)
     # Library chatter (asyncssh logs every channel) would drown the device lines.
     for noisy in ("asyncssh", "paramiko", "netmiko", "ncclient", "pysnmp"):
         logging.getLogger(noisy).setLevel(logging.WARNING if level > logging.DEBUG else logging.INFO)
 
 
-def _open_store(path: str):
+def _open_store(path: str, *, readonly: bool = False):
+    """Writers (scan, slp collect...) open the store to write: created when missing, migrated when
+    older.  Readers open it read-only: nothing is created, migrated or changed, and a file that
+    is not an ibagent store of this version is refused with the reason."""
     from agent.store import Store
 
-    return Store(path)
+    return Store(path, readonly=readonly)
+
+
+def _shown(text: str) -> str:
+    from agent.core.untrusted import printable
+
+    return printable(text)
 
 
 def _print_summary(summary, stream=None) -> None:
@@ -86,12 +118,12 @@ def _print_summary(summary, stream=None) -> None:
     print(f"scan {summary.scan_id} {state}: {summary.total} devices in {summary.elapsed:.1f}s "
           f"({rate:.1f} devices/s): {counts}", file=stream)
     if summary.store_error:
-        print(f"  the store could not be written: {summary.store_error}", file=stream)
+        print(_shown(f"  the store could not be written: {summary.store_error}"), file=stream)
         print("  the scan stopped there: devices already saved are kept, "
               + ("the scan is recorded as failed" if not summary.end_error
                  else "but the scan row could not be closed: the next scan will mark it interrupted"), file=stream)
     if summary.unsaved:
-        print(f"  not saved (store write failed): {summary.unsaved}", file=stream)
+        print(_shown(f"  not saved (store write failed): {summary.unsaved}"), file=stream)
     if summary.cancelled:
         print(f"  cancelled in flight (partial captures kept): {summary.cancelled}", file=stream)
     not_started = summary.total - summary.done - summary.unsaved
@@ -102,7 +134,7 @@ def _print_summary(summary, stream=None) -> None:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(summary.by_kind.items()))
         print(f"  failed by reason: {kinds}", file=stream)
         for device, kind, reason in sorted(summary.failures)[:50]:
-            print(f"    {device:<24} {kind:<10} {reason}", file=stream)
+            print(_shown(f"    {device:<24} {kind:<10} {reason}"), file=stream)
             _print_attempts(summary.attempts.get(device), stream)
         if len(summary.failures) > 50:
             print(f"    ... and {len(summary.failures) - 50} more (ibagent errors --scan {summary.scan_id})", file=stream)
@@ -111,7 +143,7 @@ def _print_summary(summary, stream=None) -> None:
         print(f"  collected although a transport failed: {len(fell_back)} (ibagent errors --scan {summary.scan_id})",
               file=stream)
         for device in fell_back[:20]:
-            print(f"    {device}", file=stream)
+            print(_shown(f"    {device}"), file=stream)
             _print_attempts(summary.attempts[device], stream)
         if len(fell_back) > 20:
             print(f"    ... and {len(fell_back) - 20} more", file=stream)
@@ -133,7 +165,7 @@ def _print_trust(summary, stream) -> None:
 def _print_attempts(attempts, stream) -> None:
     """Each failed attempt of a device tried over several transports (its headline is above)."""
     for transport, kind, reason in attempts or ():
-        print(f"      {transport:<8} {kind:<10} {reason}", file=stream)
+        print(_shown(f"      {transport:<8} {kind:<10} {reason}"), file=stream)
 
 
 def exit_code(summary) -> int:
@@ -166,10 +198,11 @@ def _run_scan(targets, store, options, inventory: str, redactor, progress_enable
     return summary
 
 
-def _require_store(path: str):
+def _require_store(path: str, *, write: bool = False):
+    """An existing store: read-only unless the command writes to it (``write``)."""
     if not Path(path).exists():
         raise UsageError(f"no store at {path}: run 'ibagent scan' or 'ibagent demo' first, or pass --db")
-    return _open_store(path)
+    return _open_store(path, readonly=not write)
 
 
 def _parse_day(text: str, what: str):
@@ -185,11 +218,30 @@ def _emit(rows: list[dict], columns, fmt: str) -> None:
     from agent.reports import tabular
 
     if fmt == "json":
-        sys.stdout.write(tabular.to_json(rows))
+        _out(tabular.to_json(rows))
     elif fmt == "csv":
-        sys.stdout.write(tabular.to_csv(rows, columns))
+        _out(tabular.to_csv(rows, columns))
     else:
-        sys.stdout.write(tabular.to_table(rows, columns))
+        sys.stdout.write(tabular.to_table(rows, columns))  # cells already shown, not obeyed
+
+
+def _out(text: str, stream=None) -> None:
+    """Data on stdout: byte for byte into a file or pipe, but on a terminal the control
+    characters of device and file text are shown (\\x1b), not obeyed."""
+    stream = stream or sys.stdout
+    if stream.isatty():
+        from agent.core.untrusted import printable
+
+        text = printable(text, keep_newlines=True)
+    stream.write(text)
+
+
+def say(message: str, stream=None) -> None:
+    """One message for a person on stderr (or ``stream``): device and file text in it cannot
+    steer the terminal or forge a line."""
+    from agent.core.untrusted import printable
+
+    print(printable(message), file=stream or sys.stderr)
 
 
 # ---------------------------------------------------------------------------- parser pieces
@@ -220,11 +272,37 @@ class ParserCommon:
 
     @staticmethod
     def scan_knobs(p, workers_default):
-        p.add_argument("--workers", type=int, default=workers_default, help=f"devices in flight at once (default {workers_default})")
-        p.add_argument("--deadline", type=float, default=180.0, help="seconds a device may take in all, retries included (default 180)")
-        p.add_argument("--connect-timeout", type=float, default=15.0, help="seconds to log in (default 15)")
-        p.add_argument("--command-timeout", type=float, default=60.0, help="seconds one command may take (default 60)")
-        p.add_argument("--retries", type=int, default=1, help="extra tries on a transient connection error (default 1)")
+        p.add_argument("--workers", type=at_least(1), default=workers_default, help=f"devices in flight at once (default {workers_default})")
+        p.add_argument("--deadline", type=seconds, default=180.0, help="seconds a device may take in all, retries included (default 180)")
+        p.add_argument("--connect-timeout", type=seconds, default=15.0, help="seconds to log in (default 15)")
+        p.add_argument("--command-timeout", type=seconds, default=60.0, help="seconds one command may take (default 60)")
+        p.add_argument("--retries", type=at_least(0), default=1, help="extra tries on a transient connection error (default 1)")
+
+
+def seconds(text: str) -> float:
+    """argparse type: a time in seconds, a finite number above 0 (-5, 0, nan and inf are no
+    timeouts: they expired at once or never)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
+def at_least(low: int):
+    """argparse type: a whole number no smaller than ``low``."""
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of {low} or more")
+        return value
+    whole.__name__ = f"whole number >= {low}"
+    return whole
 
     @staticmethod
     def host_key_options(p):

@@ -23,7 +23,7 @@ def _rows(rows) -> list[dict]:
 
 
 def cmd_hostkeys(args: argparse.Namespace) -> int:
-    store = _require_store(args.db)
+    store = _require_store(args.db, write=args.action != "list")
     try:
         if args.action == "list":
             _emit(_rows(store.host_key_rows(args.host)), COLUMNS, args.format)

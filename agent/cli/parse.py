@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from agent.cli.common import EXIT_OK, EXIT_PARSE, UsageError
+from agent.cli.common import EXIT_OK, EXIT_PARSE, UsageError, say
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
@@ -28,7 +27,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     try:
         records = records_from_captures(capture.device, args.platform, [capture])
     except ParseError as exc:
-        print(f"ibagent: cannot parse {args.file} as {args.platform} {args.command!r}: {exc}", file=sys.stderr)
+        say(f"ibagent: cannot parse {args.file} as {args.platform} {args.command!r}: {exc}")
         return EXIT_PARSE
     out = {
         "facts": to_dict(records.facts),
@@ -38,14 +37,15 @@ def cmd_parse(args: argparse.Namespace) -> int:
         "problems": records.problems,
     }
     if args.format == "json":
-        print(json.dumps(out, indent=2, default=str))
+        print(json.dumps(out, indent=2, default=str))  # ensure_ascii: control characters escaped
     else:
+        from agent.core.untrusted import printable
         from agent.reports import tabular
 
         facts = out["facts"]
         for key in ("hostname", "os_version", "version", "chassis_pid", "chassis_serial"):
             if facts.get(key):
-                print(f"{key:15} {facts[key]}")
+                print(printable(f"{key:15} {facts[key]}"))
         if out["components"]:
             print(tabular.to_table(out["components"], ("name", "class", "pid", "base_pid", "serial", "contractable", "reason")))
         if out["licenses"]:
@@ -53,7 +53,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
         if out["license_status"]:
             for key, value in out["license_status"].items():
                 if value not in ("", None, [], {}):
-                    print(f"{key:25} {value}")
+                    print(printable(f"{key:25} {value}"))
     return EXIT_OK
 
 

@@ -8,11 +8,11 @@ command is adding a module and naming it in ``COMMANDS``; the order there is the
 from __future__ import annotations
 
 import argparse
-import sys
 
 from agent.cli import errors, hostkeys, lab, parse, reconcile, retire, scan, slp
 from agent.cli.common import (
-    EXIT_INTERNAL, EXIT_OK, EXIT_SIGINT, EXIT_STORE, EXIT_USAGE, ParserCommon, UsageError, _get_redactor,
+    EXIT_INTERNAL, EXIT_LOCKED, EXIT_OK, EXIT_SIGINT, EXIT_STORE, EXIT_USAGE, ParserCommon, UsageError,
+    _get_redactor, say,
 )
 
 COMMANDS = (scan, errors, reconcile, retire, hostkeys, parse, lab, slp)
@@ -43,19 +43,29 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    import sqlite3
+
     from agent.collect.inventory import InventoryError
-    from agent.store import StoreError, StoreWriteError
+    from agent.store import StoreError, StoreLocked, StoreWriteError
+
+    def fail(message: str, code: int) -> int:
+        say(f"ibagent: {_get_redactor().scrub(message)}")
+        return code
 
     try:
         return args.func(args)
     except StoreWriteError as exc:  # disk full, read-only: not the user's options, and said so by the code
-        print(f"ibagent: {_get_redactor().scrub(str(exc))}", file=sys.stderr)
-        return EXIT_STORE
+        return fail(str(exc), EXIT_STORE)
+    except StoreLocked as exc:  # another scan or SLP command holds this store: try again later
+        return fail(str(exc), EXIT_LOCKED)
     except (UsageError, InventoryError, StoreError) as exc:
-        print(f"ibagent: {_get_redactor().scrub(str(exc))}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(str(exc), EXIT_USAGE)
+    except sqlite3.DatabaseError as exc:  # a damaged page met in the middle of a read
+        db = getattr(args, "db", None)
+        return fail(f"the store {db} cannot be read ({exc}): it is damaged; restore it from a backup"
+                    if db else f"SQLite: {exc}", EXIT_USAGE)
     except KeyboardInterrupt:
-        print("ibagent: interrupted", file=sys.stderr)
+        say("ibagent: interrupted")
         return EXIT_SIGINT
     except BrokenPipeError:
         return EXIT_OK
@@ -63,5 +73,5 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         message = _get_redactor().scrub(f"{type(exc).__name__}: {exc}")
-        print(f"ibagent: internal error: {message} (rerun with --debug for details)", file=sys.stderr)
+        say(f"ibagent: internal error: {message} (rerun with --debug for details)")
         return EXIT_INTERNAL

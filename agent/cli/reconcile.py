@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from agent.cli.common import (
-    EXIT_DEVICES_FAILED, EXIT_OK, EXIT_USAGE, UsageError, _emit, _parse_day, _require_store, positive_days,
+    EXIT_DEVICES_FAILED, EXIT_OK, EXIT_USAGE, UsageError, _emit, _out, _parse_day, _require_store, positive_days,
+    say,
 )
 
 
@@ -38,14 +39,13 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     eox = load_eox(args.eox) if args.eox else None
     problems = list(load.errors) + (list(eox.errors) if eox else [])
-    for err in problems[:200]:
-        print(f"ibagent: {err}", file=sys.stderr)
+    for err in problems[:200]:  # cell text from the file: shown, not obeyed by the terminal
+        say(f"ibagent: {err}")
     if len(problems) > 200:
         print(f"ibagent: ... and {len(problems) - 200} more problems", file=sys.stderr)
-    print(load.summary_text(), file=sys.stderr)
-    if eox:
-        print(eox.summary_text(), file=sys.stderr)
-    whole_file = [e for e in problems if e.row is None]
+    for line in load.summary_text().splitlines() + (eox.summary_text().splitlines() if eox else []):
+        say(line)
+    whole_file = [e for e in problems if e.row is None or e.fatal]
     if whole_file or (args.strict and problems):
         print("ibagent: not reconciling: an input file could not be read as a whole"
               + ("" if whole_file else " (--strict)"), file=sys.stderr)
@@ -73,14 +73,17 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     elif args.format == "json":
         from agent.reports.tabular import json_array_lines
 
-        print(json_array_lines(map(row_record, rows), ensure_ascii=False))
+        _out(json_array_lines(map(row_record, rows), ensure_ascii=False) + "\n")
     elif args.format == "csv":
         from agent.reports.cells import row_cells
         import csv
+        import io
 
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(COLUMNS)
         writer.writerows(map(row_cells, rows))  # None -> empty cell, date -> ISO
+        _out(buf.getvalue())
     else:
         sys.stdout.write(render_table(rows))
     return EXIT_OK

@@ -29,7 +29,7 @@ def who(by: str | None) -> str:
 def cmd_retire(args: argparse.Namespace) -> int:
     from agent.store import fleet
 
-    store = _require_store(args.db)
+    store = _require_store(args.db, write=not args.list)
     try:
         if args.list:
             rows = [{"device": r["device"], "after_scan": r["after_scan"], "how": r["how"],

@@ -8,15 +8,13 @@ from pathlib import Path
 
 from agent.cli.common import (
     EXIT_LOCKED, EXIT_OK, EXIT_STORE, UsageError, _emit, _get_redactor, _open_store, _print_summary, _run_scan,
-    _setup_logging, exit_code, host_key_settings,
+    _setup_logging, exit_code, host_key_settings, say,
 )
 
 
 def _scan_options(args: argparse.Namespace, targets=()):
     from agent.collect.scan import ScanOptions
 
-    if args.workers < 1:
-        raise UsageError("--workers must be at least 1")
     host_keys, known_hosts = host_key_settings(args, targets)
     return ScanOptions(
         host_keys=host_keys,
@@ -47,10 +45,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
             summary = _run_scan(inventory.targets, store, options, inventory.source, redactor, args.progress)
             pruned = _prune(store, inventory, summary) if args.prune else None
         except StoreLocked as exc:
-            print(f"ibagent: {exc}", file=sys.stderr)
+            say(f"ibagent: {exc}")
             return EXIT_LOCKED
         except StoreWriteError as exc:  # before the first device: no scan row to close
-            print(f"ibagent: scan not started: {exc}", file=sys.stderr)
+            say(f"ibagent: scan not started: {exc}")
             return EXIT_STORE
     finally:
         store.close()
@@ -58,11 +56,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if pruned is not None:
         print(pruned)
     if summary.end_error:
-        print(f"ibagent: scan {summary.scan_id} could not be closed in the store ({summary.end_error}); "
-              "the next scan records it as interrupted", file=sys.stderr)
+        say(f"ibagent: scan {summary.scan_id} could not be closed in the store ({summary.end_error}); "
+            "the next scan records it as interrupted")
     elif summary.store_error:
-        print(f"ibagent: scan {summary.scan_id} failed: the store could not be written: {summary.store_error}",
-              file=sys.stderr)
+        say(f"ibagent: scan {summary.scan_id} failed: the store could not be written: {summary.store_error}")
     return exit_code(summary)
 
 
@@ -90,7 +87,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
         raise UsageError(f"no store at {args.db}: run 'ibagent scan' or 'ibagent demo' first, or pass --db")
     if args.failed:
         return _failed_devices(args)
-    store = _open_store(args.db)
+    store = _open_store(args.db, readonly=True)
     try:
         rows = device_rows(store, args.scan, include_virtual=not args.contractable_only)
     finally:
@@ -109,7 +106,7 @@ def _failed_devices(args: argparse.Namespace) -> int:
     one table/CSV row per failed attempt; JSON gives one object per device with its ``failures``."""
     from agent.store.failures import FAILED_DEVICE_COLUMNS, failed_devices
 
-    store = _open_store(args.db)
+    store = _open_store(args.db, readonly=True)
     try:
         devices = failed_devices(store, args.scan)
     finally:

@@ -3,13 +3,12 @@ trip (``collect``, ``bundle``, ``import-ack``)."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from agent.cli.common import (
     EXIT_DEVICES_FAILED, EXIT_OK, EXIT_USAGE, UsageError, _emit, _get_redactor, _open_store, _parse_day,
-    _require_store, _setup_logging, host_key_settings,
+    _require_store, _setup_logging, at_least, host_key_settings, say, seconds,
 )
 
 
@@ -61,10 +60,10 @@ def cmd_slp_report(args: argparse.Namespace) -> int:
         store.close()
     text = render(report, args.format)
     if args.out:
+        from agent.reports.tabular import atomic_write
+
         out = Path(args.out)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
+        atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         print(f"wrote {out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -102,14 +101,14 @@ def cmd_slp_collect(args: argparse.Namespace) -> int:
 def cmd_slp_bundle(args: argparse.Namespace) -> int:
     from agent.slp.offline import SlpLock, bundle
 
-    store = _require_store(args.db)
+    store = _require_store(args.db, write=True)
     try:
         with SlpLock(store):
             result = bundle(store, args.out, site=args.site, include_acknowledged=args.all)
     finally:
         store.close()
     for device, why in result.skipped:
-        print(f"ibagent: {device}: not bundled: {why}", file=sys.stderr)
+        say(f"ibagent: {device}: not bundled: {why}")
     _emit(result.files, ("file", "device", "site", "udi_pid", "udi_serial", "report_count", "sha256"), args.format)
     print(f"slp bundle: {len(result.files)} file(s) and manifest.json/manifest.csv in {result.out_dir}/"
           + ("" if result.files else " (nothing to upload: run 'ibagent slp collect' first)"), file=sys.stderr)
@@ -130,14 +129,18 @@ def cmd_slp_import_ack(args: argparse.Namespace) -> int:
     args.site = None
     inventory, targets = _slp_targets(args, redactor)
     options = _slp_options(args, targets)
-    store = _require_store(args.db)
+    store = _require_store(args.db, write=True)
     try:
         with SlpLock(store):
             result = asyncio.run(import_acks(targets, store, args.files, options=options, redactor=redactor,
                                              inventory=inventory.source))
     finally:
         store.close()
-    _slp_print(result, ("device", "file", "status", "last_ack", "next_ack_deadline", "kind", "reason"), args.format)
+    _slp_print(result, ("device", "file", "status", "last_ack", "next_ack_deadline", "kind", "reason", "warning"),
+               args.format)
+    for o in result.outcomes:
+        if o.warning:
+            say(f"ibagent: {o.device}: warning: imported ({o.file}), but {o.warning}")
     n = {s: sum(1 for o in result.outcomes if o.status == s) for s in ("imported", "failed", "unmatched", "invalid")}
     print(f"slp import-ack (run {result.run_id}): " + ", ".join(f"{k} {v}" for k, v in n.items() if v), file=sys.stderr)
     return EXIT_OK if not result.failed else EXIT_DEVICES_FAILED
@@ -154,10 +157,10 @@ def register(sub, common) -> None:
     group.set_defaults(func=lambda _args: (group.print_help(sys.stderr), EXIT_USAGE)[1])
 
     def knobs(p):
-        p.add_argument("--workers", type=int, default=20, help="devices in flight at once (default 20)")
-        p.add_argument("--deadline", type=float, default=180.0, help="seconds a device may take in all (default 180)")
-        p.add_argument("--connect-timeout", type=float, default=15.0, help="seconds to log in (default 15)")
-        p.add_argument("--command-timeout", type=float, default=60.0, help="seconds one command or transfer may take (default 60)")
+        p.add_argument("--workers", type=at_least(1), default=20, help="devices in flight at once (default 20)")
+        p.add_argument("--deadline", type=seconds, default=180.0, help="seconds a device may take in all (default 180)")
+        p.add_argument("--connect-timeout", type=seconds, default=15.0, help="seconds to log in (default 15)")
+        p.add_argument("--command-timeout", type=seconds, default=60.0, help="seconds one command or transfer may take (default 60)")
         p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="per-device outcome format")
         p.add_argument("--db", default=default_db, help=db_help)
         common.host_key_options(p)

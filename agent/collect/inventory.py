@@ -28,6 +28,7 @@ import yaml
 from agent.core import platforms
 from agent.core.hostkeys import MODES
 from agent.core.models import TRANSPORTS, Credential, Target
+from agent.core.untrusted import InputError, check_expansion, check_yaml_text, decode_utf8, read_capped
 
 # Keys a Nornir host may carry at top level; the rest of ours live under ``data``.
 _TOP_KEYS = {"hostname", "port", "username", "password", "platform", "groups", "data", "connection_options"}
@@ -61,9 +62,14 @@ class _Loader(_BaseLoader):
     """Safe loader that refuses duplicate keys: two hosts with one name is a mistake, not an override."""
 
 
+_MERGE = "tag:yaml.org,2002:merge"
+
+
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: set[Any] = set()
     for key_node, _ in node.value:
+        if key_node.tag == _MERGE:  # '<<: *defaults': merged by the SafeLoader, own keys win
+            continue
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
@@ -76,15 +82,30 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+# An inventory is data a person wrote: 20,000 hosts take a few MiB.  The cap also bounds how deep
+# block nesting can go (each level is a wider indent), which libyaml's composer recurses over.
+MAX_FILE_BYTES = 32 << 20
+# Values the document may hold once every alias is expanded: generous for anchors shared by every
+# host (`<<: *defaults`), far below what nested aliases reach (10^9 from 700 bytes).
+MAX_EXPANDED = 2_000_000
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = decode_utf8(read_capped(path, MAX_FILE_BYTES, "file"), "file")
+        check_yaml_text(text, "YAML")
     except OSError as exc:
         raise InventoryError(f"cannot read: {exc.strerror}", path) from None
+    except InputError as exc:
+        raise InventoryError(str(exc), path) from None
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        if "&" in text:  # no anchor, no alias: nothing to expand
+            check_expansion(data, max(MAX_EXPANDED, len(text)), "YAML")
     except yaml.YAMLError as exc:
         raise InventoryError(f"not valid YAML: {exc}", path) from None
+    except InputError as exc:
+        raise InventoryError(str(exc), path) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -18,7 +18,8 @@ from typing import Any, Iterable, Mapping
 from agent.contracts.dates import DateProblem, parse_date
 from agent.contracts.layouts import HEADER_SCAN_ROWS, header_key
 from agent.contracts.records import FileSummary, RowError
-from agent.contracts.source import decode_text
+from agent.contracts.source import MAX_FILE_BYTES, decode_text
+from agent.core.untrusted import InputError, loads_json, read_capped
 from agent.core.identity import cell_text, split_pid
 
 # EOXRecord key (as header_key spells it) -> EoxRecord attribute.
@@ -212,9 +213,13 @@ def _json_pages(doc: Any) -> list[dict]:
 
 def _from_json(text: str, label: str, errors: list[RowError]) -> list[EoxRecord] | str:
     try:
-        doc = _lower_keys(json.loads(text))
+        doc = _lower_keys(loads_json(text, "the JSON", max_depth=None))
     except json.JSONDecodeError as exc:
         return f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+    except RecursionError:  # _lower_keys recurses once per level
+        return "the JSON nests arrays/objects too deeply for any EoX response (a hostile or broken file)"
+    except InputError as exc:
+        return str(exc)
     pages = _json_pages(doc)
     if not pages or not any("eoxrecord" in p or "eoxerror" in p for p in pages):
         return "no EOXRecord list found (expected an EoX API v5 response)"
@@ -238,9 +243,29 @@ def _from_json(text: str, label: str, errors: list[RowError]) -> list[EoxRecord]
     return out
 
 
+def _csv_records(text: str, delim: str) -> list[list[str]] | str:
+    """Every record, or why the text cannot be read as CSV (naming the row and line)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    rows: list[list[str]] = []
+    line = 0
+    try:
+        for cells in reader:
+            rows.append(cells)
+            line = reader.line_num
+    except csv.Error as exc:
+        limit = csv.field_size_limit()
+        if "field larger than field limit" in str(exc):
+            return (f"row {len(rows) + 1} (line {line + 1}): a field is longer than {limit // 1024} KiB, as no EoX "
+                    "field is (a quote that never closes?); nothing of this file was read")
+        return f"row {len(rows) + 1} (line {line + 1}): not readable as CSV ({exc}); nothing of this file was read"
+    return rows
+
+
 def _from_csv(text: str, label: str, errors: list[RowError]) -> list[EoxRecord] | str:
     for delim in (",", ";", "\t"):
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+        rows = _csv_records(text, delim)
+        if isinstance(rows, str):
+            return rows
         for h, cells in enumerate(rows[:HEADER_SCAN_ROWS]):
             keys = [header_key(c) for c in cells]
             if "eolproductid" not in keys:
@@ -268,9 +293,12 @@ def load_eox(paths: Iterable[str | Path] | str | Path) -> EoxLoad:
         load.summary.append(summary)
         path = Path(raw_path)
         try:
-            text = decode_text(path.read_bytes(), summary)
+            text = decode_text(read_capped(path, MAX_FILE_BYTES, "the file"), summary)
         except OSError as exc:
             load.errors.append(RowError(label, None, "", f"cannot read file: {exc.strerror or exc}"))
+            continue
+        except InputError as exc:
+            load.errors.append(RowError(label, None, "", str(exc)))
             continue
         is_json = path.suffix.lower() == ".json" or text.lstrip()[:1] in ("{", "[")
         before = len(load.errors)

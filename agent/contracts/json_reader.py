@@ -9,7 +9,8 @@ from typing import Any
 
 from agent.contracts.layouts import _Header, _match_header
 from agent.contracts.records import FileSummary, RowError
-from agent.contracts.source import Rows, decode_text
+from agent.contracts.source import MAX_FILE_BYTES, Rows, decode_text
+from agent.core.untrusted import loads_json, read_capped
 
 
 _JSON_LIST_KEYS = ("data", "serial_numbers", "serialnumbers", "items", "records", "results", "coverage")
@@ -64,7 +65,10 @@ def _flatten(record: dict) -> dict[str, Any]:
 def _json_source(path: Path, label: str, summary: FileSummary, header_map,
                  errors: list[RowError]) -> tuple[_Header, int, Rows] | str:
     try:
-        doc = json.loads(decode_text(path.read_bytes(), summary))
+        # Nesting is bounded by what the parser can go (a RecursionError becomes a message);
+        # _flatten's own recursion is caught by the loader the same way.
+        doc = loads_json(decode_text(read_capped(path, MAX_FILE_BYTES, "the file"), summary), "the JSON",
+                         max_depth=None)
     except json.JSONDecodeError as exc:
         return f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
     records = _json_records(doc)

@@ -22,6 +22,7 @@ from agent.contracts.layouts import LAYOUTS, MAPPABLE_FIELDS
 from agent.contracts.records import ContractLoad, FileSummary, RowError
 from agent.contracts.rows import _build_lines
 from agent.contracts.xlsx import _xlsx_source
+from agent.core.untrusted import InputError, check_expansion, check_yaml_text, decode_utf8, read_capped
 
 
 def load_header_map(path: str | Path) -> dict[str, str]:
@@ -30,8 +31,11 @@ def load_header_map(path: str | Path) -> dict[str, str]:
     import yaml
 
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8-sig"))
-    except (OSError, yaml.YAMLError) as exc:
+        text = decode_utf8(read_capped(path, 1 << 20, "a header map"), "a header map")
+        check_yaml_text(text, "a header map")
+        data = yaml.safe_load(text)
+        check_expansion(data, 10_000, "a header map")
+    except (OSError, yaml.YAMLError, InputError) as exc:
         raise ValueError(f"{path}: cannot read header map: {exc}") from None
     if not isinstance(data, dict) or not data:
         raise ValueError(f"{path}: a header map is a mapping 'field: column name'")
@@ -54,6 +58,29 @@ def validate_header_map(data: Mapping[Any, Any], where: str = "header map") -> d
 # The reader registry, by file suffix: one module per file type (csv, xlsx, json) beside this one.
 _READERS = {".csv": _csv_source, ".txt": _csv_source, ".tsv": _csv_source,
             ".xlsx": _xlsx_source, ".xlsm": _xlsx_source, ".json": _json_source}
+
+
+def _read_file(reader, path: Path, label: str, summary: FileSummary, header_map, date_format: str | None,
+               load: ContractLoad) -> None:
+    try:
+        with paused_gc():
+            got = reader(path, label, summary, header_map, load.errors)
+        if isinstance(got, str):
+            msg = got
+            if "recognised" in got and not header_map:
+                expected = "; ".join(f"{layout.name} (has '{layout.marker}')" for layout in LAYOUTS)
+                msg = f"{got}; known layouts: {expected}; for another layout use --map FILE"
+            load.errors.append(RowError(label, None, "", msg))
+            return
+        header, header_row, rows = got
+        summary.layout = header.layout
+        summary.header_row = header_row or None
+        with paused_gc():
+            load.lines.extend(_build_lines(label, header, rows, summary, load.errors, date_format,
+                                           strings=reader is _csv_source))
+    except RecursionError:  # a reader's nested data (JSON) deeper than Python goes
+        raise InputError("nests arrays/objects too deeply for any export (a hostile or broken file); "
+                         "nothing of this file was read") from None
 
 
 def load_contracts(paths: Iterable[str | Path] | str | Path, header_map: Mapping[str, str] | None = None,
@@ -81,26 +108,20 @@ def load_contracts(paths: Iterable[str | Path] | str | Path, header_map: Mapping
             hint = " (.xlsb: save it as .xlsx or .csv)" if path.suffix.lower() in (".xlsb", ".xls") else ""
             load.errors.append(RowError(label, None, "", f"unsupported file type '{path.suffix}'{hint}"))
             continue
+        first_error, first_line = len(load.errors), len(load.lines)
         try:
-            with paused_gc():
-                got = reader(path, label, summary, header_map, load.errors)
+            _read_file(reader, path, label, summary, header_map, date_format, load)
         except OSError as exc:
             load.errors.append(RowError(label, None, "", f"cannot read file: {exc.strerror or exc}"))
-            continue
-        if isinstance(got, str):
-            msg = got
-            if "recognised" in got and not header_map:
-                expected = "; ".join(f"{layout.name} (has '{layout.marker}')" for layout in LAYOUTS)
-                msg = f"{got}; known layouts: {expected}; for another layout use --map FILE"
-            load.errors.append(RowError(label, None, "", msg))
-            continue
-        header, header_row, rows = got
-        summary.layout = header.layout
-        summary.header_row = header_row or None
-        first_error = len(load.errors)
-        with paused_gc():
-            load.lines.extend(_build_lines(label, header, rows, summary, load.errors, date_format,
-                                           strings=reader is _csv_source))
+        except InputError as exc:
+            load.errors.append(RowError(label, None, "", str(exc), fatal=True))
+        mine = load.errors[first_error:]
+        if any(e.fatal for e in mine) and len(load.lines) > first_line:
+            # A file that cannot be read as a whole gives no lines at all: half a file would
+            # put the other half's serials on the quote lists as uncovered.
+            summary.skipped["rows of a file that was refused"] += len(load.lines) - first_line
+            summary.lines = 0
+            del load.lines[first_line:]
         # Date problems are found in a second pass: list this file's errors in row order.
-        load.errors[first_error:] = sorted(load.errors[first_error:], key=lambda e: (e.row or 0))
+        load.errors[first_error:] = sorted(mine, key=lambda e: (e.row or 0))
     return load

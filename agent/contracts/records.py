@@ -50,6 +50,9 @@ class RowError:
     row: int | None  # spreadsheet row (1-based, header counted), JSON record number, None = whole file/column
     column: str
     message: str
+    # The file as a whole cannot be trusted (a runaway quote, rows shorter than the header): it is
+    # refused, not read in part, even though the problem has a row.
+    fatal: bool = False
 
     def __str__(self) -> str:
         unit = "record" if self.file.lower().endswith(".json") else "row"

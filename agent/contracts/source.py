@@ -13,6 +13,9 @@ from agent.contracts.records import FileSummary
 # is converted once and the per-row work is list building, which is what lets a 120,000-line
 # export load in well under a second.  Chunks bound the memory held as raw cells.
 _CHUNK = 8192
+# A contract or EoX export file (CSV, JSON) is read whole: 120,000 lines take about 30 MiB.  Far
+# beyond any export, a file is refused before it is read.
+MAX_FILE_BYTES = 512 << 20
 
 
 class _Columns:

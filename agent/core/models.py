@@ -99,6 +99,9 @@ class Capture:
     error: str | None = None  # set when the request itself failed; output may still be partial
     error_kind: str | None = None
     id: int | None = None  # store row id once saved: components point back to it as evidence
+    # The exact bytes received for this request (echo and prompt included), when the collector
+    # keeps them: the store's evidence hash is over these, ``output`` is the cleaned text parsed.
+    raw: bytes | None = None
 
     @property
     def ok(self) -> bool:

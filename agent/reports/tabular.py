@@ -4,9 +4,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 # A cell starting with one of these is run as a formula by Excel/LibreOffice (CSV injection).
@@ -18,6 +21,22 @@ def neutralise(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
+    """``write(tmp)`` a file beside ``path``, then rename it over ``path``: a half-written report
+    that looks complete is worse than none.  The temporary name is unique to this process and
+    call (pid and random bits, hidden), so two runs writing into one directory each rename a
+    whole file of their own: the last one wins, neither is corrupted (a fixed '.tmp' name let
+    both write into one file)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # no half-written leftovers beside the reports
+        raise
 
 
 def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 from functools import partial
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -11,20 +10,12 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from agent.reports.forking import Failed, JobError, describe, run_jobs
 from agent.reconcile import ReconRow
 from agent.reports.cells import COLUMNS, row_cells, row_record
-from agent.reports.tabular import json_array_lines, neutralise
+from agent.reports.tabular import atomic_write, json_array_lines, neutralise
 from agent.reports.lists import renew_groups, select_lists, title_of
 from agent.reports.table import render_table
 from agent.reports.xlsx import Sheet, write_workbook
 
-def _atomic_write(path: Path, write) -> None:
-    # A half-written report that looks complete is worse than none: write aside, then rename.
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # no half-written leftovers beside the reports
-        raise
+_atomic_write = atomic_write  # the name the writers below use
 
 
 def _csv(path: Path, name: str, rows: Sequence[ReconRow], meta: Mapping[str, Any]) -> None:

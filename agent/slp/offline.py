@@ -86,6 +86,7 @@ class Outcome:
     udi: str = ""
     last_ack: str = ""
     next_ack_deadline: str = ""
+    warning: str = ""  # import: confirmed by the device, but something after it went wrong
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -123,16 +124,27 @@ def flash(platform: str) -> str:
 
 
 def file_name(name: str, prefix: str = "", suffix: str = "_rum.txt") -> str:
-    """A flash-safe file name from an inventory name (IOS file names: no spaces, no colons)."""
+    """A flash-safe file name from an inventory name (IOS file names: no spaces, no colons).
+    Unique per device's own flash only; bundle files use ``bundle_name``."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "device"
     return f"{prefix}{safe[:48]}{suffix}"
+
+
+def bundle_name(device: str, suffix: str = "_rum.txt") -> str:
+    """The bundle file name of a device's RUM file: readable (the cleaned inventory name, cut)
+    and unique (a hash of the raw name), stable from bundle to bundle.  Cleaning alone let
+    'site-a/core 1' and 'site-a_core_1', or two names sharing their first 48 characters,
+    overwrite each other's file while the manifest listed both."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", device).strip("._") or "device"
+    digest = hashlib.sha256(device.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{safe[:40]}-{digest}{suffix}"
 
 
 class SlpLock:
     """One round-trip command per store at a time (``<db>.slp.lock``); not the scan lock."""
 
     def __init__(self, store: Store) -> None:
-        self.path = store.path.with_name(store.path.name + ".slp.lock")
+        self.path = store.lock_file(".slp.lock")
         self.fd: int | None = None
         self.store = store
 
@@ -340,15 +352,20 @@ async def _read_back(session, target: Target, path: str, options: ActionOptions,
 
 
 async def _finish(store: Store, result: RunResult, work, ok_status: str) -> None:
-    """Run ``work`` and close the run row: completed, or interrupted (Ctrl-C) with what got done."""
+    """Run ``work`` and close the run row whatever happens: completed, interrupted (Ctrl-C) or
+    failed (an error that ended the run), with what got done; never left ``running``."""
+    status = "completed"
     try:
         await work
     except asyncio.CancelledError:
         result.interrupted = True
         raise
+    except BaseException:
+        status = "failed"
+        raise
     finally:
         ok = sum(1 for o in result.outcomes if o.status == ok_status)
-        store.end_slp_run(result.run_id, "interrupted" if result.interrupted else "completed", ok, len(result.failed))
+        store.end_slp_run(result.run_id, "interrupted" if result.interrupted else status, ok, len(result.failed))
 
 
 def _not_slp(scan_id: int, st: LicenseStatus) -> str:
@@ -372,15 +389,52 @@ MANIFEST_COLUMNS = ("file", "device", "hostname", "site", "udi_pid", "udi_serial
 
 
 def bundle(store: Store, out_dir: str | Path, *, site: str | None = None, include_acknowledged: bool = False) -> BundleResult:
+    from agent.reports.tabular import atomic_write, neutralise
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     run_id = store.begin_slp_run("bundle", "", {"out": str(out), "site": site, "all": include_acknowledged})
     result = BundleResult(run_id, out)
+    events: list[tuple[str, str, str]] = []
+    status = "failed"
+    try:
+        _bundle_files(store, out, site, include_acknowledged, result, events, atomic_write)
+        manifest = {"created": iso(datetime.now(timezone.utc)),
+                    "site": site, "upload": "CSSM > Smart Software Licensing > Reports > Usage Data Files > "
+                                            "Upload Usage Data, one file at a time, then download each ACK",
+                    "files": result.files}
+        text = json.dumps(manifest, indent=1) + "\n"
+        atomic_write(out / "manifest.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(MANIFEST_COLUMNS)
+        # Host names and sites come from devices and inventories: a cell a spreadsheet would run as
+        # a formula ('=cmd|...') is written as text.
+        for f in result.files:
+            writer.writerow([neutralise(" ".join(map(str, f[c])) if c == "report_ids" else f[c])
+                             for c in MANIFEST_COLUMNS])
+        atomic_write(out / "manifest.csv", lambda tmp: tmp.write_text(buf.getvalue(), encoding="utf-8"))
+        result.manifest = out / "manifest.json"
+        status = "completed"
+    finally:
+        with store.transaction():
+            for device, state, detail in events:
+                store.add_slp_event(run_id, device, "bundle", state, detail=detail)
+            for device, why in result.skipped:
+                store.add_slp_event(run_id, device, "bundle", "skipped", detail=why)
+        store.end_slp_run(run_id, status, len(result.files), 0)
+    return result
+
+
+def _bundle_files(store: Store, out: Path, site: str | None, include_acknowledged: bool, result: BundleResult,
+                  events: list[tuple[str, str, str]], atomic_write) -> None:
+    """Write each device's newest RUM file under its own name; ``result.files`` lists exactly
+    the files written (a file that cannot be written is skipped with the reason)."""
     acked_at: dict[str, float] = {}
     for row in store.slp_acks():
         if row["status"] == "imported" and row["device"]:
             acked_at[row["device"]] = max(acked_at.get(row["device"], 0.0), row["at"])
-    events: list[tuple[str, str, str]] = []
+    taken: dict[str, str] = {}  # file name -> device
     for row in store.latest_slp_reports():
         device = row["device"]
         if site is not None and row["site"] != site:
@@ -396,11 +450,16 @@ def bundle(store: Store, out_dir: str | Path, *, site: str | None = None, includ
         if hashlib.sha256(data).hexdigest() != row["sha256"]:
             result.skipped.append((device, "stored file does not match its recorded sha256: not bundled"))
             continue
-        name = row["file_name"].split(":", 1)[-1].lstrip("/")
-        path = out / name
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        name = bundle_name(device)
+        if name in taken:  # two raw names with one 48-bit digest: never seen, never overwritten
+            result.skipped.append((device, f"its bundle file name {name} is taken by {taken[name]}: not bundled"))
+            continue
+        try:
+            atomic_write(out / name, lambda tmp, data=data: tmp.write_bytes(data))
+        except OSError as exc:
+            result.skipped.append((device, f"cannot write {out / name}: {exc.strerror or exc}"))
+            continue
+        taken[name] = device
         try:
             hostname = parse_rum(data).hostname
         except RumError:
@@ -413,30 +472,11 @@ def bundle(store: Store, out_dir: str | Path, *, site: str | None = None, includ
             "transfer": row["transfer"] or "",
         })
         events.append((device, "ok", f"{name} ({len(ids)} reports) -> {out}"))
-    manifest = {"created": iso(datetime.now(timezone.utc)),
-                "site": site, "upload": "CSSM > Smart Software Licensing > Reports > Usage Data Files > "
-                                        "Upload Usage Data, one file at a time, then download each ACK",
-                "files": result.files}
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(MANIFEST_COLUMNS)
-    for f in result.files:
-        writer.writerow([" ".join(map(str, f[c])) if c == "report_ids" else f[c] for c in MANIFEST_COLUMNS])
-    (out / "manifest.csv").write_text(buf.getvalue())
-    result.manifest = out / "manifest.json"
-    with store.transaction():
-        for device, status, detail in events:
-            store.add_slp_event(run_id, device, "bundle", status, detail=detail)
-        for device, why in result.skipped:
-            store.add_slp_event(run_id, device, "bundle", "skipped", detail=why)
-    store.end_slp_run(run_id, "completed", len(result.files), 0)
-    return result
 
 
 def outcome_rows(result: RunResult) -> list[dict[str, Any]]:
     return [o.as_dict() for o in result.outcomes]
 
 
-__all__ = ["ActionOptions", "BundleResult", "Outcome", "RunResult", "SlpLock", "bundle", "collect", "file_name",
+__all__ = ["ActionOptions", "BundleResult", "Outcome", "RunResult", "SlpLock", "bundle", "bundle_name", "collect", "file_name",
            "mode_words", "outcome_rows"]

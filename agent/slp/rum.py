@@ -23,7 +23,10 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from agent.core.untrusted import InputError, loads_json, read_capped
 
 MAX_BYTES = 64 * 1024 * 1024
 _DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
@@ -78,47 +81,65 @@ def _xml(data: bytes, what: str) -> ET.Element:
     return root
 
 
-def _json(text: str | None) -> Any:
+def _loads(text: str | bytes, what: str) -> Any:
+    """JSON from inside a RUM/ACK file; ValueError when it is not JSON, RumError when it nests
+    deeper than any report does (JSON_MAX_DEPTH): a hostile file, refused by name."""
+    try:
+        return loads_json(text, what)
+    except InputError as exc:
+        raise RumError(str(exc)) from None
+
+
+def _json(text: str | None, what: str) -> Any:
     if text is None:
         return None
     text = text.strip()
     if not text:
         return None
     try:
-        return json.loads(text)
+        return _loads(text, what)
+    except RumError:
+        raise
     except ValueError:
         pass
     try:
         decoded = base64.b64decode(text, validate=True)
-        return json.loads(decoded)
+        return _loads(decoded, what)
+    except RumError:
+        raise
     except (binascii.Error, ValueError):
         return None
 
 
-def _expand(value: Any, depth: int = 0) -> Any:
-    """Decode JSON carried as strings (``"payload": "{...}"``), recursively."""
+def _expand(value: Any, what: str, depth: int = 0) -> Any:
+    """Decode JSON carried as strings (``"payload": "{...}"``), recursively: six levels of
+    strings at most, each bounded in depth by ``_loads``, so the result stays shallow."""
     if depth > 6:
         return value
     if isinstance(value, str) and value[:1] in "{[":
         try:
-            return _expand(json.loads(value), depth + 1)
+            return _expand(_loads(value, what), what, depth + 1)
+        except RumError:
+            raise
         except ValueError:
             return value
     if isinstance(value, dict):
-        return {k: _expand(v, depth + 1) for k, v in value.items()}
+        return {k: _expand(v, what, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, depth + 1) for v in value]
+        return [_expand(v, what, depth + 1) for v in value]
     return value
 
 
 def _walk(value: Any):
-    yield value
-    if isinstance(value, dict):
-        for v in value.values():
-            yield from _walk(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _walk(v)
+    """Every node of a decoded document, depth first, without recursion."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, dict):
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
 
 
 def _udis(value: Any) -> list[tuple[str, str]]:
@@ -150,7 +171,8 @@ def parse_rum(data: bytes) -> RumFile:
     for el in root.iter():
         name = _local(el.tag)
         if name == "smartLicenseSystemInfo":
-            info = _expand(_json(el.findtext("data")) or {})
+            info = _expand(_json(el.findtext("data"), "RUM file: system information") or {},
+                           "RUM file: system information")
             if isinstance(info, dict):
                 out.hostname = str(info.get("hostname") or "")
                 for udi in _udis(info.get("sudi") or {}):
@@ -158,7 +180,8 @@ def parse_rum(data: bytes) -> RumFile:
                         out.udis.insert(0, udi)
         elif name == "RUMReport":
             reports += 1
-            doc = _expand(_json(el.text))
+            what = f"RUM file: report {reports}"
+            doc = _expand(_json(el.text, what), what)
             if not isinstance(doc, dict) or "payload" not in doc:
                 raise RumError(f"RUM file: report {reports} is not a JSON object with a payload")
             payload = doc["payload"]
@@ -178,6 +201,15 @@ def parse_rum(data: bytes) -> RumFile:
     return out
 
 
+def read_file(path: str | Path, what: str = "ACK file") -> bytes:
+    """A RUM or ACK file's bytes, its size checked before it is read (``MAX_BYTES``): RumError
+    when it is larger; OSError passes through."""
+    try:
+        return read_capped(path, MAX_BYTES, what)
+    except InputError as exc:
+        raise RumError(str(exc)) from None
+
+
 def parse_ack(data: bytes) -> AckFile:
     root = _xml(data, "ACK file")
     out = AckFile()
@@ -185,7 +217,8 @@ def parse_ack(data: bytes) -> AckFile:
         name = _local(el.tag)
         if name == "smartLicenseRumAck":
             out.acks += 1
-            content = _expand(_json(el.findtext("data")))
+            what = f"ACK file: acknowledgement {out.acks}"
+            content = _expand(_json(el.findtext("data"), what), what)
             if content is None:
                 text = "".join(el.itertext())
                 out.udis += [u for u in ((p, s) for p, s in _UDI_TEXT.findall(text)) if u not in out.udis]

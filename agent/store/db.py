@@ -29,6 +29,8 @@ from typing import Any
 from agent.core.models import Capture, Component, DeviceRecords, LicenseStatus, LicenseUsage, Target
 
 from agent.store.hostkeys import HostKeyStore
+from agent.store import opening
+from agent.store.errors import StoreError, StoreLocked, StoreWriteError  # noqa: F401  (re-exported)
 from agent.store.schema import (  # noqa: F401  (re-exported)
     _MIGRATIONS, _SCHEMA, DEFAULT_DB, DEVICE_STATES_SQL, SCHEMA_VERSION, SIGHTINGS_UPSERT, SNAPSHOT_SQL,
 )
@@ -68,23 +70,20 @@ def inventory_read(status: str, records: DeviceRecords | None) -> bool:
     return collection_facts(status, records)[0]
 
 
-class StoreError(RuntimeError):
-    pass
-
-
-class StoreLocked(StoreError):
-    pass
-
-
-class StoreWriteError(StoreError):
-    """The store could not be written (disk full, read-only file or directory, I/O error, still
-    locked by another writer after the busy timeout): SQLite's OperationalError out of a write
-    transaction, with the store's path.  A scan ends ``failed`` on it, never ``completed``."""
-
-
 class Store(HostKeyStore):
-    def __init__(self, path: str | Path = DEFAULT_DB):
+    """The store.  ``Store(path)`` is for writers: it creates a missing store and migrates an
+    older one.  ``Store(path, readonly=True)`` is for the commands that only read: SQLite opens
+    the file read-only, so nothing is created, migrated or changed, and a file that is not an
+    ibagent store of this version is refused with a message (another application's database
+    once came out of ``ibagent devices`` with fourteen ibagent tables added)."""
+
+    def __init__(self, path: str | Path = DEFAULT_DB, *, readonly: bool = False):
         self.path = Path(path)
+        self.readonly = readonly
+        self._lock_fd: int | None = None
+        if readonly:
+            self._open_readonly()
+            return
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -93,31 +92,44 @@ class Store(HostKeyStore):
             raise StoreError(f"cannot open store {self.path}: {exc}") from None
         self.db.row_factory = sqlite3.Row
         try:
+            self._version()  # before any write: another application's database is refused untouched
             self.db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode loses at most the last transactions on power loss, never consistency.
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA busy_timeout=10000")
             self._migrate()
+        except StoreError:
+            self.db.close()
+            raise
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not an ibagent store ({exc})") from None
-        self._lock_fd: int | None = None
+            self.db.close()
+            raise StoreError(opening.unusable(self.path, exc)) from None
 
-    # ------------------------------------------------------------------ schema
+    def _open_readonly(self) -> None:
+        self.db = opening.connect_readonly(self.path)
+        try:
+            version = self._version()
+        except StoreError:
+            self.db.close()
+            raise
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise StoreError(opening.unusable(self.path, exc)) from None
+        if version < SCHEMA_VERSION:
+            self.db.close()
+            raise StoreError(opening.too_old(self.path, version))
+
+    def _version(self) -> int:
+        return opening.schema_version(self.db, self.path, self.readonly)
 
     def _migrate(self) -> None:
-        have = self.db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
-        version = 0
-        if have:
-            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(row[0]) if row else 0
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path} has schema version {version}, newer than this ibagent ({SCHEMA_VERSION}); upgrade ibagent"
-            )
+        version = self._version()
         if version < SCHEMA_VERSION:
             with self.transaction():
-                scripts = [_SCHEMA] + [_MIGRATIONS[v] for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1)]
+                # A version with no migration here is another branch's (see schema._MIGRATIONS).
+                scripts = [_SCHEMA] + [_MIGRATIONS[v] for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1)
+                                       if v in _MIGRATIONS]
                 for script in scripts:
                     if callable(script):
                         script(self.db)
@@ -142,7 +154,9 @@ class Store(HostKeyStore):
                 self._rollback()
                 raise
         except sqlite3.OperationalError as exc:
-            raise StoreWriteError(f"cannot write the store {self.path}: {exc}") from exc
+            readonly = (getattr(exc, "sqlite_errorname", "") or "").startswith("SQLITE_READONLY")
+            raise StoreWriteError(f"cannot write the store {self.path}: "
+                                  + (f"it is read-only ({exc})" if readonly else str(exc))) from exc
 
     def _rollback(self) -> None:
         # SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR): a second ROLLBACK would
@@ -159,9 +173,15 @@ class Store(HostKeyStore):
 
     # ------------------------------------------------------------------ scan lock
 
+    def lock_file(self, suffix: str) -> Path:
+        """The lock file beside the store's real file: the path is resolved first, so a store
+        reached through a symlink (or '..') takes the same lock as the file itself."""
+        real = self.path.resolve()
+        return real.with_name(real.name + suffix)
+
     def lock(self) -> None:
         """Take the scan lock for this store, or raise StoreLocked naming the holder."""
-        lock_path = self.path.with_name(self.path.name + ".lock")
+        lock_path = self.lock_file(".lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -207,8 +227,8 @@ class Store(HostKeyStore):
             self.db.execute(SCAN_CLOSE_SQL.format(where="id = ?"),
                             (time.time(), status, reason, ok, failed, cancelled, scan_id))
 
-    def _put_blob(self, text: str) -> str:
-        raw = text.encode("utf-8", "surrogateescape")
+    def _put_blob(self, data: str | bytes) -> str:
+        raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogateescape")
         digest = hashlib.sha256(raw).hexdigest()
         # Most outputs repeat scan after scan: a primary-key probe is cheaper than compressing again.
         if self.db.execute("SELECT 1 FROM blobs WHERE sha256=?", (digest,)).fetchone() is None:
@@ -218,13 +238,20 @@ class Store(HostKeyStore):
         return digest
 
     def save_captures(self, scan_id: int, captures: Iterable[Capture]) -> None:
-        """Insert captures and set their ``id`` (the evidence key records point to). Call inside a transaction."""
+        """Insert captures and set their ``id`` (the evidence key records point to). Call inside a
+        transaction.  ``sha256`` is over the bytes the device sent when the collector kept them
+        (``Capture.raw``), the cleaned text beside them (``text_sha256``) when it differs."""
         for cap in captures:
-            digest = self._put_blob(cap.output)
+            text_digest = self._put_blob(cap.output)
+            digest, beside = text_digest, None
+            if cap.raw is not None:
+                digest = self._put_blob(bytes(cap.raw))
+                beside = text_digest if text_digest != digest else None
             cur = self.db.execute(
-                "INSERT INTO captures(scan_id, device, platform, transport, command, sha256, started, ended, error, error_kind)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (scan_id, cap.device, cap.platform, cap.transport, cap.command, digest, cap.started, cap.ended, cap.error, cap.error_kind),
+                "INSERT INTO captures(scan_id, device, platform, transport, command, sha256, text_sha256, started,"
+                " ended, error, error_kind) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (scan_id, cap.device, cap.platform, cap.transport, cap.command, digest, beside, cap.started,
+                 cap.ended, cap.error, cap.error_kind),
             )
             cap.id = int(cur.lastrowid)
 
@@ -344,12 +371,24 @@ class Store(HostKeyStore):
             self.db.execute(f"DELETE FROM {name}")
 
     def capture_text(self, capture_id: int) -> str:
+        """The text that was parsed (echo and prompt removed, not-UTF-8 bytes as U+FFFD)."""
+        row = self.db.execute(
+            "SELECT b.data FROM captures c JOIN blobs b ON b.sha256 = coalesce(c.text_sha256, c.sha256) WHERE c.id=?",
+            (capture_id,),
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"no capture {capture_id}")
+        return zlib.decompress(row[0]).decode("utf-8", "surrogateescape")
+
+    def capture_bytes(self, capture_id: int) -> bytes:
+        """The capture's evidence: the exact bytes its ``sha256`` is over (the bytes received,
+        for a collector that keeps them; else the text as UTF-8)."""
         row = self.db.execute(
             "SELECT b.data FROM captures c JOIN blobs b ON b.sha256 = c.sha256 WHERE c.id=?", (capture_id,)
         ).fetchone()
         if row is None:
             raise StoreError(f"no capture {capture_id}")
-        return zlib.decompress(row[0]).decode("utf-8", "surrogateescape")
+        return zlib.decompress(row[0])
 
     def scans(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM scans ORDER BY id").fetchall()

@@ -3,7 +3,7 @@ queries the fleet reads share.  Only ever add a migration; a store newer than th
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 DEFAULT_DB = "ibagent.db"
 
 _SCHEMA = """
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS devices (
 CREATE TABLE IF NOT EXISTS blobs (
     sha256 TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
-    data BLOB NOT NULL                 -- zlib of the UTF-8 text
+    data BLOB NOT NULL                 -- zlib of the bytes (since v8 a capture's bytes as received)
 );
 CREATE TABLE IF NOT EXISTS captures (
     id INTEGER PRIMARY KEY,
@@ -297,9 +297,20 @@ def _schema_v7(db) -> None:
     db.execute(_SCHEMA_V7)
 
 
+# Version 8: a capture is evidence of what the device sent, so ``captures.sha256`` names the blob
+# of the exact bytes received (an SSH capture used to keep only its cleaned text, with bytes that
+# were not UTF-8 turned into U+FFFD, so its hash proved nothing).  The cleaned text that was
+# parsed is kept beside it, ``text_sha256``, when it differs from those bytes; NULL means the
+# text is the blob itself (SNMP and NETCONF captures, every capture stored before v8).
+def _schema_v8(db) -> None:
+    if "text_sha256" not in {row[1] for row in db.execute("PRAGMA table_info(captures)")}:
+        db.execute("ALTER TABLE captures ADD COLUMN text_sha256 TEXT REFERENCES blobs(sha256)")
+
+
 # version -> statements (or a function of the connection) bringing a store from version-1 to it.
-# Only ever add to this.
-_MIGRATIONS = {2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _schema_v5, 6: _schema_v6, 7: _schema_v7}
+# Only ever add to this.  Every migration checks before it adds, so running one twice is harmless.
+_MIGRATIONS = {2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _schema_v5, 6: _schema_v6, 7: _schema_v7,
+               8: _schema_v8}
 
 
 # Every device of the fleet as of a scan S (as SNAPSHOT_SQL, failed-only devices included) at its
