@@ -306,13 +306,13 @@ async def connect(target: Target, *, connect_timeout: float) -> asyncssh.SSHClie
         raise CollectError("timeout", f"no SSH login within {connect_timeout:g}s", transient=True) from None
     except asyncssh.HostKeyNotVerifiable as exc:
         raise check.refused(exc.reason) from None
-    except asyncssh.KeyExchangeFailed as exc:
-        if check.restricted and "host key" in exc.reason:
-            # We asked only for the key types trusted for this host and the server has none.
+    except asyncssh.Error as exc:
+        # KeyExchangeFailed on our side, or the server's own disconnect for the same reason when
+        # it gives up first (which side speaks first is a race): both mean the server has none of
+        # the key types trusted for this host, the only types we asked for.
+        if check.restricted and "host key" in (exc.reason or "").lower():
             seen = target.host_keys.no_common_type(target.host, target.port, at=time.time())
             raise CollectError("hostkey", seen.message()) from None
-        raise CollectError("connect", f"SSH handshake failed: {exc.reason}", transient=True) from None
-    except asyncssh.Error as exc:
         raise CollectError("connect", f"SSH handshake failed: {exc.reason}", transient=True) from None
     except OSError as exc:
         raise CollectError("connect", f"cannot connect: {exc.strerror or exc}", transient=True) from None

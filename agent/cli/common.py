@@ -278,6 +278,17 @@ class ParserCommon:
         p.add_argument("--command-timeout", type=seconds, default=60.0, help="seconds one command may take (default 60)")
         p.add_argument("--retries", type=at_least(0), default=1, help="extra tries on a transient connection error (default 1)")
 
+    @staticmethod
+    def host_key_options(p):
+        p.add_argument("--host-keys", choices=("tofu", "strict"), default="tofu",
+                       help="SSH/NETCONF host-key policy: tofu (default) trusts a host's first key and refuses any "
+                            "other later; strict accepts only keys in --known-hosts files. An inventory host's "
+                            "data.host_keys wins (insecure only there)")
+        p.add_argument("--known-hosts", action="append", default=[], metavar="FILE",
+                       help="OpenSSH known_hosts file of trusted host keys (repeatable; also data.known_hosts "
+                            "in the inventory)")
+
+
 
 def seconds(text: str) -> float:
     """argparse type: a time in seconds, a finite number above 0 (-5, 0, nan and inf are no
@@ -303,16 +314,6 @@ def at_least(low: int):
         return value
     whole.__name__ = f"whole number >= {low}"
     return whole
-
-    @staticmethod
-    def host_key_options(p):
-        p.add_argument("--host-keys", choices=("tofu", "strict"), default="tofu",
-                       help="SSH/NETCONF host-key policy: tofu (default) trusts a host's first key and refuses any "
-                            "other later; strict accepts only keys in --known-hosts files. An inventory host's "
-                            "data.host_keys wins (insecure only there)")
-        p.add_argument("--known-hosts", action="append", default=[], metavar="FILE",
-                       help="OpenSSH known_hosts file of trusted host keys (repeatable; also data.known_hosts "
-                            "in the inventory)")
 
 
 def host_key_settings(args: argparse.Namespace, targets) -> tuple[str, tuple[str, ...]]:

@@ -247,7 +247,7 @@ def test_device_text_in_the_summary_and_the_log_is_escaped(tmp_path, capsys):
         ok=0, failed=1, cancelled=0, elapsed=1.0, status="completed", stop_signal=None, scan_id=1, total=1,
         store_error=None, end_error=None, unsaved=0, done=1, by_kind={"command": 1},
         failures=[("sw1", "command", "rejected: \x1b[1A\x1b[2Kscan 1 completed: 1 ok\r")],
-        attempts={"sw1": [("ssh", "command", "line one\nfake log line")]})
+        attempts={"sw1": [("ssh", "command", "line one\nfake log line")]}, insecure=[], keys_learned=0)
     _print_summary(summary)
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\r" not in out
