@@ -313,6 +313,13 @@ async def connect(target: Target, *, connect_timeout: float) -> asyncssh.SSHClie
         if check.restricted and "host key" in (exc.reason or "").lower():
             seen = target.host_keys.no_common_type(target.host, target.port, at=time.time())
             raise CollectError("hostkey", seen.message()) from None
+        if check.restricted and check.seen is None:
+            # The server dropped the connection inside the key exchange, before showing any key,
+            # after we asked only for the trusted key type(s): the same refusal when its disconnect
+            # notice lost the race with the close.  Not retried: a second try would only hand a
+            # possible impostor another handshake.
+            seen = target.host_keys.no_common_type(target.host, target.port, at=time.time())
+            raise CollectError("hostkey", f"{seen.message()} (the server closed the key exchange: {exc.reason})") from None
         raise CollectError("connect", f"SSH handshake failed: {exc.reason}", transient=True) from None
     except OSError as exc:
         raise CollectError("connect", f"cannot connect: {exc.strerror or exc}", transient=True) from None
