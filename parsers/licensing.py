@@ -380,9 +380,10 @@ def nxos_usage_table(platform: str, text: str) -> list[LicenseUsage]:
 
 
 _ASA_SERIAL = re.compile(r"^\s*Serial\s+Number:\s+(\S+)", re.M)
-# The licence name grows by whole words (blanks then a non-blank), so the blanks before ' license.'
-# are scanned once per run, not once per character of the name ('(.+?)\s+license' was quadratic).
-_ASA_PLATFORM_LICENSE = re.compile(r"^\s*This\s+platform\s+has\s+an?\s++(\S(?:\s*+\S)*?)\s+license\.", re.M)
+# The licence name grows by whole words (blanks then a non-blank, on its own line as '.+?' was), so
+# the blanks before ' license.' are scanned once per run, not once per character of the name
+# ('(.+?)\s+license' was quadratic).
+_ASA_PLATFORM_LICENSE = re.compile(r"^\s*This\s+platform\s+has\s+an?\s++(\S(?:[^\S\n]*+\S)*?)\s+license\.", re.M)
 
 
 def asa_classic(text: str) -> dict[str, Any]:

@@ -106,9 +106,7 @@ def ios(text: str) -> Facts:
 
 # ------------------------------------------------------------------ NX-OS
 
-# At most 63 characters after the family prefix (a Cisco PID has at most 18): each candidate then
-# costs a bounded scan, where an unbounded run was rescanned from every 'N9K-' inside it.
-_NXOS_PID = re.compile(r"\b((?:N\dK|N77|N2K|DS)-[A-Z0-9][A-Z0-9\-+]{0,62})\b")
+_NXOS_PID = re.compile(r"\b((?:N\dK|N77|N2K|DS)-[A-Z0-9][A-Z0-9\-+]*)\b")
 
 
 def nxos(text: str) -> Facts:
