@@ -192,13 +192,14 @@ def check_nornir(results: Path, truth: dict) -> tuple[int, int, int, dict[str, i
 # ---------------------------------------------------------------------------- runs
 
 
-def run_ibagent(workers: int, lab, tmp: Path, env: dict[str, str], truth: dict) -> Run:
+def run_ibagent(workers: int, lab, tmp: Path, env: dict[str, str], truth: dict, parse_in: str | None = None) -> Run:
     db = tmp / f"bench-w{workers}.db"
     for suffix in ("", "-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
     argv = [sys.executable, "-m", "agent.cli", "scan", "-i", str(lab.inventory_dir), "--db", str(db),
-            "--workers", str(workers), "--no-progress", "-q"]
-    say(f"ibagent: scanning {len(truth)} devices with --workers {workers} ...")
+            "--workers", str(workers), "--no-progress", "-q"] + (["--parse-in", parse_in] if parse_in else [])
+    say(f"ibagent: scanning {len(truth)} devices with --workers {workers}"
+        + (f" --parse-in {parse_in}" if parse_in else "") + " ...")
     child = run_child(argv, env=env, cwd=REPO, watch_pid=lab.pid)
     for line in child.output[-12:]:
         say(f"  ibagent: {line}")
@@ -377,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline-count", type=int, default=None,
                     help="run the Nornir baseline on the first M devices only and extrapolate per-device figures")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (stores, baseline results, inventories)")
+    ap.add_argument("--parse-in", choices=("thread", "process"), default=None,
+                    help="ibagent scan --parse-in (default: ibagent's own, thread)")
     args = ap.parse_args(argv)
 
     env_secrets = lab_env()
@@ -415,7 +418,7 @@ def _bench(args: argparse.Namespace, tmp: Path, cores: int, env_secrets: dict[st
         floor_dev = floor / max(1, len(devices))
 
         for w in args.workers:
-            runs.append(run_ibagent(w, lab, tmp, child_env, truth))
+            runs.append(run_ibagent(w, lab, tmp, child_env, truth, args.parse_in))
 
         if not args.skip_baseline:
             m = min(args.baseline_count or args.count, args.count)

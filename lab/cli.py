@@ -268,6 +268,8 @@ class Session:
             now = datetime.now(timezone.utc)
             stamp = f"{now:%a %b} {now.day:2d} {now:%H:%M:%S}.{now.microsecond // 1000:03d} UTC"
             text = stamp + "\r\n" + text
+        if faults.PATHOLOGICAL in self.device.faults and command == faults.PATHOLOGICAL_COMMAND:
+            text = faults.pathological(text)
         if faults.GARBAGE in self.device.faults:
             self.garbled = True
             await self._emit(faults.noise(self.rng))

@@ -8,10 +8,21 @@ HANG = "hang_after_login"  # shell opens, no prompt ever comes, input is ignored
 DISCONNECT = "disconnect_mid_output"  # connection dropped halfway through 'show inventory'
 GARBAGE = "garbage"  # 'show' commands answer binary noise and never a prompt again
 SLOW = "slow_output"  # output dribbles out in small chunks with pauses, but completes
+# 'show license status' answers its usual text with a line of 4,000 blanks and one character after
+# its first line: the line that took the old licensing parser minutes and froze a scan (issue 12).
+PATHOLOGICAL = "pathological_output"
 
-FAULTS = frozenset({AUTH_FAIL, HANG, DISCONNECT, GARBAGE, SLOW})
+FAULTS = frozenset({AUTH_FAIL, HANG, DISCONNECT, GARBAGE, SLOW, PATHOLOGICAL})
 
 DISCONNECT_COMMAND = "show inventory"
+PATHOLOGICAL_COMMAND = "show license status"
+PATHOLOGICAL_LINE = " " * 4000 + "x"
+
+
+def pathological(text: str) -> str:
+    """``text`` with :data:`PATHOLOGICAL_LINE` after its first line (the rest as it was)."""
+    first, sep, rest = text.partition("\r\n")
+    return first + "\r\n" + PATHOLOGICAL_LINE + "\r\n" + rest if sep else PATHOLOGICAL_LINE + "\r\n" + text
 
 # Noise never contains a prompt terminator or a line break at its end, so no reader can
 # mistake its last line for a prompt by accident.

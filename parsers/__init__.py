@@ -130,7 +130,8 @@ def _spec_regex(spec: str) -> re.Pattern[str]:
 
 
 _COMMAND_RES = tuple((c, _spec_regex(s)) for c, s in _COMMAND_SPECS)
-_JSON_PIPE = re.compile(r"\s*\|\s*json(?:-pretty)?\s*$")
+# Tried only where a run of blanks starts (the leftmost match starts there anyway): linear.
+_JSON_PIPE = re.compile(r"(?<!\s)\s*+\|\s*+json(?:-pretty)?\s*$")
 
 
 @lru_cache(maxsize=1024)

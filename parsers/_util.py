@@ -20,8 +20,13 @@ class ParseError(ValueError):
 
 
 # Terminal noise: ANSI escapes, paging prompts, stray control characters (tab and newline kept).
+# Every pattern here runs on device text in time linear in its length (issue 12: a device printing
+# long runs of blanks must not stall the scan; tests/hostile/test_parsing_regex.py checks them).
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][AB012]|\x1b[=>]")
-_MORE = re.compile(r"[ \t]*(?:-+[ \t]*More[ \t]*-+|<-+ More -+>)[ \t]*")
+# ' --More-- '.  A match is tried only where a run of blanks or dashes could start it (not after a
+# blank, nor at a dash after a dash): the leftmost match starts there anyway, and trying from each
+# character of a long run rescanned the run each time (quadratic).
+_MORE = re.compile(r"(?<![ \t])(?!(?<=-)-)[ \t]*+(?:-++[ \t]*+More[ \t]*+-++|<-++ More -++>)[ \t]*+")
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # Lines that are never part of a command's answer.
@@ -110,7 +115,8 @@ def none_to_empty(value: str) -> str:
     return v
 
 
-_UDI = re.compile(r"P(?:ID)?:\s*([^,\s]*)\s*,\s*S(?:N)?:\s*(\S*)")
+# Possessive: the blanks and the PID are disjoint classes, so no other split could ever match.
+_UDI = re.compile(r"P(?:ID)?:\s*+([^,\s]*+)\s*+,\s*+S(?:N)?:\s*+(\S*)")
 
 
 def split_udi(text: str) -> tuple[str, str]:

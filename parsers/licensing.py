@@ -34,11 +34,22 @@ _SECTIONS = {
     "product analytics report summary", "smart licensing usage report", "license reservation info",
     "evaluation period", "license summary",
 }
-_TITLE_RULE = re.compile(r"^\s*=+\s*$")
-_KV = re.compile(r"^(\s*)([^:]+?)\s*:\s*(.*?)\s*$")
-_BLOCK = re.compile(r"^\s*(?P<name>[^:]*?)\s*\((?P<tag>[^:]*)\):\s*$")
+# Every pattern here runs on device text and must take time linear in the line's length: a device
+# printing 4,000 blanks must not stall the scan (issue 12).  No two adjacent quantifiers may both
+# match the same characters (``\s*(.*?)\s*$`` is cubic on a line of blanks); where a pattern had
+# them, the shape below says how it was made linear.  tests/hostile/test_parsing_regex.py checks
+# every pattern of parsers/ on long hostile lines and compares each rewrite with its old form.
+_TITLE_RULE = re.compile(r"^\s*+=+\s*$")
+# ``name (TAG):``.  Possessive blanks, and the name cannot hold '(' (the old lazy name stopped at
+# the first '(' anyway); name and tag are stripped by the caller.
+_BLOCK = re.compile(r"^\s*+(?P<name>[^:(]*+)\((?P<tag>[^:]*)\):\s*$")
 _TABLE_HEAD = re.compile(r"^\s*License\s+Entitlement\s+[Tt]ag\s+Count\s+Status\s*$")
-_TABLE_ROW = re.compile(r"^\s*(?P<lic>\S.*?)\s+\((?P<tag>.*)\)\s+(?P<count>\d+)\s+(?P<status>\S.*?)\s*$")
+# 'show license summary' row: 'Network Advantage   (C9300-24 Network Advan...)  1  AUTHORIZED'.
+# The licence name grows by whole words (blanks then a non-blank) so the blanks before ' (' are
+# scanned once, and is fixed at the first '(' that can open the tag (atomic: a later '(' could only
+# succeed if the first one does); the status is the rest of the line up to its last non-blank.
+_TABLE_ROW = re.compile(
+    r"^\s*+(?>(?P<lic>\S(?:\s*+\S)*?)\s+\()(?P<tag>.*)\)\s+(?P<count>\d+)\s+(?P<status>\S(?:.*\S)?)\s*$")
 _UDI_TABLE_HEAD = re.compile(r"^\s*SlotID\s+PID\s+SN\s+UDI\s*$")
 _UDI_TABLE_ROW = re.compile(r"^\s*(?P<slot>\S+)\s+(?P<pid>\S+)\s+(?P<sn>\S+)\s+(?P<udi>\S+)\s*$")
 _SL_ENABLED = re.compile(r"^\s*Smart\s+Licensing\s+is\s+(ENABLED|DISABLED)", re.I)
@@ -47,7 +58,10 @@ _TS = re.compile(
     r"[A-Z][a-z]{2}\s+\d{1,2}\s+(?:\d{4}\s+)?\d{1,2}:\d{2}:\d{2}(?:\s+\d{4})?(?:\s+[A-Za-z][\w+\-]*)?"
 )
 _INSTALLED = re.compile(r"^\s*INSTALLED\s+on\s+(?P<ts>.*)$", re.I)
-_POLICY_VALUE = re.compile(r"^(?P<n>\d+|<none>|<empty>|None)?\s*(?:\((?P<src>[^)]*)\))?\s*$")
+_POLICY_VALUE = re.compile(r"^(?P<n>\d+|<none>|<empty>|None)?\s*+(?:\((?P<src>[^)]*+)\))?\s*$")
+# 'Status: AUTHORIZED on Mar 01 2024 ...': the split point.  Tried only where a run of blanks
+# starts (the lookbehind), so a long run is not rescanned from each of its characters.
+_ON_DATE = re.compile(r"(?<!\s)\s+on\s+(?=[A-Z][a-z]{2}\s)")
 _LICENSE_KEYS = {
     "description", "count", "version", "status", "export status", "feature name",
     "feature description", "enforcement type", "license type", "entitlement tag", "handle",
@@ -72,6 +86,21 @@ _USAGE_KEYS = {
     "last report push": "last_report_push",
     "last report file write": "last_report_file_write",
 }
+
+
+def _kv(line: str) -> tuple[int, str, str] | None:
+    r"""``(indent, key, value)`` of a ``  Key: value`` line, or None when it has no ':' after a key.
+
+    What the pattern ``^(\s*)([^:]+?)\s*:\s*(.*?)\s*$`` matched (key and value stripped), read with
+    ``str.partition`` instead: that pattern took cubic time on a line of blanks (22 s at 4,000)."""
+    head, colon, rest = line.partition(":")
+    if not colon or not head:
+        return None
+    key = head.strip()
+    indent = len(head) - len(head.lstrip())
+    if not key:  # all blanks before the ':': the pattern's key was the last blank
+        indent -= 1
+    return indent, key, rest.strip()
 
 
 def _policy_class(title: str) -> str:
@@ -196,10 +225,10 @@ def parse_smart(text: str) -> tuple[list[LicenseUsage], LicenseStatus | None, bo
                 if st.trust_codes:
                     st.trust_codes[-1]["installed"] = _timestamp(m.group("ts"))
                 continue
-        kv = _KV.match(line)
+        kv = _kv(line)
         if kv is None:
             continue
-        indent, key, value = len(kv.group(1)), kv.group(2).strip(), kv.group(3)
+        indent, key, value = kv
         lkey = key.lower()
         # Section header (known names only: 'Virtual Account: X' can lose its indentation).
         if lkey in _SECTIONS and (not value or lkey == "trust code installed"):
@@ -270,7 +299,7 @@ def _section_field(s: _State, section: str, sub: str, key: str, value: str) -> N
     elif section == "license authorization":
         s.recognised = s.touched = True
         if key == "status":
-            st.authorization_status = re.split(r"\s+on\s+(?=[A-Z][a-z]{2}\s)", v, maxsplit=1)[0].strip()
+            st.authorization_status = _ON_DATE.split(v, maxsplit=1)[0].strip()
     elif section == "policy":
         s.recognised = s.touched = True
         if key == "policy in use":
@@ -350,13 +379,20 @@ def nxos_usage_table(platform: str, text: str) -> list[LicenseUsage]:
     return out
 
 
+_ASA_SERIAL = re.compile(r"^\s*Serial\s+Number:\s+(\S+)", re.M)
+# The licence name grows by whole words (blanks then a non-blank, on its own line as '.+?' was), so
+# the blanks before ' license.' are scanned once per run, not once per character of the name
+# ('(.+?)\s+license' was quadratic).
+_ASA_PLATFORM_LICENSE = re.compile(r"^\s*This\s+platform\s+has\s+an?\s++(\S(?:[^\S\n]*+\S)*?)\s+license\.", re.M)
+
+
 def asa_classic(text: str) -> dict[str, Any]:
     """ASA activation-key licensing ('show license all' without Smart Licensing)."""
     out: dict[str, Any] = {}
-    m = re.search(r"^\s*Serial\s+Number:\s+(\S+)", text, re.M)
+    m = _ASA_SERIAL.search(text)
     if m:
         out["serial"] = m.group(1)
-    m = re.search(r"^\s*This\s+platform\s+has\s+an?\s+(.+?)\s+license\.", text, re.M)
+    m = _ASA_PLATFORM_LICENSE.search(text)
     if m:
         out["platform_license"] = m.group(1)
     return out

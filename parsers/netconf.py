@@ -52,7 +52,11 @@ NXOS = "http://cisco.com/ns/yang/cisco-nx-os-device"
 
 # Hardening: a reply is data from the network, never a reason to read files or the network.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
-_XE_VERSION = (re.compile(r"IOS[ -]XE Software,?.*?Version\s+([0-9][^\s,]*)", re.S), re.compile(r"Version\s+([0-9][^\s,]*)"))
+# Linear in the text (a device's own string): 'IOS XE Software' is looked for once and committed to
+# (a later occurrence could only find the same 'Version' again; retrying from each was quadratic).
+_XE_VERSION = (re.compile(r"\A(?>.*?IOS[ -]XE Software),?.*?Version\s+([0-9][^\s,]*)", re.S),
+               re.compile(r"Version\s+([0-9][^\s,]*)"))
+_RACK = re.compile(r"^rack\s*+\d+$", re.I)
 # openconfig / ietf types that name software or logical things, not hardware.
 _NOT_HARDWARE = {"OPERATING_SYSTEM", "OPERATING_SYSTEM_UPDATE", "BOOT_LOADER", "SOFTWARE_MODULE", "PORT", "SENSOR",
                  "STORAGE", "CPU", "INTEGRATED_CIRCUIT", "WIFI_ACCESS_POINT"}
@@ -193,7 +197,7 @@ def _xr_inventory(data, facts: Facts, comps: list[RawComponent]) -> None:
             physical_class=_text(bag, "vendor-type"), source_index=path or name,
         ))
         sw = _text(bag, "software-revision")
-        if sw and re.match(r"^rack\s*\d+$", name, re.I):
+        if sw and _RACK.match(name):
             facts.setdefault("os_version", sw.split()[0])
             facts.setdefault("versions_seen", []).append(sw.split()[0])
     for uptime in data.iter(_q(XR_SHELL, "uptime")):

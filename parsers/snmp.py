@@ -45,16 +45,20 @@ CLASSES = {
 }
 _STRUCTURE = {"chassis", "stack"}
 _PRIVATE = re.compile(r"^<[^>]*>$")  # '<private>' in published recordings
+_DOTTED_QUAD = re.compile(r"[\d.]+")
 
-# Version as sysDescr states it, per family; first match wins.
+# Version as sysDescr states it, per family; first match wins.  sysDescr is device text, so each
+# pattern is linear in its length: a family name is looked for once, from the start, and committed
+# to (atomic): from a later occurrence of the name the same 'Version' could only be found again, and
+# a search retried from each of thousands of repeated names was quadratic.
 _VERSION = (
-    re.compile(r"IOS XR Software.*?Version\s+([0-9][\w.]*(?:\[[^\]]*\])?)", re.S),
-    re.compile(r"Adaptive Security Appliance.*?Version\s+(\d[\w.()]*)", re.S),
-    re.compile(r"Firepower Threat Defense,\s*Version\s+([\d.]+(?:\s*\(Build\s*\d+\))?)", re.S | re.I),
-    re.compile(r"NX-OS.*?Version\s+(\d[\w.()]*)", re.S),
+    re.compile(r"\A(?>.*?IOS XR Software).*?Version\s+([0-9][\w.]*(?:\[[^\]]*\])?)", re.S),
+    re.compile(r"\A(?>.*?Adaptive Security Appliance).*?Version\s+(\d[\w.()]*)", re.S),
+    re.compile(r"Firepower Threat Defense,\s*+Version\s+([\d.]+(?:\s*\(Build\s*\d+\))?)", re.S | re.I),
+    re.compile(r"\A(?>.*?NX-OS).*?Version\s+(\d[\w.()]*)", re.S),
     re.compile(r"\bVersion:?\s+([0-9][^\s,#]*)"),
 )
-_XR_MODEL = re.compile(r"IOS XR Software\s*\(([^)]+)\)")
+_XR_MODEL = re.compile(r"\A(?>.*?IOS XR Software\s*+\((?=[^)]))([^)]+)\)", re.S)
 
 
 def decode(tag: str, value: str) -> str:
@@ -119,7 +123,7 @@ def _facts(system: dict[str, str]) -> Facts:
     if name and not _PRIVATE.match(name):
         facts["sys_name"] = name
         # IOS appends 'ip domain-name' to sysName; the device's own host name is the first label.
-        host = name if re.fullmatch(r"[\d.]+", name) else name.split(".", 1)[0]
+        host = name if _DOTTED_QUAD.fullmatch(name) else name.split(".", 1)[0]
         if host and " " not in host:
             facts["hostname"] = host
     return facts

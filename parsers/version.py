@@ -141,9 +141,11 @@ def nxos(text: str) -> Facts:
 
 # ------------------------------------------------------------------ IOS XR
 
-_XR_VERSION = re.compile(r"^([\d.]+\w*?)(?:\[[^\]]*\])?(?:\s+(\S+))?$")
-_PIDISH = re.compile(r"^[A-Z0-9][A-Za-z0-9\-/+.]*\d[A-Za-z0-9\-/+.]*$")
+# A PID-like token holding a digit: the part before its first digit holds none, so the two runs
+# cannot trade characters ('X*\dX*' retried every digit of a long run: quadratic).
+_PIDISH = re.compile(r"^[A-Z0-9][A-Za-z\-/+.]*+\d[A-Za-z0-9\-/+.]*+$")
 _XR_DESCR_PID = re.compile(r"^(ASR|NCS|CRS)[ -]?(\d{3,4}[A-Z]?)\b")
+_FOR_PID = re.compile(r"\bfor\s++(\S++)\s*$")
 
 
 def xr(text: str) -> Facts:
@@ -177,7 +179,7 @@ def xr(text: str) -> Facts:
         if d:
             pid = f"{d.group(1)}-{d.group(2)}"
         else:
-            f = re.search(r"\bfor\s+(\S+)\s*$", r["chassis_descr"])
+            f = _FOR_PID.search(r["chassis_descr"])
             if f and _PIDISH.match(f.group(1)):
                 pid = f.group(1)
     if pid:

@@ -15,8 +15,15 @@ from agent.cli.common import (
 def _scan_options(args: argparse.Namespace, targets=()):
     from agent.collect.scan import ScanOptions
 
+    budget = getattr(args, "parse_budget", None)
+    if budget is not None and not 0 < budget < float("inf"):
+        raise UsageError(f"--parse-budget must be a number of seconds above 0, not {budget:g}")
+    extra = {"parse_in": args.parse_in} if getattr(args, "parse_in", None) else {}
+    if budget is not None:
+        extra["parse_budget"] = budget
     host_keys, known_hosts = host_key_settings(args, targets)
     return ScanOptions(
+        **extra,
         host_keys=host_keys,
         known_hosts=known_hosts,
         workers=args.workers,
@@ -136,6 +143,11 @@ def register(sub, common) -> None:
     p.add_argument("--prune", action="store_true",
                    help="the inventory is complete: once the scan has completed, retire the fleet's devices that "
                         "are not in it (recorded; see 'ibagent retire --list'). An unfinished scan prunes nothing")
+    p.add_argument("--parse-in", choices=("thread", "process"), default=None,
+                   help="where each device's output is parsed, off the scan's event loop (default thread; "
+                        "docs/ARCHITECTURE.md, 'Parsing off the loop')")
+    p.add_argument("--parse-budget", type=float, default=None, metavar="SECONDS",
+                   help="seconds each capture may take to parse; over it the device fails 'garbage' (default 10)")
     common.scan_knobs(p, 200)
     common.host_key_options(p)
     common.common_log(p)

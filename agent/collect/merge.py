@@ -7,7 +7,7 @@ with another serial is a disagreement, kept and reported.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,29 +23,32 @@ class _Part:
     covered: set[str]
 
 
-def _normalise(target: Target, captures: list[Capture]) -> tuple[DeviceRecords | None, str | None]:
+def _normalise(target: Target, captures: list[Capture],
+               on_step: Callable[[str], None] | None = None) -> tuple[DeviceRecords | None, str | None]:
     from agent.normalize import records_from_captures
     from parsers import ParseError
 
     usable = [c for c in captures if c.ok]
     try:
-        return records_from_captures(target.name, target.platform, usable), None
+        return records_from_captures(target.name, target.platform, usable, on_step), None
     except ParseError as exc:
         return None, str(exc)
 
 
-def _normalise_outcome(target: Target, outcome: Any) -> tuple[DeviceRecords | None, str | None]:
+def _normalise_outcome(target: Target, outcome: Any,
+                       on_step: Callable[[str], None] | None = None) -> tuple[DeviceRecords | None, str | None]:
     """Each successful transport normalised on its own, then merged (module docstring).  ``outcome``:
-    the scan's per-device outcome (``parts``, ``captures``, ``notes``)."""
+    the scan's per-device outcome (``parts``, ``captures``, ``notes``).  CPU-bound: the scan runs it
+    off its event loop (``agent.collect.parsing``); ``on_step`` is told each step as it starts."""
     if len(outcome.parts) <= 1:
-        records, error = _normalise(target, outcome.parts[0].captures if outcome.parts else outcome.captures)
+        records, error = _normalise(target, outcome.parts[0].captures if outcome.parts else outcome.captures, on_step)
         if records is not None:
             records.problems += outcome.notes
         return records, error
     done: list[tuple[_Part, DeviceRecords]] = []
     errors: list[str] = []
     for part in outcome.parts:
-        records, error = _normalise(target, part.captures)
+        records, error = _normalise(target, part.captures, on_step)
         if records is None:
             errors.append(f"{part.transport}: {error}")
         else:

@@ -2,7 +2,9 @@
 
 One asyncio loop drives all devices; ``workers`` bounds how many are in flight.  Each device:
 collect over its transports in order (falling back on connection or login failure), normalise
-what came back, and write it to the store in one transaction, before the next device's records.
+what came back (in a worker, never on the loop, each step within ``parse_budget`` and the whole
+inside the device's deadline: ``agent.collect.parsing``), and write it to the store in one
+transaction, before the next device's records.
 A device's failure is a row with a reason, never an exception out of here.  Ctrl-C, SIGTERM
 and SIGHUP (``stop_signals=True``) cancel the devices in flight, record them as ``cancelled``
 (keeping their partial captures) and mark the scan ``interrupted``; a store that cannot be
@@ -45,6 +47,7 @@ from agent.core.redact import Redactor
 from agent.collect.endings import Stopper, headline
 from agent.collect.merge import _normalise_outcome, _Part, merge_records  # noqa: F401  (re-exported)
 from agent.collect.trust import KnownHostsError, ScanTrust
+from agent.collect.parsing import DEFAULT_BUDGET, Parsed, ParseRunner
 from agent.store import Store, StoreError
 from collectors.base import CollectError, CollectResult, Collector
 
@@ -66,6 +69,8 @@ class ScanOptions:
     netconf_direct_send: bool = True  # collectors/netconf.py: skip ncclient's 0.1 s send tick
     host_keys: str = "tofu"  # tofu | strict: agent.core.hostkeys (an inventory host's data.host_keys wins)
     known_hosts: tuple[str, ...] = ()  # OpenSSH known_hosts files trusted for every target
+    parse_in: str = "thread"  # where captures are parsed: thread | process (agent.collect.parsing)
+    parse_budget: float = DEFAULT_BUDGET  # seconds per capture parsed; over it the device fails 'garbage'
 
     def public(self) -> dict:
         return {
@@ -80,6 +85,8 @@ class ScanOptions:
             "snmp_retries": self.snmp_retries,
             "host_keys": self.host_keys,
             "known_hosts": list(self.known_hosts),
+            "parse_in": self.parse_in,
+            "parse_budget": self.parse_budget,
         }
 
 
@@ -225,6 +232,7 @@ class _Outcome:
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     trying: str = ""  # the transport in flight (a cancelled device's row names it)
     host_keys: list = field(default_factory=list)  # HostKeySeen of every connection, for the store
+    give_up_at: float = float("inf")  # the device's deadline (loop time): parsing must end by it too
 
 
 async def _attempt(
@@ -285,7 +293,7 @@ async def _collect_one(
         outcome.failures.append((wanted, "config", why))
         return outcome
     loop = asyncio.get_running_loop()
-    give_up_at = loop.time() + options.deadline
+    give_up_at = outcome.give_up_at = loop.time() + options.deadline
     wanted = set().union(*(_provides(t, target.platform) for t in plan))
     tried: list[CollectResult] = []  # the transports that failed before any succeeded
     primary: CollectResult | None = None
@@ -371,23 +379,28 @@ async def run_scan(
     redactor = redactor or Redactor()
     collectors = collectors or build_collectors(options)
     trust = ScanTrust(store, options.host_keys, options.known_hosts)
+    runner = ParseRunner(options.parse_in, options.parse_budget)
     scan_id = store.begin_scan(inventory, options.public(), len(targets))
     summary = ScanSummary(scan_id=scan_id, total=len(targets), insecure=trust.insecure(targets))
     gate = asyncio.Semaphore(max(1, options.workers))
     stopper = Stopper()
 
-    def record(target: Target, outcome: _Outcome, started: float) -> None:
+    def record(target: Target, outcome: _Outcome, started: float, parsed: Parsed | None = None) -> None:
         result, captures = outcome.result, outcome.captures
         records = None
         try:
             with store.transaction():
                 # Captures first: their row ids are the evidence the records point back to.
+                stand_ins = {cap.id: cap for cap in captures if cap.id is not None and cap.id < 0}
                 store.save_captures(scan_id, captures)
-                if result.ok:
-                    records, parse_error = _normalise_outcome(target, outcome)
-                    if parse_error:
-                        result.error_kind, result.error = "parse", redactor.scrub(parse_error)
-                        outcome.failures.append((result.transport, "parse", result.error or ""))
+                if result.ok and parsed is not None:
+                    records = parsed.records
+                    for comp in records.components if records is not None else ():
+                        if comp.capture_id in stand_ins:
+                            comp.capture_id = stand_ins[comp.capture_id].id
+                    if parsed.error_kind:
+                        result.error_kind, result.error = parsed.error_kind, redactor.scrub(parsed.error)
+                        outcome.failures.append((result.transport, parsed.error_kind, result.error or ""))
                     elif records is not None:
                         for problem in records.problems:
                             if " reports " in problem:  # a disagreement between transports: show it
@@ -405,7 +418,7 @@ async def run_scan(
             # Disk full, read-only, I/O error: this device is not saved, and no later one would be.
             summary.unsaved += 1
             log.error("%s: not saved: %s", target.name, exc)
-            stopper.store_failed(str(exc))
+            stopper.store_failed(redactor.scrub(str(exc)) or "")
             return
         summary.keys_learned += learned
         status = "ok" if result.ok else "failed"
@@ -428,6 +441,7 @@ async def run_scan(
         async with gate:
             started = time.time()
             outcome = _Outcome(CollectResult(target, ""), [])
+            parsed = None
             try:
                 target = trust.attach(target, outcome.host_keys.append)
             except KnownHostsError as exc:
@@ -438,6 +452,12 @@ async def run_scan(
                 return
             try:
                 await _collect_one(target, options, collectors, redactor, outcome)
+                if outcome.result.ok:
+                    # Off the loop, each step within its budget, the whole within the device's deadline.
+                    # The captures are not saved yet: records point at them by a stand-in id (record()).
+                    for i, cap in enumerate(outcome.captures):
+                        cap.id = -(i + 1)
+                    parsed = await runner.run(target, outcome, outcome.give_up_at, options.deadline)
             except asyncio.CancelledError:
                 # In flight when the scan stopped: saved as cancelled, with what it had captured.
                 outcome.result = CollectResult(target, outcome.trying, outcome.captures, "cancelled",
@@ -445,9 +465,11 @@ async def run_scan(
                 _scrub(outcome.result, outcome.captures, redactor)
                 record(target, outcome, started)
                 raise
-            record(target, outcome, started)
+            record(target, outcome, started, parsed)
 
     loop = asyncio.get_running_loop()
+    previous_handler = loop.get_exception_handler()
+    loop.set_exception_handler(redacting_exception_handler(redactor))
     if stop_signals:
         stopper.install(loop)
     tasks = [asyncio.create_task(one(t), name=t.name) for t in targets]
@@ -460,7 +482,7 @@ async def run_scan(
             if isinstance(exc, asyncio.CancelledError):
                 summary.interrupted = True
             else:  # a bug of ours out of one device's save: not a complete scan, and said so
-                summary.internal_error = f"{type(exc).__name__}: {exc}"
+                summary.internal_error = redactor.scrub(f"{type(exc).__name__}: {exc}")
             stopper.watch(None)
             for task in tasks:
                 task.cancel()
@@ -471,12 +493,32 @@ async def run_scan(
     finally:
         stopper.watch(None)
         stopper.remove()
+        runner.close()
+        loop.set_exception_handler(previous_handler)
         summary.ended = time.time()
         summary.store_error = stopper.store_error
         if stopper.signal is not None:
             summary.stop_signal, summary.exit_signal = stopper.signal.name, int(stopper.signal)
         _close(store, summary)
     return summary
+
+
+def redacting_exception_handler(redactor: Redactor) -> Callable[[asyncio.AbstractEventLoop, dict], None]:
+    """The loop's exception handler for a scan: what asyncio would log (an exception nobody
+    retrieved, a callback that raised), with the message, every context value and the traceback
+    scrubbed of the run's secrets, written through our logger (whose formatter scrubs again)."""
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        parts = [str(context.get("message") or "unhandled exception in the event loop")]
+        for key in sorted(k for k in context if k not in ("message", "exception")):
+            parts.append(f"{key}: {context[key]!r}")
+        exc = context.get("exception")
+        text = "\n".join(parts)
+        if exc is not None:
+            text += "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        log.error("%s", redactor.scrub(text))
+
+    return handler
 
 
 def _close(store: Store, summary: ScanSummary) -> None:

@@ -27,17 +27,34 @@ _SWITCH_PREFIX = re.compile(r"^switch\s*(\d+)\b(?!/)", re.I)
 _FEX_CHASSIS = re.compile(r"^fex\s*(\d+)\s+chassis$", re.I)
 _FEX_PREFIX = re.compile(r"^fex\s*(\d+)\b", re.I)
 _CHASSIS_NAME = re.compile(r"^(?:chassis(?:\s+\d+)?|rack\s*\d+|chassis\s+\S+|switch\s*\d+\s+(?:chassis|system)|\d+\s+chassis|switch\s+system)$", re.I)
+# An interface name: a word holding a port keyword, then 'N/N[/N...]'.  Names are device text, so the
+# pattern is linear in them (issue 12).  The keyword ends its word ('Te', 'GigabitEthernet') or starts
+# a speed word ('TenGigE', 'HundredGigE'): the word is read once (possessive) and checked from the
+# side (lookahead / lookbehind).  It was '(?:[A-Za-z]+[- ]?)?(?:Ethernet|...|TenGig\w*|...)\s*\d+
+# (?:/\d+)+\S*$', where the leading letters, the keyword's '\w*' and the digits could trade
+# characters: 7 s on a 32,000-character name.  (The speed words' tail is letters now, not '\w*'.)
+_SPEED_WORDS = r"TenGig|TwentyFiveGig|FortyGig|FiftyGig|HundredGig|FourHundredGig|TwoHundredGig"
+_PORT_WORDS = ("Ethernet", "GigE", "Gig", "Te", "Gi", "Fa", "Fo", "Hu", "Twe", "Tw", "FastEthernet", "mgmt", "Serial",
+               "POS", "Cellular", "Optics", "dwdm")
 _INTERFACE = re.compile(
-    r"^(?:transceiver\s+)?(?:[A-Za-z]+[- ]?)?(?:Ethernet|GigE|Gig|TenGig\w*|Te|Gi|Fa|Fo|Hu|Twe|Tw|TwentyFiveGig\w*|"
-    r"FortyGig\w*|FiftyGig\w*|HundredGig\w*|FourHundredGig\w*|TwoHundredGig\w*|FastEthernet|mgmt|Serial|POS|"
-    r"Cellular|Optics|dwdm)\s*\d+(?:/\d+)+\S*$", re.I)
+    r"^(?:transceiver\s+)?(?:"
+    # 'Transceiver-Te1/1/1': a word, one '-' or ' ', then the keyword's own word.
+    rf"(?>[A-Za-z]+[- ](?=[A-Za-z]))(?:(?:{_SPEED_WORDS})[A-Za-z]*+|{'|'.join(_PORT_WORDS)})"
+    # 'TenGigabitEthernet1/0/1', 'Gi1/0/1': one word ending in the keyword or holding a speed word.
+    rf"|(?=[A-Za-z]*?(?:{_SPEED_WORDS}))[A-Za-z]*+"
+    rf"|[A-Za-z]*+(?:{'|'.join(f'(?<={w})' for w in _PORT_WORDS)}))"
+    r"\s*+\d++(?:/\d++)++\S*+$", re.I)
 _OPTIC_PID = re.compile(r"^(?:SFP|QSFP|GLC|XFP|X2|CFP|CPAK|ONS-|DWDM-|CVR-|QDD-|OSFP|SFP28|XENPAK|CWDM-|GBIC|WS-G54)", re.I)
 _OPTIC_WORDS = re.compile(r"transceiver|\bsfp|qsfp|xfp\b|pluggable optic|\boptics?\b|\b\d+g?base-|1000base|10gbase|gbase|\bgbic\b|\bmau\b|aoc\d|\bcu\d+(?:\.\d)?m\b|direct.attach", re.I)
 _PSU = re.compile(r"power[\s-]*supply|power[\s-]*module|\bpsu\b|\bpem\b|\bpwr\b|power entry|\bps\s*\d", re.I)
 _PSU_PID = re.compile(r"(?:^|-)(?:PWR|PAC|PDC|PSU|PEM|CAC|CDC)(?:-|\d|$)|^N\dK-(?:AC|DC)-|-AC-\d|PWR-", re.I)
 _FAN = re.compile(r"\bfan|fantray|fan[\s-]*tray|\bblower\b|/FT\d|^FT\d", re.I)
 _SUP = re.compile(r"supervisor|route\s*(?:switch\s*)?processor|\bRSP\d*\b|\bRP\d*\b|/RP\d|/RSP\d|^module\s+R\d+$|\bSUP\d*|-SUP", re.I)
-_LINECARD = re.compile(r"line\s*card|linecard|\bLC\b|ethernet module|\bfc module|port.*(?:module|card)\b.*rev|\blc\d|/LC\d", re.I)
+# 'port ... module|card ... rev' on one line: each step committed to its first occurrence (atomic: a
+# later one could only leave less text for the next step), one try per line start.  The unanchored
+# 'port.*(?:module|card)\b.*rev' rescanned the line from every 'port' in it (quadratic).
+_LINECARD = re.compile(r"line\s*card|linecard|\bLC\b|ethernet module|\bfc module|\blc\d|/LC\d"
+                       r"|^(?>.*?port)(?>.*?(?:module|card)\b).*?rev", re.I | re.M)
 _MODULE = re.compile(r"module|subslot|\bNIM\b|\bSPA\b|\bMPA\b|\bEPA\b|sub-module|daughter|\bslot\b|adapter|uplink|\bcard\b|processor|\bcontroller\b|\bFB\d", re.I)
 
 _BARE_SWITCH_PID = re.compile(r"^(?:WS-C\d|C\d{4}[A-Z]?-|C1000-|IE-\d|CDB-|ME-\d)", re.I)

@@ -14,7 +14,7 @@ from the licensing output, else the chassis.  ``transport`` on every record is t
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import parsers
 from parsers import ParseError
@@ -27,12 +27,14 @@ from .licenses import _fill, _merge_licenses
 from .versions import canonical_version
 
 
-def records_from_captures(device: str, platform: str, captures: Sequence[Capture]) -> DeviceRecords:
+def records_from_captures(device: str, platform: str, captures: Sequence[Capture],
+                          on_step: Callable[[str], None] | None = None) -> DeviceRecords:
     """Parse every capture of one device and normalise the lot into :class:`DeviceRecords`.
 
     A capture with ``error`` set is skipped (noted in ``problems``); a capture no parser can
     read becomes a ``problems`` entry.  Raises :class:`parsers.ParseError` only when no
-    capture yields anything usable.
+    capture yields anything usable.  ``on_step`` is told each step as it starts (the command of
+    each capture parsed, then ``"normalise"``): the scan times each against its budget.
     """
     problems: list[str] = []
     parsed: list[tuple[Capture, str, ParseResult]] = []
@@ -45,6 +47,8 @@ def records_from_captures(device: str, platform: str, captures: Sequence[Capture
         if cap.error is not None:
             problems.append(f"{cap.command}: capture failed ({cap.error_kind or 'error'}): {cap.error}")
             continue
+        if on_step is not None:
+            on_step(cap.command)
         try:
             result = parsers.parse(platform, cap.command, cap.output)
         except ParseError as exc:
@@ -54,6 +58,8 @@ def records_from_captures(device: str, platform: str, captures: Sequence[Capture
             continue
         canon = parsers.canonical_command(cap.command)
         parsed.append((cap, canon[0] if canon else cap.command, result))
+    if on_step is not None:
+        on_step("normalise")
     usable = [(c, cmd, r) for c, cmd, r in parsed if r.facts or r.components or r.licenses or r.license_status]
     # A prompt alone (everything else unreadable) is not a collected device.
     if not any(cmd != parsers.PROMPT for _, cmd, _ in usable):

@@ -22,8 +22,51 @@ from typing import Callable
 
 from agent.core import platforms
 
+# Versions are device text: every pattern runs in time linear in it (issue 12).  Leading zeros are
+# '(?:0(?=\d))*+' ('0*' before '\d+' retried every split of a run of zeros: quadratic).
 _CLASSIC = re.compile(r"^(\d+)\.(\d+)\(([\d.]+[a-z]*)\)([A-Za-z]*\d*[a-z]?)")
-_DOTTED = re.compile(r"^0*(\d+)\.0*(\d+)(?:\.0*(\d+))?(?:\.0*(\d+))?([A-Za-z]+\d*)?")
+_Z = r"(?:0(?=\d))*+"
+_DOTTED = re.compile(rf"^{_Z}(\d++)\.{_Z}(\d++)(?:\.{_Z}(\d++))?(?:\.{_Z}(\d++))?([A-Za-z]+\d*)?")
+_VERSION_WORD = re.compile(r"\bVersion\s++(\S++)")
+_TRAILING_DIGITS = re.compile(r"(?<!\d)\d+$")
+_XR_NUMBERS = re.compile(r"^(\d++(?:\.\d++)*+[A-Z]?)")
+_KEY_PARTS = re.compile(r"\d+|[A-Za-z]+")
+
+
+def _num(digits: str) -> str:
+    """``str(int(digits))``: a run of digits without its leading zeros.  int() refuses more than
+    4,300 digits (ValueError), and a device may print more."""
+    if digits.isascii():
+        return digits.lstrip("0") or "0"
+    return str(int(digits)) if len(digits) <= 4000 else digits
+
+
+def _drop_brackets(s: str) -> str:
+    """``re.sub(r"\s*\[.*?\]", "", s)`` in linear time: that pattern rescanned the rest of a line
+    from each '[' that no ']' closed, and from each blank before one."""
+    out: list[str] = []
+    done = pos = 0  # text before ``done`` is decided; the next '[' is looked for from ``pos``
+    close = nl = -1  # the next ']' and '\n' after the current '[' (found once, reused)
+    while True:
+        j = s.find("[", pos)
+        if j < 0:
+            break
+        if close < j:
+            close = s.find("]", j)
+            if close < 0:
+                break  # no ']' anywhere after: nothing more can match
+        if nl < j:
+            nl = s.find("\n", j)
+        if 0 <= nl < close:  # this line's '[' are not closed on it: go on from the next line
+            pos = nl + 1
+            continue
+        ws = j
+        while ws > done and s[ws - 1].isspace():  # the blanks before '[' go with it
+            ws -= 1
+        out.append(s[done:ws])
+        done = pos = close + 1
+    out.append(s[done:])
+    return "".join(out)
 _NXOS_TRAIN = re.compile(r"^(\d+)\.(\d+)\((\d+[a-z]*)\)([A-Z]+\d*)\((\d+[a-z]*)\)")
 _NXOS_PLAIN = re.compile(r"^(\d+)\.(\d+)\((\d+)([a-z]*)\)")
 _ASA = re.compile(r"^(\d+)\.(\d+)\((\d+)\)(\d+)?")
@@ -32,10 +75,10 @@ _ASA_DOTTED = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:\.(\d+))?$")
 
 def _first_token(raw: str) -> str:
     s = str(raw or "").strip()
-    m = re.search(r"\bVersion\s+(\S+)", s)  # a whole banner line: '... Software (X), Version 15.0(2)SE4, ...'
+    m = _VERSION_WORD.search(s)  # a whole banner line: '... Software (X), Version 15.0(2)SE4, ...'
     if m:
         s = m.group(1)
-    s = re.sub(r"\s*\[.*?\]", "", s)  # [Default], [build ...], [Feature Release]
+    s = _drop_brackets(s)  # [Default], [build ...], [Feature Release]
     s = s.split(" - ")[0]  # - SMU-PATCHED, - Extended Support Release
     s = s.strip().split()[0] if s.strip() else ""
     return s.strip(",;")
@@ -45,14 +88,14 @@ def _xe(tok: str) -> str:
     m = _DOTTED.match(tok)
     if not m:
         return tok
-    nums = [str(int(g)) for g in m.group(1, 2, 3, 4) if g is not None]
+    nums = [_num(g) for g in m.group(1, 2, 3, 4) if g is not None]
     suffix = m.group(5) or ""
     if re.fullmatch(r"prd\d*", suffix, re.I):
         suffix = ""
     elif re.fullmatch(r"[A-Za-z]", suffix) and len(nums) >= 3 and int(nums[0]) >= 16:
         suffix = suffix.lower()  # 17.9.4a: rebuild letter
     elif not re.fullmatch(r"[A-Za-z]+", suffix):
-        suffix = re.sub(r"\d+$", "", suffix) if suffix.lower().startswith("prd") else suffix
+        suffix = _TRAILING_DIGITS.sub("", suffix) if suffix.lower().startswith("prd") else suffix
     rest = tok[m.end():]
     if suffix == "" and rest.startswith(".") and re.match(r"^\.[A-Z]+\d*$", rest):
         suffix = rest[1:]  # 03.04.06.SG
@@ -75,15 +118,15 @@ def _nxos(tok: str) -> str:
         return f"{m.group(1)}.{m.group(2)}.{m.group(3)}{m.group(4)}"
     m = _DOTTED.match(tok)
     if m:
-        nums = [str(int(g)) for g in m.group(1, 2, 3) if g is not None]
+        nums = [_num(g) for g in m.group(1, 2, 3) if g is not None]
         return ".".join(nums) + (m.group(5) or "" if (m.group(5) or "").islower() else "")
     return tok
 
 
 def _ios_xr(tok: str) -> str:
-    m = re.match(r"^(\d+(?:\.\d+)*[A-Z]?)", tok)
+    m = _XR_NUMBERS.match(tok)
     if m:
-        return ".".join(str(int(p)) if p.isdigit() else p for p in m.group(1).split("."))
+        return ".".join(_num(p) if p.isdigit() else p for p in m.group(1).split("."))
     return tok
 
 
@@ -120,6 +163,6 @@ def version_key(platform: str, raw: str | None) -> tuple:
     """Sort key: numbers compare as numbers, letters as text, shorter prefix first."""
     canon = canonical_version(platform, raw)
     key = []
-    for tok in re.findall(r"\d+|[A-Za-z]+", canon):
-        key.append((1, int(tok), "") if tok.isdigit() else (0, 0, tok.lower()))
+    for tok in _KEY_PARTS.findall(canon):
+        key.append((1, int(tok[:4000]), "") if tok.isdigit() else (0, 0, tok.lower()))
     return tuple(key)

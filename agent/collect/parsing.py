@@ -1,0 +1,228 @@
+"""Parsing and normalising a device's captures off the scan's event loop, inside a time budget.
+
+Why: parsing is the CPU-bound part of a device (regexes, TextFSM, classification).  Run on the
+loop, one slow capture froze every device in flight: a device printing a 4,000-blank line in
+``show license status`` once held the loop for 48 s and 199 of 300 healthy devices then failed
+"deadline exceeded" (issue 12).  The regexes are linear now (tests/hostile/test_parsing_regex.py);
+this module makes sure that whatever a capture costs, the loop keeps serving the other devices and
+the device that costs too much fails on its own, on time:
+
+* each device's parsing runs in a worker (``mode``: ``thread``, the default, or ``process``); the
+  loop awaits it;
+* every step (each capture parsed, then the normalisation) has ``budget`` seconds from the moment
+  the worker starts it; the wait, the queue for a worker included, also ends at the device's
+  deadline (parsing is part of the device, so it counts inside ``--deadline``);
+* a step over its budget fails that device with kind ``garbage`` and a reason naming the command;
+  the deadline reached first fails it ``timeout``.  Nothing else is affected.
+
+Threads cannot be killed: an abandoned thread runs on until its step ends, which the linear
+regexes bound (milliseconds for a 50,000-character line), and the runner stops giving it work (a
+fresh executor takes the next devices).  A worker process can be killed, and is, but costs a copy
+of the captures each way; ``docs/ARCHITECTURE.md`` ("Parsing off the loop") has the measurements
+that made ``thread`` the default.  In ``process`` mode the worker cannot report its steps, so the
+budget is per device: ``budget`` times (captures + 1).
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import multiprocessing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agent.collect.merge import _normalise_outcome
+from agent.core.models import DeviceRecords
+
+log = logging.getLogger("ibagent.scan")
+
+MODES = ("thread", "process")
+DEFAULT_BUDGET = 10.0  # seconds per step: a normal capture takes milliseconds, a huge one well under 1 s
+THREAD_WORKERS = 2  # the GIL makes more threads no faster; two keep one slow device from holding up the rest
+
+
+@dataclass(slots=True)
+class Parsed:
+    """What parsing a device gave: records, or why not (``error_kind``: parse, garbage, timeout)."""
+
+    records: DeviceRecords | None
+    error_kind: str | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class _Lite:
+    """The part of a target and its outcome that parsing reads (what goes to a worker process:
+    no credentials, no collector results)."""
+
+    name: str
+    platform: str
+    parts: list
+    captures: list
+    notes: list
+
+
+def _lite(target, outcome) -> _Lite:
+    return _Lite(target.name, target.platform, list(outcome.parts), list(outcome.captures), list(outcome.notes))
+
+
+def _work(lite: _Lite, on_step: Callable[[str], None] | None = None) -> tuple[DeviceRecords | None, str | None]:
+    return _normalise_outcome(lite, lite, on_step)
+
+
+def _steps(lite: _Lite) -> int:
+    return sum(len(p.captures) for p in lite.parts) if lite.parts else len(lite.captures)
+
+
+class _Progress:
+    """The step a worker is on, kept by the loop (the worker reports through call_soon_threadsafe)."""
+
+    __slots__ = ("step", "since", "changed")
+
+    def __init__(self) -> None:
+        self.step = "waiting for a worker"
+        self.since: float | None = None  # loop time the current step started; None: not started
+        self.changed = asyncio.Event()
+
+    def started(self, step: str, at: float) -> None:
+        self.step, self.since = step, at
+        self.changed.set()
+
+
+class ParseRunner:
+    """Runs each device's parsing in a worker, one budget per step (module docstring)."""
+
+    def __init__(self, mode: str = "thread", budget: float = DEFAULT_BUDGET, workers: int | None = None) -> None:
+        if mode not in MODES:
+            raise ValueError(f"parse mode {mode!r} (known: {', '.join(MODES)})")
+        self.mode = mode
+        self.budget = budget
+        self.workers = workers or (THREAD_WORKERS if mode == "thread" else max(1, multiprocessing.cpu_count()))
+        self._executor: concurrent.futures.Executor | None = None
+        self._gate: asyncio.Semaphore | None = None
+        self.abandoned = 0  # steps left running past their budget (threads) or killed (processes)
+        self._deadline_s: float | None = None
+
+    # ---------------------------------------------------------------- executors
+
+    def _pool(self) -> concurrent.futures.Executor:
+        if self._executor is None:
+            if self.mode == "thread":
+                self._executor = concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix="ibagent-parse")
+            else:
+                # forkserver: the scan has threads (ncclient, netmiko), which fork() must not copy.
+                ctx = multiprocessing.get_context("forkserver")
+                self._executor = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=ctx)
+        return self._executor
+
+    def _replace_pool(self) -> None:
+        """A step overran: give the next devices a fresh executor.  An abandoned thread finishes on
+        its own (the old executor lets it end); worker processes are killed."""
+        old, self._executor = self._executor, None
+        if old is None:
+            return
+        if isinstance(old, concurrent.futures.ProcessPoolExecutor):
+            for proc in list(getattr(old, "_processes", {}).values()):
+                proc.kill()
+        old.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            if isinstance(self._executor, concurrent.futures.ProcessPoolExecutor):
+                self._executor.shutdown(wait=True, cancel_futures=True)
+            else:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    # ---------------------------------------------------------------- one device
+
+    async def run(self, target: Any, outcome: Any, give_up_at: float, deadline: float | None = None) -> Parsed:
+        """Parse and normalise one device's outcome; ``give_up_at``: its deadline (loop time),
+        ``deadline``: the same in seconds, for the message."""
+        loop = asyncio.get_running_loop()
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(self.workers)
+        lite = _lite(target, outcome)
+        progress = _Progress()
+        self._deadline_s = deadline
+        if loop.time() >= give_up_at:
+            return self._deadline(progress, give_up_at, target)
+        try:
+            async with asyncio.timeout_at(give_up_at):
+                await self._gate.acquire()
+        except TimeoutError:
+            return self._deadline(progress, give_up_at, target)
+        released = False
+        try:
+            for attempt in (1, 2):
+                future = self._submit(loop, lite, progress)
+                try:
+                    return await self._wait(loop, future, lite, progress, give_up_at, target)
+                except concurrent.futures.BrokenExecutor:
+                    # Another device's overrun killed the worker pool under this one: its own work
+                    # is not at fault, so it gets one more go on the fresh pool.
+                    if attempt == 2:
+                        raise
+                    progress = _Progress()
+            raise AssertionError("unreachable")
+        except _Overrun as over:
+            self.abandoned += 1
+            self._gate.release()  # the abandoned step no longer holds a worker slot
+            released = True
+            self._replace_pool()
+            return over.parsed
+        finally:
+            if not released:
+                self._gate.release()
+
+    def _submit(self, loop: asyncio.AbstractEventLoop, lite: _Lite, progress: _Progress) -> asyncio.Future:
+        if self.mode == "process":
+            progress.started(f"{_steps(lite)} captures", loop.time())
+            return loop.run_in_executor(self._pool(), _work, lite)
+
+        def on_step(step: str) -> None:  # in the worker thread
+            loop.call_soon_threadsafe(lambda: progress.started(step, loop.time()))
+
+        return loop.run_in_executor(self._pool(), _work, lite, on_step)
+
+    async def _wait(self, loop, future, lite: _Lite, progress: _Progress, give_up_at: float, target) -> Parsed:
+        budget = self.budget if self.mode == "thread" else self.budget * (_steps(lite) + 1)
+        while not future.done():
+            now = loop.time()
+            step_end = progress.since + budget if progress.since is not None else float("inf")
+            if now >= min(step_end, give_up_at):
+                future.cancel()  # drops the result; a running thread ends on its own
+                if step_end <= give_up_at:
+                    raise _Overrun(self._garbage(progress, budget, target))
+                raise _Overrun(self._deadline(progress, give_up_at, target))
+            progress.changed.clear()
+            changed = asyncio.ensure_future(progress.changed.wait())
+            try:
+                await asyncio.wait({future, changed}, timeout=min(step_end, give_up_at) - now,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                changed.cancel()
+        if future.cancelled():  # its executor was shut down under it (another device's overrun)
+            raise concurrent.futures.BrokenExecutor("parse worker pool replaced")
+        records, error = future.result()
+        if records is None:
+            return Parsed(None, "parse", error)
+        return Parsed(records)
+
+    def _garbage(self, progress: _Progress, budget: float, target) -> Parsed:
+        what = f"'{progress.step}'" if progress.step != "normalise" else "normalising its records"
+        reason = (f"output not readable in time: {what} took longer than its parse budget of {budget:g}s; "
+                  "the device's other captures are kept")
+        log.warning("%s: %s", target.name, reason)
+        return Parsed(None, "garbage", reason)
+
+    def _deadline(self, progress: _Progress, give_up_at: float, target) -> Parsed:
+        limit = f" of {self._deadline_s:g}s" if self._deadline_s is not None else ""
+        return Parsed(None, "timeout", f"device deadline{limit} exceeded while parsing its output ({progress.step})")
+
+
+class _Overrun(Exception):
+    def __init__(self, parsed: Parsed) -> None:
+        super().__init__(parsed.error)
+        self.parsed = parsed
