@@ -31,6 +31,7 @@ from typing import Any, Mapping
 
 from agent.core import platforms
 from agent.core.models import Capture, Target
+from agent.core.secret import reveal
 from collectors.base import CollectError
 
 NC_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
@@ -137,7 +138,7 @@ class NetconfCollector:
         session = _direct_send_session()(handler) if self.direct_send else SSHSession(handler)
         try:
             session.connect(
-                target.host, port, timeout=self.connect_timeout, username=cred.username, password=cred.password,
+                target.host, port, timeout=self.connect_timeout, username=cred.username, password=reveal(cred.password),
                 hostkey_verify=False, allow_agent=False, look_for_keys=False, ssh_config=None,
             )
         except AuthenticationError:

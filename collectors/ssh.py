@@ -18,6 +18,7 @@ import asyncssh
 
 from agent.core import platforms
 from agent.core.models import Capture, Target
+from agent.core.secret import reveal
 from collectors.base import PROMPT, CollectError, enable_refused, looks_like_noise
 
 _PASSWORD_PROMPT = re.compile(r"[Pp]assword:\s*$")
@@ -220,7 +221,7 @@ async def connect(target: Target, *, connect_timeout: float, known_hosts: str | 
                 target.host,
                 target.port,
                 username=cred.username,
-                password=cred.password,
+                password=reveal(cred.password),  # the one place it leaves its Secret
                 known_hosts=known_hosts,
                 client_keys=(),
                 agent_path=None,
@@ -266,7 +267,7 @@ async def _enable(chan, shell: _Shell, target: Target, any_prompt, command_timeo
     shell_text = await shell.read_until(lambda t: bool(_PASSWORD_PROMPT.search(t) or any_prompt(t)), command_timeout)
     if _PASSWORD_PROMPT.search(shell_text.replace("\r", "").rsplit("\n", 1)[-1]):
         secret = target.credential.enable or target.credential.password
-        chan.write(secret + "\n")
+        chan.write(reveal(secret) + "\n")
         shell_text = await shell.read_until(any_prompt, command_timeout)
     prompt_line = shell_text.replace("\r", "").rsplit("\n", 1)[-1]
     if not prompt_line.rstrip().endswith("#"):
