@@ -37,6 +37,7 @@ from typing import Any, Mapping
 
 from agent.core import platforms
 from agent.core.models import Capture, Target
+from agent.core.secret import reveal
 from collectors.base import CollectError
 
 NC_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
@@ -218,7 +219,7 @@ class NetconfCollector:
         try:
             try:
                 session.connect(
-                    target.host, port, timeout=self.connect_timeout, username=cred.username, password=cred.password,
+                    target.host, port, timeout=self.connect_timeout, username=cred.username, password=reveal(cred.password),
                     hostkey_verify=target.host_keys is not None, unknown_host_cb=judge,
                     allow_agent=False, look_for_keys=False, ssh_config=None,
                 )

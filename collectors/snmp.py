@@ -34,6 +34,7 @@ import time
 
 from agent.core import platforms
 from agent.core.models import Capture, Target
+from agent.core.secret import reveal
 from collectors.base import CollectError
 
 SYSTEM_OIDS = ("1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.5.0")  # sysDescr, sysObjectID, sysName
@@ -162,7 +163,7 @@ class SnmpCollector:
 
         opts = target.options
         if version in ("1", "2c", "2"):
-            community = opts.get("snmp_community")
+            community = reveal(opts.get("snmp_community"))  # a Secret until here (agent.core.secret)
             if not community:
                 raise CollectError("config", "no snmp_community reference for this host")
             return CommunityData(str(community), mpModel=0 if version == "1" else 1), None, None
@@ -172,7 +173,7 @@ class SnmpCollector:
         if not user:
             raise CollectError("config", "SNMPv3 needs snmp_user")
         auth_protos, priv_protos = _protocols()
-        auth_key, priv_key = opts.get("snmp_auth_key"), opts.get("snmp_priv_key")
+        auth_key, priv_key = reveal(opts.get("snmp_auth_key")), reveal(opts.get("snmp_priv_key"))
         auth_name = str(opts.get("snmp_auth_proto") or "SHA").upper().replace("-", "")
         priv_name = str(opts.get("snmp_priv_proto") or "AES").upper().replace("-", "")
         if auth_key and auth_name not in auth_protos:

@@ -21,6 +21,7 @@ import asyncssh
 from agent.core import hostkeys, platforms
 from agent.core.hostkeys import HostKeySeen
 from agent.core.models import Capture, Target
+from agent.core.secret import reveal
 from collectors.base import PROMPT, CollectError, enable_refused, looks_like_noise
 
 _PASSWORD_PROMPT = re.compile(r"[Pp]assword:\s*$")
@@ -286,7 +287,7 @@ async def connect(target: Target, *, connect_timeout: float) -> asyncssh.SSHClie
                 target.host,
                 target.port,
                 username=cred.username,
-                password=cred.password,
+                password=reveal(cred.password),  # the one place it leaves its Secret
                 known_hosts=check.known_hosts,
                 server_host_key_algs=check.algs,
                 client_factory=lambda: check,
@@ -347,7 +348,7 @@ async def _enable(chan, shell: _Shell, target: Target, any_prompt, command_timeo
     shell_text = await shell.read_until(lambda t: bool(_PASSWORD_PROMPT.search(t) or any_prompt(t)), command_timeout)
     if _PASSWORD_PROMPT.search(shell_text.replace("\r", "").rsplit("\n", 1)[-1]):
         secret = target.credential.enable or target.credential.password
-        chan.write(secret + "\n")
+        chan.write(reveal(secret) + "\n")
         shell_text = await shell.read_until(any_prompt, command_timeout)
     prompt_line = shell_text.replace("\r", "").rsplit("\n", 1)[-1]
     if not prompt_line.rstrip().endswith("#"):

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from agent.core import platforms
 from agent.core.models import Capture, Target
+from agent.core.secret import reveal
 from collectors.base import PROMPT, CollectError, enable_refused, looks_like_noise
 
 
@@ -75,8 +76,8 @@ class NetmikoCollector:
             host=target.host,
             port=target.port,
             username=cred.username,
-            password=cred.password,
-            secret=cred.enable or cred.password,
+            password=reveal(cred.password),  # revealed here, at connect time, nowhere else
+            secret=reveal(cred.enable or cred.password),
             conn_timeout=self.connect_timeout,
             auth_timeout=self.connect_timeout,
             banner_timeout=self.connect_timeout,

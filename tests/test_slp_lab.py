@@ -185,7 +185,7 @@ def test_scp_server(lab):
 
     async def sftp():
         async with asyncssh.connect(target.host, target.port, username=target.credential.username,
-                                    password=target.credential.password, known_hosts=None) as conn:
+                                    password=target.credential.password.reveal(), known_hosts=None) as conn:
             async with conn.start_sftp_client() as client:
                 return await client.listdir("bootflash:")
 

@@ -64,13 +64,14 @@ class _PrintableFilter(logging.Filter):
 
 
 def _setup_logging(args: argparse.Namespace, redactor) -> None:
-    from agent.core.redact import RedactingFilter
+    from agent.core.redact import RedactingFilter, RedactingFormatter
 
     level = {0: logging.WARNING, 1: logging.INFO}.get(getattr(args, "verbose", 0), logging.DEBUG)
     root = logging.getLogger()
     root.handlers.clear()
     root.setLevel(logging.DEBUG)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Scrubbed after formatting: a traceback is formatted after the filters ran (issue 12).
+    fmt = RedactingFormatter(redactor, "%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers: list[logging.Handler] = []
     if not getattr(args, "quiet", False):
         stderr = logging.StreamHandler(sys.stderr)

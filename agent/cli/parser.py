@@ -38,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from agent.core.redact import install_hooks
+
+    # Before anything can fail: whatever escapes (here, in a thread, at interpreter exit) is written
+    # through the run's redactor, which each command fills with the secrets it resolves.
+    install_hooks(_get_redactor())
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -70,8 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback reaches a user
-        if args.debug:
-            raise
+        if args.debug:  # the traceback, scrubbed of every secret the command resolved
+            import traceback
+
+            print(_get_redactor().scrub("".join(traceback.format_exception(exc))), file=sys.stderr, end="")
+            return EXIT_INTERNAL
         message = _get_redactor().scrub(f"{type(exc).__name__}: {exc}")
         say(f"ibagent: internal error: {message} (rerun with --debug for details)")
         return EXIT_INTERNAL

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ class Inventory:
     targets: list[Target]
     source: str
     # Every secret value resolved while loading: the redactor scrubs them from any text we emit.
-    secrets: frozenset[str]
+    secrets: frozenset[str] = field(repr=False)  # never in a repr, a log line or a traceback
 
 
 # libyaml's C loader when present: the pure-Python one took 1.3 s for 2,000 hosts.

@@ -71,6 +71,12 @@ def _work(lite: _Lite, on_step: Callable[[str], None] | None = None) -> tuple[De
     return _normalise_outcome(lite, lite, on_step)
 
 
+def _warm() -> None:
+    """A worker process's first job: import the parsers (and their templates) before any budget runs."""
+    import agent.normalize  # noqa: F401,PLC0415
+    import parsers  # noqa: F401,PLC0415
+
+
 def _steps(lite: _Lite) -> int:
     return sum(len(p.captures) for p in lite.parts) if lite.parts else len(lite.captures)
 
@@ -100,6 +106,7 @@ class ParseRunner:
         self.budget = budget
         self.workers = workers or (THREAD_WORKERS if mode == "thread" else max(1, multiprocessing.cpu_count()))
         self._executor: concurrent.futures.Executor | None = None
+        self._warming: asyncio.Future | None = None  # process mode: the new pool's workers importing
         self._gate: asyncio.Semaphore | None = None
         self.abandoned = 0  # steps left running past their budget (threads) or killed (processes)
         self._deadline_s: float | None = None
@@ -114,6 +121,10 @@ class ParseRunner:
                 # forkserver: the scan has threads (ncclient, netmiko), which fork() must not copy.
                 ctx = multiprocessing.get_context("forkserver")
                 self._executor = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=ctx)
+                loop = asyncio.get_running_loop()
+                # A new pool's start-up (a process, the imports) is nobody's parse time.
+                self._warming = asyncio.gather(*(loop.run_in_executor(self._executor, _warm)
+                                                 for _ in range(self.workers)), return_exceptions=True)
         return self._executor
 
     def _replace_pool(self) -> None:
@@ -156,6 +167,13 @@ class ParseRunner:
         released = False
         try:
             for attempt in (1, 2):
+                if self.mode == "process":
+                    self._pool()
+                    try:
+                        async with asyncio.timeout_at(give_up_at):
+                            await asyncio.shield(self._warming)
+                    except TimeoutError:
+                        return self._deadline(progress, give_up_at, target)
                 future = self._submit(loop, lite, progress)
                 try:
                     return await self._wait(loop, future, lite, progress, give_up_at, target)
@@ -178,8 +196,9 @@ class ParseRunner:
 
     def _submit(self, loop: asyncio.AbstractEventLoop, lite: _Lite, progress: _Progress) -> asyncio.Future:
         if self.mode == "process":
-            progress.started(f"{_steps(lite)} captures", loop.time())
-            return loop.run_in_executor(self._pool(), _work, lite)
+            future = loop.run_in_executor(self._pool(), _work, lite)
+            progress.started(f"parsing its {_steps(lite)} capture(s)", loop.time())
+            return future
 
         def on_step(step: str) -> None:  # in the worker thread
             loop.call_soon_threadsafe(lambda: progress.started(step, loop.time()))
@@ -211,9 +230,10 @@ class ParseRunner:
         return Parsed(records)
 
     def _garbage(self, progress: _Progress, budget: float, target) -> Parsed:
-        what = f"'{progress.step}'" if progress.step != "normalise" else "normalising its records"
+        step = progress.step
+        what = "normalising its records" if step == "normalise" else step if step.startswith("parsing ") else f"'{step}'"
         reason = (f"output not readable in time: {what} took longer than its parse budget of {budget:g}s; "
-                  "the device's other captures are kept")
+                  "its captures are kept as evidence")
         log.warning("%s: %s", target.name, reason)
         return Parsed(None, "garbage", reason)
 

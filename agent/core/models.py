@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any, TypedDict
 
 from agent.core.hostkeys import HostKeyPolicy
+from agent.core.secret import Secret, conceal, reveal
 
 # Transports a collector can speak.
 TRANSPORTS = ("ssh", "netconf", "snmp")
@@ -48,16 +49,27 @@ ERROR_KINDS = (
 )
 
 
+# Target.options keys that hold secrets: kept as agent.core.secret.Secret, revealed by the collector.
+SECRET_OPTIONS = ("snmp_community", "snmp_auth_key", "snmp_priv_key")
+
+
 @dataclass(frozen=True, slots=True)
 class Credential:
-    """Resolved login secrets.  ``repr`` never shows the secret values."""
+    """Resolved login secrets, each a :class:`~agent.core.secret.Secret` (a plain string given is
+    wrapped): no repr, str, log line or traceback shows them; collectors ``reveal()`` them at connect
+    time."""
 
     username: str
-    password: str = field(repr=False)
-    enable: str | None = field(default=None, repr=False)
+    password: Secret = field(repr=False)
+    enable: Secret | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "password", conceal(self.password))
+        object.__setattr__(self, "enable", conceal(self.enable))
 
     def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.password, self.enable) if s)
+        """The values themselves, for the redactor that scrubs them from every text we write."""
+        return tuple(reveal(s) for s in (self.password, self.enable) if s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +95,12 @@ class Target:
     # or the SLP round trip from the store and the known_hosts files.  None (a collector used on
     # its own, as the tests do): any key is accepted and nothing is recorded.
     host_keys: HostKeyPolicy | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Secrets among the options (SECRET_OPTIONS) become Secret, whoever built the target.
+        if any(isinstance(self.options.get(k), str) for k in SECRET_OPTIONS):
+            object.__setattr__(self, "options", {k: conceal(v) if k in SECRET_OPTIONS else v
+                                                 for k, v in self.options.items()})
 
 
 @dataclass(slots=True)

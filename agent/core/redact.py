@@ -3,11 +3,22 @@
 The inventory hands every resolved secret to one Redactor; every string that leaves a
 collector (error text, partial output) and every log record passes through ``scrub``.  Matching
 the literal values catches what no pattern could (a device echoing a password it was sent).
+
+Every way text leaves the process goes through it (issue 12, item 3): log records are scrubbed
+after they are formatted, traceback and stack included (:class:`RedactingFormatter`; a filter
+alone runs before logging formats the traceback), logging's last-resort handler too, and the
+uncaught-exception hooks of the interpreter and of threads (:func:`install_hooks`).  asyncio's
+exception handler is the scan's (``agent.collect.scan.redacting_exception_handler``).  The values
+themselves travel as :class:`agent.core.secret.Secret`, whose repr is masked.
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
+import sys
+import threading
+import traceback
 from collections.abc import Iterable
 
 MASK = "********"
@@ -21,8 +32,12 @@ class Redactor:
 
     def add(self, secrets: Iterable[str]) -> None:
         # Very short values would mask ordinary text ("a", "12"); inventories refuse none, so
-        # keep them but match only whole tokens for them.
-        self._secrets.update(s for s in secrets if s)
+        # keep them but match only whole tokens for them.  A value is also looked for as repr()
+        # and JSON write it (a quote or a backslash in it is escaped there).
+        for s in secrets:
+            s = s.reveal() if hasattr(s, "reveal") else s
+            if s:
+                self._secrets.update({s, repr(s)[1:-1], json.dumps(s)[1:-1]})
         if not self._secrets:
             self._pattern = None
             return
@@ -38,6 +53,45 @@ class Redactor:
         return self._pattern.sub(MASK, text)
 
 
+class RedactingFormatter(logging.Formatter):
+    """A formatter whose whole output is scrubbed: message, traceback (``formatException``) and
+    stack (``formatStack``), which logging formats after every filter has run."""
+
+    def __init__(self, redactor: Redactor, fmt: str | None = None, datefmt: str | None = None) -> None:
+        super().__init__(fmt, datefmt)
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redactor.scrub(super().format(record)) or ""
+
+
+def _scrubbed_traceback(redactor: Redactor, exc_type, exc, tb) -> str:
+    return redactor.scrub("".join(traceback.format_exception(exc_type, exc, tb))) or ""
+
+
+def install_hooks(redactor: Redactor) -> None:
+    """Route every last-resort output through ``redactor``: uncaught exceptions in the main thread
+    (``sys.excepthook``) and in other threads (``threading.excepthook``), and the records logging
+    prints when no handler is configured (``logging.lastResort``)."""
+
+    def excepthook(exc_type, exc, tb) -> None:
+        sys.stderr.write(_scrubbed_traceback(redactor, exc_type, exc, tb))
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit:
+            return
+        name = args.thread.name if args.thread is not None else "?"
+        sys.stderr.write(f"Exception in thread {name}:\n"
+                         + _scrubbed_traceback(redactor, args.exc_type, args.exc_value, args.exc_traceback))
+
+    sys.excepthook = excepthook
+    threading.excepthook = thread_hook
+    last = logging.StreamHandler(sys.stderr)
+    last.setLevel(logging.WARNING)
+    last.setFormatter(RedactingFormatter(redactor))
+    logging.lastResort = last
+
+
 class RedactingFilter(logging.Filter):
     """Log filter that renders the message and scrubs it before any handler sees it."""
 
@@ -50,4 +104,6 @@ class RedactingFilter(logging.Filter):
         record.args = None
         if record.exc_text:
             record.exc_text = self.redactor.scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redactor.scrub(record.stack_info)
         return True

@@ -42,7 +42,7 @@ def _num(digits: str) -> str:
 
 
 def _drop_brackets(s: str) -> str:
-    """``re.sub(r"\s*\[.*?\]", "", s)`` in linear time: that pattern rescanned the rest of a line
+    r"""``re.sub(r"\s*\[.*?\]", "", s)`` in linear time: that pattern rescanned the rest of a line
     from each '[' that no ']' closed, and from each blank before one."""
     out: list[str] = []
     done = pos = 0  # text before ``done`` is decided; the next '[' is looked for from ``pos``
