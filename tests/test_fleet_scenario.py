@@ -102,7 +102,6 @@ def devices_json(w) -> list[dict]:
 
 
 def reconcile_rows(w, *extra) -> list[dict]:
-    out_dir = w["tmp"] / "recon"
     out = ibagent("reconcile", "--contracts", w["contracts"], "--format", "csv", "--db", w["db"], *extra)
     assert out.returncode == 0, out.stderr
     return list(csv.DictReader(out.stdout.splitlines()))

@@ -8,6 +8,7 @@ command is adding a module and naming it in ``COMMANDS``; the order there is the
 from __future__ import annotations
 
 import argparse
+import sys
 
 from agent.cli import errors, hostkeys, lab, parse, reconcile, retire, scan, slp
 from agent.cli.common import (
