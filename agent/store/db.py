@@ -91,7 +91,7 @@ class Store(HostKeyStore):
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from None
         self.db.row_factory = sqlite3.Row
-        try:
+        with self._closed_on_refusal():
             self._version()  # before any write: another application's database is refused untouched
             self.db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode loses at most the last transactions on power loss, never consistency.
@@ -99,6 +99,12 @@ class Store(HostKeyStore):
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA busy_timeout=10000")
             self._migrate()
+
+    @contextmanager
+    def _closed_on_refusal(self) -> Iterator[None]:
+        """While opening: a refusal closes the connection; SQLite's own refusal is said in words."""
+        try:
+            yield
         except StoreError:
             self.db.close()
             raise
@@ -108,14 +114,8 @@ class Store(HostKeyStore):
 
     def _open_readonly(self) -> None:
         self.db = opening.connect_readonly(self.path)
-        try:
+        with self._closed_on_refusal():
             version = self._version()
-        except StoreError:
-            self.db.close()
-            raise
-        except sqlite3.DatabaseError as exc:
-            self.db.close()
-            raise StoreError(opening.unusable(self.path, exc)) from None
         if version < SCHEMA_VERSION:
             self.db.close()
             raise StoreError(opening.too_old(self.path, version))
