@@ -28,6 +28,7 @@ import asyncio
 import concurrent.futures
 import logging
 import multiprocessing
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -82,18 +83,20 @@ def _steps(lite: _Lite) -> int:
 
 
 class _Progress:
-    """The step a worker is on, kept by the loop (the worker reports through call_soon_threadsafe)."""
+    """The step a worker is on and when it started (``time.monotonic``, the loop's clock): written by
+    the worker as one tuple, read by the loop only when its timer fires, so a step costs no wake-up."""
 
-    __slots__ = ("step", "since", "changed")
+    __slots__ = ("state",)
 
     def __init__(self) -> None:
-        self.step = "waiting for a worker"
-        self.since: float | None = None  # loop time the current step started; None: not started
-        self.changed = asyncio.Event()
+        self.state: tuple[str, float | None] = ("waiting for a worker", None)
 
-    def started(self, step: str, at: float) -> None:
-        self.step, self.since = step, at
-        self.changed.set()
+    def started(self, step: str) -> None:
+        self.state = (step, time.monotonic())
+
+    @property
+    def step(self) -> str:
+        return self.state[0]
 
 
 class ParseRunner:
@@ -118,8 +121,9 @@ class ParseRunner:
             if self.mode == "thread":
                 self._executor = concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix="ibagent-parse")
             else:
-                # forkserver: the scan has threads (ncclient, netmiko), which fork() must not copy.
-                ctx = multiprocessing.get_context("forkserver")
+                # spawn: the scan has threads (ncclient, netmiko), which fork() must not copy; and the
+                # workers are this process's own children, so its CPU accounting (rusage) counts them.
+                ctx = multiprocessing.get_context("spawn")
                 self._executor = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=ctx)
                 loop = asyncio.get_running_loop()
                 # A new pool's start-up (a process, the imports) is nobody's parse time.
@@ -197,31 +201,25 @@ class ParseRunner:
     def _submit(self, loop: asyncio.AbstractEventLoop, lite: _Lite, progress: _Progress) -> asyncio.Future:
         if self.mode == "process":
             future = loop.run_in_executor(self._pool(), _work, lite)
-            progress.started(f"parsing its {_steps(lite)} capture(s)", loop.time())
+            progress.started(f"parsing its {_steps(lite)} capture(s)")
             return future
-
-        def on_step(step: str) -> None:  # in the worker thread
-            loop.call_soon_threadsafe(lambda: progress.started(step, loop.time()))
-
-        return loop.run_in_executor(self._pool(), _work, lite, on_step)
+        return loop.run_in_executor(self._pool(), _work, lite, progress.started)
 
     async def _wait(self, loop, future, lite: _Lite, progress: _Progress, give_up_at: float, target) -> Parsed:
         budget = self.budget if self.mode == "thread" else self.budget * (_steps(lite) + 1)
         while not future.done():
             now = loop.time()
-            step_end = progress.since + budget if progress.since is not None else float("inf")
-            if now >= min(step_end, give_up_at):
+            since = progress.state[1]
+            # Not started yet: look again after one budget (the gate keeps that wait short).
+            step_end = since + budget if since is not None else now + budget
+            if since is not None and now >= min(step_end, give_up_at) or now >= give_up_at:
                 future.cancel()  # drops the result; a running thread ends on its own
                 if step_end <= give_up_at:
                     raise _Overrun(self._garbage(progress, budget, target))
                 raise _Overrun(self._deadline(progress, give_up_at, target))
-            progress.changed.clear()
-            changed = asyncio.ensure_future(progress.changed.wait())
-            try:
-                await asyncio.wait({future, changed}, timeout=min(step_end, give_up_at) - now,
-                                   return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                changed.cancel()
+            # Woken by the result, or when the step seen last would overrun: the worker may have moved
+            # on since (a later step start), which the next turn reads.
+            await asyncio.wait({future}, timeout=min(step_end, give_up_at) - now)
         if future.cancelled():  # its executor was shut down under it (another device's overrun)
             raise concurrent.futures.BrokenExecutor("parse worker pool replaced")
         records, error = future.result()
