@@ -112,7 +112,6 @@ class ParseRunner:
         self._warming: asyncio.Future | None = None  # process mode: the new pool's workers importing
         self._gate: asyncio.Semaphore | None = None
         self.abandoned = 0  # steps left running past their budget (threads) or killed (processes)
-        self._deadline_s: float | None = None
 
     # ---------------------------------------------------------------- executors
 
@@ -160,34 +159,33 @@ class ParseRunner:
             self._gate = asyncio.Semaphore(self.workers)
         lite = _lite(target, outcome)
         progress = _Progress()
-        self._deadline_s = deadline
         if loop.time() >= give_up_at:
-            return self._deadline(progress, give_up_at, target)
+            return _deadline(progress, deadline)
         try:
             async with asyncio.timeout_at(give_up_at):
                 await self._gate.acquire()
         except TimeoutError:
-            return self._deadline(progress, give_up_at, target)
+            return _deadline(progress, deadline)
         released = False
         try:
-            for attempt in (1, 2):
+            retried = False
+            while True:
                 if self.mode == "process":
                     self._pool()
                     try:
                         async with asyncio.timeout_at(give_up_at):
                             await asyncio.shield(self._warming)
                     except TimeoutError:
-                        return self._deadline(progress, give_up_at, target)
+                        return _deadline(progress, deadline)
                 future = self._submit(loop, lite, progress)
                 try:
-                    return await self._wait(loop, future, lite, progress, give_up_at, target)
+                    return await self._wait(loop, future, lite, progress, give_up_at, deadline, target)
                 except concurrent.futures.BrokenExecutor:
                     # Another device's overrun killed the worker pool under this one: its own work
                     # is not at fault, so it gets one more go on the fresh pool.
-                    if attempt == 2:
-                        raise
-                    progress = _Progress()
-            raise AssertionError("unreachable")
+                    if retried:
+                        return _internal(target, "the parse worker pool broke twice")
+                    retried, progress = True, _Progress()
         except _Overrun as over:
             self.abandoned += 1
             self._gate.release()  # the abandoned step no longer holds a worker slot
@@ -205,7 +203,8 @@ class ParseRunner:
             return future
         return loop.run_in_executor(self._pool(), _work, lite, progress.started)
 
-    async def _wait(self, loop, future, lite: _Lite, progress: _Progress, give_up_at: float, target) -> Parsed:
+    async def _wait(self, loop, future, lite: _Lite, progress: _Progress, give_up_at: float,
+                    deadline: float | None, target) -> Parsed:
         budget = self.budget if self.mode == "thread" else self.budget * (_steps(lite) + 1)
         while not future.done():
             now = loop.time()
@@ -215,29 +214,41 @@ class ParseRunner:
             if since is not None and now >= min(step_end, give_up_at) or now >= give_up_at:
                 future.cancel()  # drops the result; a running thread ends on its own
                 if step_end <= give_up_at:
-                    raise _Overrun(self._garbage(progress, budget, target))
-                raise _Overrun(self._deadline(progress, give_up_at, target))
+                    raise _Overrun(_garbage(progress, budget, target))
+                raise _Overrun(_deadline(progress, deadline))
             # Woken by the result, or when the step seen last would overrun: the worker may have moved
             # on since (a later step start), which the next turn reads.
             await asyncio.wait({future}, timeout=min(step_end, give_up_at) - now)
         if future.cancelled():  # its executor was shut down under it (another device's overrun)
             raise concurrent.futures.BrokenExecutor("parse worker pool replaced")
-        records, error = future.result()
+        try:
+            records, error = future.result()
+        except concurrent.futures.BrokenExecutor:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug of ours fails this device, not the scan
+            log.debug("internal error parsing %s", target.name, exc_info=True)
+            return _internal(target, f"{type(exc).__name__}: {exc}")
         if records is None:
             return Parsed(None, "parse", error)
         return Parsed(records)
 
-    def _garbage(self, progress: _Progress, budget: float, target) -> Parsed:
-        step = progress.step
-        what = "normalising its records" if step == "normalise" else step if step.startswith("parsing ") else f"'{step}'"
-        reason = (f"output not readable in time: {what} took longer than its parse budget of {budget:g}s; "
-                  "its captures are kept as evidence")
-        log.warning("%s: %s", target.name, reason)
-        return Parsed(None, "garbage", reason)
 
-    def _deadline(self, progress: _Progress, give_up_at: float, target) -> Parsed:
-        limit = f" of {self._deadline_s:g}s" if self._deadline_s is not None else ""
-        return Parsed(None, "timeout", f"device deadline{limit} exceeded while parsing its output ({progress.step})")
+def _garbage(progress: _Progress, budget: float, target) -> Parsed:
+    step = progress.step
+    what = "normalising its records" if step == "normalise" else step if step.startswith("parsing ") else f"'{step}'"
+    reason = (f"output not readable in time: {what} took longer than its parse budget of {budget:g}s; "
+              "its captures are kept as evidence")
+    log.warning("%s: %s", target.name, reason)
+    return Parsed(None, "garbage", reason)
+
+
+def _deadline(progress: _Progress, deadline: float | None) -> Parsed:
+    limit = f" of {deadline:g}s" if deadline is not None else ""
+    return Parsed(None, "timeout", f"device deadline{limit} exceeded while parsing its output ({progress.step})")
+
+
+def _internal(target, what: str) -> Parsed:
+    return Parsed(None, "internal", f"internal error while parsing its output ({what}); please report it")
 
 
 class _Overrun(Exception):
