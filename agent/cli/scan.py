@@ -51,10 +51,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
             summary = _run_scan(inventory.targets, store, options, inventory.source, redactor, args.progress)
             pruned = _prune(store, inventory, summary) if args.prune else None
         except StoreLocked as exc:
-            print(f"ibagent: {exc}", file=sys.stderr)
+            print(f"ibagent: {redactor.scrub(str(exc))}", file=sys.stderr)
             return EXIT_LOCKED
         except StoreWriteError as exc:  # before the first device: no scan row to close
-            print(f"ibagent: scan not started: {exc}", file=sys.stderr)
+            print(f"ibagent: scan not started: {redactor.scrub(str(exc))}", file=sys.stderr)
             return EXIT_STORE
     finally:
         store.close()
