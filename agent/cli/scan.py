@@ -52,10 +52,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
             summary = _run_scan(inventory.targets, store, options, inventory.source, redactor, args.progress)
             pruned = _prune(store, inventory, summary) if args.prune else None
         except StoreLocked as exc:
-            say(f"ibagent: {exc}")
+            say(f"ibagent: {redactor.scrub(str(exc))}")
             return EXIT_LOCKED
         except StoreWriteError as exc:  # before the first device: no scan row to close
-            say(f"ibagent: scan not started: {exc}")
+            say(f"ibagent: scan not started: {redactor.scrub(str(exc))}")
             return EXIT_STORE
     finally:
         store.close()

@@ -28,6 +28,7 @@ import asyncio
 import concurrent.futures
 import logging
 import multiprocessing
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -82,18 +83,20 @@ def _steps(lite: _Lite) -> int:
 
 
 class _Progress:
-    """The step a worker is on, kept by the loop (the worker reports through call_soon_threadsafe)."""
+    """The step a worker is on and when it started (``time.monotonic``, the loop's clock): written by
+    the worker as one tuple, read by the loop only when its timer fires, so a step costs no wake-up."""
 
-    __slots__ = ("step", "since", "changed")
+    __slots__ = ("state",)
 
     def __init__(self) -> None:
-        self.step = "waiting for a worker"
-        self.since: float | None = None  # loop time the current step started; None: not started
-        self.changed = asyncio.Event()
+        self.state: tuple[str, float | None] = ("waiting for a worker", None)
 
-    def started(self, step: str, at: float) -> None:
-        self.step, self.since = step, at
-        self.changed.set()
+    def started(self, step: str) -> None:
+        self.state = (step, time.monotonic())
+
+    @property
+    def step(self) -> str:
+        return self.state[0]
 
 
 class ParseRunner:
@@ -109,7 +112,6 @@ class ParseRunner:
         self._warming: asyncio.Future | None = None  # process mode: the new pool's workers importing
         self._gate: asyncio.Semaphore | None = None
         self.abandoned = 0  # steps left running past their budget (threads) or killed (processes)
-        self._deadline_s: float | None = None
 
     # ---------------------------------------------------------------- executors
 
@@ -118,8 +120,9 @@ class ParseRunner:
             if self.mode == "thread":
                 self._executor = concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix="ibagent-parse")
             else:
-                # forkserver: the scan has threads (ncclient, netmiko), which fork() must not copy.
-                ctx = multiprocessing.get_context("forkserver")
+                # spawn: the scan has threads (ncclient, netmiko), which fork() must not copy; and the
+                # workers are this process's own children, so its CPU accounting (rusage) counts them.
+                ctx = multiprocessing.get_context("spawn")
                 self._executor = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=ctx)
                 loop = asyncio.get_running_loop()
                 # A new pool's start-up (a process, the imports) is nobody's parse time.
@@ -156,34 +159,33 @@ class ParseRunner:
             self._gate = asyncio.Semaphore(self.workers)
         lite = _lite(target, outcome)
         progress = _Progress()
-        self._deadline_s = deadline
         if loop.time() >= give_up_at:
-            return self._deadline(progress, give_up_at, target)
+            return _deadline(progress, deadline)
         try:
             async with asyncio.timeout_at(give_up_at):
                 await self._gate.acquire()
         except TimeoutError:
-            return self._deadline(progress, give_up_at, target)
+            return _deadline(progress, deadline)
         released = False
         try:
-            for attempt in (1, 2):
+            retried = False
+            while True:
                 if self.mode == "process":
                     self._pool()
                     try:
                         async with asyncio.timeout_at(give_up_at):
                             await asyncio.shield(self._warming)
                     except TimeoutError:
-                        return self._deadline(progress, give_up_at, target)
+                        return _deadline(progress, deadline)
                 future = self._submit(loop, lite, progress)
                 try:
-                    return await self._wait(loop, future, lite, progress, give_up_at, target)
+                    return await self._wait(loop, future, lite, progress, give_up_at, deadline, target)
                 except concurrent.futures.BrokenExecutor:
                     # Another device's overrun killed the worker pool under this one: its own work
                     # is not at fault, so it gets one more go on the fresh pool.
-                    if attempt == 2:
-                        raise
-                    progress = _Progress()
-            raise AssertionError("unreachable")
+                    if retried:
+                        return _internal(target, "the parse worker pool broke twice")
+                    retried, progress = True, _Progress()
         except _Overrun as over:
             self.abandoned += 1
             self._gate.release()  # the abandoned step no longer holds a worker slot
@@ -197,49 +199,56 @@ class ParseRunner:
     def _submit(self, loop: asyncio.AbstractEventLoop, lite: _Lite, progress: _Progress) -> asyncio.Future:
         if self.mode == "process":
             future = loop.run_in_executor(self._pool(), _work, lite)
-            progress.started(f"parsing its {_steps(lite)} capture(s)", loop.time())
+            progress.started(f"parsing its {_steps(lite)} capture(s)")
             return future
+        return loop.run_in_executor(self._pool(), _work, lite, progress.started)
 
-        def on_step(step: str) -> None:  # in the worker thread
-            loop.call_soon_threadsafe(lambda: progress.started(step, loop.time()))
-
-        return loop.run_in_executor(self._pool(), _work, lite, on_step)
-
-    async def _wait(self, loop, future, lite: _Lite, progress: _Progress, give_up_at: float, target) -> Parsed:
+    async def _wait(self, loop, future, lite: _Lite, progress: _Progress, give_up_at: float,
+                    deadline: float | None, target) -> Parsed:
         budget = self.budget if self.mode == "thread" else self.budget * (_steps(lite) + 1)
         while not future.done():
             now = loop.time()
-            step_end = progress.since + budget if progress.since is not None else float("inf")
-            if now >= min(step_end, give_up_at):
+            since = progress.state[1]
+            # Not started yet: look again after one budget (the gate keeps that wait short).
+            step_end = since + budget if since is not None else now + budget
+            if since is not None and now >= min(step_end, give_up_at) or now >= give_up_at:
                 future.cancel()  # drops the result; a running thread ends on its own
                 if step_end <= give_up_at:
-                    raise _Overrun(self._garbage(progress, budget, target))
-                raise _Overrun(self._deadline(progress, give_up_at, target))
-            progress.changed.clear()
-            changed = asyncio.ensure_future(progress.changed.wait())
-            try:
-                await asyncio.wait({future, changed}, timeout=min(step_end, give_up_at) - now,
-                                   return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                changed.cancel()
+                    raise _Overrun(_garbage(progress, budget, target))
+                raise _Overrun(_deadline(progress, deadline))
+            # Woken by the result, or when the step seen last would overrun: the worker may have moved
+            # on since (a later step start), which the next turn reads.
+            await asyncio.wait({future}, timeout=min(step_end, give_up_at) - now)
         if future.cancelled():  # its executor was shut down under it (another device's overrun)
             raise concurrent.futures.BrokenExecutor("parse worker pool replaced")
-        records, error = future.result()
+        try:
+            records, error = future.result()
+        except concurrent.futures.BrokenExecutor:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug of ours fails this device, not the scan
+            log.debug("internal error parsing %s", target.name, exc_info=True)
+            return _internal(target, f"{type(exc).__name__}: {exc}")
         if records is None:
             return Parsed(None, "parse", error)
         return Parsed(records)
 
-    def _garbage(self, progress: _Progress, budget: float, target) -> Parsed:
-        step = progress.step
-        what = "normalising its records" if step == "normalise" else step if step.startswith("parsing ") else f"'{step}'"
-        reason = (f"output not readable in time: {what} took longer than its parse budget of {budget:g}s; "
-                  "its captures are kept as evidence")
-        log.warning("%s: %s", target.name, reason)
-        return Parsed(None, "garbage", reason)
 
-    def _deadline(self, progress: _Progress, give_up_at: float, target) -> Parsed:
-        limit = f" of {self._deadline_s:g}s" if self._deadline_s is not None else ""
-        return Parsed(None, "timeout", f"device deadline{limit} exceeded while parsing its output ({progress.step})")
+def _garbage(progress: _Progress, budget: float, target) -> Parsed:
+    step = progress.step
+    what = "normalising its records" if step == "normalise" else step if step.startswith("parsing ") else f"'{step}'"
+    reason = (f"output not readable in time: {what} took longer than its parse budget of {budget:g}s; "
+              "its captures are kept as evidence")
+    log.warning("%s: %s", target.name, reason)
+    return Parsed(None, "garbage", reason)
+
+
+def _deadline(progress: _Progress, deadline: float | None) -> Parsed:
+    limit = f" of {deadline:g}s" if deadline is not None else ""
+    return Parsed(None, "timeout", f"device deadline{limit} exceeded while parsing its output ({progress.step})")
+
+
+def _internal(target, what: str) -> Parsed:
+    return Parsed(None, "internal", f"internal error while parsing its output ({what}); please report it")
 
 
 class _Overrun(Exception):

@@ -43,7 +43,7 @@ from typing import Any
 
 from agent.core import platforms
 from agent.core.models import Capture, Target
-from agent.core.redact import Redactor
+from agent.core.redact import Redactor, redacting_exception_handler
 from agent.collect.endings import Stopper, headline
 from agent.collect.merge import _normalise_outcome, _Part, merge_records  # noqa: F401  (re-exported)
 from agent.collect.trust import KnownHostsError, ScanTrust
@@ -469,7 +469,7 @@ async def run_scan(
 
     loop = asyncio.get_running_loop()
     previous_handler = loop.get_exception_handler()
-    loop.set_exception_handler(redacting_exception_handler(redactor))
+    loop.set_exception_handler(redacting_exception_handler(redactor, log))
     if stop_signals:
         stopper.install(loop)
     tasks = [asyncio.create_task(one(t), name=t.name) for t in targets]
@@ -501,24 +501,6 @@ async def run_scan(
             summary.stop_signal, summary.exit_signal = stopper.signal.name, int(stopper.signal)
         _close(store, summary)
     return summary
-
-
-def redacting_exception_handler(redactor: Redactor) -> Callable[[asyncio.AbstractEventLoop, dict], None]:
-    """The loop's exception handler for a scan: what asyncio would log (an exception nobody
-    retrieved, a callback that raised), with the message, every context value and the traceback
-    scrubbed of the run's secrets, written through our logger (whose formatter scrubs again)."""
-
-    def handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:
-        parts = [str(context.get("message") or "unhandled exception in the event loop")]
-        for key in sorted(k for k in context if k not in ("message", "exception")):
-            parts.append(f"{key}: {context[key]!r}")
-        exc = context.get("exception")
-        text = "\n".join(parts)
-        if exc is not None:
-            text += "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        log.error("%s", redactor.scrub(text))
-
-    return handler
 
 
 def _close(store: Store, summary: ScanSummary) -> None:

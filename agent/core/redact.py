@@ -7,8 +7,8 @@ the literal values catches what no pattern could (a device echoing a password it
 Every way text leaves the process goes through it (issue 12, item 3): log records are scrubbed
 after they are formatted, traceback and stack included (:class:`RedactingFormatter`; a filter
 alone runs before logging formats the traceback), logging's last-resort handler too, and the
-uncaught-exception hooks of the interpreter and of threads (:func:`install_hooks`).  asyncio's
-exception handler is the scan's (``agent.collect.scan.redacting_exception_handler``).  The values
+uncaught-exception hooks of the interpreter and of threads (:func:`install_hooks`), and the
+scan's asyncio exception handler (:func:`redacting_exception_handler`).  The values
 themselves travel as :class:`agent.core.secret.Secret`, whose repr is masked.
 """
 from __future__ import annotations
@@ -63,6 +63,25 @@ class RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return self.redactor.scrub(super().format(record)) or ""
+
+
+def redacting_exception_handler(redactor: Redactor, log: logging.Logger):
+    """An asyncio exception handler (``loop.set_exception_handler``): what asyncio would log (an
+    exception nobody retrieved, a callback that raised), with the message, every context value and
+    the traceback scrubbed of the run's secrets, written through ``log`` (whose formatter scrubs
+    again)."""
+
+    def handler(loop, context: dict) -> None:
+        parts = [str(context.get("message") or "unhandled exception in the event loop")]
+        for key in sorted(k for k in context if k not in ("message", "exception")):
+            parts.append(f"{key}: {context[key]!r}")
+        exc = context.get("exception")
+        text = "\n".join(parts)
+        if exc is not None:
+            text += "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        log.error("%s", redactor.scrub(text))
+
+    return handler
 
 
 def _scrubbed_traceback(redactor: Redactor, exc_type, exc, tb) -> str:

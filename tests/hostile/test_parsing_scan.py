@@ -208,3 +208,24 @@ def test_deadline_reached_while_parsing_is_a_timeout():
     late = asyncio.run(main())
     assert (late.error_kind, late.error) == ("timeout", "device deadline of 30s exceeded while parsing its output "
                                                         "(waiting for a worker)")
+
+
+def test_a_parser_bug_fails_its_device_not_the_scan(monkeypatch):
+    """An exception other than ParseError out of the parsing worker is this device's 'internal' failure."""
+
+    def broken(lite, lite_again, on_step=None):
+        raise ValueError("int() of 5,000 digits")
+
+    monkeypatch.setattr(parsing, "_normalise_outcome", broken)
+
+    async def main():
+        runner = parsing.ParseRunner("thread")
+        loop = asyncio.get_running_loop()
+        try:
+            return await runner.run(_target("buggy"), _lite_outcome("buggy", []), loop.time() + 10, deadline=10)
+        finally:
+            runner.close()
+
+    bug = asyncio.run(main())
+    assert (bug.records, bug.error_kind) == (None, "internal")
+    assert bug.error == "internal error while parsing its output (ValueError: int() of 5,000 digits); please report it"
