@@ -55,15 +55,15 @@ def test_algorithms_of_key_types():
 @pytest.mark.skipif(not shutil.which("ssh-keygen"), reason="OpenSSH's ssh-keygen is not installed")
 def test_fingerprint_and_hashed_entries_agree_with_openssh(tmp_path):
     kh = tmp_path / "known_hosts"
-    kh.write_text(f"[10.0.0.1]:2222 {' '.join(A)}\n10.0.0.2 {' '.join(B)}\n")
+    kh.write_text(f"[127.0.0.1]:2222 {' '.join(A)}\nlocalhost {' '.join(B)}\n")
     listed = subprocess.run(["ssh-keygen", "-l", "-f", str(kh)], capture_output=True, text=True, check=True).stdout
     assert fingerprint(A[1]) in listed and fingerprint(B[1]) in listed
     subprocess.run(["ssh-keygen", "-H", "-f", str(kh)], capture_output=True, check=True)
-    assert "10.0.0" not in kh.read_text()  # hashed now
+    assert "127.0.0.1" not in kh.read_text() and "localhost" not in kh.read_text()  # hashed now
     known = KnownHosts.read([kh])
-    assert [k[:2] for k in known.keys_for("10.0.0.1", 2222)] == [A]
-    assert [k[:2] for k in known.keys_for("10.0.0.2", 22)] == [B]
-    assert known.keys_for("10.0.0.1", 22) == [] and known.keys_for("10.0.0.3", 22) == []
+    assert [k[:2] for k in known.keys_for("127.0.0.1", 2222)] == [A]
+    assert [k[:2] for k in known.keys_for("localhost", 22)] == [B]
+    assert known.keys_for("127.0.0.1", 22) == [] and known.keys_for("unknown.invalid", 22) == []
 
 
 def test_known_hosts_patterns_as_openssh_reads_them():
@@ -73,8 +73,8 @@ def test_known_hosts_patterns_as_openssh_reads_them():
     text = "\n".join([
         "# comment", "",
         f"core-*.example,!core-9.example {' '.join(A)}",
-        f"[10.1.1.1]:830 {' '.join(B)}",
-        f"10.2.?.1 {' '.join(R)} a comment",
+        f"[127.0.0.1]:830 {' '.join(B)}",
+        f"127.0.?.9 {' '.join(R)} a comment",
         f"{hashed} {' '.join(B)}",
         f"@revoked * {' '.join(R)}",
         f"@cert-authority *.example {' '.join(B)}",
@@ -83,12 +83,12 @@ def test_known_hosts_patterns_as_openssh_reads_them():
     assert [k[0:2] for k in known.keys_for("core-1.example", 22)] == [A]
     assert known.keys_for("core-9.example", 22) == []  # negated
     assert known.keys_for("CORE-2.EXAMPLE", 22)[0][2] == "kh:3"  # case-insensitive, file:line
-    assert [k[:2] for k in known.keys_for("10.1.1.1", 830)] == [B] and known.keys_for("10.1.1.1", 22) == []
-    assert [k[:2] for k in known.keys_for("10.2.7.1", 22)] == [R] and known.keys_for("10.2.17.1", 22) == []
+    assert [k[:2] for k in known.keys_for("127.0.0.1", 830)] == [B] and known.keys_for("127.0.0.1", 22) == []
+    assert [k[:2] for k in known.keys_for("127.0.7.9", 22)] == [R] and known.keys_for("127.0.17.9", 22) == []
     assert [k[:2] for k in known.keys_for("secret-host", 22)] == [B]
     assert known.revoked() == frozenset({R[1]})  # CA lines never trust anything
-    policy = policy_for("10.2.7.1", "tofu", (), known, (22,))
-    assert policy.verify("10.2.7.1", 22, *R).verdict == "revoked"
+    policy = policy_for("127.0.7.9", "tofu", (), known, (22,))
+    assert policy.verify("127.0.7.9", 22, *R).verdict == "revoked"
 
 
 @pytest.mark.parametrize("line, message", [
@@ -122,21 +122,21 @@ def test_policy_book_modes_files_and_store(tmp_path):
 def test_store_records_first_use_match_change_accept_forget(tmp_path):
     store = Store(tmp_path / "s.db")
     policy = HostKeyPolicy("tofu")
-    first = policy.verify("10.0.0.1", 22, *A, at=100.0)
+    first = policy.verify("127.0.0.1", 22, *A, at=100.0)
     assert [s.key for s in store.record_host_keys("sw1", [first])] == [A[1]]
     # Another name on the same address racing with another key: it cannot become trusted.
-    assert store.record_host_keys("sw1-alias", [policy.verify("10.0.0.1", 22, *B, at=101.0)]) == []
-    trusted = HostKeyPolicy("tofu", tuple(store.trusted_host_keys()["10.0.0.1"]))
-    store.record_host_keys("sw1", [trusted.verify("10.0.0.1", 22, *A, at=200.0),
-                                   trusted.verify("10.0.0.1", 22, *B, at=300.0)])
+    assert store.record_host_keys("sw1-alias", [policy.verify("127.0.0.1", 22, *B, at=101.0)]) == []
+    trusted = HostKeyPolicy("tofu", tuple(store.trusted_host_keys()["127.0.0.1"]))
+    store.record_host_keys("sw1", [trusted.verify("127.0.0.1", 22, *A, at=200.0),
+                                   trusted.verify("127.0.0.1", 22, *B, at=300.0)])
     rows = [(r["status"], r["key"], r["first_seen"], r["last_seen"], r["device"]) for r in store.host_key_rows()]
     assert rows == [("trusted", A[1], 100.0, 200.0, "sw1"), ("offered", B[1], 101.0, 300.0, "sw1")]
     assert store.accept_host_keys("sw1", 830) == []  # nothing offered on that port
     assert [r["key"] for r in store.accept_host_keys("sw1")] == [B[1]]
     assert [(r["status"], r["key"]) for r in store.host_key_rows()] == [("trusted", B[1])]
-    strict = HostKeyPolicy("strict").verify("10.0.0.1", 22, *A)
+    strict = HostKeyPolicy("strict").verify("127.0.0.1", 22, *A)
     assert store.record_host_keys("sw1", [strict]) == [] and len(store.host_key_rows()) == 1  # strict: no writes
-    assert store.forget_host_keys("10.0.0.2") == 0 and store.forget_host_keys("10.0.0.1") == 1
+    assert store.forget_host_keys("localhost") == 0 and store.forget_host_keys("127.0.0.1") == 1
     assert store.trusted_host_keys() == {}
     store.close()
 
@@ -159,7 +159,7 @@ def test_schema_v7_migrates_a_v6_store_and_is_idempotent(tmp_path):
 def _inventory(tmp_path, host_data, group_data=None):
     inv = tmp_path / "inv"
     inv.mkdir(exist_ok=True)
-    host = {"hostname": "10.0.0.1", "platform": "cisco_xe", "username": "u", "password": "${PW}",
+    host = {"hostname": "127.0.0.1", "platform": "cisco_xe", "username": "u", "password": "${PW}",
             "groups": ["g"], "data": host_data}
     (inv / "hosts.yaml").write_text(yaml.safe_dump({"sw1": host}))
     (inv / "groups.yaml").write_text(yaml.safe_dump({"g": {"data": group_data or {}}}))
@@ -203,12 +203,12 @@ def test_a_refused_key_fails_the_device_even_after_another_transport_collected_i
                 raise CollectError("hostkey", self.error)
             sink.append(Capture(target.name, target.platform, "netconf", "netconf:hardware", "<x/>", 0.0, 0.0))
 
-    target = Target("sw1", "10.0.0.1", "cisco_xe", transports=("netconf", "ssh", "snmp"),
+    target = Target("sw1", "127.0.0.1", "cisco_xe", transports=("netconf", "ssh", "snmp"),
                     credential=Credential("u", "p"))
-    collectors = {"netconf": Fake("netconf"), "ssh": Fake("ssh", "host key of 10.0.0.1:22 changed"),
+    collectors = {"netconf": Fake("netconf"), "ssh": Fake("ssh", "host key of 127.0.0.1:22 changed"),
                   "snmp": Fake("snmp")}
     outcome = asyncio.run(_collect_one(target, ScanOptions(retries=0), collectors, Redactor()))
     assert asked == ["netconf", "ssh"]
-    assert (outcome.result.error_kind, outcome.result.error) == ("hostkey", "host key of 10.0.0.1:22 changed")
-    assert outcome.failures == [("ssh", "hostkey", "host key of 10.0.0.1:22 changed")]
+    assert (outcome.result.error_kind, outcome.result.error) == ("hostkey", "host key of 127.0.0.1:22 changed")
+    assert outcome.failures == [("ssh", "hostkey", "host key of 127.0.0.1:22 changed")]
     assert [c.command for c in outcome.result.captures] == ["netconf:hardware"]  # evidence kept

@@ -119,7 +119,7 @@ def test_yaml_nested_deeper_than_any_inventory_is_refused_before_libyaml_crashes
 
 def test_an_inventory_that_is_not_utf8_is_named_with_line_and_column(tmp_path, capsys):
     inv = tmp_path / "hosts.yaml"
-    inv.write_bytes(b"r1:\n  hostname: 10.0.0.1\n  platform: cisco_xe\n  data:\n    site: Caf\xe9 Nord\n")
+    inv.write_bytes(b"r1:\n  hostname: 127.0.0.1\n  platform: cisco_xe\n  data:\n    site: Caf\xe9 Nord\n")
     assert cli_main(["scan", "-i", str(inv), "--db", str(tmp_path / "s.db")]) == 2
     err = capsys.readouterr().err
     assert f"{inv}: file is not UTF-8 text: byte 0xE9 at line 5, column 14 (save it as UTF-8)" in err

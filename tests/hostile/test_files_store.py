@@ -47,7 +47,7 @@ def a_store(path: Path, devices: int = 3) -> Path:
     scan = store.begin_scan("inv", {}, devices)
     with store.transaction():
         for d in range(devices):
-            store.save_device(scan, Target(f"sw{d}", "10.0.0.1", "cisco_xe"), status="failed", transport="ssh",
+            store.save_device(scan, Target(f"sw{d}", "127.0.0.1", "cisco_xe"), status="failed", transport="ssh",
                               records=None, error_kind="connect", error="refused " + "x" * 200, started=0, ended=0,
                               attempts=1)
     store.end_scan(scan, "completed")
