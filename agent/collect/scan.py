@@ -49,6 +49,7 @@ from agent.collect.merge import _normalise_outcome, _Part, merge_records  # noqa
 from agent.collect.trust import KnownHostsError, ScanTrust
 from agent.collect.parsing import DEFAULT_BUDGET, Parsed, ParseRunner
 from agent.store import Store, StoreError
+from agent.store import sessions as store_sessions
 from collectors.base import CollectError, CollectResult, Collector
 
 log = logging.getLogger("ibagent.scan")
@@ -113,6 +114,7 @@ class ScanSummary:
     attempts: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     insecure: list[str] = field(default_factory=list)  # devices whose host keys were not checked (inventory opt-in)
     keys_learned: int = 0  # host keys trusted on first use in this scan
+    weak_crypto: dict[str, list[str]] = field(default_factory=dict)  # device -> findings (agent.core.ssh_algorithms)
 
     @property
     def elapsed(self) -> float:
@@ -414,6 +416,9 @@ async def run_scan(
                     ended=time.time(), attempts=result.attempts, failures=failures,
                 )
                 learned = trust.record(store, target.name, outcome.host_keys)
+                # What its SSH session negotiated (the collector noted it) and its weak-crypto findings.
+                weak = store_sessions.record(store, scan_id, target, result.transport or "",
+                                             getattr(collectors.get("ssh"), "sessions", {}).pop(target.name, None))
         except StoreError as exc:
             # Disk full, read-only, I/O error: this device is not saved, and no later one would be.
             summary.unsaved += 1
@@ -421,6 +426,8 @@ async def run_scan(
             stopper.store_failed(redactor.scrub(str(exc)) or "")
             return
         summary.keys_learned += learned
+        if weak:
+            summary.weak_crypto[target.name] = weak
         status = "ok" if result.ok else "failed"
         if result.ok:
             summary.ok += 1

@@ -218,3 +218,16 @@ def weak_transport(transport: str) -> list[Finding]:
     if transport == "telnet":
         return [Finding("transport", "telnet", "credentials and output in clear text")]
     return []
+
+
+def device_findings(options: dict[str, Any], transports: tuple[str, ...] | list[str], used: str,
+                    session: dict[str, str] | None) -> list[Finding]:
+    """Every weak-crypto finding about one device collection: the SSH session it negotiated, the
+    SNMP modes it is configured with (when SNMP is one of its transports) and a clear-text
+    transport it was collected over (``used``: the collection's transport, ``ssh+snmp`` style)."""
+    found = weak_ssh(session) if session else []
+    if "snmp" in transports:
+        found += weak_snmp(options)
+    for transport in used.split("+") if used else ():
+        found += weak_transport(transport)
+    return found
