@@ -391,6 +391,9 @@ async def connect(target: Target, *, connect_timeout: float, profile: AlgorithmP
         if check.restricted and "host key" in (exc.reason or "").lower():
             seen = target.host_keys.no_common_type(target.host, target.port, at=time.time())
             raise CollectError("hostkey", seen.message()) from None
+        if check.seen is None and ssh_algorithms.is_negotiation_failure(exc.reason or ""):
+            # No kex, cipher or MAC in common (a host-key mismatch was caught just above): old gear.
+            raise NegotiationFailed(exc.reason, profile, "asyncssh") from None
         if check.restricted and check.seen is None:
             # The server dropped the connection inside the key exchange, before showing any key,
             # after we asked only for the trusted key type(s): the same refusal when its disconnect
@@ -398,8 +401,6 @@ async def connect(target: Target, *, connect_timeout: float, profile: AlgorithmP
             # possible impostor another handshake.
             seen = target.host_keys.no_common_type(target.host, target.port, at=time.time())
             raise CollectError("hostkey", f"{seen.message()} (the server closed the key exchange: {exc.reason})") from None
-        if check.seen is None and ssh_algorithms.is_negotiation_failure(exc.reason or ""):
-            raise NegotiationFailed(exc.reason, profile, "asyncssh") from None
         raise CollectError("connect", f"SSH handshake failed: {exc.reason}", transient=True) from None
     except OSError as exc:
         raise CollectError("connect", f"cannot connect: {exc.strerror or exc}", transient=True) from None
