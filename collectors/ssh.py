@@ -28,6 +28,13 @@ from collectors.base import PROMPT, CollectError, enable_refused, looks_like_noi
 from collectors.ssh_algorithms import NegotiationFailed
 
 _PASSWORD_PROMPT = re.compile(r"[Pp]assword:\s*$")
+# The device's own login inside the shell (IOS with 'login' on the vty, AAA): asked after SSH login.
+_LOGIN_PROMPT = re.compile(r"(?:[Uu]ser ?[Nn]ame|[Ll]ogin):\s*$")
+# A pager waiting for a key ('terminal length 0' refused): IOS ' --More-- ', NX-OS/others '--More--'.
+_MORE = re.compile(r"-+ ?[Mm]ore ?-+\s*$")
+# The pager marker and the backspaces/blanks that erase it once a key was pressed.
+_MORE_MARK = re.compile(r" ?-+ ?[Mm]ore ?-+ ?(?:\x08+ *\x08*)?")
+_MAX_PAGES = 100_000
 # Cap on what one command may print: a runaway device must not eat the agent's memory.
 _MAX_OUTPUT = 16 * 1024 * 1024
 
@@ -195,7 +202,7 @@ class SshCollector:
             started = time.time()
             chan.write(command + "\n")
             try:
-                out = await shell.read_until(at_prompt, self.command_timeout)
+                out = await _read_paged(chan, shell, at_prompt, self.command_timeout)
             except CollectError as exc:
                 partial = _clean(shell.take(), command, prompt_line)
                 sink.append(
@@ -223,6 +230,32 @@ class SshCollector:
                 raise CollectError("command", f"{command!r} rejected: {refusal}")
         chan.write("exit\n")
         chan.close()
+
+
+async def _read_paged(chan, shell: _Shell, at_prompt, timeout: float) -> str:
+    """One command's output up to the prompt, pressing space at each ``--More--`` (a device that
+    refused 'terminal length 0' pages anyway).  The text has the pager marks removed; the raw bytes
+    (``shell.taken_raw``) keep them, as the device sent them."""
+    def done_or_more(tail: str) -> bool:
+        return at_prompt(tail) or bool(_MORE.search(tail))
+
+    parts: list[str] = []
+    raws: list[bytes] = []
+    for _ in range(_MAX_PAGES):
+        try:
+            out = await shell.read_until(done_or_more, timeout)
+        except CollectError:
+            # A failure mid-listing: the caller's take() gets every page read so far, in order.
+            shell.buffer[:0] = parts
+            shell.raw[:0] = raws
+            raise
+        raws.append(shell.taken_raw)
+        parts.append(out)
+        if at_prompt(out.replace("\r", "").rsplit("\n", 1)[-1]):
+            shell.taken_raw = b"".join(raws)
+            return _MORE_MARK.sub("", "".join(parts)) if len(parts) > 1 else out
+        chan.write(" ")
+    raise CollectError("garbage", f"more than {_MAX_PAGES} pages of output without a prompt")
 
 
 # Login and shell set-up, shared with ``collectors.ssh_actions`` (the SLP offline workflow) so both
@@ -416,11 +449,26 @@ async def open_shell(
     chan, shell = await conn.create_session(_Shell, term_type="vt100", term_size=(511, 24), encoding=None)
     chan = _TextChannel(chan)
     any_prompt = plat.ssh.prompt.match
-    raw = await shell.read_until(any_prompt, connect_timeout)
+    raw = await shell.read_until(lambda t: bool(any_prompt(t) or _LOGIN_PROMPT.search(t)), connect_timeout)
+    if _LOGIN_PROMPT.search(raw.replace("\r", "").rsplit("\n", 1)[-1]):
+        raw = await _shell_login(chan, shell, target, any_prompt, connect_timeout)
     prompt_line = raw.replace("\r", "").rsplit("\n", 1)[-1]
     if prompt_line.rstrip().endswith(">") and plat.ssh.enable in ("always", "when_user_exec"):
         prompt_line = await _enable(chan, shell, target, any_prompt, command_timeout)
     return chan, shell, prompt_line
+
+
+async def _shell_login(chan, shell: _Shell, target: Target, any_prompt, timeout: float) -> str:
+    """Answer the device's own ``Username:`` / ``Password:`` with the target's credentials, once
+    (a second try would only count against an AAA lockout); the text up to the prompt."""
+    cred = target.credential
+    chan.write(cred.username + "\n")
+    await shell.read_until(lambda t: bool(_PASSWORD_PROMPT.search(t)), timeout)
+    chan.write(reveal(cred.password) + "\n")
+    text = await shell.read_until(lambda t: bool(any_prompt(t) or _LOGIN_PROMPT.search(t)), timeout)
+    if _LOGIN_PROMPT.search(text.replace("\r", "").rsplit("\n", 1)[-1]):
+        raise CollectError("auth", "login refused by the device's own Username:/Password: prompt")
+    return text
 
 
 async def _enable(chan, shell: _Shell, target: Target, any_prompt, command_timeout: float) -> str:

@@ -15,7 +15,17 @@ import pytest
 import sshd_servers as S
 from agent.cli import main as cli_main
 from lab.device import DeviceSpec, RunningDevice
+from agent.normalize import canonical_version
+from agent.store import Store
+from lab import profiles
 from truth_checks import truth_items
+
+PROFILE = profiles.load("c2960x_stack2")
+
+
+def PROFILE_CHASSIS_SERIAL() -> str:  # noqa: N802 - reads as the constant it stands for
+    spec = DeviceSpec(name=PROFILE.name, profile=PROFILE.name).resolved(0)
+    return RunningDevice(spec, "127.0.0.1", 0).truth.chassis_serial
 
 DRIVERS = ("asyncssh", "netmiko")
 PASSWORD_ENV = "IBAGENT_INTEROP_PASSWORD"
@@ -184,6 +194,25 @@ def test_auth_modes_and_shell_quirks_collect(sshd_servers, tmp_path, capsys, ser
     rows = devices_json(db, capsys)
     assert items(rows) == truth()
     assert rows[0]["hostname"] == "c2960x_stack2"
+    # 'show version' is longer than a page: read whole (the version is near its top, the
+    # chassis serial near its end) and stored without the pager's marks.
+    assert rows[0]["version"] == canonical_version("cisco_ios", PROFILE.os_version)
+    con = sqlite3.connect(db)
+    try:
+        ids = [r[0] for r in con.execute("SELECT id FROM captures WHERE command = 'show version'")]
+    finally:
+        con.close()
+    store = Store(db, readonly=True)
+    try:
+        text = store.capture_text(ids[0])
+        raw = store.capture_bytes(ids[0])
+    finally:
+        store.close()
+    assert "More" not in text and "\b" not in text
+    # The evidence keeps what the device sent: the pager's marks are there on the paging server
+    # (the netmiko driver keeps cleaned text only).
+    assert (b"--More--" in raw) == (server == "noterm" and driver == "asyncssh")
+    assert PROFILE_CHASSIS_SERIAL() in text
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
