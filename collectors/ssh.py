@@ -427,6 +427,11 @@ async def connect(target: Target, *, connect_timeout: float, profile: AlgorithmP
         if check.seen is None and ssh_algorithms.is_negotiation_failure(exc.reason or ""):
             # No kex, cipher or MAC in common (a host-key mismatch was caught just above): old gear.
             raise NegotiationFailed(exc.reason, profile, "asyncssh") from None
+        mismatch = ssh_algorithms.kexinit_mismatch(getattr(check.conn, "_server_kexinit", None), offer) \
+            if check.seen is None else None
+        if mismatch:
+            # The server hung up first, but its KEXINIT shows why: nothing in common but maybe the key.
+            raise NegotiationFailed(mismatch, profile, "asyncssh") from None
         if check.restricted and check.seen is None:
             # The server dropped the connection inside the key exchange, before showing any key,
             # after we asked only for the trusted key type(s): the same refusal when its disconnect
