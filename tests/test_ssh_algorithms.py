@@ -165,3 +165,20 @@ def test_replay_shell_authorization_failures():
 def test_replay_shell_exec_request_runs_one_command():
     out = _replay(["c9300_stack3"], b"", env={"SSH_ORIGINAL_COMMAND": "show inventory"})
     assert out.startswith("NAME:") and "#" not in out.splitlines()[-1]
+
+
+def test_the_old_release_store_migrates_to_v9_with_the_new_tables(tmp_path):
+    import shutil
+
+    fixture = REPO / "fixtures" / "stores" / "v4_release_7198eac.db"
+    path = tmp_path / "old.db"
+    shutil.copy(fixture, path)
+    for _ in range(2):  # migrating, then opening the migrated store again
+        store = Store(path)
+        try:
+            tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            assert {"sessions", "findings"} <= tables
+            assert store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "9"
+            assert store.db.execute("SELECT COUNT(*) FROM findings").fetchone()[0] == 0
+        finally:
+            store.close()

@@ -14,6 +14,7 @@ SPECS = [
     S.ServerSpec("modern", "c2960x_stack2"),
     S.ServerSpec("legacy", "c2960x_stack2", S.LEGACY),
     S.ServerSpec("ancient", "c2960x_stack2", S.ANCIENT),
+    S.ServerSpec("ancient_3des", "c2960x_stack2", S.ANCIENT_3DES),
     S.ServerSpec("kbdint", "c2960x_stack2", auth="kbdint"),
     S.ServerSpec("banner", "c2960x_stack2", banner="*** Authorized access only ***\nViolators will be prosecuted\n",
                  shell_args=("--motd", "C2960X lab switch\\nMaintenance window: Sundays")),

@@ -36,6 +36,7 @@ FAST = ["--connect-timeout", "8", "--command-timeout", "8", "--deadline", "60", 
 EXPECTED = {
     "legacy": {"kex": "diffie-hellman-group14-sha1", "cipher": "aes128-cbc", "mac": "hmac-sha1", "hostkey": "ssh-rsa"},
     "ancient": {"kex": "diffie-hellman-group1-sha1", "cipher": "aes128-cbc", "mac": "hmac-sha1", "hostkey": "ssh-rsa"},
+    "ancient_3des": {"kex": "diffie-hellman-group1-sha1", "cipher": "3des-cbc", "mac": "hmac-sha1", "hostkey": "ssh-rsa"},
 }
 
 
@@ -97,10 +98,11 @@ def device_row(db: str, device: str) -> sqlite3.Row:
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
-@pytest.mark.parametrize("server", ["legacy", "ancient"])
+@pytest.mark.parametrize("server", ["legacy", "ancient", "ancient_3des"])
 def test_old_ios_algorithm_sets_collect_with_their_profile(sshd_servers, tmp_path, capsys, server, driver):
     srv = sshd_servers[server]
-    inv = write_inventory(tmp_path / "inv", {"sw": (srv.port, {"ssh_algorithms": server})})
+    profile = server.split("_")[0]
+    inv = write_inventory(tmp_path / "inv", {"sw": (srv.port, {"ssh_algorithms": profile})})
     code, db = scan(tmp_path, inv, driver, *strict(tmp_path, srv))
     out = capsys.readouterr().out
     assert code == 0, out
@@ -109,10 +111,10 @@ def test_old_ios_algorithm_sets_collect_with_their_profile(sshd_servers, tmp_pat
     row = rows[0]
     negotiated = {k: row[f"ssh_{k}"] for k in ("kex", "cipher", "mac", "hostkey")}
     assert negotiated == EXPECTED[server]
-    assert (row["ssh_driver"], row["ssh_profile"], row["ssh_stepped_down_from"]) == (driver, server, "")
+    assert (row["ssh_driver"], row["ssh_profile"], row["ssh_stepped_down_from"]) == (driver, profile, "")
     subjects = {f["subject"]: f["value"] for f in row["weak_crypto_findings"]}
-    assert subjects == {"ssh kex": EXPECTED[server]["kex"], "ssh cipher": "aes128-cbc", "ssh mac": "hmac-sha1",
-                        "ssh host key": "ssh-rsa"}
+    assert subjects == {"ssh kex": EXPECTED[server]["kex"], "ssh cipher": EXPECTED[server]["cipher"],
+                        "ssh mac": "hmac-sha1", "ssh host key": "ssh-rsa"}
     # The scan summary lists the device's weak crypto.
     assert "weak crypto: 1 device(s)" in out and "diffie-hellman-group" in out
 
