@@ -309,6 +309,27 @@ class _HostKeyCheck(asyncssh.SSHClient):
     def connection_made(self, conn) -> None:
         self.conn = conn
 
+    # Keyboard-interactive (TACACS/RADIUS-backed AAA) may ask several questions in one round, e.g.
+    # 'Username:' (echoed) and 'Password:' (not echoed); asyncssh's own fallback answers only a
+    # single password prompt.  Asked only after the host key was accepted.
+    _SECRET_PROMPT = re.compile(r"pass(?:word|code| code)|secret", re.I)
+    _USER_PROMPT = re.compile(r"user|login|name", re.I)
+
+    def kbdint_auth_requested(self) -> str:
+        return ""  # no submethods: let the server choose
+
+    def kbdint_challenge_received(self, name: str, instructions: str, lang: str, prompts):
+        cred = self.target.credential
+        answers = []
+        for prompt, echo in prompts:
+            if not echo and self._SECRET_PROMPT.search(prompt):
+                answers.append(reveal(cred.password))
+            elif echo and self._USER_PROMPT.search(prompt):
+                answers.append(cred.username)
+            else:
+                return None  # a question we have no answer for (a one-time token): give up this method
+        return answers
+
     def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
         # Asked inside the key exchange: the one moment asyncssh's kex object (its algorithm) exists.
         kex = getattr(self.conn, "_kex", None)
