@@ -296,6 +296,7 @@ class _HostKeyCheck(asyncssh.SSHClient):
         self.target = target
         self.seen: HostKeySeen | None = None
         self.conn = None
+        self.password_sent = False  # keyboard-interactive: the password is offered once per connection
         self.kex: str | None = None  # the key exchange and host-key signature algorithm negotiated
         self.sig_alg: str | None = None
         policy = target.host_keys
@@ -323,6 +324,9 @@ class _HostKeyCheck(asyncssh.SSHClient):
         answers = []
         for prompt, echo in prompts:
             if not echo and self._SECRET_PROMPT.search(prompt):
+                if self.password_sent:
+                    return None  # asked again: the password was refused; never loop on it
+                self.password_sent = True
                 answers.append(reveal(cred.password))
             elif echo and self._USER_PROMPT.search(prompt):
                 answers.append(cred.username)
