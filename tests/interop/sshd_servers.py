@@ -146,7 +146,18 @@ def start(spec: ServerSpec, root: Path) -> tuple[Server, ShellServer]:
     rsa = "ssh-rsa" in spec.algorithms.get("HostKeyAlgorithms", "")
     key_path, pub = _host_key(directory, "rsa" if rsa else "ed25519")
     shell = ShellServer(directory / "replay.sock", [spec.profile, *spec.shell_args])
-    port = free_port()
+    for _ in range(5):  # a port freed by free_port() can be taken by someone else before sshd binds it
+        port = free_port()
+        proc = _start_sshd(spec, directory, port, key_path, shell)
+        if proc is not None:
+            return Server(spec, port, pub, directory, proc), shell
+    shell.close()
+    raise RuntimeError(f"sshd {spec.name} did not start: {(directory / 'sshd.log').read_text()[-500:]}")
+
+
+def _start_sshd(spec: ServerSpec, directory: Path, port: int, key_path: Path, shell: ShellServer):
+    """sshd on ``port``, or None when it could not listen there.  Ready means sshd itself says it
+    listens on that port (a banner alone could come from another SSH server on a reused port)."""
     lines = [
         f"Port {port}",
         "ListenAddress 127.0.0.1",
@@ -179,20 +190,19 @@ def start(spec: ServerSpec, root: Path) -> tuple[Server, ShellServer]:
     config = directory / "sshd_config"
     config.write_text("\n".join(lines) + "\n")
     subprocess.run([SSHD, "-t", "-f", str(config)], check=True, capture_output=True)
-    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
-                            stderr=open(directory / "sshd.log", "wb"))
+    log = directory / "sshd.log"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=err)
+    listening = f"Server listening on 127.0.0.1 port {port}".encode()
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                if s.recv(64).startswith(b"SSH-"):
-                    break
-        except OSError:
-            time.sleep(0.05)
-    else:
+    while time.monotonic() < deadline and proc.poll() is None:
+        if listening in log.read_bytes():
+            return proc
+        time.sleep(0.05)
+    if proc.poll() is None:
         proc.kill()
-        raise RuntimeError(f"sshd {spec.name} did not start: {(directory / 'sshd.log').read_text()[-500:]}")
-    return Server(spec, port, pub, directory, proc), shell
+    proc.wait()
+    return None
 
 
 def stop(server: Server, shell: ShellServer) -> None:
