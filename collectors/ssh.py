@@ -507,7 +507,15 @@ async def _enable(chan, shell: _Shell, target: Target, any_prompt, command_timeo
     if _PASSWORD_PROMPT.search(shell_text.replace("\r", "").rsplit("\n", 1)[-1]):
         secret = target.credential.enable or target.credential.password
         chan.write(reveal(secret) + "\n")
-        shell_text = await shell.read_until(any_prompt, command_timeout)
+        asked_again = lambda t: bool(_PASSWORD_PROMPT.search(t) or any_prompt(t))  # noqa: E731
+        shell_text = await shell.read_until(asked_again, command_timeout)
+        for _ in range(5):
+            # Classic IOS asks again after a wrong secret ('Password:' up to three times, then
+            # '% Bad secrets'): the secret is not sent twice; empty answers use up the tries.
+            if not _PASSWORD_PROMPT.search(shell_text.replace("\r", "").rsplit("\n", 1)[-1]):
+                break
+            chan.write("\n")
+            shell_text = await shell.read_until(asked_again, command_timeout)
     prompt_line = shell_text.replace("\r", "").rsplit("\n", 1)[-1]
     if not prompt_line.rstrip().endswith("#"):
         raise CollectError("auth", enable_refused(target))

@@ -15,6 +15,8 @@ device does not.  The options reproduce those ways:
 - ``--no-term-length``: ``terminal length 0`` is refused and long output pages with ``--More--``
   (space: next page, return: next line, anything else: stop).
 - ``--authz-fail``: ``enable`` and every privileged command answer ``% Authorization failed.``
+- ``--enable-tries N`` (with ``--enable-secret``): a wrong enable secret is asked again, as classic
+  IOS does three times before ``% Bad secrets``.
 
 Credentials for ``--login`` come from ``--username``/``--password`` or the lab's environment
 variables (IBAGENT_LAB_USERNAME / IBAGENT_LAB_PASSWORD); test values only, never printed.
@@ -77,10 +79,29 @@ class _StdioChannel:
 class ReplaySession(Session):
     """``lab.cli.Session`` plus the behaviours of old or locked-down gear chosen on the command line."""
 
-    def __init__(self, device: RunningDevice, channel, rng, *, paging: bool, authz_fail: bool) -> None:
+    def __init__(self, device: RunningDevice, channel, rng, *, paging: bool, authz_fail: bool,
+                 enable_tries: int = 1) -> None:
         super().__init__(device, channel, rng)
         self.paging = paging
         self.authz_fail = authz_fail
+        self.enable_tries = enable_tries
+
+    async def _enable(self) -> bool:
+        if self.enable_tries <= 1:
+            return await super()._enable()
+        # Classic IOS: a wrong enable secret asks 'Password:' again, then gives up with '% Bad secrets'.
+        for _ in range(self.enable_tries):
+            self._write("Password: ")
+            secret = await self.read_line(echo=False)
+            if secret is None:
+                return False
+            if secret == self.device.enable_password:
+                self.mode = Mode.EXEC
+                self._write_prompt()
+                return True
+        self._write("% Bad secrets\r\n\r\n")
+        self._write_prompt()
+        return True
 
     async def execute(self, line: str) -> bool:
         if self.mode is not Mode.CONFIG and line.strip() and not self.garbled:
@@ -167,6 +188,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--motd", default="", help="banner text printed before anything else ('\\n' for line breaks)")
     p.add_argument("--no-term-length", action="store_true",
                    help="refuse 'terminal length 0' with '%% Invalid input' and page long output with --More--")
+    p.add_argument("--enable-tries", type=int, default=1, metavar="N",
+                   help="ask the enable secret up to N times, then '%% Bad secrets' (classic IOS asks 3 times); "
+                        "default 1: the lab's answer")
+    p.add_argument("--enable-secret", default="",
+                   help="the enable secret (default: $IBAGENT_LAB_ENABLE or the lab default); test values only")
     p.add_argument("--authz-fail", action="store_true",
                    help="answer '%% Authorization failed.' to enable and every privileged command")
     return p
@@ -174,10 +200,11 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _run(args: argparse.Namespace, fd_in: int, fd_out: int) -> int:
     spec = DeviceSpec(name=args.hostname or args.profile, profile=args.profile, seed=args.seed,
-                      index=args.index).resolved(args.index)
+                      index=args.index, enable_password=args.enable_secret).resolved(args.index)
     device = RunningDevice(spec, "127.0.0.1", 0)
     session = ReplaySession(device, _StdioChannel(fd_in, fd_out), random.Random(args.seed),
-                            paging=args.no_term_length, authz_fail=args.authz_fail)
+                            paging=args.no_term_length, authz_fail=args.authz_fail,
+                            enable_tries=max(1, args.enable_tries))
     command = os.environ.get("SSH_ORIGINAL_COMMAND")
     if command:  # an SSH exec request through ForceCommand: one command, no prompt
         return await session.run_exec(command)

@@ -20,6 +20,11 @@ SPECS = [
                  shell_args=("--motd", "C2960X lab switch\\nMaintenance window: Sundays")),
     S.ServerSpec("login", "c2960x_stack2",
                  shell_args=("--login", "--username", S.USER, "--password", S.PASSWORD)),
+    # The shell's own login refuses the SSH credentials (AAA with another user database).
+    S.ServerSpec("login_refused", "c2960x_stack2",
+                 shell_args=("--login", "--username", S.USER, "--password", "another-Secret-7")),
+    # Classic IOS re-asks a wrong enable secret three times, then '% Bad secrets'.
+    S.ServerSpec("enable_retries", "c2960x_stack2", shell_args=("--enable-tries", "3", "--enable-secret", "not-ours-1")),
     S.ServerSpec("noterm", "c2960x_stack2", shell_args=("--no-term-length",)),
     S.ServerSpec("authz", "c2960x_stack2", shell_args=("--authz-fail",)),
     # An XE box that lands at '#' and is refused its privileged commands by AAA.

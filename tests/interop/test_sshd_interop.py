@@ -230,3 +230,19 @@ def test_authorization_failed_is_a_clear_failure(sshd_servers, tmp_path, capsys,
     assert row["status"] == "failed"
     assert row["error_kind"] in ("auth", "command"), (row["error_kind"], row["error"])
     assert "uthoriz" in row["error"] or "enable" in row["error"], row["error"]
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+@pytest.mark.parametrize("server, words", [("login_refused", "Username:/Password:"), ("enable_retries", "enable")])
+def test_refusals_inside_the_shell_are_auth_failures(sshd_servers, tmp_path, capsys, server, words, driver):
+    srv = sshd_servers[server]
+    inv = write_inventory(tmp_path / "inv", {"sw": (srv.port, {})})
+    code, db = scan(tmp_path, inv, driver, *strict(tmp_path, srv))
+    capsys.readouterr()
+    assert code != 0
+    row = device_row(db, "sw")
+    assert (row["status"], row["error_kind"]) == ("failed", "auth"), row["error"]
+    assert words in row["error"]
+    # Refused, not waited out (asyncssh answers IOS's repeated 'Password:' with empty lines; netmiko's
+    # enable() waits for a prompt that comes only after its read timeout, 8 s here).
+    assert row["ended"] - row["started"] < (15 if driver == "asyncssh" or server == "login_refused" else 40)
