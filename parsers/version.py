@@ -48,6 +48,8 @@ def ios(text: str) -> Facts:
     if xe and not _RELEASE.match(xe):
         facts["build_label"] = xe
         xe = ""
+    if iosv and not _RELEASE.match(iosv):  # 'Experimental Version [mcp_dev-user 101]': no release
+        iosv = ""
     if xe:
         facts["os_version"] = xe
     elif iosv:
@@ -106,7 +108,8 @@ def ios(text: str) -> Facts:
         m["serial"] = m["serial"] or main["system_serial"] or main["board_id"]
         if main["mb_serial"]:
             m["mb_serial"] = main["mb_serial"]
-    facts["versions_seen"] = _uniq(versions + [m["sw_version"] for m in members.values()])
+    facts["versions_seen"] = _uniq(versions + [m["sw_version"] for m in members.values()
+                                               if _RELEASE.match(m["sw_version"])])
     if len(members) > 1:
         facts["stack_members"] = [members[k] for k in sorted(members, key=int)]
         facts["roles"] = [f"Switch {m['switch']} {m['role']}".strip() for m in facts["stack_members"]]
