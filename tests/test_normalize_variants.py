@@ -96,3 +96,26 @@ def test_classic_licence_feature_blocks_are_typed_records():
 def test_smart_licensing_output_is_never_read_as_classic():
     rec = records("cisco_xe", ("show license status", "cisco_xe/show_license_status/classic_registered.txt"))
     assert rec.license_status is not None and rec.license_status.licensing == ""
+
+
+def _xe_netconf(software_version: str) -> str:
+    return ('<rpc-reply xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><data>'
+            '<device-hardware-data xmlns="http://cisco.com/ns/yang/Cisco-IOS-XE-device-hardware-oper"><device-hardware>'
+            "<device-inventory><hw-type>hw-type-chassis</hw-type><hw-dev-index>0</hw-dev-index>"
+            "<part-number>C9300-24U</part-number><serial-number>FOC2301X0AB</serial-number>"
+            "<hw-description>Cisco Catalyst 9300 Series</hw-description></device-inventory>"
+            f"<device-system-data><software-version>{software_version}</software-version></device-system-data>"
+            "</device-hardware></device-hardware-data></data></rpc-reply>")
+
+
+def test_netconf_software_version_skips_a_build_label_for_the_release():
+    import parsers
+
+    label = ("Cisco IOS XE Software, Version 2019-10-31_17.49_jdoe\n"
+             "Cisco IOS Software [Amsterdam], Catalyst L3 Switch Software (CAT9K_IOSXE), "
+             "Experimental Version 17.2.20191101:003833 [mcp_dev-jdoe 101]")
+    facts = parsers.parse("cisco_xe", "netconf:device-hardware", _xe_netconf(label)).facts
+    assert facts["os_version"] == "17.2.20191101:003833"
+    release = parsers.parse("cisco_xe", "netconf:device-hardware",
+                            _xe_netconf("Cisco IOS XE Software, Version 17.09.04a")).facts
+    assert release["os_version"] == "17.09.04a"
