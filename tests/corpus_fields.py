@@ -60,7 +60,8 @@ RULES: dict[str, dict[str, str | None]] = {
     "ntc:cisco_xr_show_version": {"hardware": "model", "label": "fact:label"},
     "ntc:cisco_asa_show_version": {"hardware": "model", "serial": "serial", "version": "running_version",
                                    "image": "fact:running_image", "device_mgr_version": "fact:asdm_version",
-                                   "license_mode": "fact:license_mode", "license_state": "fact:license_state"},
+                                   "license_mode": "fact:license_mode", "license_state": "fact:license_state",
+                                   "model": "fact:model_id"},
     # ntc's cisco_ios template reads the IOS line's version (on IOS XE 3.x the IOSd 15.x one)
     "ntc:cisco_ios_show_version": {"hardware": "sv_pid", "version": "version"},
     "ntc:cisco_ios_show_license": {"feature": "csl:feature", "license_type": "csl:type", "license_state": "csl:state",
@@ -138,13 +139,21 @@ NOT_RECORDED: dict[str, str] = {
                      "uptime_weeks", "uptime_years", "uptime_this_cp", "control_processor_uptime", "restarted",
                      "system_restarted_at", "returned_to_rom_by", "last_reset", "last_reload_reason",
                      "reload_reason", "time_remaining", "failover", "cluster", "operating_mode",
-                     "router_operating_mode", "state", "supervisor"), _RELOAD),
+                     "router_operating_mode"), _RELOAD),
     **dict.fromkeys(("cpu", "cpu_type", "processor_type", "core_count", "cpu_count", "implementation", "rev",
                      "revision", "speed", "load_time", "one_minute", "five_minutes", "load_for_five_secs",
                      "ntp_time", "time_source_is_ntp"), _CPU),
-    **dict.fromkeys(("os", "os_flavor", "platform", "version_short", "chassis_type", "device_family",
+    **dict.fromkeys(("os", "os_flavor", "platform", "version_short", "device_family",
                      "operating_system", "release", "model", "asa_version", "image", "system_image",
-                     "context", "softwares", "name", "type"), _DERIVED),
+                     "context", "softwares"), _DERIVED),
+    # Keys that name different things per schema; where one is compared a rule above says so.
+    "name": "a CPU or platform family name in 'show version' (genie's cpu.name, platform.name); inventory names are compared",
+    "type": ("SMU, controller and reload types in 'show version'; the Smart Licensing transport type is compared"
+             " (status)"),
+    "state": "an installed SMU's state: SMUs are not recorded",
+    "supervisor": "the supervisor generation printed in a 4500's processor line ('8-E'): the supervisor is an inventory row",
+    "status": ("ASA 'licensed features' on/off and the Smart Licensing utility status: not recorded; licence block"
+               " and registration states are compared"),
     **dict.fromkeys(("mb_assembly_num", "mb_rev_num", "model_rev_num", "top_assembly_part_num",
                      "top_assembly_rev_num"), "assembly and revision numbers: not part of the item's identity (PID, serial)"),
     **dict.fromkeys(("air_license_level", "next_reload_air_license_level", "smart_licensing_status"),
@@ -157,12 +166,12 @@ NOT_RECORDED: dict[str, str] = {
                      "total_acknowledged_received", "url", "version_privacy", "virtual_account", "virt_acct",
                      "waiting_for_ack", "vrf", "proxy_address", "proxy_port",
                      "sl_enabled", "license_auth", "first_report_requirement_days",
-                     "reporting_frequency_days", "report_on_change_days", "slotid", "udi", "status",
+                     "reporting_frequency_days", "report_on_change_days", "slotid", "udi",
                      "export_status"), _SLP_DETAIL),
     **dict.fromkeys(("version", "period_used", "period_minutes", "period_seconds", "expiry_date", "installed",
                      "comments", "license_description", "license_count", "license_status", "license_version",
                      "license_export_status"), _LIC_EXTRA),
-    **dict.fromkeys(("chassis_type", "swstack", "slot"), _INV_EXTRA),
+    **dict.fromkeys(("chassis_type", "swstack", "slot"), _INV_EXTRA),  # ('stack' in genie's show version too)
     **dict.fromkeys(("auth_date", "auth_deadline", "auth_fail_error", "auth_last_communication",
                      "auth_last_communication_date", "auth_next_communication_date", "eval_remaining",
                      "export_controlled", "license_reservation", "privacy_callhome_hostname_privacy",
@@ -191,6 +200,11 @@ NOT_RECORDED: dict[str, str] = {
 # Where a key means something else by where it sits: (source:schema, field-path pattern) -> rule.
 PATH_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("genie:iosxe:ShowLicenseUsage", re.compile(r"^license_authorization\.status$"), "status"),
+    ("genie:iosxe:ShowLicenseAll", re.compile(r"^license_usage\..*\.status$"), "lic:status"),
+    ("genie:iosxe:ShowLicenseAll", re.compile(r"(?:^|\.)transport\.type$"), "status"),
+    ("genie:iosxe:ShowLicenseStatus", re.compile(r"(?:^|\.)transport\.type$"), "status"),
+    ("genie:iosxe:ShowLicenseAll", re.compile(r"(?:^|\.)smart_licensing_using_policy\.status$"), "slp_enabled"),
+    ("genie:iosxe:ShowLicenseStatus", re.compile(r"(?:^|\.)smart_licensing_using_policy\.status$"), "slp_enabled"),
 )
 # Whole sub-trees not recorded, with why.
 PATH_NOT_RECORDED: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -243,6 +257,9 @@ def check(rule: str, exp, result, platform: str) -> bool:
         # The running release (canonical), or an engineering build's label, which is no release.
         return (canonical_version(platform, v) == canonical_version(platform, f.get("os_version", ""))
                 or _ws(v) == _ws(f.get("build_label")))
+    if rule == "slp_enabled":  # 'Smart Licensing Using Policy: Status: ENABLED'
+        st = result.license_status
+        return st is not None and st.slp_enabled is (v.strip().upper() == "ENABLED")
     if rule == "image_path":  # ntc keeps the path without its file system ('flash:')
         ours = f.get("running_image", "")
         return _ws(v) in (_ws(ours), _ws(ours.partition(":")[2]))
