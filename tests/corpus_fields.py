@@ -34,6 +34,7 @@ RULES: dict[str, dict[str, str | None]] = {
         "reg_status": "status", "registration_status": "status", "auth_status": "status",
         "name": "row:name", "descr": "row:descr", "vid": "row:vid",
         "uptime": "fact:uptime", "running_image": "image_path", "software_image": "fact:software_image",
+        "sl_enabled": "smart_enabled", "license_auth": "st:authorization_status", "url": "st:transport_address",
     },
     "genie": {
         # genie's chassis_sn is what the 'Processor board ID' line says (on a StackWise Virtual pair
@@ -50,6 +51,10 @@ RULES: dict[str, dict[str, str | None]] = {
         "image_id": "fact:software_image", "license_level": "fact:license_level",
         "license_type": "fact:license_type", "next_reload_license_level": "fact:next_reload_license_level",
         "name": "row:name", "descr": "row:descr", "description": "row:descr", "vid": "row:vid",
+        # Smart Licensing Using Policy: the policy per licence class, its ACK requirement, when installed
+        "reporting_ack_required": "st:ack_required", "policy_in_use": "st:policy_installed",
+        "first_report_requirement_days": "policy", "reporting_frequency_days": "policy",
+        "report_on_change_days": "policy",
     },
     "napalm": {"serial_number": "serial", "model": "model", "os_version": "version", "hostname": "hostname"},
     "ttp": {"serial": "serial", "module": "pid", "description": "row:descr"},
@@ -94,7 +99,10 @@ RULES: dict[str, dict[str, str | None]] = {
                                    "feature_description": "lic:description"},
     "genie:iosxe:ShowLicenseSummary": {"count": "lic:count", "status": "lic:status"},
     "genie:iosxe:ShowLicenseUdi": {"udi": None},
-    "ntc:cisco_nxos_show_license_usage": {"status": "lic:status", "license_count": "lic:count"},
+    # The legacy NX-OS table's Ins / Expiry / Comments columns go to the licence's description.
+    "ntc:cisco_nxos_show_license_usage": {"status": "lic:status", "license_count": "lic:count",
+                                          "installed": "lic:installed", "expiry_date": "lic:expiry",
+                                          "comments": "lic:comments"},
 }
 
 # ------------------------------------------------------------------ not recorded, and why
@@ -159,17 +167,13 @@ NOT_RECORDED: dict[str, str] = {
     **dict.fromkeys(("air_license_level", "next_reload_air_license_level", "smart_licensing_status"),
                     _TECH_PKG),
     **dict.fromkeys(("automatic_conversion_enabled", "available_to_report", "callhome_hostname_privacy",
-                     "collecting_data", "info",
-                     "next_ack_push_check", "policy_in_use", "proxy", "purchased_licenses",
-                     "purged", "reporting_ack_required", "sending_hostname", "smart_account", "smart_acct",
-                     "smart_agent_for_licensing", "smart_licensing_hostname_privacy", "total",
-                     "total_acknowledged_received", "url", "version_privacy", "virtual_account", "virt_acct",
-                     "waiting_for_ack", "vrf", "proxy_address", "proxy_port",
-                     "sl_enabled", "license_auth", "first_report_requirement_days",
-                     "reporting_frequency_days", "report_on_change_days", "slotid", "udi",
-                     "export_status"), _SLP_DETAIL),
-    **dict.fromkeys(("version", "period_used", "period_minutes", "period_seconds", "expiry_date", "installed",
-                     "comments", "license_description", "license_count", "license_status", "license_version",
+                     "collecting_data", "next_ack_push_check", "proxy", "purchased_licenses", "purged",
+                     "sending_hostname", "smart_account", "smart_acct", "smart_agent_for_licensing",
+                     "smart_licensing_hostname_privacy", "total", "total_acknowledged_received", "version_privacy",
+                     "virtual_account", "virt_acct", "waiting_for_ack", "vrf", "proxy_address", "proxy_port",
+                     "slotid", "udi", "export_status"), _SLP_DETAIL),
+    **dict.fromkeys(("version", "period_used", "period_minutes", "period_seconds",
+                     "license_description", "license_count", "license_status", "license_version",
                      "license_export_status"), _LIC_EXTRA),
     **dict.fromkeys(("chassis_type", "swstack", "slot"), _INV_EXTRA),  # ('stack' in genie's show version too)
     **dict.fromkeys(("auth_date", "auth_deadline", "auth_fail_error", "auth_last_communication",
@@ -205,6 +209,8 @@ PATH_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("genie:iosxe:ShowLicenseStatus", re.compile(r"(?:^|\.)transport\.type$"), "status"),
     ("genie:iosxe:ShowLicenseAll", re.compile(r"(?:^|\.)smart_licensing_using_policy\.status$"), "slp_enabled"),
     ("genie:iosxe:ShowLicenseStatus", re.compile(r"(?:^|\.)smart_licensing_using_policy\.status$"), "slp_enabled"),
+    ("genie", re.compile(r"(?:^|\.)trust_code_installed\.[^.]+\.info$"), "trust_installed"),
+    ("genie", re.compile(r"(?:^|\.)transport\.url$"), "st:transport_address"),
 )
 # Whole sub-trees not recorded, with why.
 PATH_NOT_RECORDED: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -216,7 +222,7 @@ def rule_for(source: str, schema: str, key: str, fpath: str = "") -> str | None:
     """The rule comparing ``key`` (at ``fpath``) of this source's expected file, or None
     (NOT_RECORDED / PATH_NOT_RECORDED say why)."""
     for table, pattern, rule in PATH_RULES:
-        if table == f"{source}:{schema}" and pattern.search(fpath):
+        if table in (f"{source}:{schema}", source) and pattern.search(fpath):
             return rule
     if any(pattern.search(fpath) for pattern, _ in PATH_NOT_RECORDED):
         return None
@@ -257,9 +263,21 @@ def check(rule: str, exp, result, platform: str) -> bool:
         # The running release (canonical), or an engineering build's label, which is no release.
         return (canonical_version(platform, v) == canonical_version(platform, f.get("os_version", ""))
                 or _ws(v) == _ws(f.get("build_label")))
+    st = result.license_status
+    state = {"ENABLED": True, "DISABLED": False}.get(v.strip().upper())  # for the on/off rules
+    if rule.startswith("st:"):  # one field of the licence status
+        return st is not None and _ws(v) == _ws(getattr(st, rule[3:]))
+    if rule == "policy":  # '<class>_attributes.first_report_requirement_days: 365 (CISCO default)'
+        return _policy_field(exp, result)
+    if rule == "trust_installed":  # 'INSTALLED on Nov 22 11:34:47 2023 PDT' of the UDI beside it
+        when = re.split(r"\s+Valid\s+on\s", re.sub(r"^\s*INSTALLED\s+on\s+", "", v, flags=re.I))[0]
+        pid, sn = exp.group.get("pid", "").rstrip(","), exp.group.get("sn", "")
+        return st is not None and any(_ws(t.get("installed")) == _ws(when) and t.get("udi_serial") == sn
+                                      and t.get("udi_pid") == pid for t in st.trust_codes)
+    if rule == "smart_enabled":  # ntc's sl_enabled: Smart Licensing, classic or Using Policy, is on
+        return st is not None and state is not None and bool(st.smart_licensing_enabled or st.slp_enabled) is state
     if rule == "slp_enabled":  # 'Smart Licensing Using Policy: Status: ENABLED'
-        st = result.license_status
-        return st is not None and st.slp_enabled is (v.strip().upper() == "ENABLED")
+        return st is not None and state is not None and st.slp_enabled is state
     if rule == "image_path":  # ntc keeps the path without its file system ('flash:')
         ours = f.get("running_image", "")
         return _ws(v) in (_ws(ours), _ws(ours.partition(":")[2]))
@@ -295,6 +313,24 @@ def check(rule: str, exp, result, platform: str) -> bool:
     raise KeyError(rule)
 
 
+# genie's policy class keys -> ours (parsers.licensing's _POLICY_CLASSES)
+_POLICY_CLASS = (("unenforced_non_export_perpetual", "perpetual"), ("unenforced_non_export_subscription", "subscription"),
+                 ("enforced", "enforced"), ("export", "export"))
+_POLICY_KEY = {"first_report_requirement_days": "first_report_days",
+               "reporting_frequency_days": "reporting_frequency_days", "report_on_change_days": "report_on_change_days"}
+
+
+def _policy_field(exp, result) -> bool:
+    st = result.license_status
+    parent = exp.field.rsplit(".", 2)[-2] if exp.field.count(".") >= 1 else ""
+    cls = next((ours for theirs, ours in _POLICY_CLASS if parent.startswith(theirs)), None)
+    if st is None or cls is None:
+        return False
+    days, source = st.policy.get(cls, {}).get(_POLICY_KEY[exp.key], (None, ""))
+    m = re.match(r"^\s*(\d+)\s*(?:\((.*)\))?\s*$", exp.value)
+    return bool(m) and days == int(m.group(1)) and _ws(source) == _ws(m.group(2))
+
+
 def _row_field(what: str, exp, result) -> bool:
     """The inventory row the source's record names (same PID and serial, else same name) has it."""
     from agent.normalize import canonical_serial
@@ -314,6 +350,12 @@ def _licence_field(what: str, exp, result) -> bool:
     names = {_ws(exp.group.get(k)) for k in ("feature_name", "entitlement", "license", "feature", "title")} - {""}
     lics = [x for x in result.licenses
             if names & {_ws(x.license), _ws(x.entitlement_tag), _ws(f"{x.license} ({x.entitlement_tag})")}]
+    if what in ("installed", "expiry", "comments"):
+        notes = [[n.strip() for n in x.description.split(";")] for x in lics]
+        if what == "comments" and exp.value.strip() == "-":  # '-': no comment, so no note beyond the columns
+            return any(all(n.startswith(("installed: ", "expiry: ")) for n in ns if n) for ns in notes)
+        note = exp.value.strip() if what == "comments" else f"{what}: {exp.value.strip()}"
+        return any(note in ns for ns in notes)
     attr = {"count": "count", "status": "status", "enforcement": "enforcement", "license_type": "license_type",
             "description": "description"}[what]
     value = "" if (what == "count" and exp.value.strip() == "-") else exp.value  # '-': no count

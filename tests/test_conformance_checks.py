@@ -114,3 +114,41 @@ def test_every_rule_is_known_to_the_checker(rule):
     exp = Expected(rule, "x", "x", "value-nobody-has")
     result = parsers.parse("cisco_ios", "show version", STACK_VERSION)
     assert agrees(exp, Ours(result=result), "cisco_ios") is False
+
+
+SLP = "cisco_xe/show_license_status/slp_cslu_custom_policy_stack.txt"
+
+
+def test_policy_days_are_held_per_licence_class_and_source():
+    result = _parse("cisco_xe", "show license status", SLP)
+    field = "policy.unenforced_non_export_perpetual_attributes.first_report_requirement_days"
+    exp = Expected("policy", field, "first_report_requirement_days", "365 (Customer Policy)")
+    assert cf.check(exp.kind, exp, result, "cisco_xe")
+    assert not cf.check(exp.kind, replace(exp, value="90 (Customer Policy)"), result, "cisco_xe")  # subscription's
+    assert not cf.check(exp.kind, replace(exp, value="365 (CISCO default)"), result, "cisco_xe")
+    sub = replace(exp, field=field.replace("perpetual", "subscription"), value="365 (Customer Policy)")
+    assert not cf.check(sub.kind, sub, result, "cisco_xe")
+
+
+def test_trust_code_install_time_belongs_to_its_udi():
+    result = _parse("cisco_xe", "show license status", SLP)
+    ctx = (("pid", "C9300-24U"), ("sn", "FHH2043P09E"))
+    exp = Expected("trust_installed", "trust_code_installed.standby.info", "info",
+                   "INSTALLED on Oct 14 11:37:52 2021 UTC", ctx)
+    assert cf.check(exp.kind, exp, result, "cisco_xe")
+    other = replace(exp, context=(("pid", "C9300-24UX"), ("sn", "FCW2303D16Y")), value="INSTALLED on Oct 14 11:37:53 2021 UTC")
+    assert not cf.check(other.kind, other, result, "cisco_xe")
+
+
+def test_licence_status_fields_and_enabled_states():
+    result = _parse("cisco_xe", "show license status", SLP)
+    assert cf.check("st:ack_required", Expected("st:ack_required", "policy.reporting_ack_required",
+                                                "reporting_ack_required", "yes (Customer Policy)"), result, "cisco_xe")
+    assert not cf.check("st:ack_required", Expected("st:ack_required", "x", "reporting_ack_required", "no"),
+                        result, "cisco_xe")
+    enabled = Expected("slp_enabled", "smart_licensing_using_policy.status", "status", "ENABLED")
+    assert cf.check(enabled.kind, enabled, result, "cisco_xe")
+    assert not cf.check(enabled.kind, replace(enabled, value="DISABLED"), result, "cisco_xe")
+    classic = _parse("cisco_ios", "show license status", "cisco_ios/show_license_status/c3750x_csl_level_synthetic.txt")
+    assert not cf.check("smart_enabled", Expected("smart_enabled", "[0].sl_enabled", "sl_enabled", "ENABLED"),
+                        classic, "cisco_ios")
