@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import re
 
 import pytest
 
 import parsers
+from agent.cli import main as cli_main
 from agent.collect.inventory import load_inventory
 from agent.collect.scan import ScanOptions, run_scan
 from agent.core.models import Capture
@@ -61,6 +63,14 @@ def _spec():
     return [s for s in fleet.demo_fleet(latency=0.0, jitter=0.0) if s.name == DEVICE]
 
 
+def _cli_parse(path, data: bytes, platform: str, command: str, capsys) -> dict:
+    """``ibagent parse`` on a file holding a capture's stored bytes: its records as JSON."""
+    path.write_bytes(data)
+    capsys.readouterr()
+    assert cli_main(["parse", str(path), "--platform", platform, "--command", command, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
 # ------------------------------------------------------------------ netmiko
 
 # What the device prints in place of the marker: Latin-1 (0xFC), then bytes that are no UTF-8 at all.
@@ -68,7 +78,7 @@ MARKER = "Site: Muenchen-ROW"
 ODD = b"Site: M\xfcnchen \xff\xfe\x80 row\x1b[0m"
 
 
-def test_netmiko_capture_keeps_the_bytes_netmiko_decodes_away(tmp_path, monkeypatch):
+def test_netmiko_capture_keeps_the_bytes_netmiko_decodes_away(tmp_path, monkeypatch, capsys):
     real_output, real_emit = lab_slp.output, Session._emit
     sent: list[bytes] = []
 
@@ -112,6 +122,9 @@ def test_netmiko_capture_keeps_the_bytes_netmiko_decodes_away(tmp_path, monkeypa
         assert data and r["sha256"] == hashlib.sha256(data).hexdigest(), r["command"]
     assert_records_match_truth(reparsed, truth)
     assert {c.serial for c in reparsed.components if c.serial} == stored_serials
+    inventory = next(data for r, data in every if r["command"] == "show inventory")
+    out = _cli_parse(tmp_path / "inventory.txt", inventory, truth.platform, "show inventory", capsys)
+    assert {c["serial"] for c in out["components"] if c["serial"]} == stored_serials
 
 
 # ------------------------------------------------------------------ NETCONF
@@ -140,7 +153,7 @@ def _odd_chunks(message: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("framing", ["chunked", "end-marker"])
-def test_netconf_capture_is_the_reply_document_as_sent(tmp_path, monkeypatch, framing):
+def test_netconf_capture_is_the_reply_document_as_sent(tmp_path, monkeypatch, capsys, framing):
     real_reply, real_frame = lab_netconf._reply, lab_netconf._Framing.frame
     sent: list[bytes] = []
 
@@ -179,6 +192,9 @@ def test_netconf_capture_is_the_reply_document_as_sent(tmp_path, monkeypatch, fr
         else:  # ncclient's text is the message without the blanks around it: kept beside
             assert text == data.decode().strip() and row["text_sha256"] == hashlib.sha256(text.encode()).hexdigest()
     assert_records_match_truth(reparsed, truth)
+    out = _cli_parse(tmp_path / "reply.xml", stored[0], truth.platform, "netconf:hardware", capsys)
+    assert {c["serial"] for c in out["components"] if c["serial"]} == \
+        {c.serial for c in reparsed.components if c.serial and c.transport == "netconf"}
 
 
 class _Session:
@@ -283,7 +299,7 @@ DESCR = "Stack\u2028member\u0085one"  # valid UTF-8 that str.splitlines cuts in 
 SYS_DESCR_BYTES = b"Cisco IOS Software \xe9\xff\xfe "  # then the lab's own sysDescr
 
 
-def test_snmp_capture_holds_every_byte_the_agent_sent(tmp_path, monkeypatch):
+def test_snmp_capture_holds_every_byte_the_agent_sent(tmp_path, monkeypatch, capsys):
     real_recording = lab_snmp.recording
     served: dict[str, tuple[str, bytes]] = {}
 
@@ -322,3 +338,6 @@ def test_snmp_capture_holds_every_byte_the_agent_sent(tmp_path, monkeypatch):
     table = parsers.parse(platform, "snmp:entPhysicalTable", texts["snmp:entPhysicalTable"])
     assert DESCR in [c.descr for c in table.components] + [table.facts.get("chassis_descr")]
     assert {c.serial for c in reparsed.components if c.serial} >= {lab.device(DEVICE).truth.chassis_serial}
+    out = _cli_parse(tmp_path / "table.snmprec", stored["snmp:entPhysicalTable"], platform, "snmp:entPhysicalTable",
+                     capsys)
+    assert DESCR in [c["descr"] for c in out["components"]] + [out["facts"].get("chassis_descr")]
