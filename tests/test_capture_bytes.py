@@ -197,6 +197,35 @@ def test_netconf_capture_is_the_reply_document_as_sent(tmp_path, monkeypatch, ca
         {c.serial for c in reparsed.components if c.serial and c.transport == "netconf"}
 
 
+def test_netconf_failed_reply_keeps_what_was_read(monkeypatch):
+    from agent.core.models import Credential, Target
+    from collectors.base import CollectError
+    from collectors.netconf import NetconfCollector
+    from lab import faults
+
+    noise: list[bytes] = []
+    real_noise = faults.noise
+    monkeypatch.setattr(faults, "noise", lambda rng, *a: noise.append(real_noise(rng, *a)) or noise[-1])
+    names = ("lab-fault-garbage", "lab-fault-disconnect")
+    specs = [s for s in fleet.demo_fleet(latency=0.0, jitter=0.0) if s.name in names]
+    got = {}
+    with LabThread(specs, peers=("netconf",)) as lab:
+        for name in names:
+            d = lab.device(name)
+            target = Target(name=d.name, host=d.host, platform=d.platform, port=d.port,
+                            credential=Credential(d.username, d.password), options={"netconf_port": d.netconf_port})
+            sink: list = []
+            with pytest.raises(CollectError) as err:
+                asyncio.run(NetconfCollector(connect_timeout=3, command_timeout=3).collect(target, sink))
+            got[name] = (err.value.kind, sink[-1])
+    kind, cap = got["lab-fault-garbage"]
+    assert kind == "garbage" and cap.error_kind == "garbage" and cap.output == ""
+    assert len(cap.raw) >= 13 and noise[0].startswith(cap.raw)  # the noise as it came, up to the refusal
+    kind, cap = got["lab-fault-disconnect"]
+    assert kind == "disconnect" and cap.error_kind == "disconnect"
+    assert cap.raw.startswith(b"\n#") and b"<rpc-reply" in cap.raw  # half a chunk: its header and payload so far
+
+
 class _Session:
     def __init__(self):
         from ncclient.transport.session import NetconfBase
