@@ -22,6 +22,7 @@ from agent.cli import main as cli_main
 from agent.collect.inventory import load_inventory
 from agent.collect.scan import ScanOptions, run_scan
 from agent.core.models import Capture
+from agent.core.redact import Redactor
 from agent.normalize import records_from_captures
 from agent.store import Store
 from collectors.netconf_frames import Frames
@@ -41,9 +42,11 @@ FAST = dict(workers=1, connect_timeout=5, command_timeout=5, deadline=40)
 
 
 def _scan(lab, tmp_path, transports, **options):
-    inv = write_inventory(lab.devices, tmp_path / "inv", transports=transports)
+    """Scan the lab into a new store as ``ibagent scan`` does (the inventory's secrets to the redactor)."""
+    inventory = load_inventory(write_inventory(lab.devices, tmp_path / "inv", transports=transports))
     store = Store(tmp_path / "ib.db")
-    summary = asyncio.run(run_scan(load_inventory(inv).targets, store, ScanOptions(**{**FAST, **options})))
+    summary = asyncio.run(run_scan(inventory.targets, store, ScanOptions(**{**FAST, **options}),
+                                   redactor=Redactor(inventory.secrets)))
     return store, summary
 
 
@@ -125,6 +128,39 @@ def test_netmiko_capture_keeps_the_bytes_netmiko_decodes_away(tmp_path, monkeypa
     inventory = next(data for r, data in every if r["command"] == "show inventory")
     out = _cli_parse(tmp_path / "inventory.txt", inventory, truth.platform, "show inventory", capsys)
     assert {c["serial"] for c in out["components"] if c["serial"]} == stored_serials
+
+
+@pytest.mark.parametrize("driver", ["asyncssh", "netmiko"])
+def test_a_secret_the_device_prints_is_masked_in_the_stored_bytes(tmp_path, monkeypatch, driver):
+    """The bytes are kept exactly, with one exception: a secret of the run (here the login
+    password, echoed by the device between bytes that are not UTF-8) never reaches the store."""
+    import os
+
+    from lab.device import PASSWORD_ENV
+
+    password = os.environ[PASSWORD_ENV].encode()
+    real_output, real_emit = lab_slp.output, Session._emit
+
+    def output(device, command):
+        text = real_output(device, command)
+        return MARKER + "\r\n" + text if command == "show version" and text else text
+
+    async def emit(self, data: bytes):
+        await real_emit(self, data.replace(MARKER.encode(), b"pw=\xe9" + password + b"\xff."))
+
+    monkeypatch.setattr(lab_slp, "output", output)
+    monkeypatch.setattr(Session, "_emit", emit)
+    with LabThread(_spec()) as lab:
+        store, summary = _scan(lab, tmp_path, ["ssh"], ssh_driver=driver, command_timeout=10)
+        try:
+            assert summary.ok == 1, summary
+            row = {r["command"]: r for r in _rows(store, "ssh")}["show version"]
+            raw = store.capture_bytes(row["id"])
+        finally:
+            store.close()
+    assert password not in raw and password not in (tmp_path / "ib.db").read_bytes()
+    assert b"pw=\xe9********\xff." in raw  # only the secret masked: the bytes around it as received
+    assert row["sha256"] == hashlib.sha256(raw).hexdigest()
 
 
 # ------------------------------------------------------------------ NETCONF
