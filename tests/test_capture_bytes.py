@@ -262,6 +262,30 @@ def test_netconf_failed_reply_keeps_what_was_read(monkeypatch):
     assert cap.raw.startswith(b"\n#") and b"<rpc-reply" in cap.raw  # half a chunk: its header and payload so far
 
 
+def test_netconf_reply_that_is_not_utf8_is_garbage_with_its_bytes_kept(monkeypatch):
+    from agent.core.models import Credential, Target
+    from collectors.base import CollectError
+    from collectors.netconf import NetconfCollector
+
+    real_reply, sent = lab_netconf._reply, []
+
+    def reply(rpc, body):
+        doc = real_reply(rpc, body).replace(b"<data>", b"<data><!-- Caf\xe9 -->", 1)  # Latin-1, said to be UTF-8
+        sent.append(doc)
+        return doc
+
+    monkeypatch.setattr(lab_netconf, "_reply", reply)
+    with LabThread(_spec(), peers=("netconf",)) as lab:
+        d = lab.device(DEVICE)
+        target = Target(name=d.name, host=d.host, platform=d.platform, port=d.port,
+                        credential=Credential(d.username, d.password), options={"netconf_port": d.netconf_port})
+        sink: list = []
+        with pytest.raises(CollectError) as err:
+            asyncio.run(NetconfCollector(connect_timeout=3, command_timeout=3).collect(target, sink))
+    assert err.value.kind == "garbage" and "encoding" in err.value.message
+    assert sink[-1].error_kind == "garbage" and sink[-1].raw == sent[0]  # the whole reply, as sent
+
+
 class _Session:
     def __init__(self):
         from ncclient.transport.session import NetconfBase
