@@ -21,9 +21,9 @@ class OutputTooLarge(Exception):
 
 
 class RecvRecorder:
-    def __init__(self, channel, limit: int = MAX_SPAN) -> None:
+    def __init__(self, channel, limit: int | None = None) -> None:
         self._recv = channel.recv
-        self.limit = limit
+        self.limit = MAX_SPAN if limit is None else limit
         self._parts: list[bytes] = []
         self.size = 0
         # An instance attribute shadows paramiko's method for every caller of this channel
@@ -36,7 +36,8 @@ class RecvRecorder:
             self._parts.append(data)
             self.size += len(data)
             if self.size > self.limit:
-                raise OutputTooLarge(f"output exceeded {self.limit // 2**20} MiB without a prompt")
+                size = f"{self.limit // 2**20} MiB" if self.limit % 2**20 == 0 else f"{self.limit} bytes"
+                raise OutputTooLarge(f"output exceeded {size} without a prompt")
         return data
 
     def take(self) -> bytes:

@@ -8,9 +8,10 @@ worker count.  Commands and their optional/required status come from the same pl
 Evidence: netmiko decodes what it reads with ``errors="ignore"`` and normalises line ends, so its
 text is not what the device sent.  Once logged in (and in enable mode), the channel's ``recv`` is
 wrapped by a :class:`collectors.recv_recorder.RecvRecorder`, and each Capture's ``raw`` holds the
-bytes received while that request ran (for a command: its echo, the output and the prompt, as they
-came; for a failed one, what arrived before the failure); ``output`` stays netmiko's text, the
-text that is parsed.  The store's sha256 is over ``raw``.
+bytes received while that request ran, as they came: for a command, the prompt netmiko asks for
+again before sending it, the command's echo, the output and the prompt after it; for a failed one,
+what arrived before the failure.  ``output`` stays netmiko's text, the text that is parsed.  The
+store's sha256 is over ``raw``.
 """
 from __future__ import annotations
 
@@ -136,7 +137,12 @@ class NetmikoCollector:
             # enable read is not a capture's.
             recorder = RecvRecorder(conn.remote_conn)
             started = time.time()
-            prompt = conn.find_prompt()
+            try:
+                prompt = conn.find_prompt()
+            except OutputTooLarge as exc:
+                sink.append(Capture(target.name, target.platform, "ssh", PROMPT, "", started, time.time(), str(exc),
+                                    "garbage", raw=recorder.take()))
+                raise CollectError("garbage", f"prompt: {exc}") from None
             sink.append(Capture(target.name, target.platform, "ssh", PROMPT, prompt, started, time.time(),
                                 raw=recorder.take()))
             for command in plat.ssh.commands:

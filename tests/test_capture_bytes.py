@@ -163,6 +163,29 @@ def test_a_secret_the_device_prints_is_masked_in_the_stored_bytes(tmp_path, monk
     assert row["sha256"] == hashlib.sha256(raw).hexdigest()
 
 
+def test_netmiko_output_over_its_budget_is_garbage_and_bounded(tmp_path, monkeypatch):
+    import collectors.recv_recorder as recv_recorder
+
+    monkeypatch.setattr(recv_recorder, "MAX_SPAN", 64 * 1024)  # 16 MiB in production: the test is quicker
+    real_output = lab_slp.output
+    flood = "".join(f"NAME: \"slot {i}\", DESCR: \"{'x' * 60}\"\r\n" for i in range(4000))  # ~330 KiB
+
+    def output(device, command):
+        return flood if command == "show inventory" else real_output(device, command)
+
+    monkeypatch.setattr(lab_slp, "output", output)
+    with LabThread(_spec()) as lab:
+        store, summary = _scan(lab, tmp_path, ["ssh"], ssh_driver="netmiko", command_timeout=20)
+        try:
+            row = {r["command"]: r for r in _rows(store, "ssh")}["show inventory"]
+            raw = store.capture_bytes(row["id"])
+        finally:
+            store.close()
+    assert summary.failures == [(DEVICE, "garbage", "'show inventory': output exceeded 65536 bytes without a prompt")]
+    assert row["error_kind"] == "garbage" and 64 * 1024 < len(raw) <= 64 * 1024 + 65536
+    assert raw.startswith(b"\r\nhq-acc-stk01#show inventory\r\nNAME: \"slot 0\"")
+
+
 # ------------------------------------------------------------------ NETCONF
 
 def _odd_xml(doc: bytes) -> bytes:
