@@ -32,7 +32,7 @@ def test_found_in_a_store_blob_a_damaged_store_and_a_report(tmp_path):
     db.execute("INSERT INTO blobs VALUES (?)", (zlib.compress(b"login " + VALUE.encode() + b" ok"),))
     db.commit()
     db.close()
-    assert sweep([VALUE], paths=[store]) == [f"s.db table blobs (zlib): secret #0"]
+    assert sweep([VALUE], paths=[store]) == ["s.db table blobs (zlib): secret #0"]
 
     damaged = tmp_path / "damaged.db"
     data = bytearray(store.read_bytes())
