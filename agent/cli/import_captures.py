@@ -89,7 +89,7 @@ def _import(manual_import, devices, store, options, args):
     from agent.collect.progress import Progress
 
     todo = sum(1 for d in devices if d.already is None)
-    progress = Progress(todo, enabled=args.progress)
+    progress = Progress(todo, sys.stderr, enabled=args.progress)  # the stream of now (a test may swap it)
 
     def on_progress(summary):
         progress.update(summary.ok, summary.failed, force=summary.ok + summary.failed == todo)

@@ -113,10 +113,11 @@ def files_to_read(args: list[str]) -> list[tuple[Path, str, str]]:
 # ------------------------------------------------------------------ reading one file
 
 
-def read_file(path: Path, name: str, dir_device: str = "", limit: int = FILE_LIMIT) -> FileRead:
-    """Split one file into pieces (module docstring); CaptureFileError names what is wrong."""
+def read_file(path: Path, name: str, dir_device: str = "", limit: int | None = None) -> FileRead:
+    """Split one file into pieces (module docstring); CaptureFileError names what is wrong.
+    ``limit``: bytes accepted (default :data:`FILE_LIMIT`, looked up when called)."""
     try:
-        data = read_capped(path, limit, name)
+        data = read_capped(path, FILE_LIMIT if limit is None else limit, name)
     except InputError as exc:
         raise CaptureFileError(str(exc)) from None
     except OSError as exc:
