@@ -82,7 +82,7 @@ def test_pasted_xe_session_and_nxos_files_end_to_end(tmp_path, capsys):
     assert code == 0, err
     assert "2 device(s): 2 ok, 0 failed (transport manual)" in out
     # Session commands and the running configuration are listed as not read, and not stored.
-    assert "commands not read (not stored): 3: en, show running-config, terminal length 0" in out
+    assert "commands not read (not stored): 3: en, show running-config, terminal length ..." in out
     items = devices(capsys, db)
     by_device: dict[str, list[dict]] = {}
     for item in items:
@@ -203,6 +203,38 @@ def test_only_a_read_inventory_is_clean_and_a_missing_one_never_shrinks_the_flee
     recon = reconcile(capsys, db, coverage)
     assert recon["LIT24400AAA"]["status"] == "unverified", recon["LIT24400AAA"]
     assert recon["FOC2444Q1AA"]["status"] == "covered"
+
+
+def test_a_prompt_names_the_device_the_store_knows_by_its_host_name(tmp_path, capsys):
+    """The inventory calls it sw-0042; its prompt says core-sw1: the same device, another attempt."""
+    db = tmp_path / "ib.db"
+    assert run(capsys, "import-captures", str(SESSION), "--db", str(db), "--device", "sw-0042", "--site", "hq")[0] == 0
+    later = _variant(tmp_path, "later.log", uptime=b"13 weeks, 1 day")
+    code, out, err = run(capsys, "import-captures", str(later), "--db", str(db))
+    assert code == 0, err
+    got = rows(db, "SELECT scan_id, device, site FROM devices ORDER BY scan_id")
+    assert got == [{"scan_id": 1, "device": "sw-0042", "site": "hq"}, {"scan_id": 2, "device": "sw-0042", "site": "hq"}]
+    # --device names one device: a paste of two is refused, named.
+    two = tmp_path / "two.log"
+    two.write_bytes(SESSION.read_bytes() + SESSION.read_bytes().replace(b"core-sw1", b"core-sw2"))
+    code, _, err = run(capsys, "import-captures", str(two), "--db", str(db), "--device", "x")
+    assert code == 2 and "prompts name 2 devices (core-sw1, core-sw2)" in err
+
+
+def test_configuration_typed_in_the_session_is_neither_stored_nor_shown(tmp_path, capsys):
+    path = tmp_path / "conf.log"
+    path.write_bytes(SESSION.read_bytes().replace(
+        b"core-sw1#show running-config", b"core-sw1(config)#snmp-server community n0t-4-c0mmun1ty RO\r\ncore-sw1#show run"))
+    db = tmp_path / "ib.db"
+    code, out, err = run(capsys, "import-captures", str(path), "--db", str(db))
+    assert code == 0 and "snmp-server community ..." in out
+    assert "n0t-4-c0mmun1ty" not in out + err
+    store = Store(db, readonly=True)
+    try:
+        kept = [store.capture_bytes(r["id"]) for r in rows(db, "SELECT id FROM captures")]
+    finally:
+        store.close()
+    assert len(kept) == 4 and not any(b"n0t-4-c0mmun1ty" in b for b in kept)
 
 
 def test_a_refused_show_inventory_is_a_failed_capture_and_not_clean(tmp_path, capsys):

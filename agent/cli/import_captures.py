@@ -121,7 +121,8 @@ def _report(summary, planned, files: int) -> None:
     for device, kind, reason in summary.failures[:50]:
         say(f"    {device:<24} {kind:<10} {reason}", out)
     if planned.skipped:
-        commands = sorted({c for _, _, c in planned.skipped})
+        # Two words at most: a configuration line typed in the session may hold a secret.
+        commands = sorted({" ".join(c.split()[:2]) + (" ..." if len(c.split()) > 2 else "") for _, _, c in planned.skipped})
         say(f"  commands not read (not stored): {len(planned.skipped)}: {', '.join(commands[:12])}"
             f"{' ...' if len(commands) > 12 else ''}", out)
 

@@ -67,6 +67,7 @@ class Piece:
     raw: bytes  # the exact bytes of its slice of the file
     device: str = ""  # '' when nothing in or around the file names it
     prompt: str = ""  # the prompt it was typed at (sessions)
+    host: str = ""  # the host name in that prompt
     prompt_raw: bytes = b""
     platform: str = ""  # from a '# platform:' header
     site: str = ""  # from a '# site:' header
@@ -154,8 +155,9 @@ def read_file(path: Path, name: str, dir_device: str = "", limit: int | None = N
             if not command:
                 continue  # a bare prompt: it only ends the command before it
             text_start = _next_line(data, a, b)
+            host = prompt_hostname(prompt)
             read.pieces.append(Piece(name, line_no, command, _text(data[text_start:b]), data[a:b],
-                                     device or prompt_hostname(prompt), prompt, data[a:p_end], platform, site))
+                                     device or host, prompt, host, data[a:p_end], platform, site))
         return read
     # No prompt, no header command: the file is named after its command.
     stem = path.stem if path.suffix.lower() in (".txt", ".log", ".out", ".cap", "") else path.name

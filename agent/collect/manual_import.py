@@ -41,7 +41,7 @@ from agent.core.models import Capture, Target
 from agent.collect.manual import FileRead, Piece
 from agent.collect.parsing import DEFAULT_BUDGET, ParseRunner
 from agent.store import Store
-from agent.store.manual import MANUAL, imported_sets, latest_rows
+from agent.store.manual import MANUAL, imported_sets, latest_rows, names_by_hostname
 from parsers import PROMPT, canonical_command
 
 NO_INVENTORY = ("show inventory: not among the outputs imported by hand (or refused): the hardware inventory "
@@ -127,6 +127,15 @@ def plan(reads: Sequence[FileRead], store: Store | None, *, platform: str | None
                     out.refused_files.add(read.name)
                 continue
             groups.setdefault(name, []).append(piece)
+    if device:
+        hosts = sorted({p.host for ps in groups.values() for p in ps if p.host})
+        if len(hosts) > 1:
+            out.problems.append(f"--device {device}: the prompts name {len(hosts)} devices ({', '.join(hosts[:5])}); "
+                                "--device can name only one: import their files apart")
+            out.refused_files.update(p.file for ps in groups.values() for p in ps)
+            return out
+    elif store is not None:
+        groups = _by_store_name(groups, store)
     known = latest_rows(store, groups) if store is not None else {}
     earlier = imported_sets(store) if store is not None and not again else {}
     now = time.time()
@@ -161,6 +170,17 @@ def plan(reads: Sequence[FileRead], store: Store | None, *, platform: str | None
         fingerprint = frozenset((c.command, _sha256(c)) for c in dev.captures)
         dev.already = earlier.get(name, {}).get(fingerprint)
         out.devices.append(dev)
+    return out
+
+
+def _by_store_name(groups: dict[str, list[Piece]], store: Store) -> dict[str, list[Piece]]:
+    """A device the store does not know by the name its prompt (or directory) gives, but whose
+    latest collection called itself that, keeps the store's name: the same device, another attempt."""
+    known = latest_rows(store, groups)
+    aliases = names_by_hostname(store) if any(name not in known for name in groups) else {}
+    out: dict[str, list[Piece]] = {}
+    for name, pieces in groups.items():
+        out.setdefault(name if name in known else aliases.get(name.lower(), name), []).extend(pieces)
     return out
 
 
@@ -210,8 +230,9 @@ def _platform_of(name: str, pieces: list[Piece], given: str | None, known: dict 
 
 def _place(dev: ManualDevice, pieces: list[Piece], site: str | None, known: dict | None, out: ImportPlan) -> None:
     stated = sorted({p.site for p in pieces if p.site})
-    if len(stated) > 1:
-        out.problems.append(f"{dev.name}: its files name several sites ({', '.join(stated)}); the first is used")
+    if len(stated) > 1 and not site:
+        out.problems.append(f"{dev.name}: its files name several sites ({', '.join(stated)}); give --site")
+        out.refused_files.update(dev.files)
     known = known or {}
     dev.site = site or (stated[0] if stated else "") or known.get("site", "")
     if dev.site == known.get("site", ""):

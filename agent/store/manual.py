@@ -52,3 +52,18 @@ def _is_manual(options: str | None) -> bool:
         return (json.loads(options or "{}") or {}).get("transport") == MANUAL
     except (ValueError, AttributeError):
         return False
+
+
+def names_by_hostname(store: Store) -> dict[str, str]:
+    """host name as the device calls itself (lower case) -> the device's name in the store, from
+    each device's latest attempt; a host name two devices share is left out (it names neither).
+    A prompt says 'core-sw1' where the inventory may call the device 'core-sw1.hq' or 'sw-0042'."""
+    out: dict[str, str] = {}
+    shared: set[str] = set()
+    for row in store.db.execute(
+            "SELECT d.device, d.hostname FROM devices d WHERE d.scan_id = "
+            "(SELECT MAX(x.scan_id) FROM devices x WHERE x.device = d.device) AND coalesce(d.hostname, '') != ''"):
+        key = row["hostname"].lower()
+        if out.setdefault(key, row["device"]) != row["device"]:
+            shared.add(key)
+    return {k: v for k, v in out.items() if k not in shared}
