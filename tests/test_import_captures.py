@@ -426,3 +426,82 @@ def test_a_thousand_files_with_progress(tmp_path, capsys):
     assert rows(db, "SELECT COUNT(*) AS n FROM devices WHERE inventory_ok = 1")[0]["n"] == 500
     print(f"1,000 files, 500 devices imported in {took:.1f}s")
     assert took < 120
+
+
+# ------------------------------------------------------------------ endings, as a scan's
+
+
+def test_an_unreadable_output_fails_its_device_parse(tmp_path, capsys):
+    path = tmp_path / "junk.log"
+    path.write_bytes(b"edge-1#show version\r\nthis is not what a device prints\r\nedge-1#\r\n")
+    db = tmp_path / "ib.db"
+    code, out, err = run(capsys, "import-captures", str(path), "--db", str(db), "--platform", "cisco_xe")
+    assert code == 1 and "0 ok, 1 failed" in out and "edge-1" in out and "parse" in out
+    code, out, _ = run(capsys, "errors", "--db", str(db), "--format", "json")
+    assert code == 0
+    assert [(e["device"], e["transport"], e["kind"]) for e in json.loads(out)] == [("edge-1", "manual", "parse")]
+    assert rows(db, "SELECT status FROM scans")[0]["status"] == "completed"
+
+
+def test_ctrl_c_keeps_what_was_saved_and_marks_the_import_interrupted(tmp_path, capsys, monkeypatch):
+    from agent.collect import parsing
+
+    real = parsing.ParseRunner.run
+    calls = []
+
+    async def run_then_stop(self, target, *a, **k):
+        calls.append(target.name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return await real(self, target, *a, **k)
+
+    monkeypatch.setattr(parsing.ParseRunner, "run", run_then_stop)
+    db = tmp_path / "ib.db"
+    code, _, err = run(capsys, "import-captures", str(SESSION), str(NXOS), "--db", str(db))
+    assert code == 130 and "interrupted" in err
+    scan = rows(db, "SELECT status, reason, devices_ok FROM scans")[0]
+    assert (scan["status"], scan["devices_ok"]) == ("interrupted", 1) and "Ctrl-C" in scan["reason"]
+
+
+def test_a_store_that_cannot_be_written_fails_the_import_74(tmp_path, capsys, monkeypatch):
+    from agent.store import StoreWriteError
+
+    def full(*a, **k):
+        raise StoreWriteError("cannot write the store: database or disk is full")
+
+    monkeypatch.setattr(Store, "save_device", full)
+    db = tmp_path / "ib.db"
+    code, _, err = run(capsys, "import-captures", str(SESSION), "--db", str(db))
+    assert code == 74 and "disk is full" in err and "Traceback" not in err
+    scan = rows(db, "SELECT status, reason FROM scans")[0]
+    assert scan["status"] == "failed" and "disk is full" in scan["reason"]
+    assert rows(db, "SELECT COUNT(*) AS n FROM captures")[0]["n"] == 0  # the device's transaction rolled back
+
+
+def test_a_running_scan_holds_the_store_75(tmp_path, capsys):
+    db = tmp_path / "ib.db"
+    holder = Store(db)
+    holder.lock()
+    try:
+        code, _, err = run(capsys, "import-captures", str(SESSION), "--db", str(db))
+    finally:
+        holder.close()
+    assert code == 75 and "another scan is running" in err
+
+
+def test_platform_files_detect_section_is_checked():
+    import copy
+
+    import yaml
+
+    data = yaml.safe_load((platforms._DEFS / "cisco_ios.yaml").read_text())
+    assert data["detect"]["unless"]  # IOS XE prints 'Cisco IOS Software' too
+    bad = copy.deepcopy(data)
+    bad["detect"]["show_version"].append("Cisco (IOS")
+    assert any("detect.show_version[3]: not a regular expression" in p for p in platforms.problems(bad, "cisco_ios"))
+    bad = copy.deepcopy(data)
+    bad["detect"]["sysdescr"] = ["x"]
+    assert any("unknown key 'sysdescr'" in p for p in platforms.problems(bad, "cisco_ios"))
+    xe = "Cisco IOS XE Software, Version 17.09.04a\nCisco IOS Software [Cupertino], Catalyst L3 Switch Software"
+    assert platforms.detect(xe) == ["cisco_xe"]
+    assert platforms.detect("Cisco IOS Software, C2900 Software (C2900-UNIVERSALK9-M), Version 15.7(3)M5") == ["cisco_ios"]
