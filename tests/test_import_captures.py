@@ -505,3 +505,20 @@ def test_platform_files_detect_section_is_checked():
     xe = "Cisco IOS XE Software, Version 17.09.04a\nCisco IOS Software [Cupertino], Catalyst L3 Switch Software"
     assert platforms.detect(xe) == ["cisco_xe"]
     assert platforms.detect("Cisco IOS Software, C2900 Software (C2900-UNIVERSALK9-M), Version 15.7(3)M5") == ["cisco_ios"]
+
+
+def test_every_corpus_show_version_names_its_platform():
+    """The conformance corpus (real captures, not in this repository): each family's show version
+    is detected as that platform and no other."""
+    import os
+
+    corpus = Path(os.environ.get("IBAGENT_CORPUS", "/nonexistent"))
+    if not corpus.is_dir():
+        pytest.skip("IBAGENT_CORPUS not set")
+    family = {"asa": "cisco_asa", "ios": "cisco_ios", "iosxe": "cisco_xe", "iosxr": "cisco_xr", "nxos": "cisco_nxos"}
+    checked = 0
+    for path in sorted(corpus.glob("*/show_version/*.txt")):
+        if path.parent.parent.name in family:
+            assert platforms.detect(path.read_text(errors="replace")) == [family[path.parent.parent.name]], path
+            checked += 1
+    assert checked >= 150
