@@ -510,11 +510,11 @@ def test_platform_files_detect_section_is_checked():
 def test_every_corpus_show_version_names_its_platform():
     """The conformance corpus (real captures, not in this repository): each family's show version
     is detected as that platform and no other."""
-    import os
+    from corpus_util import corpus_root
 
-    corpus = Path(os.environ.get("IBAGENT_CORPUS", "/nonexistent"))
+    corpus = corpus_root()
     if not corpus.is_dir():
-        pytest.skip("IBAGENT_CORPUS not set")
+        pytest.skip(f"no corpus at {corpus}")
     family = {"asa": "cisco_asa", "ios": "cisco_ios", "iosxe": "cisco_xe", "iosxr": "cisco_xr", "nxos": "cisco_nxos"}
     checked = 0
     for path in sorted(corpus.glob("*/show_version/*.txt")):
