@@ -10,6 +10,7 @@ header).
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import shutil
 import sqlite3
@@ -522,3 +523,22 @@ def test_every_corpus_show_version_names_its_platform():
             assert platforms.detect(path.read_text(errors="replace")) == [family[path.parent.parent.name]], path
             checked += 1
     assert checked >= 150
+
+
+def test_odd_file_and_directory_names(tmp_path, capsys):
+    caps = tmp_path / "caps"
+    odd = caps / "bad\x1b]0;x\x07dir"  # a directory name that would retitle a terminal: names no device
+    odd.mkdir(parents=True)
+    (odd / "show_version.txt").write_bytes((NXOS / "n9k-leaf1" / "show_version.txt").read_bytes())
+    named = caps / os.fsdecode(b"leaf\xff")
+    named.mkdir()
+    db = tmp_path / "ib.db"
+    code, _, err = run(capsys, "import-captures", str(caps), "--db", str(db))
+    assert code == 2 and "no device" in err and "\x1b" not in err and "\\x1b" in err
+    (named / os.fsdecode(b"show_version\xfe.txt")).write_bytes(b"x")
+    code, _, err = run(capsys, "import-captures", str(named), "--db", str(db), "--device", "leaf9")
+    assert code == 2 and "show_version\ufffd.txt" in err and "Traceback" not in err
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    code, _, err = run(capsys, "import-captures", str(fifo), "--db", str(db))
+    assert code == 2 and "not a regular file" in err

@@ -106,18 +106,18 @@ def _import(manual_import, devices, store, options, args):
 def _report(summary, planned, files: int) -> None:
     out = sys.stdout
     if summary.scan_id is None:
-        print(f"nothing new: every device's outputs are already in the store "
-              f"({', '.join(f'{d} in scan {s}' for d, s in summary.already[:10])}"
-              f"{' ...' if len(summary.already) > 10 else ''}); --again imports them as a new attempt", file=out)
+        say(f"nothing new: every device's outputs are already in the store "
+            f"({', '.join(f'{d} in scan {s}' for d, s in summary.already[:10])}"
+            f"{' ...' if len(summary.already) > 10 else ''}); --again imports them as a new attempt", out)
         return
     print(f"import {summary.scan_id} completed: {files} file(s), {summary.ok + summary.failed} device(s): "
           f"{summary.ok} ok, {summary.failed} failed (transport manual)", file=out)
     if summary.already:
-        print(f"  already imported, not again: {len(summary.already)}: "
-              + ", ".join(f"{d} (scan {s})" for d, s in summary.already[:10]), file=out)
+        say(f"  already imported, not again: {len(summary.already)}: "
+            + ", ".join(f"{d} (scan {s})" for d, s in summary.already[:10]), out)
     if summary.no_inventory:
-        print(f"  without show inventory (items stay those of the last inventory read; nothing is claimed "
-              f"not-seen): {', '.join(summary.no_inventory[:20])}", file=out)
+        say(f"  without show inventory (items stay those of the last inventory read; nothing is claimed "
+            f"not-seen): {', '.join(summary.no_inventory[:20])}", out)
     for device, kind, reason in summary.failures[:50]:
         say(f"    {device:<24} {kind:<10} {reason}", out)
     if planned.skipped:

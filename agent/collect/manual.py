@@ -103,12 +103,25 @@ def files_to_read(args: list[str]) -> list[tuple[Path, str, str]]:
                     if not f.startswith(".") and (here / f).is_file():
                         found.append(here / f)
             for f in sorted(found):
-                out.append((f, str(f), f.parent.name if f.parent != path else ""))
+                out.append((f, _named(str(f)), _dir_name(f.parent.name) if f.parent != path else ""))
         elif path.is_file():
-            out.append((path, arg, path.resolve().parent.name))
+            out.append((path, _named(arg), _dir_name(path.resolve().parent.name)))
+        elif path.exists():
+            raise CaptureFileError(f"{_named(arg)}: not a regular file or directory")
         else:
-            raise CaptureFileError(f"{arg}: no such file or directory")
+            raise CaptureFileError(f"{_named(arg)}: no such file or directory")
     return out
+
+
+def _named(name: str) -> str:
+    """A path as text that can be shown and stored: bytes of a name that are not UTF-8 as U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _dir_name(name: str) -> str:
+    """A directory's name as a device name, or '' when it cannot be one (control characters...)."""
+    name = _named(name)
+    return name if _NAME_OK.fullmatch(name) else ""
 
 
 # ------------------------------------------------------------------ reading one file
