@@ -542,3 +542,18 @@ def test_odd_file_and_directory_names(tmp_path, capsys):
     os.mkfifo(fifo)
     code, _, err = run(capsys, "import-captures", str(fifo), "--db", str(db))
     assert code == 2 and "not a regular file" in err
+
+
+def test_two_chassis_under_one_prompt_name_are_refused(tmp_path, capsys):
+    first = tmp_path / "a.log"
+    first.write_bytes(SESSION.read_bytes().replace(b"core-sw1", b"Switch"))
+    second = tmp_path / "b.log"
+    second.write_bytes(first.read_bytes().replace(b"FOC2444Q1AA", b"FOC2444Q7ZZ"))
+    db = tmp_path / "ib.db"
+    code, _, err = run(capsys, "import-captures", str(first), str(second), "--db", str(db))
+    assert code == 2 and "Switch: its show version outputs are of 2 chassis" in err
+    assert f"FOC2444Q7ZZ in {second}, line 6" in err
+    # The same chassis pasted twice is one device.
+    third = tmp_path / "c.log"
+    third.write_bytes(first.read_bytes().replace(b"12 weeks", b"14 weeks"))
+    assert run(capsys, "import-captures", str(first), str(third), "--db", str(db))[0] == 0

@@ -144,6 +144,8 @@ def plan(reads: Sequence[FileRead], store: Store | None, *, platform: str | None
         if plat is None:
             out.refused_files.update(p.file for p in pieces)
             continue
+        if not _one_chassis(name, plat, pieces, out):
+            continue
         dev = ManualDevice(name, plat, files=list(dict.fromkeys(p.file for p in pieces)))
         _place(dev, pieces, site, known.get(name), out)
         for piece in pieces:
@@ -226,6 +228,32 @@ def _platform_of(name: str, pieces: list[Piece], given: str | None, known: dict 
                         f"does not know the device; give --platform ({', '.join(platforms.names())}) or a "
                         "'# platform:' header")
     return None
+
+
+def _one_chassis(name: str, plat: str, pieces: list[Piece], out: ImportPlan) -> bool:
+    """False (and a problem) when the device's show version outputs are of different chassis: two
+    devices under one name (factory-default 'Switch#' prompts in two pastes, two devices' files in
+    one directory), which merged would be one device with both inventories."""
+    from parsers import ParseError, parse
+
+    serials: dict[str, str] = {}
+    versions = [p for p in pieces if (canonical_command(p.command) or ("",))[0] == "show version"]
+    if len(versions) < 2:
+        return True
+    for p in versions:
+        try:
+            serial = parse(plat, "show version", p.text).facts.get("chassis_serial", "")
+        except ParseError:
+            continue
+        if serial:
+            serials.setdefault(serial.upper(), f"{p.file}, line {p.line}")
+    if len(serials) < 2:
+        return True
+    out.problems.append(f"{name}: its show version outputs are of {len(serials)} chassis ("
+                        + "; ".join(f"{k} in {v}" for k, v in serials.items())
+                        + "): two devices under one name; name each (--device, '# device:')")
+    out.refused_files.update(p.file for p in pieces)
+    return False
 
 
 def _place(dev: ManualDevice, pieces: list[Piece], site: str | None, known: dict | None, out: ImportPlan) -> None:
