@@ -557,3 +557,28 @@ def test_two_chassis_under_one_prompt_name_are_refused(tmp_path, capsys):
     third = tmp_path / "c.log"
     third.write_bytes(first.read_bytes().replace(b"12 weeks", b"14 weeks"))
     assert run(capsys, "import-captures", str(first), str(third), "--db", str(db))[0] == 0
+
+
+def test_byte_order_marks(tmp_path, capsys):
+    bom = tmp_path / "bom.log"
+    bom.write_bytes(b"\xef\xbb\xbf" + SESSION.read_bytes())  # Notepad's UTF-8
+    db = tmp_path / "ib.db"
+    code, out, err = run(capsys, "import-captures", str(bom), "--db", str(db))
+    assert code == 0 and "1 device(s): 1 ok" in out, err
+    header = tmp_path / "hdr.txt"
+    header.write_bytes(b"\xef\xbb\xbf# device: n9k-leaf1\n# command: show version\n"
+                       + (NXOS / "n9k-leaf1" / "show_version.txt").read_bytes())
+    assert [(p.device, p.command) for p in manual.read_file(header, "hdr.txt").pieces] == [("n9k-leaf1",
+                                                                                         "show version")]
+    d = tmp_path / "dist-9"
+    d.mkdir()
+    plain = d / "show_version.txt"  # no header: the whole file is the evidence, its BOM included
+    plain.write_bytes(b"\xef\xbb\xbfCisco IOS Software, C3750E Software (C3750E-UNIVERSALK9-M), Version 15.2(4)E10\n"
+                      b"dist-9 uptime is 3 weeks\nProcessor board ID FDO1234X0AB\n")
+    piece = manual.read_file(plain, "show_version.txt", "dist-9").pieces[0]
+    assert piece.raw == plain.read_bytes() and piece.text.startswith("Cisco IOS Software")
+    assert platforms.detect(piece.text) == ["cisco_ios"]
+    utf16 = tmp_path / "ps.txt"
+    utf16.write_bytes(SESSION.read_text().encode("utf-16"))
+    code, _, err = run(capsys, "import-captures", str(utf16), "--db", str(db))
+    assert code == 2 and f"{utf16}: UTF-16 text" in err

@@ -136,10 +136,17 @@ def read_file(path: Path, name: str, dir_device: str = "", limit: int | None = N
         raise CaptureFileError(str(exc)) from None
     except OSError as exc:
         raise CaptureFileError(f"{name}: cannot read: {exc.strerror}") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Windows PowerShell's '>' writes UTF-16: decoding it would make the bytes kept differ from
+        # the bytes handed over, so the file is refused with what to do.
+        raise CaptureFileError(f"{name}: UTF-16 text (as Windows PowerShell saves it): save it as UTF-8 "
+                               "(Out-File -Encoding utf8) and import it again")
     if b"\x00" in data[:8192]:
         raise CaptureFileError(f"{name}: not text (NUL bytes in its first 8 KiB): no command output")
     read = FileRead(name, hashlib.sha256(data).hexdigest(), len(data))
     lines = _lines(data)
+    if lines and data.startswith(b"\xef\xbb\xbf"):
+        lines[0] = (3, lines[0][1])  # a UTF-8 byte-order mark (Notepad) is no part of the first line
     header, body_at = _header(data, lines, name)
     for key in ("device", "site"):
         if key in header and not _NAME_OK.fullmatch(header[key][1]):
@@ -149,7 +156,7 @@ def read_file(path: Path, name: str, dir_device: str = "", limit: int | None = N
     platform = header["platform"][1] if "platform" in header else ""
     site = header["site"][1] if "site" in header else ""
     body = lines[body_at:]
-    start = body[0][0] if body else len(data)
+    start = (0 if body_at == 0 else body[0][0]) if body else len(data)  # no header: every byte, BOM included
     if "command" in header:
         # One command: the body is its output (an echoed prompt line at its top is dropped by the
         # parser's cleaning, and names the device when nothing else does).
@@ -256,7 +263,7 @@ def render(line: str) -> str:
 def _text(chunk: bytes) -> str:
     """The text of a slice to parse: decoded (bytes that are not UTF-8 as U+FFFD; the bytes
     themselves stay in the piece), line ends unified, each line as the terminal showed it."""
-    text = chunk.decode("utf-8", "replace")
+    text = chunk.decode("utf-8", "replace").removeprefix("\ufeff")  # a BOM stays in the bytes only
     if "\n" not in text and "\r" in text:
         text = text.replace("\r", "\n")
     return "\n".join(render(ln.rstrip("\r")) for ln in text.split("\n"))
