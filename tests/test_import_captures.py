@@ -582,3 +582,10 @@ def test_byte_order_marks(tmp_path, capsys):
     utf16.write_bytes(SESSION.read_text().encode("utf-16"))
     code, _, err = run(capsys, "import-captures", str(utf16), "--db", str(db))
     assert code == 2 and f"{utf16}: UTF-16 text" in err
+
+
+def test_skip_bad_with_nothing_left(tmp_path, capsys):
+    path = tmp_path / "x.log"
+    path.write_bytes(b"no prompt, no command\n")
+    code, out, err = run(capsys, "import-captures", str(path), "--db", str(tmp_path / "ib.db"), "--skip-bad")
+    assert code == 1 and "nothing imported" in out and "skipped:" in err

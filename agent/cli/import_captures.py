@@ -105,6 +105,9 @@ def _import(manual_import, devices, store, options, args):
 
 def _report(summary, planned, files: int) -> None:
     out = sys.stdout
+    if summary.scan_id is None and not summary.already:
+        say("nothing imported: no device left to import", out)
+        return
     if summary.scan_id is None:
         say(f"nothing new: every device's outputs are already in the store "
             f"({', '.join(f'{d} in scan {s}' for d, s in summary.already[:10])}"
