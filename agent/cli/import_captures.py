@@ -23,7 +23,7 @@ def cmd_import_captures(args: argparse.Namespace) -> int:
     if not 0 < args.parse_budget < float("inf"):
         raise UsageError(f"--parse-budget must be a number of seconds above 0, not {args.parse_budget:g}")
     for what, value in (("--device", args.device), ("--site", args.site)):
-        if value is not None and not manual._NAME_OK.fullmatch(value):
+        if value is not None and not manual.NAME_OK.fullmatch(value):
             raise UsageError(f"{what} {value!r} is not a name (letters, digits, . - _ @ : / ( ) and blanks)")
     try:
         found = manual.files_to_read(args.paths)

@@ -49,7 +49,7 @@ _HEADER = re.compile(r"#[ \t]*+([A-Za-z_]++)[ \t]*+:[ \t]*+(.*)")
 _PROMPT_END = re.compile(r"[#>]")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*+[A-Za-z]|\x1b[()][AB012]|\x1b[=>]")
 _EDITS = re.compile(r"([\b\r])")
-_NAME_OK = re.compile(r"[\w.\-@:/() ]{1,128}")  # device and site names: no control characters, no quotes
+NAME_OK = re.compile(r"[\w.\-@:/() ]{1,128}")  # device and site names: no control characters, no quotes
 
 
 class CaptureFileError(ValueError):
@@ -121,7 +121,7 @@ def _named(name: str) -> str:
 def _dir_name(name: str) -> str:
     """A directory's name as a device name, or '' when it cannot be one (control characters...)."""
     name = _named(name)
-    return name if _NAME_OK.fullmatch(name) else ""
+    return name if NAME_OK.fullmatch(name) else ""
 
 
 # ------------------------------------------------------------------ reading one file
@@ -149,7 +149,7 @@ def read_file(path: Path, name: str, dir_device: str = "", limit: int | None = N
         lines[0] = (3, lines[0][1])  # a UTF-8 byte-order mark (Notepad) is no part of the first line
     header, body_at = _header(data, lines, name)
     for key in ("device", "site"):
-        if key in header and not _NAME_OK.fullmatch(header[key][1]):
+        if key in header and not NAME_OK.fullmatch(header[key][1]):
             raise CaptureFileError(f"{name}, line {header[key][0]}: '{key}' {header[key][1]!r} is not a name "
                                    "(letters, digits, . - _ @ : / ( ) and blanks, at most 128)")
     device = header["device"][1] if "device" in header else ""
