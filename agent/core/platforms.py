@@ -5,9 +5,9 @@ Every platform fact lives in its file and is read here into typed fields of :cla
 the names it is also known by (``aliases``, resolved by :func:`lookup`), how its releases are
 numbered (``version_scheme``, the rule set ``agent.normalize`` applies), the file system files are
 written to (``flash``), the SSH session (prompt, enable, setup, commands and which datum each
-command answers), the NETCONF and SNMP sections the collectors read, and the lines with which a
-device refuses a command (``refusals``, read by the one detector :func:`refusal`), and how its ``show version`` names
-it (``detect``, read by :func:`detect` for outputs saved by hand).
+command answers), the NETCONF and SNMP sections the collectors read, the lines with which a
+device refuses a command (``refusals``, read by the one detector :func:`refusal`), and how its
+``show version`` names it (``detect``, read by :func:`detect` for outputs saved by hand).
 ``platform_defs/_shared.yaml`` holds what every platform shares (the refusal wording); a platform
 file adds to it.
 
