@@ -589,3 +589,15 @@ def test_skip_bad_with_nothing_left(tmp_path, capsys):
     path.write_bytes(b"no prompt, no command\n")
     code, out, err = run(capsys, "import-captures", str(path), "--db", str(tmp_path / "ib.db"), "--skip-bad")
     assert code == 1 and "nothing imported" in out and "skipped:" in err
+
+
+def test_a_more_prompt_left_in_the_paste_is_dropped(tmp_path, capsys):
+    """A terminal that did not apply the device's erasing backspaces leaves ' --More-- ' before the
+    next line's text; the parser's cleaning drops it (the bytes keep it)."""
+    data = SESSION.read_bytes()
+    erased = b" --More-- " + b"\b" * 10 + b" " * 10 + b"\b" * 10
+    path = tmp_path / "more.log"
+    path.write_bytes(data.replace(erased, b" --More-- "))
+    db = tmp_path / "ib.db"
+    assert run(capsys, "import-captures", str(path), "--db", str(db))[0] == 0
+    assert "FOC24431BBB" in {i["serial"] for i in devices(capsys, db)}
