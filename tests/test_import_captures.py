@@ -94,7 +94,7 @@ def test_pasted_xe_session_and_nxos_files_end_to_end(tmp_path, capsys):
     assert {i["platform"] for i in by_device["n9k-leaf1"]} == {"cisco_nxos"}
     assert {i["serial"] for i in by_device["core-sw1"] if i["contractable"]} == {
         "FOC2444Q1AA", "LIT24400AAA", "FOC24431BBB", "AVD2440CCCC"}  # the row after the erased --More-- too
-    assert {i["version"] for i in by_device["n9k-leaf1"]} == {"10.3.4a"}
+    assert {i["version"] for i in by_device["n9k-leaf1"]} == {"10.3(4a)"}  # NX-OS canonical: Cisco's form
     assert {i["serial"] for i in by_device["n9k-leaf1"] if i["contractable"]} == {
         "FDO24210AAA", "ART2420ADDD", "ART2420AEEE", "FNS24400FFF"}
     dev = {r["device"]: r for r in rows(db, "SELECT * FROM devices")}
@@ -373,7 +373,8 @@ def test_two_devices_in_one_paste_but_one_header_device_is_refused(tmp_path):
     ("adm sh inv", "cisco_xr", "admin show inventory"),
     ("show version | json", "cisco_nxos", "show version | json"),
     ("show license all", "cisco_xe", "show license all"),  # not a scan command there, but a parsed one
-    ("sh lic", "cisco_xe", None),  # 'show license' alone: not a command ibagent reads
+    ("sh lic", "cisco_ios", "show license"),  # classic licensing (CSL) feature list, read since issue 13
+    ("sh lic frobnicate", "cisco_xe", None),  # not a command ibagent reads
     ("show inventory | include PID", "cisco_xe", None),  # filtered: not the whole inventory
     ("terminal length 0", "cisco_xe", None),
     ("show running-config", "cisco_ios", None),
