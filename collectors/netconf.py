@@ -9,6 +9,11 @@ has no NETCONF agent: the scan does not plan this transport for it.
 ncclient is blocking, so each device runs in a worker thread of a pool, as
 ``collectors.ssh_netmiko`` does.
 
+Evidence (issue 12): each Capture's ``raw`` is the reply document's bytes exactly as the device
+sent them, chunk framing and end marker removed (``collectors.netconf_frames``, which reads the
+framing in ncclient's place); ``output`` is that reply as text, what ``parsers.netconf`` reads.
+A reply that failed keeps what was read of it.
+
 The server's host key is judged by ``target.host_keys`` (``collectors.paramiko_keys``) after the
 key exchange and before ncclient's first authentication request.  One message (the hello, a
 reply) may take at most ``MAX_MESSAGE`` bytes before its end marker, the SSH collector's budget
@@ -39,6 +44,7 @@ from agent.core import platforms
 from agent.core.models import Capture, Target
 from agent.core.secret import reveal
 from collectors.base import CollectError
+from collectors.netconf_frames import Frames
 
 NC_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
 DEFAULT_PORT = 830
@@ -103,6 +109,7 @@ def _session_classes():
 
             def __init__(self, device_handler, check=None):
                 super().__init__(device_handler)
+                self._frames = Frames(self)
                 self.pending = 0  # bytes read since the last whole message
                 self.check = check
                 if check is not None and check.types:
@@ -111,9 +118,12 @@ def _session_classes():
             def load_known_hosts(self, filename=None):
                 pass  # the policy decides (see the class docstring)
 
+            # ncclient sets its own reader here (in __init__, after connecting, on a SAX fallback);
+            # the session always reads through Frames, which keeps each message's bytes.
+            parser = property(lambda self: self._frames, lambda self, _ignored: None)
+
             def _transport_read(self):
-                # Bigger reads than ncclient's 4 KiB: its chunked-framing parser copies its
-                # whole buffer on every read, which is quadratic in a big chunk.
+                # Bigger reads than ncclient's 4 KiB: fewer wake-ups of the session thread.
                 data = self._channel.recv(_READ_SIZE)
                 self.pending += len(data)
                 if self.pending > MAX_MESSAGE:
@@ -267,6 +277,7 @@ class NetconfCollector:
         filters = profile.get("filters") or {}
         optional = set(profile.get("optional") or ())
         mgr = self._connect(target, profile)
+        frames = mgr._session.parser
         try:
             for name in profile.get("collect") or list(filters):
                 command = f"netconf:{name}"
@@ -275,28 +286,29 @@ class NetconfCollector:
                     reply = mgr.get(filter=_filter_xml(filters[name]))
                 except TimeoutExpiredError:
                     sink.append(Capture(target.name, target.platform, "netconf", command, "", started, time.time(),
-                                        "no reply", "timeout"))
+                                        "no reply", "timeout", raw=frames.partial()))
                     raise CollectError("timeout", f"{command}: no reply within {self.command_timeout:g}s") from None
                 except too_large as exc:
                     sink.append(Capture(target.name, target.platform, "netconf", command, "", started, time.time(),
-                                        f"reply too large: {exc}", "garbage"))
+                                        f"reply too large: {exc}", "garbage", raw=frames.partial()))
                     raise CollectError("garbage", f"{command}: {exc}") from None
                 except (NetconfFramingError, UnicodeDecodeError) as exc:
-                    # ncclient's reader thread hit bytes that are neither framing nor UTF-8 XML.
+                    # The session thread read bytes that are neither framing nor UTF-8.
                     sink.append(Capture(target.name, target.platform, "netconf", command, "", started, time.time(),
-                                        f"unreadable reply: {_short(exc)}", "garbage"))
+                                        f"unreadable reply: {_short(exc)}", "garbage", raw=frames.partial()))
                     raise CollectError("garbage", f"{command}: reply is not NETCONF (framing or encoding broken)") from None
                 except (TransportError, EOFError, OSError) as exc:
                     sink.append(Capture(target.name, target.platform, "netconf", command, "", started, time.time(),
-                                        f"session lost: {_short(exc)}", "disconnect"))
+                                        f"session lost: {_short(exc)}", "disconnect", raw=frames.partial()))
                     raise CollectError("disconnect", f"{command}: session lost ({_short(exc)})") from None
-                raw = reply.xml or ""
+                text = reply.xml or ""
+                received = frames.take(reply.xml)  # the bytes behind that very text
                 error = None
                 if not reply.ok:
                     first = reply.errors[0] if reply.errors else None
                     error = f"rpc-error: {getattr(first, 'tag', '')}: {getattr(first, 'message', '') or ''}".strip(": ")
-                sink.append(Capture(target.name, target.platform, "netconf", command, raw, started, time.time(),
-                                    error, "command" if error else None))
+                sink.append(Capture(target.name, target.platform, "netconf", command, text, started, time.time(),
+                                    error, "command" if error else None, raw=received))
                 if error and name not in optional:
                     raise CollectError("command", f"{command} refused: {error}")
             try:

@@ -10,9 +10,14 @@ context name, default ``""``), ``snmp_timeout`` / ``snmp_retries`` (per request)
 Two requests kinds only: one GET for the system group, then GETBULK walks of just the eight
 entPhysicalTable columns ibagent reads, all eight advanced together in each request (one
 request returns ``max_repetitions`` rows of every column) and ``lookupMib=False`` (no MIB
-resolution of answers).  Each is kept as a Capture of snmprec lines ``OID|type|value`` (octet
-strings that are not plain printable text as ``4x|<hex>``), named ``snmp:system`` and
-``snmp:entPhysicalTable``; ``parsers.snmp`` reads them.
+resolution of answers).  Each is kept as a Capture of snmprec lines ``OID|type|value``, named
+``snmp:system`` and ``snmp:entPhysicalTable``; ``parsers.snmp`` reads them.
+
+Evidence (issue 12): the lines hold what the agent sent, losslessly.  An octet string is written
+as text only when its bytes are UTF-8 whose every character is printable on one line (no control,
+format or line-separator character: U+0085 and U+2028 end a line for ``str.splitlines``) and holds
+no ``|``; any other is ``4x|<hex>`` of its bytes, as snmprec does.  Nothing is decoded with
+replacement, so the lines give back every byte, and ``Capture.raw`` is the lines' bytes.
 
 One SnmpEngine per collector instance (one per scan run), created lazily inside the running
 loop: an engine costs ~80 ms and MIB state to build, and its USM keeps localized keys per agent.
@@ -85,7 +90,8 @@ def snmprec_line(oid, value) -> str | None:
     name = ".".join(str(x) for x in oid)
     # Subclasses before their bases: IpAddress and Opaque are octet strings, the counters integers.
     if isinstance(value, rfc1902.IpAddress):
-        return f"{name}|64|{value.prettyPrint()}"
+        raw = bytes(value)
+        return f"{name}|64|{'.'.join(map(str, raw))}" if len(raw) == 4 else f"{name}|64x|{raw.hex()}"
     if isinstance(value, rfc1902.Opaque):
         return f"{name}|68x|{bytes(value).hex()}"
     if isinstance(value, univ.OctetString):
@@ -94,7 +100,7 @@ def snmprec_line(oid, value) -> str | None:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             text = None
-        if text is None or "|" in text or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        if text is None or "|" in text or not text.isprintable():  # the module docstring says why
             return f"{name}|4x|{raw.hex()}"
         return f"{name}|4|{text}"
     if isinstance(value, univ.ObjectIdentifier):
@@ -221,15 +227,20 @@ class SnmpCollector:
         started = time.time()
         varbinds = await request.get(SYSTEM_OIDS)
         lines = [line for oid, value in varbinds if (line := snmprec_line(oid, value))]
-        sink.append(Capture(target.name, target.platform, "snmp", "snmp:system", "\n".join(lines) + "\n",
-                            started, time.time()))
+        sink.append(_capture(target, "snmp:system", lines, started))
 
         started = time.time()
         rows = await request.walk([ENT_PHYSICAL_ENTRY + (c,) for c in ENT_COLUMNS],
                                   int(profile.get("max_repetitions") or self.max_repetitions))
         lines = [line for oid, value in rows if (line := snmprec_line(oid, value))]
-        sink.append(Capture(target.name, target.platform, "snmp", "snmp:entPhysicalTable",
-                            "\n".join(lines) + ("\n" if lines else ""), started, time.time()))
+        sink.append(_capture(target, "snmp:entPhysicalTable", lines, started))
+
+
+def _capture(target: Target, command: str, lines: list[str], started: float) -> Capture:
+    text = "".join(line + "\n" for line in lines)
+    # The lines are printable UTF-8 text or hex (snmprec_line), so these bytes are exactly the text.
+    return Capture(target.name, target.platform, "snmp", command, text, started, time.time(),
+                   raw=text.encode("utf-8"))
 
 
 class _Request:

@@ -4,6 +4,14 @@ Kept for compatibility: netmiko knows prompt and paging quirks of many releases,
 asyncio driver meets a device it cannot talk to, ``--ssh-driver netmiko`` is the escape hatch.
 netmiko is blocking, so each device runs in a worker thread of a pool sized to the scan's
 worker count.  Commands and their optional/required status come from the same platform data.
+
+Evidence: netmiko decodes what it reads with ``errors="ignore"`` and normalises line ends, so its
+text is not what the device sent.  Once logged in (and in enable mode), the channel's ``recv`` is
+wrapped by a :class:`collectors.recv_recorder.RecvRecorder`, and each Capture's ``raw`` holds the
+bytes received while that request ran, as they came: for a command, the prompt netmiko asks for
+again before sending it, the command's echo, the output and the prompt after it; for a failed one,
+what arrived before the failure.  ``output`` stays netmiko's text, the text that is parsed.  The
+store's sha256 is over ``raw``.
 """
 from __future__ import annotations
 
@@ -20,6 +28,7 @@ from agent.core.secret import reveal
 from agent.core.ssh_algorithms import AlgorithmError
 from collectors import ssh_algorithms
 from collectors.base import PROMPT, CollectError, enable_refused, looks_like_noise
+from collectors.recv_recorder import OutputTooLarge, RecvRecorder
 from collectors.ssh_algorithms import NegotiationFailed
 
 
@@ -166,7 +175,7 @@ class NetmikoCollector:
         return conn
 
     def _run(self, conn, target: Target, plat: platforms.Platform, sink: list[Capture]) -> None:
-        from netmiko.exceptions import ReadTimeout
+        from netmiko.exceptions import ReadException, ReadTimeout
         from paramiko.ssh_exception import SSHException
 
         try:
@@ -175,17 +184,34 @@ class NetmikoCollector:
                     conn.enable()
                 except (ValueError, ReadTimeout):
                     raise CollectError("auth", enable_refused(target)) from None
-            now = time.time()
-            sink.append(Capture(target.name, target.platform, "ssh", PROMPT, conn.find_prompt(), now, now))
+            # From here on every byte read is kept (the module docstring says why); what login and
+            # enable read is not a capture's.
+            recorder = RecvRecorder(conn.remote_conn)
+            started = time.time()
+            try:
+                prompt = conn.find_prompt()
+            except OutputTooLarge as exc:
+                sink.append(Capture(target.name, target.platform, "ssh", PROMPT, "", started, time.time(), str(exc),
+                                    "garbage", raw=recorder.take()))
+                raise CollectError("garbage", f"prompt: {exc}") from None
+            sink.append(Capture(target.name, target.platform, "ssh", PROMPT, prompt, started, time.time(),
+                                raw=recorder.take()))
             for command in plat.ssh.commands:
                 started = time.time()
                 try:
                     out = conn.send_command(command, read_timeout=self.command_timeout)
                 except ReadTimeout:
                     kind = "garbage" if looks_like_noise(conn.read_channel()) else "timeout"
-                    sink.append(Capture(target.name, target.platform, "ssh", command, "", started, time.time(), "no prompt", kind))
+                    sink.append(Capture(target.name, target.platform, "ssh", command, "", started, time.time(), "no prompt", kind,
+                                        raw=recorder.take()))
                     raise CollectError(kind, f"{command!r}: no prompt within {self.command_timeout:g}s") from None
-                except (OSError, EOFError, SSHException) as exc:
+                except OutputTooLarge as exc:
+                    sink.append(Capture(target.name, target.platform, "ssh", command, "", started, time.time(), str(exc),
+                                        "garbage", raw=recorder.take()))
+                    raise CollectError("garbage", f"{command!r}: {exc}") from None
+                except (OSError, EOFError, SSHException, ReadException) as exc:  # ReadException: channel closed
+                    sink.append(Capture(target.name, target.platform, "ssh", command, "", started, time.time(),
+                                        f"connection lost: {exc}", "disconnect", raw=recorder.take()))
                     raise CollectError("disconnect", f"connection lost during {command!r}: {exc}") from None
                 refusal = platforms.refusal(out, plat.name)
                 sink.append(
@@ -193,6 +219,7 @@ class NetmikoCollector:
                         target.name, target.platform, "ssh", command, out, started, time.time(),
                         f"device rejected the command: {refusal}" if refusal else None,
                         "command" if refusal else None,
+                        raw=recorder.take(),
                     )
                 )
                 if refusal and command not in plat.ssh.optional:

@@ -10,7 +10,7 @@ Public API
     (short aliases ``ios``, ``iosxe``, ``nxos``, ``iosxr``, ``asa`` accepted).
     ``command``: as sent to the device, abbreviations allowed (``sh ver``) and corpus slugs
     too (``show_inventory``).  Supported: ``show version``, ``show inventory``,
-    ``admin show inventory`` (XR), ``show license summary|usage|status|udi|all``, and on NX-OS
+    ``admin show inventory`` (XR), ``show license [summary|usage|status|udi|all]``, and on NX-OS
     ``show version | json`` and ``show inventory | json``.
     Pure function: no I/O, no state between calls, safe from many threads.
 
@@ -29,7 +29,11 @@ What a capture yields
 stripped; ``N/A`` serials kept as read - canonicalisation is ``agent.normalize``'s job).
 License commands: ``licenses`` (one ``LicenseUsage`` per usage block or summary-table row,
 ``device`` left ``""``) and ``license_status`` (``LicenseStatus`` with what that command
-shows; ``None`` when it shows none of it).  ``show version``: ``facts``.
+shows; ``None`` when it shows none of it).  Classic licensing (CSL, IOS 15 Catalyst / ISR G2:
+``Index 1 Feature:`` blocks, ``License Level: ipbase  Type: Permanent``, the CSL ``show license
+status`` lists) is not an error: a ``LicenseStatus`` with ``licensing="classic"``,
+``smart_licensing_enabled=False``, the level, its type and every feature block
+(``parsers.csl``).  ``show version``: ``facts``.
 
 Facts keys (present only when the output states them)
 -----------------------------------------------------
@@ -40,13 +44,21 @@ conformance suites fail on a key it does not list or a value of another type.
                         else from the echoed prompt when the capture kept it (IOS XR 64-bit
                         ``show version`` prints no host name: ``RP/0/RSP0/CPU0:pe1#``)
 ``os_version``          the OS version as printed (raw; canonical form is the normaliser's):
-                        IOS XE ``Cisco IOS XE Software, Version`` (else the IOS line), NX-OS
+                        IOS XE ``Cisco IOS XE Software, Version`` (else the IOS line; a build
+                        label there is no version: see ``build_label``), NX-OS
                         ``NXOS:/system: version``, XR ``Version`` incl. ``[Default]``/``LNT``,
                         ASA ``Software Version``
 ``versions_seen``       every version string printed (IOS XE prints the XE and the IOSd one)
 ``uptime``              uptime text as printed
-``chassis_pid``         chassis PID: IOS ``cisco <PID> (...) processor``; XR PID from the
-                        processor line or derived from the chassis description
+``build_label``         IOS XE engineering builds: the label printed where the release goes
+                        (``IOS XE Version: 2012-10-15_19.37_<user>``); never taken as the version
+``license_level``, ``license_type``, ``next_reload_license_level``
+                        classic licence level lines (``License Level: ipbase``)
+``chassis_pid``         chassis PID: IOS the switch's own ``Model number`` (the orderable PID,
+                        licence suffix included: ``WS-C3750G-48TS-S``), else ``cisco <PID> (...)
+                        processor``; XR PID from the processor line (with or without the CPU in
+                        brackets: ``cisco N540X-6Z18G-SYS-A processor with 8GB``) or derived from
+                        the chassis description
                         (``ASR 9006 ... Chassis`` -> ``ASR-9006``); ASA ``Hardware:``; NX-OS
                         only when the chassis line carries one (``N5K-C5548P``)
 ``chassis_serial``      IOS ``System Serial Number`` else ``Processor board ID``; NX-OS
@@ -59,12 +71,14 @@ conformance suites fail on a key it does not list or a value of another type.
                         stack table)
 ``model``               descriptive model text: NX-OS ``Nexus9000 C9396PX Chassis``, XR
                         ``ASR9K Series``
-``hardware``            XR: every ``cisco <X> (...)`` model string
+``hardware``            XR: every ``cisco <X> (...)`` model string; IOS: the processor line's
+                        model (``WS-C3750G-48TS``, the PID without licence suffix)
 ``chassis_descr``       XR chassis description line
 ``roles``               stack / HA roles: ``Switch 2 Active``, ``Switch 1`` (role unknown from
                         this command), ASA ``Failover unit``, ``Multiple-context``
 ``stack_members``       [{switch, pid, serial, sw_version, role[, mb_serial]}] (IOS / IOS XE
-                        stacks, StackWise Virtual, VSS)
+                        stacks, StackWise Virtual, VSS); pid from each member's own ``Model
+                        number`` line, else the ``Switch Ports Model`` table
 ``running_image``, ``software_image``, ``label`` (XR), ``bios_version``,
 ``last_reboot_reason``, ``supervisor`` (NX-OS), ``model_id``, ``fxos_version``,
 ``asdm_version``, ``license_mode``, ``license_state``, ``ssp_slot``, ``failover_uptime``,
@@ -88,6 +102,7 @@ from functools import lru_cache
 from agent.core.models import Facts, LicenseStatus, ParseResult
 from agent.core.platforms import lookup, refusal as refusal_line
 
+from . import csl as _csl
 from . import inventory as _inventory
 from . import licensing as _licensing
 from . import netconf as _netconf
@@ -116,6 +131,7 @@ _COMMAND_SPECS = (
     ("show license status", "sh[[ow]] lic[[ense]] stat[[us]]"),
     ("show license udi", "sh[[ow]] lic[[ense]] udi"),
     ("show license all", "sh[[ow]] lic[[ense]] all"),
+    ("show license", "sh[[ow]] lic[[ense]]"),  # classic licensing (CSL) feature list
 )
 COMMANDS = tuple(c for c, _ in _COMMAND_SPECS)
 
@@ -229,6 +245,11 @@ def _parse(platform: str, command: str, text: str) -> ParseResult:
         return ParseResult(licenses=licenses)
     licenses, status, recognised = _licensing.parse(body)
     if not recognised:
+        # IOS 15 Catalyst / ISR G2 (and IOS XE RTU) answer with classic licensing (CSL): not Smart
+        # Licensing, but the device's licence state all the same, recorded as such.
+        classic = _csl.parse(body) if plat in ("cisco_ios", "cisco_xe") else None
+        if classic is not None:
+            return ParseResult(license_status=classic)
         if plat == "cisco_asa" and canon == "show license all":
             classic = _licensing.asa_classic(body)
             if classic:
@@ -239,7 +260,7 @@ def _parse(platform: str, command: str, text: str) -> ParseResult:
                     facts["platform_license"] = classic["platform_license"]
                 return ParseResult(facts=facts, license_status=LicenseStatus(
                     device="", smart_licensing_enabled=False, udi_serial=classic.get("serial", "")))
-        raise ParseError(plat, canon, refusal or "no Smart Licensing section, table or UDI recognised")
+        raise ParseError(plat, canon, refusal or "no Smart Licensing section, table or UDI, nor classic licence, recognised")
     return ParseResult(licenses=licenses, license_status=status)
 
 

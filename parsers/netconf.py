@@ -54,8 +54,10 @@ NXOS = "http://cisco.com/ns/yang/cisco-nx-os-device"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
 # Linear in the text (a device's own string): 'IOS XE Software' is looked for once and committed to
 # (a later occurrence could only find the same 'Version' again; retrying from each was quadratic).
-_XE_VERSION = (re.compile(r"\A(?>.*?IOS[ -]XE Software),?.*?Version\s+([0-9][^\s,]*)", re.S),
-               re.compile(r"Version\s+([0-9][^\s,]*)"))
+# A release starts '<major>.<minor>': an engineering build's label where the release goes
+# ('Version 2019-10-31_17.49_<user>') is skipped for the next 'Version' (the IOS line's release).
+_XE_VERSION = (re.compile(r"\A(?>.*?IOS[ -]XE Software),?.*?Version\s+(\d{1,3}\.\d[^\s,]*)", re.S),
+               re.compile(r"Version\s+(\d{1,3}\.\d[^\s,]*)"))
 _RACK = re.compile(r"^rack\s*+\d+$", re.I)
 # openconfig / ietf types that name software or logical things, not hardware.
 _NOT_HARDWARE = {"OPERATING_SYSTEM", "OPERATING_SYSTEM_UPDATE", "BOOT_LOADER", "SOFTWARE_MODULE", "PORT", "SENSOR",

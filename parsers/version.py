@@ -30,6 +30,10 @@ def _rows(platform: str, command: str, text: str) -> list[dict]:
 
 # ------------------------------------------------------------------ IOS / IOS XE
 
+# A release number starts '<major>.<minor>' ('17.09.04a', '03.06.07E', '15.2(2)E8'); a build label
+# does not ('2012-10-15_19.37_user', 'BLD_V1710_THROTTLE_LATEST_...').
+_RELEASE = re.compile(r"\d{1,3}\.\d")
+
 
 def ios(text: str) -> Facts:
     rows = _rows("cisco_xe", "show version", text)
@@ -38,12 +42,18 @@ def ios(text: str) -> Facts:
     main, blocks = rows[0], rows[1:]
     facts: Facts = {}
     xe, iosv = main["xe_version"], main["ios_version"]
-    if xe and xe[0].isdigit():
+    # Engineering builds print a build label where the release goes ('IOS XE Version:
+    # 2012-10-15_19.37_<user>', 'Version BLD_POLARIS_DEV_LATEST_...'): it names a build, not a
+    # release, so it is kept as build_label and the version comes from the IOS line, or stays unknown.
+    if xe and not _RELEASE.match(xe):
+        facts["build_label"] = xe
+        xe = ""
+    if iosv and not _RELEASE.match(iosv):  # 'Experimental Version [mcp_dev-user 101]': no release
+        iosv = ""
+    if xe:
         facts["os_version"] = xe
     elif iosv:
         facts["os_version"] = iosv
-    elif xe:
-        facts["os_version"] = xe
     versions = _uniq([facts.get("os_version", ""), xe, iosv])
     if main["software_image"]:
         facts["software_image"] = main["software_image"]
@@ -53,14 +63,22 @@ def ios(text: str) -> Facts:
         facts["hostname"] = main["hostname"]
     if main["uptime"]:
         facts["uptime"] = main["uptime"]
-    chassis = main["chassis"] or main["model_number"]
+    # The orderable PID is each switch's own 'Model number' line (licence suffix included:
+    # WS-C3750G-48TS-S); the processor line and the 'Switch Ports Model' table drop the suffix on
+    # classic IOS switches (WS-C3750G-48TS), so they are used only where no Model number is printed.
+    chassis = main["model_number"] or main["chassis"]
     if chassis:
         facts["chassis_pid"] = chassis
+    if main["chassis"]:
+        facts["hardware"] = [main["chassis"]]
     serial = main["system_serial"] or main["board_id"]
     if serial:
         facts["chassis_serial"] = serial
     if main["board_id"]:
         facts["processor_board_id"] = main["board_id"]
+    for key in ("license_level", "license_type", "next_reload_license_level"):
+        if main[key]:
+            facts[key] = main[key]  # type: ignore[literal-required]  # keys of Facts
 
     # Stack / StackWise Virtual / VSS: the 'Switch Ports Model' table and 'Switch 0N' blocks.
     table = list(zip(main["table_mark"], main["table_switch"], main["table_model"], main["table_version"]))
@@ -75,7 +93,7 @@ def ios(text: str) -> Facts:
         num = str(int(b["switch_num"]))
         block_nums.append(num)
         m = members.setdefault(num, {"switch": num, "pid": "", "serial": "", "sw_version": "", "role": ""})
-        m["pid"] = m["pid"] or b["model_number"]
+        m["pid"] = b["model_number"] or m["pid"]
         m["serial"] = b["system_serial"]
         if b["mb_serial"]:
             m["mb_serial"] = b["mb_serial"]
@@ -86,11 +104,12 @@ def ios(text: str) -> Facts:
         local = str(next(i for i in range(1, len(used) + 2) if i not in used))
     if local is not None and (len(members) > 1 or block_nums):
         m = members.setdefault(local, {"switch": local, "pid": "", "serial": "", "sw_version": "", "role": ""})
-        m["pid"] = m["pid"] or main["model_number"] or main["chassis"]
+        m["pid"] = main["model_number"] or m["pid"] or main["chassis"]
         m["serial"] = m["serial"] or main["system_serial"] or main["board_id"]
         if main["mb_serial"]:
             m["mb_serial"] = main["mb_serial"]
-    facts["versions_seen"] = _uniq(versions + [m["sw_version"] for m in members.values()])
+    facts["versions_seen"] = _uniq(versions + [m["sw_version"] for m in members.values()
+                                               if _RELEASE.match(m["sw_version"])])
     if len(members) > 1:
         facts["stack_members"] = [members[k] for k in sorted(members, key=int)]
         facts["roles"] = [f"Switch {m['switch']} {m['role']}".strip() for m in facts["stack_members"]]

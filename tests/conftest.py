@@ -7,3 +7,6 @@ from lab.device import DEFAULT_ENABLE, DEFAULT_PASSWORD, ENABLE_ENV, PASSWORD_EN
 
 os.environ.setdefault(PASSWORD_ENV, DEFAULT_PASSWORD)
 os.environ.setdefault(ENABLE_ENV, DEFAULT_ENABLE)
+
+# The whole-suite secrets sweep: every output, log and store row the suite writes (tests/suite_sweep.py).
+pytest_plugins = ["suite_sweep", "pytester"]

@@ -37,6 +37,7 @@ COMMANDS = {
     "show_license_status": "show license status",
     "show_license_udi": "show license udi",
     "show_license_all": "show license all",
+    "show_license": "show license",
     "show_inventory_json": "show inventory | json",
     "show_version_json": "show version | json",
 }
@@ -104,6 +105,13 @@ class Expected:
     field: str  # key path in the expected file, for reports and exceptions
     key: str  # last key
     value: str
+    # The record the value sits in (its sibling keys, and the record's own key as 'title'), so a
+    # field is compared with the same record of ours: the inventory row, the licence block.
+    context: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def group(self) -> dict[str, str]:
+        return dict(self.context)
 
 
 def _schema(header: str) -> tuple[str, str]:
@@ -124,40 +132,7 @@ def _schema(header: str) -> tuple[str, str]:
     return "unknown", h
 
 
-# key -> kind, per source.  Keys not listed are not compared.
-_KINDS: dict[str, dict[str, str]] = {
-    "ntc": {
-        "sn": "serial", "serial": "serial", "pid": "pid", "hardware": "pid", "version": "version",
-        "hostname": "hostname", "feature": "license", "license": "license", "license_pid": "license",
-        "last_ack_received": "status", "next_ack_deadline": "status", "last_rpt_push": "status",
-        "next_rpt_push": "status", "rpt_push_interval": "status", "transport_type": "status",
-        "reg_status": "status", "registration_status": "status", "auth_status": "status",
-    },
-    "genie": {
-        "sn": "serial", "serial_number": "serial", "chassis_sn": "serial", "processor_board_id": "serial",
-        "system_sn": "serial", "mb_sn": "serial", "pid": "pid", "rtr_type": "pid", "model_num": "pid",
-        "chassis": "pid", "version": "version", "xe_version": "version", "system_version": "version",
-        "kickstart_version": "version", "software_version": "version", "hostname": "hostname",
-        "device_name": "hostname", "license": "license", "entitlement": "license", "feature_name": "license",
-        "last_ack_received": "status", "next_ack_deadline": "status", "last_report_push": "status",
-        "next_report_push": "status", "reporting_push_interval": "status", "policy_name": "status",
-    },
-    "napalm": {"serial_number": "serial", "model": "model", "os_version": "version", "hostname": "hostname"},
-    "ttp": {"serial": "serial", "module": "pid"},
-}
-# Schema-specific overrides (source:schema -> key -> kind or None to skip).
-_OVERRIDES: dict[str, dict[str, str | None]] = {
-    "ntc:cisco_nxos_show_version": {"platform": "model", "os": "version", "serial": "serial"},
-    "ntc:cisco_xr_show_version": {"hardware": "model"},
-    "ntc:cisco_asa_show_version": {"hardware": "model", "serial": "serial", "version": "version"},
-    "genie:generic/rv1:ShowVersion": {"pid": "pid"},
-    "genie:nxos:ShowVersion": {"chassis": "model", "model": "model"},
-    "genie:asa:ShowVersion": {"platform": "pid", "asa_model": "pid", "version": None, "entitlement": None},
-    # 'version' inside a license block is the license's version (1.0), not software.
-    "genie:iosxe:ShowLicenseUsage": {"version": None},
-    "genie:iosxe:ShowLicenseAll": {"version": None},
-    "genie:iosxe:ShowLicenseUdi": {"udi": None},
-}
+# Which key is compared with which field of ours, and why the others are not: tests/corpus_fields.py.
 _GENERIC_NXOS = "nxos-generic"
 
 
@@ -178,21 +153,68 @@ def _walk(obj: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
                 yield p, path.rsplit(".", 1)[-1].split("[")[0], v
 
 
+_NAME_KEY = re.compile(r"(?:^|\.)name\.([^.]+)$")
+
+
+def _record_keys(data: Any) -> dict[str, dict[str, str]]:
+    """parent path -> its scalar children (str), for every dict / list record in the file."""
+    groups: dict[str, dict[str, str]] = {}
+    for fpath, key, value in _walk(data):
+        if value is None or isinstance(value, (bool, dict, list)):
+            continue
+        parent = fpath.rsplit(".", 1)[0] if "." in fpath else ""
+        if fpath.endswith("]"):
+            continue
+        groups.setdefault(parent, {})[key] = str(value).strip()
+    return groups
+
+
+def _context(parent: str, siblings: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    ctx = dict(siblings)
+    title = parent.rsplit(".", 1)[-1].rstrip(":").strip() if parent else ""
+    if title and not title.startswith("["):
+        ctx.setdefault("title", title)
+    m = _NAME_KEY.search(parent)
+    if m:  # genie NX-OS: 'name.<NAME>.pid'
+        ctx.setdefault("name", m.group(1))
+    if "serial_number" in ctx:
+        ctx.setdefault("sn", ctx["serial_number"])
+    if "module" in ctx:
+        ctx.setdefault("pid", ctx["module"])
+    if "serial" in ctx:
+        ctx.setdefault("sn", ctx["serial"])
+    return tuple(sorted(ctx.items()))
+
+
+@lru_cache(maxsize=None)
+def stated_keys(path: str) -> tuple[tuple[str, str, str, str], ...]:
+    """(source, schema, field path, key) of every non-empty value the expected file states."""
+    text = Path(path).read_text()
+    source, schema = _schema(text.split("\n", 1)[0])
+    out = []
+    for fpath, key, value in _walk(yaml.safe_load(text)):
+        if value is None or str(value).strip().lower() in ("", "none", "n/a", "<none>", "''", "<empty>"):
+            continue
+        out.append((source, schema, fpath, key))
+    return tuple(out)
+
+
 @lru_cache(maxsize=None)
 def expected_values(path: str, platform: str) -> tuple[Expected, ...]:
+    import corpus_fields as cf
+
     text = Path(path).read_text()
     header = text.split("\n", 1)[0]
     source, schema = _schema(header)
     data = yaml.safe_load(text)
-    kinds = dict(_KINDS.get(source, {}))
-    kinds.update(_OVERRIDES.get(f"{source}:{schema}", {}))
-    if source == "genie" and schema == "generic/rv1:ShowVersion" and platform == "cisco_nxos":
-        kinds["pid"] = "model"  # genie's generic parser reports 'C9396PX' for N9K-C9396PX
-    if source == "genie" and schema.endswith("ShowVersion") and platform == "cisco_xe":
-        kinds["platform"] = None
+    groups = _record_keys(data)
     out = []
     for fpath, key, value in _walk(data):
-        kind = kinds.get(key)
+        kind = cf.rule_for(source, schema, key, fpath)
+        if source == "genie" and schema.endswith("ShowVersion") and platform == "cisco_xe" and key == "platform":
+            kind = None
+        if source == "genie" and schema == "generic/rv1:ShowVersion" and platform == "cisco_nxos" and key == "pid":
+            kind = "model"  # genie's generic parser reports 'C9396PX' for N9K-C9396PX
         if not kind or value is None or isinstance(value, bool):
             continue
         v = str(value).strip()
@@ -200,7 +222,8 @@ def expected_values(path: str, platform: str) -> tuple[Expected, ...]:
             continue
         if kind == "version" and key == "version" and source == "genie" and not re.search(r"\d", v):
             continue
-        out.append(Expected(kind, fpath, key, v))
+        parent = fpath.rsplit(".", 1)[0] if "." in fpath else ""
+        out.append(Expected(kind, fpath, key, v, _context(parent, groups.get(parent, {}))))
     # Inventory rows: the PID and the serial stated in one record must sit on one of our rows.
     rows: dict[str, dict[str, Expected]] = {}
     for e in out:
@@ -226,12 +249,13 @@ class Ours:
     hostname: set[str] = field(default_factory=set)
     license: set[str] = field(default_factory=set)
     status: set[str] = field(default_factory=set)
+    result: Any = None  # the ParseResult itself, for the field-specific rules (corpus_fields.check)
 
 
 def our_values(result, platform: str) -> Ours:
     from agent.normalize import canonical_serial, canonical_version
 
-    o = Ours()
+    o = Ours(result=result)
     f = result.facts
     for c in result.components:
         o.pair.add((c.pid.strip(), canonical_serial(c.serial)))
@@ -317,7 +341,9 @@ def agrees(exp: Expected, ours: Ours, platform: str) -> bool:
     if exp.kind == "status":
         n = _norm_status(v)
         return not n or n in ours.status or any(s.startswith(n + " ") for s in ours.status)
-    return False
+    import corpus_fields as cf
+
+    return cf.check(exp.kind, exp, ours.result, platform)
 
 
 # ------------------------------------------------------------------ exceptions

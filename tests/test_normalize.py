@@ -100,7 +100,16 @@ def test_versions_that_are_equal(platform, a, b):
     ("cisco_xe", "17.07.01prd16", "17.7.1"),
     ("cisco_nxos", "7.0(3)I7(9)", "7.0(3)I7(9)"),  # train kept
     ("cisco_nxos", "6.0(2)U6(10)", "6.0(2)U6(10)"),
-    ("cisco_nxos", "8.4(2b)", "8.4.2b"),
+    ("cisco_nxos", "8.4(2b)", "8.4(2b)"),
+    # Cisco's own form is the canonical one; tails dropped, interim builds kept whole (issue 13).
+    ("cisco_nxos", "10.2(3)", "10.2(3)"),
+    ("cisco_nxos", "10.2(3) [Feature Release]", "10.2(3)"),
+    ("cisco_nxos", "10.3(4a) [Maintenance Release]", "10.3(4a)"),
+    ("cisco_nxos", "9.3(8) [build 9.3(8)]", "9.3(8)"),
+    ("cisco_nxos", "10.2.3", "10.2(3)"),
+    ("cisco_nxos", "16.1(2.133b)", "16.1(2.133b)"),
+    ("cisco_nxos", "8.1(1) [build 8.1(0.129)] [gdb]", "8.1(1)"),
+    ("cisco_ios", "15.3(20121015:193729)", "15.3(20121015:193729)"),  # IOSd engineering build, whole
     ("cisco_xr", "7.5.2", "7.5.2"),
     ("cisco_xr", "24.1.1", "24.1.1"),
     ("cisco_xr", "6.1.4.10I[Default]", "6.1.4.10I"),
@@ -115,6 +124,16 @@ def test_canonical_version(platform, raw, canon):
     assert canonical_version(platform, raw) == canon
 
 
+@pytest.mark.parametrize("platform,a,b", [
+    ("cisco_nxos", "16.1(2.133b)", "16.1"),  # an interim build is not every 16.1 release
+    ("cisco_nxos", "16.1(2.133b)", "16.1(2)"),
+    ("cisco_nxos", "10.2(3)", "10.2(4)"),
+    ("cisco_ios", "15.3(20121015:193729)", "15.3"),
+])
+def test_versions_that_differ(platform, a, b):
+    assert canonical_version(platform, a) != canonical_version(platform, b)
+
+
 @pytest.mark.parametrize("platform,older,newer", [
     ("cisco_xe", "17.9.4", "17.9.4a"),
     ("cisco_xe", "17.9.4a", "17.10.1"),
@@ -123,6 +142,8 @@ def test_canonical_version(platform, raw, canon):
     ("cisco_nxos", "9.3(9)", "9.3(10)"),
     ("cisco_nxos", "7.0(3)I7(9)", "9.3(6)"),
     ("cisco_nxos", "10.2(3)", "10.4(3)"),
+    ("cisco_nxos", "16.1(1)", "16.1(2.133b)"),
+    ("cisco_nxos", "16.1(2.133b)", "16.1(3)"),
     ("cisco_xr", "7.5.2", "24.1.1"),
     ("cisco_xr", "6.9.2", "7.11.1"),
     ("cisco_asa", "9.14(2)15", "9.14(3)"),

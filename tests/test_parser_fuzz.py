@@ -20,7 +20,8 @@ FIXTURES = REPO / "fixtures" / "parsers"
 
 COMMANDS = [
     "show version", "show inventory", "admin show inventory", "show license summary", "show license usage",
-    "show license status", "show license udi", "show license all", "show version | json", "show inventory | json",
+    "show license status", "show license udi", "show license all", "show license", "show version | json",
+    "show inventory | json",
 ]
 PLATFORMS = list(parsers.PLATFORMS)
 

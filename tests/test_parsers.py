@@ -49,7 +49,8 @@ def test_json_command_spellings():
 @pytest.mark.parametrize("platform,command,text,needle", [
     ("junos", "show version", INV, "unknown platform"),
     ("cisco_xe", "show running-config", INV, "unsupported command"),
-    ("cisco_xe", "show license", INV, "unsupported command"),
+    ("cisco_xe", "show license frobnicate", INV, "unsupported command"),
+    ("cisco_ios", "show license", INV, "classic licence"),
     ("cisco_xe", "show inventory", "", "empty output"),
     ("cisco_xe", "show inventory", "\r\n  \n", "empty output"),
     ("cisco_xe", "show inventory", "              ^\n% Invalid input detected at '^' marker.\n", "Invalid input"),

@@ -1,7 +1,7 @@
 """Stage: cli. The ``ibagent`` command line: one module per command group (``scan``: scan and
 devices; ``errors``: every failed attempt; ``reconcile``: reconcile, diff, history, trueup;
 ``retire``; ``hostkeys``: the host keys trusted on first use;
-``parse``; ``lab``: lab and demo; ``slp``: the Smart Licensing actions), the helpers they share
+``parse``; ``import_captures``: outputs saved by hand; ``lab``: lab and demo; ``slp``: the Smart Licensing actions), the helpers they share
 (``common``) and the parser built from them in a fixed order, with ``main`` (``parser``).  It
 only wires options to the stages: no stage logic lives here.  May import every stage, ``agent.demo`` and ``lab``, lazily (inside the
 handlers); nothing of ours imports it.

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import dataclasses
 import multiprocessing
 import time
 from collections.abc import Callable
@@ -198,6 +199,9 @@ class ParseRunner:
 
     def _submit(self, loop: asyncio.AbstractEventLoop, lite: _Lite, progress: _Progress) -> asyncio.Future:
         if self.mode == "process":
+            # Parsing reads the text only: the bytes as received (kept for evidence, up to 16 MiB a
+            # capture) would double what is pickled to the worker for nothing.
+            lite = dataclasses.replace(lite, captures=[dataclasses.replace(c, raw=None) for c in lite.captures])
             future = loop.run_in_executor(self._pool(), _work, lite)
             progress.started(f"parsing its {_steps(lite)} capture(s)")
             return future

@@ -360,6 +360,7 @@ def _scrub(result: CollectResult, captures: list[Capture], redactor: Redactor) -
     for cap in captures:
         cap.error = redactor.scrub(cap.error)
         cap.output = redactor.scrub(cap.output) or ""
+        cap.raw = redactor.scrub_bytes(cap.raw)  # the bytes received are evidence, never a secret's carrier
 
 
 async def run_scan(

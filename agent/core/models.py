@@ -198,6 +198,12 @@ class Facts(TypedDict, total=False):
     multiple_context: bool
     license_serial: str
     platform_license: str
+    # Engineering builds: the build label printed where the release goes (IOS XE)
+    build_label: str
+    # Classic licensing levels in 'show version' (IOS 15 Catalyst, IOS XE 3.x/16.x RTU)
+    license_level: str
+    license_type: str
+    next_reload_license_level: str
     # NETCONF (IOS XE device-hardware, openconfig-platform)
     software_version: str
     boot_time: str
@@ -302,6 +308,15 @@ class LicenseStatus:
     udi_serial: str = ""
     ha_udis: list[dict[str, str]] = field(default_factory=list)  # [{"role", "udi_pid", "udi_serial"}]
     transport: str = ""
+    # Classic Cisco Software Licensing (CSL: IOS 15 Catalyst / ISR G2, before Smart Licensing).
+    # Set only from such output, which also sets smart_licensing_enabled False: it is recorded,
+    # and SLP reads it as 'not Smart Licensing'.
+    licensing: str = ""  # "classic" for CSL output, "" otherwise
+    license_level: str = ""  # technology level running now: ipbase, ipservicesk9 ...
+    license_type: str = ""  # the running level's licence: Permanent, Evaluation, RightToUse ...
+    next_reload_level: str = ""
+    # [{"feature", "type", "state", "count", "priority", "period_left"}], as printed
+    classic_licenses: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -5,8 +5,9 @@ Every platform fact lives in its file and is read here into typed fields of :cla
 the names it is also known by (``aliases``, resolved by :func:`lookup`), how its releases are
 numbered (``version_scheme``, the rule set ``agent.normalize`` applies), the file system files are
 written to (``flash``), the SSH session (prompt, enable, setup, commands and which datum each
-command answers), the NETCONF and SNMP sections the collectors read, and the lines with which a
-device refuses a command (``refusals``, read by the one detector :func:`refusal`).
+command answers), the NETCONF and SNMP sections the collectors read, the lines with which a
+device refuses a command (``refusals``, read by the one detector :func:`refusal`), and how its
+``show version`` names it (``detect``, read by :func:`detect` for outputs saved by hand).
 ``platform_defs/_shared.yaml`` holds what every platform shares (the refusal wording); a platform
 file adds to it.
 
@@ -56,6 +57,9 @@ SCHEMA: dict[str, Any] = {
         "version_scheme": {"type": "string", "enum": list(VERSION_SCHEMES)},
         "flash": _STR,  # file system files are written to ('bootflash:')
         "refusals": _STRS,  # added to _shared.yaml's
+        # how its 'show version' names it (detect()): captures saved by hand name no platform
+        "detect": {"type": "object", "additionalProperties": False,
+                   "properties": {"show_version": _STRS, "unless": _STRS}},
         "ssh": {
             "type": "object",
             "required": ["prompt", "commands", "provides"],
@@ -156,6 +160,9 @@ def problems(data: Any, file_name: str) -> list[str]:
     for i, rx in enumerate(data.get("refusals", ())):
         out += _regex_problem(rx, f"refusals[{i}]")
     out += _regex_problem(ssh["prompt"], "ssh.prompt")
+    for key, patterns in (data.get("detect") or {}).items():
+        for i, rx in enumerate(patterns):
+            out += _regex_problem(rx, f"detect.{key}[{i}]")
     return out
 
 
@@ -207,6 +214,9 @@ class Platform:
     ssh: SshProfile
     netconf: Mapping[str, Any] | None  # the 'netconf:' section (collectors/netconf.py); None: no agent
     snmp: Mapping[str, Any]  # the 'snmp:' section (collectors/snmp.py)
+    # detect(): 'show version' lines that name the platform, and lines that say it is another one
+    detect: re.Pattern[str] | None = None
+    detect_unless: re.Pattern[str] | None = None
 
 
 class UnknownPlatform(ValueError):
@@ -256,7 +266,13 @@ def get(name: str) -> Platform:
         ),
         netconf=MappingProxyType(data["netconf"]) if data.get("netconf") else None,
         snmp=MappingProxyType(data["snmp"]),
+        detect=_any_of((data.get("detect") or {}).get("show_version")),
+        detect_unless=_any_of((data.get("detect") or {}).get("unless")),
     )
+
+
+def _any_of(patterns: list[str] | None) -> re.Pattern[str] | None:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.M) if patterns else None
 
 
 # ------------------------------------------------------------------ look-ups
@@ -286,6 +302,23 @@ def lookup(name: object) -> Platform | None:
 def _any_refusal() -> re.Pattern[str]:
     """Every platform's refusal lines: for text whose platform is not known."""
     return _refusal_regex(tuple(dict.fromkeys(rx for n in names() for rx in get(n).refusal_patterns)))
+
+
+DETECT_CHARS = 4000  # every platform names itself in the first lines of 'show version'
+
+
+def detect(show_version: str) -> list[str]:
+    """The platforms whose 'show version' wording (``detect:`` in their files) the text has: one
+    name when it says which it is, none or several when it cannot tell (the caller asks the user).
+    Only the first :data:`DETECT_CHARS` characters are read."""
+    head = show_version[:DETECT_CHARS]
+    found = []
+    for name in names():
+        plat = get(name)
+        if plat.detect is not None and plat.detect.search(head) and not (
+                plat.detect_unless is not None and plat.detect_unless.search(head)):
+            found.append(name)
+    return found
 
 
 REFUSAL_LINES = 8  # a device prints its refusal at once (under the echoed command's caret line)

@@ -1,7 +1,8 @@
 """Keep secrets out of everything we emit: logs, the store, reports, error messages.
 
 The inventory hands every resolved secret to one Redactor; every string that leaves a
-collector (error text, partial output) and every log record passes through ``scrub``.  Matching
+collector (error text, partial output) and every log record passes through ``scrub``, and the
+bytes a capture keeps as received through ``scrub_bytes``.  Matching
 the literal values catches what no pattern could (a device echoing a password it was sent).
 
 Every way text leaves the process goes through it (issue 12, item 3): log records are scrubbed
@@ -51,6 +52,15 @@ class Redactor:
         if not text or self._pattern is None:
             return text
         return self._pattern.sub(MASK, text)
+
+    def scrub_bytes(self, data: bytes | None) -> bytes | None:
+        """``data`` (a capture's bytes as received) with each secret's UTF-8 bytes masked and every
+        other byte as it was: surrogateescape carries bytes that are not UTF-8 through unchanged."""
+        if not data or self._pattern is None:
+            return data
+        text = data.decode("utf-8", "surrogateescape")
+        scrubbed = self._pattern.sub(MASK, text)
+        return data if scrubbed == text else scrubbed.encode("utf-8", "surrogateescape")
 
 
 class RedactingFormatter(logging.Formatter):

@@ -111,6 +111,11 @@ def records_from_captures(device: str, platform: str, captures: Sequence[Capture
             _fill(status, st)
 
     facts = _device_facts(device, platform, vf, comps, status, vcap or usable[0][0])
+    if not facts.os_version and vf.get("build_label"):
+        # An engineering build that printed only its build label: the release is unknown, and the
+        # label is not put in its place (it would compare as a release no EoX or advisory names).
+        problems.append(f"show version: no release version printed, only the build label "
+                        f"{vf['build_label']!r}: version unknown")
 
     licenses: list[LicenseUsage] = []
     udi_pid, udi_sn = facts.chassis_pid, facts.chassis_serial

@@ -3,9 +3,11 @@
 Versions (:func:`canonical_version`, :func:`version_key`)
     IOS XE ``17.09.04a`` == ``17.9.4a``: dotted integers without leading zeros plus a
     lower-case rebuild letter; ``prdNN``, ``[Default]``, ``- SMU-PATCHED`` and other trailing
-    words dropped; 3.x trains keep their letters (``03.06.07E`` -> ``3.6.7E``).  NX-OS
-    ``10.2(3)`` == ``10.2.3`` (``[Feature Release]`` / ``[build ...]`` dropped) but train
-    releases keep their form (``7.0(3)I7(9)``).  IOS XR dotted (``7.5.2``, ``24.1.1``,
+    words dropped; 3.x trains keep their letters (``03.06.07E`` -> ``3.6.7E``).  NX-OS in
+    Cisco's own form ``10.2(3)`` (the dotted ``10.2.3`` reads as the same release; the tails
+    ``[Feature Release]``, ``[Maintenance Release]``, ``[build ...]`` dropped, so the canonical
+    field is the release as Cisco prints it), interim builds kept whole (``16.1(2.133b)``, not
+    ``16.1``), train releases in their form (``7.0(3)I7(9)``).  IOS XR dotted (``7.5.2``, ``24.1.1``,
     ``6.1.4.10I``), ``[Default]`` / ``LNT`` dropped.  ASA ``9.14(2)15`` (``9.14.2.15`` is read
     as the same release).  Classic IOS keeps its train letters (``15.2(2)E8``).  The form is
     recognised by shape, so an IOS XE box collected as ``cisco_ios`` still compares.
@@ -24,7 +26,8 @@ from agent.core import platforms
 
 # Versions are device text: every pattern runs in time linear in it (issue 12).  Leading zeros are
 # '(?:0(?=\d))*+' ('0*' before '\d+' retried every split of a run of zeros: quadratic).
-_CLASSIC = re.compile(r"^(\d+)\.(\d+)\(([\d.]+[a-z]*)\)([A-Za-z]*\d*[a-z]?)")
+# Classic IOS '15.2(2)E8'; an IOSd engineering build's '15.3(20121015:193729)' is kept whole.
+_CLASSIC = re.compile(r"^(\d+)\.(\d+)\(([\d.:]+[a-z]*)\)([A-Za-z]*\d*[a-z]?)")
 _Z = r"(?:0(?=\d))*+"
 _DOTTED = re.compile(rf"^{_Z}(\d++)\.{_Z}(\d++)(?:\.{_Z}(\d++))?(?:\.{_Z}(\d++))?([A-Za-z]+\d*)?")
 _VERSION_WORD = re.compile(r"\bVersion\s++(\S++)")
@@ -68,7 +71,9 @@ def _drop_brackets(s: str) -> str:
     out.append(s[done:])
     return "".join(out)
 _NXOS_TRAIN = re.compile(r"^(\d+)\.(\d+)\((\d+[a-z]*)\)([A-Z]+\d*)\((\d+[a-z]*)\)")
-_NXOS_PLAIN = re.compile(r"^(\d+)\.(\d+)\((\d+)([a-z]*)\)")
+# '10.2(3)', '8.4(2b)', and interim builds '16.1(2.133b)' (a build of a release: kept whole, as
+# '16.1' would match every 16.1 release).
+_NXOS_PLAIN = re.compile(r"^(\d++)\.(\d++)\((\d++(?:\.\d++)?[a-z]*+)\)")
 _ASA = re.compile(r"^(\d+)\.(\d+)\((\d+)\)(\d+)?")
 _ASA_DOTTED = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:\.(\d+))?$")
 
@@ -115,11 +120,14 @@ def _nxos(tok: str) -> str:
         return f"{m.group(1)}.{m.group(2)}({m.group(3)}){m.group(4)}({m.group(5)})"
     m = _NXOS_PLAIN.match(tok)
     if m:
-        return f"{m.group(1)}.{m.group(2)}.{m.group(3)}{m.group(4)}"
+        return f"{_num(m.group(1))}.{_num(m.group(2))}({m.group(3)})"
     m = _DOTTED.match(tok)
-    if m:
-        nums = [_num(g) for g in m.group(1, 2, 3) if g is not None]
-        return ".".join(nums) + (m.group(5) or "" if (m.group(5) or "").islower() else "")
+    if m:  # dotted (NX-API, SNMP, EoX data): '10.2.3' is Cisco's '10.2(3)'
+        nums = [_num(g) for g in m.group(1, 2, 3, 4) if g is not None]
+        letter = m.group(5) or "" if (m.group(5) or "").islower() else ""
+        if len(nums) >= 3:
+            return f"{nums[0]}.{nums[1]}({'.'.join(nums[2:])}{letter})"
+        return ".".join(nums) + letter
     return tok
 
 

@@ -10,7 +10,8 @@ Statuses (stable strings, reports group on them):
                  never-acked: missing a deadline is what an operator must see first
 ``never-acked``  SLP device with no ACK received yet and no passed deadline
 ``not-slp``      classic Smart Licensing (IOS XR 7.x, ASA, IOS XE before 17.3.2), activation-key
-                 licensing, or no licence status collected at all
+                 licensing, classic (CSL) licensing of IOS 15 Catalyst / ISR G2, or no licence
+                 status collected at all
 
 Day arithmetic is on UTC calendar dates: ``days = deadline_date_utc - as_of``.  Deadline today
 is ``due`` with days 0; yesterday is ``overdue`` by 1; ``due_days`` ahead is still ``due``.
@@ -54,6 +55,9 @@ def _classic_reason(st: LicenseStatus) -> str:
         bits.append(f"authorization {st.authorization_status}")
     if st.reservation and st.reservation.upper() not in ("DISABLED", ""):
         bits.append(f"reservation {st.reservation}")
+    if st.licensing == "classic":  # CSL (IOS 15 Catalyst / ISR G2): recorded, never Smart Licensing
+        level = ", ".join(v for v in (st.license_level, st.license_type) if v)
+        return "not Smart Licensing, classic licence state recorded" + (f" ({level})" if level else "")
     if st.smart_licensing_enabled is False:
         return "no Smart Licensing (activation-key licensing)"
     what = "classic Smart Licensing" if st.smart_licensing_enabled or st.registration_status else "no Smart Licensing Using Policy status"

@@ -72,8 +72,8 @@ def inventory_read(status: str, records: DeviceRecords | None) -> bool:
 
 class Store(HostKeyStore):
     """The store.  ``Store(path)`` is for writers: it creates a missing store and migrates an
-    older one.  ``Store(path, readonly=True)`` is for the commands that only read: SQLite opens
-    the file read-only, so nothing is created, migrated or changed, and a file that is not an
+    older one.  ``Store(path, readonly=True)`` is for the commands that only read: its connection
+    refuses every change (``opening.connect_readonly``), so nothing is created, migrated or changed, and a file that is not an
     ibagent store of this version is refused with a message (another application's database
     once came out of ``ibagent devices`` with fourteen ibagent tables added)."""
 

@@ -1,9 +1,9 @@
 """Opening a store file: read-only for the commands that only read, the schema version read
 and checked, and SQLite's refusals said in words that tell the user what to do.
 
-Reads never create or migrate a store: SQLite opens the file with ``mode=ro``, so a command that
-only reads cannot add a table to a file that is not ours, nor change an older store under the
-release that wrote it.  Only the writers (``Store(path)``) create and migrate.
+Reads never create or migrate a store: a reading connection has an authorizer that refuses every
+change to the file (``connect_readonly``), so a command that only reads cannot add a table to a
+file that is not ours, nor change an older store under the release that wrote it.  Only the writers (``Store(path)``) create and migrate.
 """
 from __future__ import annotations
 
@@ -15,16 +15,55 @@ from agent.store.errors import StoreError
 from agent.store.schema import SCHEMA_VERSION
 
 
+# What a reading connection may not do to the store file.  TEMP tables (joins through a list of
+# serials) stay allowed: they live in the connection's own temporary database.
+_WRITES = frozenset({
+    sqlite3.SQLITE_CREATE_INDEX, sqlite3.SQLITE_CREATE_TABLE, sqlite3.SQLITE_CREATE_TRIGGER,
+    sqlite3.SQLITE_CREATE_VIEW, sqlite3.SQLITE_DELETE, sqlite3.SQLITE_DROP_INDEX, sqlite3.SQLITE_DROP_TABLE,
+    sqlite3.SQLITE_DROP_TRIGGER, sqlite3.SQLITE_DROP_VIEW, sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE,
+    sqlite3.SQLITE_ALTER_TABLE, sqlite3.SQLITE_REINDEX, sqlite3.SQLITE_ANALYZE, sqlite3.SQLITE_CREATE_VTABLE,
+    sqlite3.SQLITE_DROP_VTABLE, sqlite3.SQLITE_ATTACH,
+})
+
+
+def _reads_only(action: int, arg1, arg2, dbname, trigger) -> int:
+    if action in _WRITES and dbname != "temp":
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and arg2 is not None and arg1 != "busy_timeout":
+        return sqlite3.SQLITE_DENY  # journal_mode=WAL, user_version=... change the file
+    return sqlite3.SQLITE_OK
+
+
 def connect_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write the store (an authorizer refuses every change but to TEMP
+    tables), opened read-write when it can be.
+
+    Why not plain ``mode=ro``: on a store in WAL mode (every store a scan wrote) a read-only
+    connection must create the ``-wal`` and ``-shm`` files to read, and cannot remove them on close
+    (only a connection that may checkpoint can), so every ``ibagent devices`` left two files beside
+    the store.  A read-write connection with writes refused removes them on close, as any SQLite
+    reader does; ``mode=rw`` never creates a missing file.  A directory we may not write (where the
+    ``-wal`` cannot be made) falls back to ``mode=ro``, which reads a store nobody is writing.
+    """
     if not path.is_file():
         raise StoreError(f"no store at {path}")
-    uri = "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro"
-    try:
-        db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot open store {path}: {exc}") from None
+    quoted = "file:" + urllib.parse.quote(str(path.resolve()))
+    db = None
+    for mode in ("rw", "ro"):
+        try:
+            db = sqlite3.connect(f"{quoted}?mode={mode}", uri=True, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA busy_timeout=10000")
+            db.set_authorizer(_reads_only)
+            db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            break
+        except sqlite3.DatabaseError as exc:
+            if db is not None:
+                db.close()
+                db = None
+            # A file that is not a database is not made one by another mode: say so now.
+            if mode == "ro" or not isinstance(exc, sqlite3.OperationalError):
+                raise StoreError(unusable(path, exc)) from None
     db.row_factory = sqlite3.Row
-    db.execute("PRAGMA busy_timeout=10000")
     return db
 
 

@@ -87,6 +87,52 @@ def test_a_writer_refuses_another_applications_database_untouched(tmp_path):
     assert _files(tmp_path) == before  # not even switched to WAL
 
 
+@pytest.mark.parametrize("args", READS, ids=" ".join)
+def test_a_read_of_a_wal_store_leaves_no_files_behind(tmp_path, capsys, args):
+    """Every store a scan writes is in WAL mode; a read used to leave '-wal' and '-shm' beside it."""
+    path = a_store(tmp_path / "s.db")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert before == ["s.db"]
+    cli_main([*args, "--db", str(path)])
+    no_traceback(capsys.readouterr().err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_reading_connection_cannot_change_the_store(tmp_path):
+    path = a_store(tmp_path / "s.db")
+    before = path.read_bytes()
+    store = Store(path, readonly=True)
+    try:
+        for statement in ("DELETE FROM devices", "UPDATE meta SET value='1'", "CREATE TABLE x(y)",
+                          "DROP TABLE devices", "PRAGMA journal_mode=DELETE", "PRAGMA user_version=9"):
+            with pytest.raises(sqlite3.DatabaseError):
+                store.db.execute(statement)
+        # TEMP tables (joins through serial lists) stay possible: they are not the store's.
+        store.db.execute("CREATE TEMP TABLE t(x)")
+        store.db.execute("INSERT INTO t VALUES (1)")
+        assert store.db.execute("SELECT COUNT(*) FROM devices").fetchone()[0] == 3
+    finally:
+        store.close()
+    assert path.read_bytes() == before
+
+
+def test_a_read_beside_a_running_writer_sees_its_commits_and_leaves_its_wal(tmp_path):
+    path = a_store(tmp_path / "s.db")
+    writer = Store(path)
+    try:
+        scan = writer.begin_scan("inv", {}, 1)
+        reader = Store(path, readonly=True)
+        try:
+            assert reader.db.execute("SELECT COUNT(*) FROM scans WHERE id=?", (scan,)).fetchone()[0] == 1
+        finally:
+            reader.close()
+        assert (tmp_path / "s.db-wal").exists()  # the writer's, still in use: not removed under it
+        writer.end_scan(scan, "completed")
+    finally:
+        writer.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.db"]
+
+
 def test_a_read_does_not_migrate_an_older_store(tmp_path, capsys):
     path = tmp_path / "old.db"
     shutil.copy(V4, path)

@@ -98,8 +98,9 @@ def test_a_hostile_device_stalls_nothing(lab, tmp_path, parse_in):
     hostile_lic = [(u.license, u.count, u.status) for u in store.licenses_of(summary.scan_id, HOSTILE)]
     twin_lic = [(u.license, u.count, u.status) for u in store.licenses_of(summary.scan_id, TWIN)]
     assert hostile_lic == twin_lic and hostile_lic
-    # The loop was never held: the old parser held it for minutes on this line.
-    assert stall < 0.5, f"event loop stalled {stall:.2f}s"
+    # The loop was never held: the old parser held it for minutes on this line.  2 s, not less: on
+    # two cores shared with other work the OS alone can keep the loop's thread off the CPU ~0.6 s.
+    assert stall < 2.0, f"event loop stalled {stall:.2f}s"
     assert elapsed < 60, elapsed
     store.close()
 

@@ -211,9 +211,8 @@ def test_auth_modes_and_shell_quirks_collect(sshd_servers, tmp_path, capsys, ser
     finally:
         store.close()
     assert "More" not in text and "\b" not in text
-    # The evidence keeps what the device sent: the pager's marks are there on the paging server
-    # (the netmiko driver keeps cleaned text only).
-    assert (b"--More--" in raw) == (server == "noterm" and driver == "asyncssh")
+    # The evidence keeps what the device sent: the pager's marks are there on the paging server.
+    assert (b"--More--" in raw) == (server == "noterm")
     assert PROFILE_CHASSIS_SERIAL() in text
 
 
