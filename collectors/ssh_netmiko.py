@@ -49,6 +49,14 @@ def _open(conn) -> None:
             log.removeFilter(conn._secrets_filter)
         except AttributeError:
             pass
+        # A failure after the SSH session was up (the device's own login refused us, a session
+        # set-up that timed out) leaves paramiko's transport and its thread running: close it.
+        client = getattr(conn, "remote_conn_pre", None)
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 - closing a broken session must not mask the real error
+                pass
         raise
 
 

@@ -1,4 +1,6 @@
-"""Real OpenSSH servers for the interop tests: started once per test session, shared by every test.
+"""Real OpenSSH servers for the interop tests: started once, shared by every test of this directory,
+stopped after its last one (module scope: one module uses them; their threads must not outlive it, as other
+tests fork only when the process has no other thread).
 
 Skipped as a whole (with the reason) when sshd is missing or the tests do not run as root.
 """
@@ -32,7 +34,7 @@ SPECS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sshd_servers():
     reason = S.skip_reason()
     if reason:
@@ -48,3 +50,17 @@ def sshd_servers():
         for server, shell in started.values():
             S.stop(server, shell)
         S.remove_root(root)
+        _end_netmiko_pools()
+
+
+def _end_netmiko_pools() -> None:
+    """The scans made here with --ssh-driver netmiko leave their collectors' worker threads behind
+    (a CLI process just exits); end them, so later tests see a process without extra threads."""
+    import gc
+
+    from collectors.ssh_netmiko import NetmikoCollector
+
+    gc.collect()
+    for obj in gc.get_objects():
+        if isinstance(obj, NetmikoCollector):
+            obj._pool.shutdown(wait=True)

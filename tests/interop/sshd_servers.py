@@ -105,6 +105,8 @@ class ShellServer:
         self.sock.bind(str(path))
         os.chmod(path, 0o777)  # the test user connects
         self.sock.listen(16)
+        self.sock.settimeout(0.2)  # accept() wakes up to notice close(): closing alone does not wake it
+        self.stopped = False
         self.children: list[subprocess.Popen] = []
         self.thread = threading.Thread(target=self._serve, daemon=True, name=f"replay:{path.name}")
         self.thread.start()
@@ -112,11 +114,14 @@ class ShellServer:
     def _serve(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         env.pop("SSH_ORIGINAL_COMMAND", None)
-        while True:
+        while not self.stopped:
             try:
                 conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
             except OSError:
                 return
+            conn.setblocking(True)
             with conn:
                 child = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "lab.replay_shell", *self.args],
                                          stdin=conn.fileno(), stdout=conn.fileno(), stderr=subprocess.DEVNULL,
@@ -125,6 +130,8 @@ class ShellServer:
             self.children = [c for c in self.children if c.poll() is None]
 
     def close(self) -> None:
+        self.stopped = True
+        self.thread.join(5)
         self.sock.close()
         for child in self.children:
             if child.poll() is None:

@@ -245,3 +245,16 @@ def test_refusals_inside_the_shell_are_auth_failures(sshd_servers, tmp_path, cap
     # Refused, not waited out (asyncssh answers IOS's repeated 'Password:' with empty lines; netmiko's
     # enable() waits for a prompt that comes only after its read timeout, 8 s here).
     assert row["ended"] - row["started"] < (15 if driver == "asyncssh" or server == "login_refused" else 40)
+    # The refused session was closed: no paramiko transport (a thread each) is left running.
+    import paramiko
+    import threading
+
+    import time
+
+    def transports():
+        return [t for t in threading.enumerate() if isinstance(t, paramiko.Transport) and t.is_alive()]
+
+    deadline = time.monotonic() + 3  # a closed transport's thread takes a moment to notice
+    while transports() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not transports()
