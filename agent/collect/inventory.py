@@ -229,21 +229,34 @@ class _SecretResolver:
         return secret
 
 
-def _group_chain(name: str, groups: dict, file: Path, host: str, trail: tuple[str, ...] = ()) -> list[str]:
+def _group_chain(name: str, groups: dict, file: Path, host: str, trail: tuple[str, ...] = (),
+                 memo: dict[str, list[str]] | None = None) -> list[str]:
+    """``name`` then its parents depth first, each once (Nornir's order).  ``memo`` keeps each
+    group's chain: groups sharing parents would otherwise be walked once per path, 2^40 times for a
+    40-level diamond, and every host of a group shares its chain."""
+    if memo is not None and name in memo:
+        return memo[name]
     if name in trail:
         raise InventoryError(f"group cycle: {' -> '.join(trail + (name,))}", file, host)
     if name not in groups:
         raise InventoryError(f"unknown group {name!r}", file, host)
     order = [name]
     for parent in (groups[name] or {}).get("groups", []) or []:
-        order += _group_chain(parent, groups, file, host, trail + (name,))
+        for g in _group_chain(parent, groups, file, host, trail + (name,), memo):
+            if g not in order:
+                order.append(g)
+    if memo is not None:
+        memo[name] = order
     return order
 
 
-def _layers(host: str, hdata: dict, groups: dict, defaults: dict, files: dict[str, Path]) -> list[dict]:
+def _layers(host: str, hdata: dict, groups: dict, defaults: dict, files: dict[str, Path],
+            memo: dict[str, list[str]] | None = None) -> list[dict]:
     chain: list[str] = []
     for g in hdata.get("groups", []) or []:
-        for name in _group_chain(g, groups, files["groups"], host):
+        if g not in groups:  # the mistake is in the host's own entry, so is the file named
+            raise InventoryError(f"unknown group {g!r}", files["hosts"], host)
+        for name in _group_chain(g, groups, files["groups"], host, memo=memo):
             if name not in chain:
                 chain.append(name)
     return [hdata] + [groups[g] or {} for g in chain] + [defaults]
@@ -336,6 +349,7 @@ class _HostReader:
     def __init__(self, groups: dict, defaults: dict, files: dict[str, Path], resolver: _SecretResolver):
         self.groups, self.defaults, self.files, self.resolver = groups, defaults, files, resolver
         self.connection = connection_options.Resolver(groups, defaults, files)
+        self.chains: dict[str, list[str]] = {}  # group -> its chain of parents, shared by its hosts
 
     def target(self, name: Any, hdata: Any) -> Target:
         groups, defaults, files, resolver = self.groups, self.defaults, self.files, self.resolver
@@ -345,7 +359,7 @@ class _HostReader:
             hdata = {}
         if not isinstance(hdata, dict):
             raise InventoryError("host entry must be a mapping", hosts_file, name)
-        layers = _layers(name, hdata, groups, defaults, files)
+        layers = _layers(name, hdata, groups, defaults, files, self.chains)
         conn = self._connection_parameters(hdata, hosts_file, name)
         platform = _platform(conn.get("platform"), _pick(layers, "platform"), hosts_file, name)
         address = connection_options.first(conn.get("hostname"), lambda: _pick(layers, "hostname")) or name
