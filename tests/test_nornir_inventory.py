@@ -183,6 +183,16 @@ def test_malformed_connection_options_are_clear_errors(tmp_path, bad):
         load_inventory(inv, env=ENV)
 
 
+@pytest.mark.parametrize("host_groups, groups", [
+    ([{"core": 1}], {}),                                 # a mapping where a group name belongs
+    (["core"], {"core": {"groups": [["nested"]]}}),      # a list as a parent group's name
+])
+def test_group_names_of_the_wrong_type_are_clear_errors(tmp_path, host_groups, groups):
+    inv = write_inventory(tmp_path, {"r1": {"platform": "ios", "groups": host_groups}}, groups, CREDS)
+    with pytest.raises(InventoryError, match="group"):
+        load_inventory(inv, env=ENV)
+
+
 def test_many_groups_sharing_parents_resolve_quickly(tmp_path):
     """Each group's options are resolved once: a deep diamond of shared parents (2^40 paths when
     walked naively) takes no time."""

@@ -234,6 +234,8 @@ def _group_chain(name: str, groups: dict, file: Path, host: str, trail: tuple[st
     """``name`` then its parents depth first, each once (Nornir's order).  ``memo`` keeps each
     group's chain: groups sharing parents would otherwise be walked once per path, 2^40 times for a
     40-level diamond, and every host of a group shares its chain."""
+    if not isinstance(name, str):  # a mapping or list here would otherwise end in a TypeError
+        raise InventoryError(f"group name {name!r} is not a string", file, host)
     if memo is not None and name in memo:
         return memo[name]
     if name in trail:
@@ -254,7 +256,7 @@ def _layers(host: str, hdata: dict, groups: dict, defaults: dict, files: dict[st
             memo: dict[str, list[str]] | None = None) -> list[dict]:
     chain: list[str] = []
     for g in hdata.get("groups", []) or []:
-        if g not in groups:  # the mistake is in the host's own entry, so is the file named
+        if not isinstance(g, str) or g not in groups:  # the mistake is in the host's own entry: its file
             raise InventoryError(f"unknown group {g!r}", files["hosts"], host)
         for name in _group_chain(g, groups, files["groups"], host, memo=memo):
             if name not in chain:
