@@ -104,3 +104,13 @@ def test_installed_wheel_runs_the_demo(installed):
         assert (out_dir / name).is_file(), name
     assert (out_dir / "reports").is_dir() and any((out_dir / "reports").glob("*.csv"))
     assert len((out_dir / "devices.csv").read_text().splitlines()) > 50
+
+
+def test_version_from_a_checkout_names_the_checkout(tmp_path):
+    """Run from source (PYTHONPATH), the checkout's own version is told, never that of some other
+    copy installed in the same environment."""
+    expected = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    env = {**_clean_env(), "PYTHONPATH": str(ROOT)}
+    out = _run([sys.executable, "-m", "agent.cli", "--version"], tmp_path, 60, env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"ibagent {expected} (source tree {ROOT})"
