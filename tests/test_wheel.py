@@ -81,8 +81,11 @@ def test_wheel_carries_the_lab_profiles(installed):
     out = _run([str(env_dir / "bin" / "python"), "-c", probe], work, 60, _clean_env())
     assert out.returncode == 0, out.stderr
     agent_file, profiles, peers, path = out.stdout.splitlines()[:4]
-    # No entry from which this checkout's packages could be imported (its root; '' is the cwd, a tmp dir).
-    assert not [p for p in json.loads(path) if p and (Path(p).resolve() / "agent" / "cli").is_dir()], path
+    # No entry but the venv's own from which an 'agent' package could be imported (this checkout's
+    # root, another copy); '' is the cwd, a tmp dir.
+    others = [p for p in json.loads(path)
+              if p and (Path(p) / "agent" / "cli").is_dir() and Path(p).resolve() != site.resolve()]
+    assert not others, path
     assert Path(agent_file).is_relative_to(site), agent_file  # the wheel's copy, not this checkout
     assert Path(profiles).is_relative_to(site) and (Path(profiles) / "c9300_stack3" / "profile.yaml").is_file()
     assert Path(peers).is_relative_to(site) and any(Path(peers).glob("*.yaml"))
