@@ -338,3 +338,40 @@ def test_a_reason_shared_by_every_host_is_said_once(tmp_path):
     lines = str(err.value).splitlines()
     assert lines[0].startswith("500 problem(s) in 500 host(s)")
     assert len(lines) == 2 and "and 495 more" in lines[1] and "UNSET_PASSWORD_VAR" in lines[1]
+
+
+# ------------------------------------------------------------------ a hand-written Nornir inventory
+
+CAMPUS = ROOT / "fixtures" / "inventories" / "nornir_campus"
+CAMPUS_ENV = {"IBAGENT_PASSWORD": "campus-pass", "IBAGENT_ENABLE": "campus-enable", "FW_ENABLE": "fw-enable"}
+
+
+def test_a_campus_inventory_written_for_nornir_reads_as_meant():
+    by = {t.name: t for t in load_inventory(CAMPUS, env=CAMPUS_ENV).targets}
+    got = {n: (t.platform, t.host, t.port, t.credential.username, t.credential.enable, t.site) for n, t in by.items()}
+    assert got == {
+        "acc-sw01": ("cisco_ios", "acc-sw01.campus.invalid", 22, "netops", "campus-enable", "hq"),
+        "acc-sw02": ("cisco_ios", "acc-sw02.campus.invalid", 22, "branch-ops", "campus-enable", "branch-01"),
+        "core-nx01": ("cisco_nxos", "core-nx01.campus.invalid", 8022, "netops", "campus-enable", "hq"),
+        "fw01": ("cisco_asa", "fw01.campus.invalid", 22, "netops", "fw-enable", "hq"),
+        "edge-xr01": ("cisco_xr", "edge-xr01.campus.invalid", 2022, "netops", "campus-enable", "hq"),
+    }
+    assert all(t.credential.password == "campus-pass" for t in by.values())
+
+
+def test_the_campus_inventory_means_the_same_to_nornir():
+    nornir = pytest.importorskip("nornir", reason="Nornir is in the test extra: pip install '.[test]'")
+    from agent.core import platforms
+
+    ours = {t.name: t for t in load_inventory(CAMPUS, env=CAMPUS_ENV).targets}
+    nr = nornir.InitNornir(inventory={"plugin": "SimpleInventory", "options": {
+        "host_file": str(CAMPUS / "hosts.yaml"), "group_file": str(CAMPUS / "groups.yaml"),
+        "defaults_file": str(CAMPUS / "defaults.yaml")}}, logging={"enabled": False})
+    assert set(nr.inventory.hosts) == set(ours)
+    for name, host in nr.inventory.hosts.items():
+        p = host.get_connection_parameters("netmiko")
+        extras = p.extras or {}
+        secret = extras.get("secret")
+        assert (ours[name].host, ours[name].credential.username, ours[name].platform) == (
+            p.hostname, extras.get("username", p.username), platforms.lookup(p.platform).name), name
+        assert ours[name].credential.enable == CAMPUS_ENV[secret[2:-1]], name
