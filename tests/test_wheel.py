@@ -119,3 +119,18 @@ def test_version_from_a_checkout_names_the_checkout(tmp_path):
     out = _run([sys.executable, "-m", "agent.cli", "--version"], tmp_path, 60, env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"ibagent {expected} (source tree {ROOT})"
+
+
+def test_readme_starts_with_two_commands_and_ci_runs_the_second_verbatim():
+    """README command 1 installs and runs the demo, command 2 installs and runs the tests, each in a
+    venv (a stock Debian/Ubuntu Python refuses pip outside one); .ci/run runs command 2 as written."""
+    readme = (ROOT / "README.md").read_text()
+    head = readme[: readme.index("\n---\n")]
+    blocks = head.split("```")[1::2]
+    assert len(blocks) == 2, blocks
+    demo, tests = (b.strip() for b in blocks)
+    assert demo.startswith("python3 -m venv .venv && . .venv/bin/activate && ") and demo.endswith("ibagent demo")
+    assert "pip install ." in demo and "-e" not in demo.split()  # the demo proves the package, not a checkout
+    assert tests.startswith("python3 -m venv .venv && . .venv/bin/activate && ") and "pytest" in tests
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert tests in ci, "'.ci/run' must run README command 2 verbatim"
