@@ -76,7 +76,7 @@ def test_names_and_aliases_resolve_to_one_platform():
 
 
 def test_every_version_scheme_has_rules():
-    from agent.normalize import versions
+    from agent.core import versions
 
     assert set(versions.SCHEMES) == set(platforms.VERSION_SCHEMES)
 

@@ -19,6 +19,28 @@ from agent.cli.common import (
 COMMANDS = (scan, errors, reconcile, retire, hostkeys, parse, import_captures, lab, slp)
 
 
+def version() -> str:
+    """This ibagent's version.  Run from a source checkout (PYTHONPATH or an editable install), the
+    checkout's own pyproject.toml says it: the metadata of some other copy installed in the same
+    environment would name a release this code is not.  Installed, the package metadata says it."""
+    from importlib import metadata
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    pyproject = root / "pyproject.toml"
+    if (root / "agent" / "cli").is_dir() and pyproject.is_file():
+        import tomllib
+
+        try:
+            return f"{tomllib.loads(pyproject.read_text())['project']['version']} (source tree {root})"
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # not ours or unreadable: fall through to the metadata
+    try:
+        return metadata.version("ibagent")
+    except metadata.PackageNotFoundError:
+        return "unknown (no package metadata: not installed, and no pyproject.toml beside the code)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ibagent",
@@ -31,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         "was stopped by SIGHUP/Ctrl-C/SIGTERM.  'ibagent demo' shows the whole job on a simulated fleet.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
+    parser.add_argument("--version", action="version", version=f"ibagent {version()}",
+                        help="print ibagent's version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = ParserCommon.from_environ()
     for module in COMMANDS:

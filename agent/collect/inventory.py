@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from agent.collect import connection_options
+from agent.collect.connection_options import Picked
 from agent.core import platforms, ssh_algorithms
 from agent.core.hostkeys import MODES
 from agent.core.models import TRANSPORTS, Credential, Target
@@ -44,6 +46,35 @@ class InventoryError(ValueError):
         super().__init__(f"{where}: {message}" if where else message)
         self.file = str(file) if file else None
         self.host = host
+        self.reason = message
+
+
+class InventoryProblems(InventoryError):
+    """Every problem of one inventory, found in one pass over all its hosts.  A reason shared by many
+    hosts (an unset environment variable in the defaults, a bad group) is said once with the hosts
+    it concerns, so 500 hosts missing one variable make one line, not 500."""
+
+    SHOWN_HOSTS = 5  # host names listed per shared reason before "and N more"
+    SHOWN_LINES = 50  # distinct problems printed; the count says how many there are
+
+    def __init__(self, problems: list[InventoryError]):
+        self.problems = problems
+        by_reason: dict[tuple[str | None, str], list[str | None]] = {}
+        for p in problems:
+            by_reason.setdefault((p.file, p.reason), []).append(p.host)
+        hosts = {p.host for p in problems}
+        lines = [f"{len(problems)} problem(s) in {len(hosts)} host(s) of the inventory, all listed here:"]
+        for (file, reason), names in list(by_reason.items())[: self.SHOWN_LINES]:
+            named = [repr(n) for n in names if n is not None][: self.SHOWN_HOSTS]
+            more = f" and {len(names) - len(named)} more" if len(names) > len(named) and named else ""
+            who = (f"host {named[0]}" if len(names) == 1 else f"hosts {', '.join(named)}{more}") if named else ""
+            lines.append("  " + ", ".join(x for x in (file or "", who) if x) + f": {reason}")
+        if len(by_reason) > self.SHOWN_LINES:
+            lines.append(f"  ... and {len(by_reason) - self.SHOWN_LINES} more distinct problem(s)")
+        ValueError.__init__(self, "\n".join(lines))
+        self.file = problems[0].file if problems else None
+        self.host = None
+        self.reason = lines[0]
 
 
 @dataclass(slots=True)
@@ -198,21 +229,36 @@ class _SecretResolver:
         return secret
 
 
-def _group_chain(name: str, groups: dict, file: Path, host: str, trail: tuple[str, ...] = ()) -> list[str]:
+def _group_chain(name: str, groups: dict, file: Path, host: str, trail: tuple[str, ...] = (),
+                 memo: dict[str, list[str]] | None = None) -> list[str]:
+    """``name`` then its parents depth first, each once (Nornir's order).  ``memo`` keeps each
+    group's chain: groups sharing parents would otherwise be walked once per path, 2^40 times for a
+    40-level diamond, and every host of a group shares its chain."""
+    if not isinstance(name, str):  # a mapping or list here would otherwise end in a TypeError
+        raise InventoryError(f"group name {name!r} is not a string", file, host)
+    if memo is not None and name in memo:
+        return memo[name]
     if name in trail:
         raise InventoryError(f"group cycle: {' -> '.join(trail + (name,))}", file, host)
     if name not in groups:
         raise InventoryError(f"unknown group {name!r}", file, host)
     order = [name]
     for parent in (groups[name] or {}).get("groups", []) or []:
-        order += _group_chain(parent, groups, file, host, trail + (name,))
+        for g in _group_chain(parent, groups, file, host, trail + (name,), memo):
+            if g not in order:
+                order.append(g)
+    if memo is not None:
+        memo[name] = order
     return order
 
 
-def _layers(host: str, hdata: dict, groups: dict, defaults: dict, files: dict[str, Path]) -> list[dict]:
+def _layers(host: str, hdata: dict, groups: dict, defaults: dict, files: dict[str, Path],
+            memo: dict[str, list[str]] | None = None) -> list[dict]:
     chain: list[str] = []
     for g in hdata.get("groups", []) or []:
-        for name in _group_chain(g, groups, files["groups"], host):
+        if not isinstance(g, str) or g not in groups:  # the mistake is in the host's own entry: its file
+            raise InventoryError(f"unknown group {g!r}", files["hosts"], host)
+        for name in _group_chain(g, groups, files["groups"], host, memo=memo):
             if name not in chain:
                 chain.append(name)
     return [hdata] + [groups[g] or {} for g in chain] + [defaults]
@@ -280,38 +326,63 @@ def load_inventory(path: str | Path, env: dict[str, str] | None = None) -> Inven
             cred_path = files["defaults"].parent / cred_path
     resolver = _SecretResolver(cred_path, env)
     hosts_file = files["hosts"]
+    reader = _HostReader(groups, defaults, files, resolver)
     targets: list[Target] = []
+    problems: list[InventoryError] = []
+    # Every host is read even after a bad one: a 500-host inventory with 7 mistakes is fixed in
+    # one pass, from one message listing all 7, not in 7 runs.
     for name, hdata in hosts.items():
+        try:
+            targets.append(reader.target(name, hdata))
+        except InventoryError as exc:
+            problems.append(exc)
+    if problems:
+        raise InventoryProblems(problems)
+    if not targets:
+        raise InventoryError("no hosts", hosts_file)
+    return Inventory(targets=targets, source=str(path), secrets=frozenset(resolver.seen))
+
+
+class _HostReader:
+    """One host entry -> its Target, or the InventoryError naming what is wrong with it.  Holds what
+    every host of the inventory shares (groups, defaults, the secret resolver, the connection
+    options already resolved per group)."""
+
+    def __init__(self, groups: dict, defaults: dict, files: dict[str, Path], resolver: _SecretResolver):
+        self.groups, self.defaults, self.files, self.resolver = groups, defaults, files, resolver
+        self.connection = connection_options.Resolver(groups, defaults, files)
+        self.chains: dict[str, list[str]] = {}  # group -> its chain of parents, shared by its hosts
+
+    def target(self, name: Any, hdata: Any) -> Target:
+        groups, defaults, files, resolver = self.groups, self.defaults, self.files, self.resolver
+        hosts_file = files["hosts"]
         name = str(name)
         if hdata is None:
             hdata = {}
         if not isinstance(hdata, dict):
             raise InventoryError("host entry must be a mapping", hosts_file, name)
-        layers = _layers(name, hdata, groups, defaults, files)
-        platform = _pick(layers, "platform")
-        if not platform:
-            raise InventoryError("no platform (set it on the host, a group or defaults)", hosts_file, name)
-        if platform not in platforms.names():
-            raise InventoryError(
-                f"unknown platform {platform!r} (known: {', '.join(platforms.names())})", hosts_file, name
-            )
-        address = _pick(layers, "hostname") or name
-        port = _pick(layers, "port") or 22
+        layers = _layers(name, hdata, groups, defaults, files, self.chains)
+        conn = self._connection_parameters(hdata, hosts_file, name)
+        platform = _platform(conn.get("platform"), _pick(layers, "platform"), hosts_file, name)
+        address = connection_options.first(conn.get("hostname"), lambda: _pick(layers, "hostname")) or name
+        port = connection_options.first(conn.get("port"), lambda: _pick(layers, "port")) or 22
         try:
             port = int(port)
             if not 0 < port < 65536:
                 raise ValueError
         except (TypeError, ValueError):
-            raise InventoryError(f"port {port!r} is not a TCP port", hosts_file, name) from None
+            field = conn["port"].where() if "port" in conn else "port"
+            raise InventoryError(f"{field} {port!r} is not a TCP port", hosts_file, name) from None
         transports = _pick(layers, "transports") or ["ssh"]
         if isinstance(transports, str):
             transports = [transports]
         bad = [t for t in transports if t not in TRANSPORTS]
         if bad:
             raise InventoryError(f"unknown transport(s) {bad} (known: {', '.join(TRANSPORTS)})", hosts_file, name)
-        username = _pick(layers, "username")
-        password = resolver.resolve(_pick(layers, "password"), "password", hosts_file, name)
-        enable = resolver.resolve(_pick(layers, "enable_secret"), "enable_secret", hosts_file, name)
+        username = connection_options.first(conn.get("username"), lambda: _pick(layers, "username"))
+        password = _secret(resolver, conn.get("password"), _pick(layers, "password"), "password", hosts_file, name)
+        enable = _secret(resolver, conn.get("secret"), _pick(layers, "enable_secret"), "enable_secret",
+                         hosts_file, name)
         if "ssh" in transports or "netconf" in transports:
             if not username:
                 raise InventoryError("no username for an SSH/NETCONF transport", hosts_file, name)
@@ -338,7 +409,7 @@ def load_inventory(path: str | Path, env: dict[str, str] | None = None) -> Inven
         site_ids = data.get("contract_site_ids") or []
         if isinstance(site_ids, (str, int)):
             site_ids = [site_ids]
-        targets.append(
+        return (
             Target(
                 name=name,
                 host=str(address),
@@ -353,6 +424,33 @@ def load_inventory(path: str | Path, env: dict[str, str] | None = None) -> Inven
                 max_age_days=max_age,
             )
         )
-    if not targets:
-        raise InventoryError("no hosts", hosts_file)
-    return Inventory(targets=targets, source=str(path), secrets=frozenset(resolver.seen))
+
+    def _connection_parameters(self, hdata: dict, hosts_file: Path, name: str) -> dict[str, Picked]:
+        try:
+            return self.connection.parameters(hdata)
+        except connection_options.OptionsError as exc:
+            raise InventoryError(str(exc), exc.file, name) from None
+
+
+def _platform(picked: Picked | None, own: Any, hosts_file: Path, name: str) -> str:
+    """The platform's canonical name, from a connection option's platform (a netmiko device type
+    or a NAPALM driver name) or the host's own; every accepted spelling is an alias in
+    platform_defs/*.yaml."""
+    value = picked.value if picked is not None else own
+    if not value:
+        raise InventoryError("no platform (set it on the host, a group or defaults)", hosts_file, name)
+    found = platforms.lookup(value)
+    if found is None:
+        field = picked.where() if picked is not None else "platform"
+        raise InventoryError(
+            f"{field}: unknown platform {value!r} (ibagent reads {', '.join(platforms.names())}; their NAPALM "
+            f"driver and netmiko device type names are accepted too, see README 'Inventory')", hosts_file, name)
+    return found.name
+
+
+def _secret(resolver: _SecretResolver, picked: Picked | None, own: Any, what: str, file: Path,
+            name: str) -> str | None:
+    """A secret from a connection option (which wins, as in Nornir) or our own key, resolved."""
+    if picked is not None:
+        return resolver.resolve(picked.value, picked.where(), file, name)
+    return resolver.resolve(own, what, file, name)

@@ -33,7 +33,7 @@ _SHARED = "_shared"  # platform_defs/_shared.yaml: not a platform, what every pl
 # The data a collection can answer for (a command, a NETCONF filter, an SNMP table): the scan
 # plans and merges transports on these (agent/collect/scan.py).
 DATA = ("inventory", "version", "licenses", "license_status")
-# Version numbering rule sets; agent.normalize.versions implements one function per name.
+# Version numbering rule sets; agent.core.versions implements one function per name.
 VERSION_SCHEMES = ("ios", "nxos", "ios_xr", "asa")
 
 

@@ -133,7 +133,10 @@ def check_yaml_text(text: str, what: str = "YAML") -> None:
                                      "inventory does; not read")
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:
+        if "nesting depth" in str(exc):  # PyYAML >= 6.0.4's libyaml stops deep flow nesting itself
+            raise InputError(f"{what}: collections nest more than {YAML_MAX_DEPTH} levels deep, as no "
+                             "inventory does; not read") from None
         return  # malformed: the loader reports it with its line and column
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from agent.core.identity import PLACEHOLDERS, base_pid, canonical_serial, is_refurbished, pid_key  # noqa: F401  (re-exported)
 from agent.normalize.classify import CONTAINER_CLASSES, classify  # noqa: F401
 from agent.normalize.records import records_from_captures
-from agent.normalize.versions import canonical_version, version_key
+from agent.core.versions import canonical_version, version_key
 
 __all__ = [
     "canonical_serial",

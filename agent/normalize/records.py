@@ -24,7 +24,7 @@ from agent.core.models import Capture, Component, DeviceFacts, DeviceRecords, Li
 
 from .components import _components
 from .licenses import _fill, _merge_licenses
-from .versions import canonical_version
+from agent.core.versions import canonical_version
 
 
 def records_from_captures(device: str, platform: str, captures: Sequence[Capture],

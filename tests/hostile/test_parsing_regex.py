@@ -2,7 +2,7 @@
 
 A device chooses what it prints.  Two licensing patterns took cubic time on a line of blanks (31 s
 at 4,000), a dozen more were quadratic (each retried a long run from every character of it).  This
-test finds every pattern of ``parsers/`` and ``agent/normalize/`` (module constants, the literals
+test finds every pattern of ``parsers/`` and ``agent/normalize/``, ``agent/core/versions`` (module constants, the literals
 passed to ``re.*`` calls, every rule of every TextFSM template the parsers use) and the platforms'
 refusal and prompt patterns, and attacks each, the way it is called (``match`` or a search), with
 lines built from real output it matches: a real line cut at a word, then a 2,000-character run
@@ -45,7 +45,7 @@ def _modules() -> list:
         mod = importlib.import_module(pkg)
         names.append(pkg)
         names += [f"{pkg}.{info.name}" for info in pkgutil.iter_modules(mod.__path__)]
-    return [importlib.import_module(n) for n in names + ["agent.core.identity"]]
+    return [importlib.import_module(n) for n in names + ["agent.core.identity", "agent.core.versions"]]
 
 
 def _flags(node) -> int:
@@ -178,7 +178,7 @@ def test_patterns_were_found():
     where = {w for w, _, _ in PATTERNS}
     assert len(PATTERNS) > 150
     for name in ("parsers.licensing._BLOCK", "parsers.licensing._TABLE_ROW", "parsers._util._MORE",
-                 "agent.normalize.classify._INTERFACE", "agent.normalize.versions._DOTTED", "prompt[cisco_xr]",
+                 "agent.normalize.classify._INTERFACE", "agent.core.versions._DOTTED", "prompt[cisco_xr]",
                  "cisco_common_show_inventory.textfsm:Start[6]", "cisco_ios_show_version.textfsm:Table[0]"):
         assert name in where, name
     assert any(w.startswith("refusals[") for w in where)  # one pattern, shared by every platform
