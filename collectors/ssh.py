@@ -22,7 +22,10 @@ from agent.core import hostkeys, platforms
 from agent.core.hostkeys import HostKeySeen
 from agent.core.models import Capture, Target
 from agent.core.secret import reveal
+from agent.core.ssh_algorithms import AlgorithmError, AlgorithmProfile
+from collectors import ssh_algorithms
 from collectors.base import PROMPT, CollectError, enable_refused, looks_like_noise
+from collectors.ssh_algorithms import NegotiationFailed
 
 _PASSWORD_PROMPT = re.compile(r"[Pp]assword:\s*$")
 # Cap on what one command may print: a runaway device must not eat the agent's memory.
@@ -160,11 +163,14 @@ class SshCollector:
         self.connect_timeout = connect_timeout
         self.command_timeout = command_timeout
         self._commands = commands or {}
+        # device -> what its last session negotiated (ssh_algorithms.negotiated + driver, profile,
+        # stepped_down); the scan takes it for the store.
+        self.sessions: dict[str, dict[str, str]] = {}
 
     async def collect(self, target: Target, sink: list[Capture]) -> None:
         plat = platforms.get(target.platform)
         # The host key is checked inside connect(), during the key exchange (target.host_keys).
-        conn = await connect(target, connect_timeout=self.connect_timeout)
+        conn = await connect_stepping_down(target, connect_timeout=self.connect_timeout, sessions=self.sessions)
         try:
             async with conn:
                 await self._run_shell(conn, target, plat, sink)
@@ -256,18 +262,45 @@ class _HostKeyCheck(asyncssh.SSHClient):
     def __init__(self, target: Target) -> None:
         self.target = target
         self.seen: HostKeySeen | None = None
+        self.conn = None
+        self.kex: str | None = None  # the key exchange and host-key signature algorithm negotiated
+        self.sig_alg: str | None = None
         policy = target.host_keys
-        # None: nothing to check (a collector used on its own); asyncssh then accepts any key.
-        self.known_hosts = None if policy is None else (lambda _h, _a, _p: ([], [], []))
+        # Always asked (empty trusted lists), so the negotiated algorithms are learned; with no policy
+        # (a collector used on its own) validate_host_public_key then accepts any key.
+        self.known_hosts = lambda _h, _a, _p: ([], [], [])
         types = policy.key_types(target.port) if policy is not None else ()
         self.restricted = bool(types)
         self.algs = [a for a in hostkeys.algorithms(types) if a in _HOST_KEY_ALGS] if types else _DEFAULT_HOST_KEY_ALGS
 
+    def connection_made(self, conn) -> None:
+        self.conn = conn
+
     def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        # Asked inside the key exchange: the one moment asyncssh's kex object (its algorithm) exists.
+        kex = getattr(self.conn, "_kex", None)
+        self.kex = getattr(kex, "algorithm", b"").decode() or None
+        self._watch_signature(key)
+        if self.target.host_keys is None:
+            return True
         blob = base64.b64encode(key.public_data).decode()
         self.seen = self.target.host_keys.verify(self.target.host, self.target.port, key.algorithm.decode(), blob,
                                                  at=time.time())
         return self.seen.ok
+
+    def _watch_signature(self, key: asyncssh.SSHKey) -> None:
+        """Learn the host-key signature algorithm (ssh-rsa vs rsa-sha2-*: the key type does not say)
+        from the exchange-hash signature this very key object verifies next."""
+        verify = key.verify
+
+        def watched(data: bytes, sig: bytes) -> bool:
+            self.sig_alg = ssh_algorithms.signature_algorithm(sig) or None
+            return verify(data, sig)
+
+        try:
+            key.verify = watched
+        except AttributeError:  # a key class with slots: the key type is then the best we know
+            self.sig_alg = key.algorithm.decode()
 
     def refused(self, reason: str) -> CollectError:
         if self.seen is not None and not self.seen.ok:
@@ -275,32 +308,76 @@ class _HostKeyCheck(asyncssh.SSHClient):
         return CollectError("hostkey", f"host key not trusted: {reason}")
 
 
-async def connect(target: Target, *, connect_timeout: float) -> asyncssh.SSHClientConnection:
-    """Log in to ``target``, its host key checked first; every failure is a :class:`CollectError`."""
+_DEFAULTS = {"kex": _KEX, "ciphers": _ENCRYPTION,
+             "macs": [a.decode() for a in asyncssh.mac.get_default_mac_algs()]}
+
+
+async def connect_stepping_down(target: Target, *, connect_timeout: float,
+                                sessions: dict[str, dict[str, str]] | None = None) -> asyncssh.SSHClientConnection:
+    """:func:`connect` with the target's algorithm profile, retried with wider ones after a
+    negotiation failure when the inventory opted in (``data.ssh_step_down``).  Only a negotiation
+    failure steps down: an auth, host-key or timeout failure ends the device as it is."""
+    try:
+        order = ssh_algorithms.profiles_to_try(target.options)
+    except AlgorithmError as exc:
+        raise CollectError("config", str(exc)) from None
+    first_error: NegotiationFailed | None = None
+    for profile in order:
+        session: dict[str, str] = {}
+        try:
+            conn = await connect(target, connect_timeout=connect_timeout, profile=profile, session=session)
+        except NegotiationFailed as exc:
+            first_error = first_error or exc
+            continue
+        if sessions is not None:
+            session["stepped_down_from"] = order[0].name if profile is not order[0] else ""
+            sessions[target.name] = session
+        return conn
+    if len(order) > 1:
+        raise CollectError("connect", f"{first_error.message}; step-down to {', '.join(p.name for p in order[1:])} "
+                           "failed too")
+    raise first_error
+
+
+async def connect(target: Target, *, connect_timeout: float, profile: AlgorithmProfile | None = None,
+                  session: dict[str, str] | None = None) -> asyncssh.SSHClientConnection:
+    """Log in to ``target``, its host key checked first; every failure is a :class:`CollectError`.
+
+    ``profile``: the algorithms to offer (default: the target's ``data.ssh_algorithms``);
+    ``session`` is filled with what was negotiated."""
     cred = target.credential
     if cred is None:
         raise CollectError("config", "no SSH credentials in the inventory")
+    if profile is None:
+        try:
+            profile = ssh_algorithms.algs.parse(target.options.get("ssh_algorithms"))
+        except AlgorithmError as exc:
+            raise CollectError("config", str(exc)) from None
     check = _HostKeyCheck(target)
+    offer = ssh_algorithms.connect_options(profile, {**_DEFAULTS, "hostkey": check.algs},
+                                           check.algs if check.restricted else None)
     try:
-        return await asyncio.wait_for(
+        conn = await asyncio.wait_for(
             asyncssh.connect(
                 target.host,
                 target.port,
                 username=cred.username,
                 password=reveal(cred.password),  # the one place it leaves its Secret
                 known_hosts=check.known_hosts,
-                server_host_key_algs=check.algs,
                 client_factory=lambda: check,
                 client_keys=(),
                 agent_path=None,
                 preferred_auth=("keyboard-interactive", "password"),
                 login_timeout=connect_timeout,
                 keepalive_interval=0,
-                encryption_algs=_ENCRYPTION,
-                kex_algs=_KEX,
+                **offer,
             ),
             connect_timeout,
         )
+        if session is not None:
+            session.update(ssh_algorithms.negotiated(conn, check.kex, check.sig_alg), driver="asyncssh",
+                           profile=profile.name)
+        return conn
     except asyncssh.PermissionDenied:
         raise CollectError("auth", "login refused (permission denied)") from None
     except asyncio.TimeoutError:
@@ -321,6 +398,8 @@ async def connect(target: Target, *, connect_timeout: float) -> asyncssh.SSHClie
             # possible impostor another handshake.
             seen = target.host_keys.no_common_type(target.host, target.port, at=time.time())
             raise CollectError("hostkey", f"{seen.message()} (the server closed the key exchange: {exc.reason})") from None
+        if check.seen is None and ssh_algorithms.is_negotiation_failure(exc.reason or ""):
+            raise NegotiationFailed(exc.reason, profile, "asyncssh") from None
         raise CollectError("connect", f"SSH handshake failed: {exc.reason}", transient=True) from None
     except OSError as exc:
         raise CollectError("connect", f"cannot connect: {exc.strerror or exc}", transient=True) from None

@@ -8,14 +8,19 @@ worker count.  Commands and their optional/required status come from the same pl
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 from agent.core import platforms
 from agent.core.models import Capture, Target
+from agent.core import hostkeys
 from agent.core.secret import reveal
+from agent.core.ssh_algorithms import AlgorithmError
+from collectors import ssh_algorithms
 from collectors.base import PROMPT, CollectError, enable_refused, looks_like_noise
+from collectors.ssh_algorithms import NegotiationFailed
 
 
 def _in_enable(exc: BaseException) -> bool:
@@ -45,6 +50,8 @@ class NetmikoCollector:
         self.connect_timeout = connect_timeout
         self.command_timeout = command_timeout
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="netmiko")
+        # device -> what its last session negotiated (as collectors.ssh.SshCollector.sessions)
+        self.sessions: dict[str, dict[str, str]] = {}
 
     async def collect(self, target: Target, sink: list[Capture]) -> None:
         loop = asyncio.get_running_loop()
@@ -53,8 +60,38 @@ class NetmikoCollector:
         await loop.run_in_executor(self._pool, self._collect_blocking, target, sink)
 
     def _collect_blocking(self, target: Target, sink: list[Capture]) -> None:
-        # Imported here: netmiko pulls in paramiko and friends (~0.3 s) that a scan on the
-        # default driver never needs.
+        # netmiko is imported inside _connect: it pulls in paramiko and friends (~0.3 s) that a
+        # scan on the default driver never needs.
+        plat = platforms.get(target.platform)
+        cred = target.credential
+        if cred is None:
+            raise CollectError("config", "no SSH credentials in the inventory")
+        try:
+            order = ssh_algorithms.profiles_to_try(target.options)
+        except AlgorithmError as exc:
+            raise CollectError("config", str(exc)) from None
+        first_error: NegotiationFailed | None = None
+        for profile in order:
+            try:
+                conn = self._connect(target, plat, profile)
+            except NegotiationFailed as exc:
+                first_error = first_error or exc
+                continue
+            session = paramiko_algorithms_negotiated(conn)
+            session.update(driver="netmiko", profile=profile.name,
+                           stepped_down_from=order[0].name if profile is not order[0] else "")
+            self.sessions[target.name] = session
+            break
+        else:
+            if len(order) > 1:
+                raise CollectError("connect", f"{first_error.message}; step-down to "
+                                   f"{', '.join(p.name for p in order[1:])} failed too")
+            raise first_error
+        self._run(conn, target, plat, sink)
+
+    def _connect(self, target: Target, plat: platforms.Platform, profile):
+        """Log in with one algorithm profile; every failure is a CollectError (a NegotiationFailed
+        when the device and the profile have no algorithm in common)."""
         from netmiko import ConnectHandler
         from netmiko.exceptions import (
             NetmikoAuthenticationException,
@@ -64,13 +101,12 @@ class NetmikoCollector:
         )
         from paramiko.ssh_exception import SSHException
 
+        from collectors import paramiko_algorithms
         from collectors.paramiko_keys import ParamikoHostKeyCheck
 
-        plat = platforms.get(target.platform)
         cred = target.credential
-        if cred is None:
-            raise CollectError("config", "no SSH credentials in the inventory")
         check = ParamikoHostKeyCheck(target)
+        trusted = hostkeys.algorithms(check.types) if check.types else None
         params = dict(
             device_type=plat.netmiko_device_type,
             host=target.host,
@@ -90,11 +126,15 @@ class NetmikoCollector:
             # paramiko's connect, before it authenticates; key types not trusted are not negotiated.
             system_host_keys=False,
             alt_host_keys=False,
-            disabled_algorithms=check.disabled_algorithms(),
+            # The profile's exact offer (collectors.paramiko_algorithms), policy exclusions kept.
+            disabled_algorithms=paramiko_algorithms.choice(profile, check.disabled_algorithms(), trusted),
             auto_connect=False,  # connected below, once the policy is in place
         )
         conn = ConnectHandler(**params)  # nothing is sent yet
         conn.key_policy = check.key_policy()
+        # IOS with 'login' on the vty (AAA) asks Username:/Password: inside the shell, after SSH
+        # authentication: answer it before netmiko looks for a prompt.
+        conn.special_login_handler = lambda delay_factor=1.0: _in_shell_login(conn)
         try:
             try:
                 _open(conn)
@@ -103,6 +143,10 @@ class NetmikoCollector:
                 refused = check.refusal(exc)
                 if refused is not None:
                     raise refused from None
+                if ssh_algorithms.is_negotiation_failure(str(exc)):
+                    detail = next((ln.strip() for ln in str(exc).splitlines() if ssh_algorithms.is_negotiation_failure(ln)),
+                                  str(exc).strip())
+                    raise NegotiationFailed(detail, profile, "netmiko") from None
                 raise
         except NetmikoAuthenticationException:
             raise CollectError("auth", "login refused (authentication failed)") from None
@@ -118,6 +162,12 @@ class NetmikoCollector:
             raise CollectError("timeout", f"session setup did not complete: {type(exc).__name__}") from None
         except (SSHException, EOFError, OSError) as exc:
             raise CollectError("connect", f"SSH connection failed: {exc}", transient=True) from None
+        return conn
+
+    def _run(self, conn, target: Target, plat: platforms.Platform, sink: list[Capture]) -> None:
+        from netmiko.exceptions import ReadTimeout
+        from paramiko.ssh_exception import SSHException
+
         try:
             if plat.ssh.enable == "always" or (plat.ssh.enable == "when_user_exec" and not conn.check_enable_mode()):
                 try:
@@ -151,3 +201,29 @@ class NetmikoCollector:
                 conn.disconnect()
             except Exception:  # noqa: BLE001 - closing a dead session must not mask the real error
                 pass
+
+
+def paramiko_algorithms_negotiated(conn) -> dict[str, str]:
+    from collectors import paramiko_algorithms
+
+    client = getattr(conn, "remote_conn_pre", None)
+    return paramiko_algorithms.negotiated(client.get_transport() if client is not None else None)
+
+
+_LOGIN_PROMPT = re.compile(r"(?:user ?name|login)\s*:\s*$", re.I)
+
+
+def _in_shell_login(conn) -> None:
+    """Answer a ``Username:`` / ``Password:`` the device's shell asks after SSH login (AAA with
+    ``login`` on the vty); a device that shows its prompt straight away is left alone."""
+    output = ""
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        output += conn.read_channel()
+        tail = output.rstrip("\r\n ").rsplit("\n", 1)[-1]
+        if _LOGIN_PROMPT.search(output.rstrip()) or tail.endswith(("#", ">")):
+            break
+        time.sleep(0.05)
+    if not _LOGIN_PROMPT.search(output.rstrip()):
+        return
+    conn.telnet_login()

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from agent.core import platforms
+from agent.core import platforms, ssh_algorithms
 from agent.core.hostkeys import MODES
 from agent.core.models import TRANSPORTS, Credential, Target
 from agent.core.untrusted import InputError, check_expansion, check_yaml_text, decode_utf8, read_capped
@@ -341,6 +341,11 @@ def load_inventory(path: str | Path, env: dict[str, str] | None = None) -> Inven
         options.pop("enable_secret", None)
         options.pop("credentials_file", None)
         _host_key_options(options, hdata, files, hosts_file, name)
+        try:  # data.ssh_algorithms / data.ssh_step_down: a typo is an inventory error, not a failed handshake
+            ssh_algorithms.parse(options.get("ssh_algorithms"))
+            ssh_algorithms.step_down_enabled(options)
+        except ssh_algorithms.AlgorithmError as exc:
+            raise InventoryError(str(exc), hosts_file, name) from None
         max_age = data.get("max_age_days")
         if max_age is not None:
             if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age <= 0:

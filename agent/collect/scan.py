@@ -49,6 +49,7 @@ from agent.collect.merge import _normalise_outcome, _Part, merge_records  # noqa
 from agent.collect.trust import KnownHostsError, ScanTrust
 from agent.collect.parsing import DEFAULT_BUDGET, Parsed, ParseRunner
 from agent.store import Store, StoreError
+from agent.store import sessions as store_sessions
 from collectors.base import CollectError, CollectResult, Collector
 
 log = logging.getLogger("ibagent.scan")
@@ -114,6 +115,7 @@ class ScanSummary:
     insecure: list[str] = field(default_factory=list)  # devices whose host keys were not checked (inventory opt-in)
     cleartext: list[str] = field(default_factory=list)  # devices sent credentials in clear (telnet, inventory opt-in)
     keys_learned: int = 0  # host keys trusted on first use in this scan
+    weak_crypto: dict[str, list[str]] = field(default_factory=dict)  # device -> findings (agent.core.ssh_algorithms)
 
     @property
     def elapsed(self) -> float:
@@ -424,8 +426,15 @@ async def run_scan(
                     ended=time.time(), attempts=result.attempts, failures=failures,
                 )
                 learned = trust.record(store, target.name, outcome.host_keys)
-                # TODO(findings, schema v9): a weak-crypto finding 'credentials in clear (telnet)' for
-                # the devices in summary.cleartext, stored with the device (the lead connects it at merge).
+                # Credentials typed over telnet are a clear-text collection for the findings too, even
+                # when telnet was refused and another transport collected the device.
+                in_clear = any(target.name in getattr(c, "sent_in_clear", ()) for c in collectors.values())
+                used = result.transport or ""
+                if in_clear and "telnet" not in used.split("+"):
+                    used = "+".join(filter(None, (used, "telnet")))
+                # What its SSH session negotiated (the collector noted it) and its weak-crypto findings.
+                weak = store_sessions.record(store, scan_id, target, used,
+                                             getattr(collectors.get("ssh"), "sessions", {}).pop(target.name, None))
         except StoreError as exc:
             # Disk full, read-only, I/O error: this device is not saved, and no later one would be.
             summary.unsaved += 1
@@ -433,8 +442,10 @@ async def run_scan(
             stopper.store_failed(redactor.scrub(str(exc)) or "")
             return
         summary.keys_learned += learned
-        if any(target.name in getattr(c, "sent_in_clear", ()) for c in collectors.values()):
+        if in_clear:
             summary.cleartext.append(target.name)
+        if weak:
+            summary.weak_crypto[target.name] = weak
         status = "ok" if result.ok else "failed"
         if result.ok:
             summary.ok += 1

@@ -14,7 +14,9 @@ import yaml
 from agent.cli import main as cli_main
 from agent.normalize import canonical_version
 from agent.store import Store
-from lab.device import DeviceSpec, RunningDevice
+from lab.device import ENABLE_ENV, PASSWORD_ENV, DeviceSpec, RunningDevice, default_credentials
+from lab.inventory import write_inventory
+from lab.server import LabThread
 from telnet_server import RealTelnetd, telnetd_path
 from truth_checks import truth_items
 
@@ -83,6 +85,9 @@ def test_scan_over_real_telnetd(telnetd, env, tmp_path, capsys):
     assert {r["transport"] for r in rows} == {"telnet"}
     assert {(r["serial"], r["base_pid"]) for r in rows if r["contractable"]} == truth_items(truth)
     assert {r["version"] for r in rows} == {canonical_version(truth.platform, truth.os_version)}
+    # The weak-crypto finding (schema v9) is stored with the device and shown in the summary.
+    assert {r["weak_crypto"] for r in rows} == {"transport telnet: credentials and output in clear text"}
+    assert any(line.strip().startswith("tn-good") and "telnet" in line for line in out.splitlines())
 
     assert cli_main(["errors", "--db", db, "--format", "json"]) == 0
     errors = json.loads(capsys.readouterr().out)
@@ -138,3 +143,29 @@ def test_telnet_from_a_group_is_accepted(telnetd, env, tmp_path, capsys):
     assert cli_main(["scan", "-i", inv, "--db", str(tmp_path / "ib.db"), "--no-progress",
                      "--connect-timeout", "10"]) == 0
     assert "tn-grouped" in next(line for line in capsys.readouterr().out.splitlines() if "IN CLEAR" in line)
+
+
+def test_credentials_refused_over_telnet_then_ssh_collects(telnetd, env, tmp_path, capsys, monkeypatch):
+    # transports [telnet, ssh]: the telnet login is refused (the lab's password is not telnetd's),
+    # SSH (the asyncssh lab) collects the device.  The password still crossed the network in clear:
+    # the summary names the device and its findings say telnet, although its rows come from SSH.
+    _, password, enable = default_credentials()
+    monkeypatch.setenv(PASSWORD_ENV, password)
+    monkeypatch.setenv(ENABLE_ENV, enable)
+    with LabThread([DeviceSpec(name="tn-both", profile=PROFILE)]) as lab:
+        inv = write_inventory(lab.devices, tmp_path / "inv", transports=["telnet", "ssh"])
+        hosts = yaml.safe_load((inv / "hosts.yaml").read_text())
+        hosts["tn-both"]["data"]["telnet_port"] = telnetd.port
+        (inv / "hosts.yaml").write_text(yaml.safe_dump(hosts))
+        db = str(tmp_path / "ib.db")
+        assert cli_main(["scan", "-i", str(inv), "--db", db, "--no-progress", "--connect-timeout", "10"]) == 0
+        out = capsys.readouterr().out
+        truth = lab.device("tn-both").truth
+    assert "tn-both" in next(line for line in out.splitlines() if "IN CLEAR" in line)
+    assert cli_main(["devices", "--db", db, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["transport"] for r in rows} == {"ssh"}
+    assert {(r["serial"], r["base_pid"]) for r in rows if r["contractable"]} == truth_items(truth)
+    assert all("transport telnet" in r["weak_crypto"] for r in rows)
+    assert cli_main(["errors", "--db", db, "--format", "json"]) == 0
+    assert [(e["transport"], e["kind"]) for e in json.loads(capsys.readouterr().out)] == [("telnet", "auth")]
