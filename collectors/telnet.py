@@ -49,6 +49,10 @@ _DATA, _IAC, _OPTION, _SUB, _SUB_IAC = range(5)
 _USERNAME_PROMPT = re.compile(r"(?:[Uu]ser ?[Nn]ame|[Ll]ogin)\s*+:\s*+$")
 # Cisco's refusals of a login: '% Login invalid' (login local), '% Authentication failed' (AAA),
 # '% Access denied', '% Bad passwords' (line password, after the last try).
+# A pager stop ('terminal length 0' refused by a locked-down AAA profile, or never sent): the tail
+# ends in ' --More-- '; a space asks for the next page, which IOS starts by erasing the marker.
+_MORE_TAIL = re.compile(r"--More--\s*+$")
+_MORE = re.compile(r" ?--More-- ?(?:\x08++ ++\x08++)?")
 _LOGIN_REFUSED = re.compile(r"^\s*+%\s*+(?:Login invalid|Authentication failed|Access denied|Bad passwords?)\b.*",
                             re.I | re.M)
 
@@ -273,6 +277,31 @@ async def login(wire: _Wire, target: Target, plat: platforms.Platform, timeout: 
         wire.write((cred.username if step == "username" else reveal(cred.password)) + "\n")
 
 
+async def _read_pages(wire: _Wire, at_prompt, timeout: float) -> str:
+    """Read up to the prompt, answering each pager stop with a space; the text without the pager's
+    marks (the raw bytes keep them).  The pages, together, are held to the shell's output cap."""
+    shell = wire.shell
+    pages: list[str] = []
+    raw: list[bytes] = []
+    size = 0
+    while True:
+        try:
+            text = await shell.read_until(lambda tail: at_prompt(tail) or bool(_MORE_TAIL.search(tail)), timeout)
+        except CollectError:
+            shell.buffer[:0], shell.raw[:0] = pages, raw  # the caller's partial capture gets every page
+            raise
+        pages.append(text)
+        raw.append(shell.taken_raw)
+        size += len(text)
+        if at_prompt(_last_line(text)):
+            break
+        if size > _MAX_OUTPUT:
+            raise CollectError("garbage", f"output exceeded {_MAX_OUTPUT // 2**20} MiB without a prompt")
+        wire.write(" ")
+    shell.taken_raw = b"".join(raw)
+    return _MORE.sub("", "".join(pages)) if len(pages) > 1 else pages[0]
+
+
 class TelnetCollector:
     transport = "telnet"
 
@@ -318,14 +347,14 @@ class TelnetCollector:
         sink.append(Capture(target.name, target.platform, "telnet", PROMPT, prompt_line, now, now))
         for setup in plat.ssh.setup:
             wire.write(setup + "\n")
-            await shell.read_until(at_prompt, self.command_timeout)
+            await _read_pages(wire, at_prompt, self.command_timeout)
         for command in self._commands.get(target.platform, plat.ssh.commands):
             started = time.time()
             wire.write(command + "\n")
             try:
-                out = await shell.read_until(at_prompt, self.command_timeout)
+                out = await _read_pages(wire, at_prompt, self.command_timeout)
             except CollectError as exc:
-                partial = _clean(shell.take(), command, prompt_line)
+                partial = _clean(_MORE.sub("", shell.take()), command, prompt_line)
                 sink.append(Capture(target.name, target.platform, "telnet", command, partial, started, time.time(),
                                     exc.message, exc.kind, raw=shell.taken_raw))
                 raise

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import shlex
 import shutil
 import socket
 import subprocess
@@ -171,8 +172,10 @@ class RealTelnetd:
     ``python3 -m lab.replay_shell PROFILE --login ...`` from this checkout, so no system login is
     involved and the device asks ``Username:``/``Password:`` itself."""
 
-    def __init__(self, workdir: Path, profile: str, *, username: str, password: str, enable: str) -> None:
+    def __init__(self, workdir: Path, profile: str, *, username: str, password: str, enable: str,
+                 options: tuple[str, ...] = ()) -> None:
         self.workdir = workdir
+        self.options = options  # more lab.replay_shell options: --motd TEXT, --no-term-length, --authz-fail
         self.binary = telnetd_path()
         self.profile = profile
         self.username, self.password, self.enable = username, password, enable
@@ -185,6 +188,7 @@ class RealTelnetd:
 
     def _login_script(self) -> Path:
         script = self.workdir / "replay-login"
+        extra = " ".join(shlex.quote(o) for o in self.options)
         # The environment telnetd hands its login program is not ours: everything is set here.
         # IBAGENT_LAB_ENABLE is how lab devices learn their enable secret (lab.device).
         script.write_text(
@@ -192,7 +196,7 @@ class RealTelnetd:
             f"cd {REPO}\n"
             f"export PYTHONPATH={REPO} IBAGENT_LAB_ENABLE='{self.enable}'\n"
             f"exec {sys.executable} -W ignore -m lab.replay_shell {self.profile} --hostname tn-real "
-            f"--login --username '{self.username}' --password '{self.password}'\n"
+            f"--login --username '{self.username}' --password '{self.password}' {extra}\n"
         )
         script.chmod(0o700)
         return script

@@ -169,3 +169,52 @@ def test_credentials_refused_over_telnet_then_ssh_collects(telnetd, env, tmp_pat
     assert all("transport telnet" in r["weak_crypto"] for r in rows)
     assert cli_main(["errors", "--db", db, "--format", "json"]) == 0
     assert [(e["transport"], e["kind"]) for e in json.loads(capsys.readouterr().out)] == [("telnet", "auth")]
+
+
+@pytest.fixture(scope="module")
+def telnetd_old_gear(tmp_path_factory):
+    """A banner whose lines look like login prompts, and 'terminal length 0' refused: every page
+    of output stops at --More--."""
+    banner = "Authorized access only\\nUsername: and Password: attempts are logged\\nPassword:\\n"
+    server = RealTelnetd(tmp_path_factory.mktemp("telnetd-old"), PROFILE, username=USER, password=PASSWORD,
+                         enable=ENABLE, options=("--motd", banner, "--no-term-length")).start()
+    yield server
+    server.stop()
+
+
+def test_banner_and_pager(telnetd_old_gear, env, tmp_path, capsys):
+    inv = _inventory(tmp_path / "inv", {"tn-paged": _host(telnetd_old_gear.port)})
+    db = str(tmp_path / "ib.db")
+    assert cli_main(["scan", "-i", inv, "--db", db, "--no-progress", "--connect-timeout", "10",
+                     "--command-timeout", "10"]) == 0, capsys.readouterr().out
+    capsys.readouterr()
+    assert cli_main(["devices", "--db", db, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    truth = _truth()
+    assert {(r["serial"], r["base_pid"]) for r in rows if r["contractable"]} == truth_items(truth)
+    assert {r["version"] for r in rows} == {canonical_version(truth.platform, truth.os_version)}
+    store = Store(db)
+    try:
+        version = next(c for c in store.db.execute("SELECT id, command FROM captures") if c[1] == "show version")[0]
+        text, raw = store.capture_text(version), store.capture_bytes(version)
+    finally:
+        store.close()
+    assert b"--More--" in raw and "--More--" not in text and "\b" not in text
+
+
+def test_authorization_failed_on_enable_is_auth(tmp_path, env, capsys):
+    server = RealTelnetd(tmp_path / "srv", PROFILE, username=USER, password=PASSWORD, enable=ENABLE,
+                         options=("--authz-fail",))
+    (tmp_path / "srv").mkdir()
+    server.start()
+    try:
+        inv = _inventory(tmp_path / "inv", {"tn-authz": _host(server.port)})
+        db = str(tmp_path / "ib.db")
+        assert cli_main(["scan", "-i", inv, "--db", db, "--no-progress", "--connect-timeout", "10"]) == 1
+        capsys.readouterr()
+        assert cli_main(["errors", "--db", db, "--format", "json"]) == 0
+        errors = json.loads(capsys.readouterr().out)
+    finally:
+        server.stop()
+    assert [(e["transport"], e["kind"]) for e in errors] == [("telnet", "auth")]
+    assert "enable refused" in errors[0]["reason"]
