@@ -296,6 +296,7 @@ async def _read_pages(wire: _Wire, at_prompt, timeout: float) -> str:
         if at_prompt(_last_line(text)):
             break
         if size > _MAX_OUTPUT:
+            shell.buffer[:0], shell.raw[:0] = pages, raw
             raise CollectError("garbage", f"output exceeded {_MAX_OUTPUT // 2**20} MiB without a prompt")
         wire.write(" ")
     shell.taken_raw = b"".join(raw)
