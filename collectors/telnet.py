@@ -44,6 +44,10 @@ _SERVER_MAY = frozenset({ECHO, SGA})
 _CLIENT_MAY = frozenset({SGA})
 
 _DATA, _IAC, _OPTION, _SUB, _SUB_IAC = range(5)
+# Telnet commands one session may send (a Cisco vty or telnetd sends a dozen).  Each costs a turn of
+# the parser's Python loop (about 1.5 us): a server flooding IAC NOP up to the 16 MiB cap would hold
+# the scan's event loop for 12 s; this budget ends it after about 0.1 s, kind 'garbage'.
+MAX_COMMANDS = 65536
 
 # Login prompts a device prints itself (IOS 'Username:', some AAA 'login:' / 'User Name:').
 _USERNAME_PROMPT = re.compile(r"(?:[Uu]ser ?[Nn]ame|[Ll]ogin)\s*+:\s*+$")
@@ -77,15 +81,22 @@ class Negotiator:
     854's rule against negotiation loops); a refused request is refused each time it comes.
     """
 
-    __slots__ = ("_state", "_verb", "_after_cr", "on")
+    __slots__ = ("_state", "_verb", "_after_cr", "on", "commands")
 
     def __init__(self) -> None:
         self._state = _DATA
         self._verb = 0
         self._after_cr = False
         self.on: set[tuple[str, int]] = set()  # ("server" | "client", option) agreed on
+        self.commands = 0  # telnet commands seen (an escaped 0xFF data byte counts): see MAX_COMMANDS
+
+    @property
+    def overrun(self) -> bool:
+        return self.commands > MAX_COMMANDS
 
     def feed(self, data: bytes) -> tuple[bytes, bytes]:
+        if self.overrun:
+            return b"", b""
         text = bytearray()
         replies = bytearray()
         i, n = 0, len(data)
@@ -99,6 +110,9 @@ class Negotiator:
                 if j < 0:
                     break
                 i, self._state = j + 1, _IAC
+                self.commands += 1
+                if self.commands > MAX_COMMANDS:
+                    break  # the rest is not read: the session fails (_Wire)
                 continue
             byte = data[i]
             i += 1
@@ -121,6 +135,9 @@ class Negotiator:
                 if j < 0:
                     break
                 i, self._state = j + 1, _SUB_IAC
+                self.commands += 1  # an IAC inside costs a turn too (IAC IAC runs would be free otherwise)
+                if self.commands > MAX_COMMANDS:
+                    break
             else:  # _SUB_IAC
                 self._state = _DATA if byte == SE else _SUB
         return bytes(text), bytes(replies)
@@ -161,6 +178,7 @@ class _TelnetShell(_Shell):
     def __init__(self) -> None:
         super().__init__()
         self.raw_size = 0
+        self.failure: CollectError | None = None
 
     def feed(self, raw: bytes, clean: bytes) -> None:
         self.raw.append(raw)
@@ -177,6 +195,24 @@ class _TelnetShell(_Shell):
     def take(self) -> str:
         self.raw_size = 0
         return super().take()
+
+    def fail(self, error: CollectError) -> None:
+        """End every read now and from now on with ``error`` (the stream is not to be trusted)."""
+        self.failure = error
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def read_until(self, matcher, timeout: float) -> str:
+        if self.failure is None:
+            try:
+                text = await super().read_until(matcher, timeout)
+            except CollectError:
+                if self.failure is None:
+                    raise
+            else:
+                if self.failure is None:
+                    return text
+        raise CollectError(self.failure.kind, self.failure.message)
 
 
 class _Wire(asyncio.Protocol):
@@ -196,7 +232,10 @@ class _Wire(asyncio.Protocol):
         if replies and not self.transport.is_closing():
             self.transport.write(replies)
         self.shell.feed(data, text)
-        if self.shell.raw_size > _MAX_OUTPUT:
+        if self.negotiator.overrun:
+            self.transport.pause_reading()
+            self.shell.fail(CollectError("garbage", f"the device sent more than {MAX_COMMANDS} telnet commands"))
+        elif self.shell.raw_size > _MAX_OUTPUT:
             self.transport.pause_reading()  # the read fails 'garbage'; nothing more is kept
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -135,8 +135,8 @@ class TelnetLab:
                         await writer.drain()
                 chan.write(self.after_login)
                 await session.run_shell()
-        except (ConnectionError, OSError):
-            pass
+        except (ConnectionError, OSError, asyncio.CancelledError):
+            pass  # the client hung up, or the test is over (a flood is cancelled at the loop's end)
         finally:
             writer.close()
 

@@ -122,13 +122,34 @@ def test_enable_refused_is_auth():
     assert error is not None and error.kind == "auth" and "enable" in error.message
 
 
-def test_output_cap_on_negotiation_flood():
-    # After the login the server sends nothing but IAC NOP: no text ever grows, the raw bytes do.
+def test_negotiation_flood_ends_fast():
+    # After the login the server sends nothing but IAC NOP: no text, and each command is a turn of the
+    # parser's loop.  Unbounded, 16 MiB of them held the event loop for 12 s.
     lab = TelnetLab(flood=bytes([IAC, 241]) * 65536)
+    started = time.process_time()
+    _, _, error = _collect(lab)
+    assert error is not None and error.kind == "garbage" and "telnet commands" in error.message
+    assert time.process_time() - started < 2  # server included
+
+
+def test_raw_bytes_capped_without_text():
+    # One endless subnegotiation: cheap to skip, never text, but the raw bytes grow: the 16 MiB cap.
+    lab = TelnetLab(flood=bytes([IAC, 250, 24]) + b"x" * 65535)
     started = time.monotonic()
     _, _, error = _collect(lab)
-    assert error is not None and error.kind == "garbage" and "MiB" in error.message
+    assert error is not None and error.kind == "garbage" and "16 MiB" in error.message
     assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize("flood", [bytes([IAC, DO, TTYPE]) * 20000, bytes([IAC, 250, 24]) + bytes([IAC, IAC]) * 30000],
+                         ids=["repeated-DO", "IAC-IAC-inside-a-subnegotiation"])
+def test_other_command_floods_are_bounded(flood):
+    # A repeated DO is refused each time (RFC 854 allows no silence there); 0xFF pairs inside a
+    # subnegotiation cost a turn each: both are held to the same budget.
+    started = time.process_time()
+    _, _, error = _collect(TelnetLab(flood=flood))
+    assert error is not None and error.kind == "garbage" and "telnet commands" in error.message
+    assert time.process_time() - started < 2
 
 
 def test_silent_server_times_out():
