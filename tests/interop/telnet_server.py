@@ -221,7 +221,15 @@ class RealTelnetd:
 
     def stop(self) -> None:
         self._stopping = True
+        # close() alone leaves a thread blocked in accept(); shutdown() wakes it.  A thread left over
+        # would make later tests think forking is unsafe (agent.reports.forking.can_fork).
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
+        if self._thread.is_alive():
+            self._thread.join(5)
         for child in self.children:
             if child.poll() is None:
                 child.terminate()
