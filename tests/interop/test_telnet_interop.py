@@ -5,8 +5,10 @@ truth, the exact bytes kept as evidence, a refused login as kind ``auth``, the s
 warning, and that telnet in the defaults only is refused before any connection is made."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import socket
+from pathlib import Path
 
 import pytest
 import yaml
@@ -19,6 +21,11 @@ from lab.inventory import write_inventory
 from lab.server import LabThread
 from telnet_server import RealTelnetd, telnetd_path
 from truth_checks import truth_items
+
+_spec = importlib.util.spec_from_file_location("secrets_sweep", Path(__file__).parents[1] / "hostile" / "secrets_sweep.py")
+_sweep_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_sweep_module)
+_sweep = _sweep_module.sweep
 
 PROFILE = "c2960x_stack2"
 USER, PASSWORD, ENABLE = "tn-user", "tn-pass-4711", "tn-enable-4711"
@@ -77,7 +84,8 @@ def test_scan_over_real_telnetd(telnetd, env, tmp_path, capsys):
     assert code == 1, out  # tn-bad fails on purpose
     warning = next(line for line in out.splitlines() if "IN CLEAR over telnet" in line)
     assert "tn-good" in warning and "tn-bad" in warning  # a refused password was still sent in clear
-    assert PASSWORD not in out and "not-the-password" not in out
+    # Typed in clear on the wire, but written nowhere: output, store (captures decompressed), files.
+    assert _sweep([PASSWORD, ENABLE, "not-the-password"], paths=[tmp_path], texts={"stdout": out}) == []
 
     assert cli_main(["devices", "--db", db, "--format", "json"]) == 0
     rows = [r for r in json.loads(capsys.readouterr().out) if r["device"] == "tn-good"]
