@@ -367,6 +367,7 @@ class TelnetCollector:
         try:
             prompt_line = await login(wire, target, plat, self.connect_timeout, self.sent_in_clear.add)
             if prompt_line.rstrip().endswith(">") and plat.ssh.enable in ("always", "when_user_exec"):
+                self.sent_in_clear.add(target.name)  # the enable secret goes in clear too (a vty without login)
                 prompt_line = await _enable(wire, wire.shell, target, plat.ssh.prompt.match, self.command_timeout)
             await self._run(wire, target, plat, prompt_line, sink)
             try:

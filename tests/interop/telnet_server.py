@@ -101,13 +101,14 @@ class TelnetLab:
 
     def __init__(self, profile: str = "c2960x_stack2", *, username: str = "labuser", password: str = "lab-pass-1",
                  enable: str = "lab-enable-1", noisy: bool = False, ask_username: bool = True,
-                 after_login: bytes = b"", flood: bytes = b"") -> None:
+                 after_login: bytes = b"", flood: bytes = b"", login: bool = True) -> None:
         spec = DeviceSpec(name="tn-sw1", profile=profile, username=username, password=password,
                           enable_password=enable).resolved(7)
         self.device = RunningDevice(spec, "127.0.0.1", 0)
         self.username, self.password = username, password
         self.noisy, self.ask_username = noisy, ask_username
         self.after_login, self.flood = after_login, flood
+        self.login = login  # False: a vty with 'no login', straight to the CLI
         self.connections: list[Seen] = []
         self.server: asyncio.base_events.Server | None = None
         self.port = 0
@@ -128,7 +129,7 @@ class TelnetLab:
         session = Session(self.device, chan, random.Random(1))
         try:
             writer.write(OPENING + b"\r\nUser Access Verification\r\n\r\n")
-            if await self._login(session, chan):
+            if not self.login or await self._login(session, chan):
                 if self.flood:
                     while not writer.is_closing():
                         writer.write(self.flood)

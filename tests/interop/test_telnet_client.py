@@ -107,6 +107,19 @@ def test_password_only_vty():
     assert any(c.command == "show inventory" and c.ok for c in sink)
 
 
+@pytest.mark.parametrize("profile,in_clear", [("c2960x_stack2", True), ("c9300_stack3", False)],
+                         ids=["needs-enable", "lands-privileged"])
+def test_vty_without_login(profile, in_clear):
+    # 'no login' on the vty: no credential asked; the enable secret, when the device needs it, still
+    # goes in clear, and the device is listed for it.
+    lab = TelnetLab(profile, login=False)
+    collector, sink, error = _collect(lab, platform=lab.device.platform)
+    assert error is None, error
+    assert any(c.command == "show inventory" and c.ok for c in sink)
+    assert collector.sent_in_clear == ({"tn-sw1"} if in_clear else set())
+    assert not any(b"lab-pass-1" in c.raw for c in lab.connections)
+
+
 def test_login_refused_is_auth_and_the_password_is_sent_once():
     lab = TelnetLab()
     collector, sink, error = _collect(lab, password="wrong-pass-9")
