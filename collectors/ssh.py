@@ -28,6 +28,13 @@ from collectors.base import PROMPT, CollectError, enable_refused, looks_like_noi
 from collectors.ssh_algorithms import NegotiationFailed
 
 _PASSWORD_PROMPT = re.compile(r"[Pp]assword:\s*$")
+# The device's own login inside the shell (IOS with 'login' on the vty, AAA): asked after SSH login.
+_LOGIN_PROMPT = re.compile(r"(?:[Uu]ser ?[Nn]ame|[Ll]ogin):\s*$")
+# A pager waiting for a key ('terminal length 0' refused): IOS ' --More-- ', NX-OS/others '--More--'.
+_MORE = re.compile(r"-+ ?[Mm]ore ?-+\s*$")
+# The pager marker and the backspaces/blanks that erase it once a key was pressed.
+_MORE_MARK = re.compile(r" ?-+ ?[Mm]ore ?-+ ?(?:\x08+ *\x08*)?")
+_MAX_PAGES = 100_000
 # Cap on what one command may print: a runaway device must not eat the agent's memory.
 _MAX_OUTPUT = 16 * 1024 * 1024
 
@@ -195,7 +202,7 @@ class SshCollector:
             started = time.time()
             chan.write(command + "\n")
             try:
-                out = await shell.read_until(at_prompt, self.command_timeout)
+                out = await _read_paged(chan, shell, at_prompt, self.command_timeout)
             except CollectError as exc:
                 partial = _clean(shell.take(), command, prompt_line)
                 sink.append(
@@ -223,6 +230,32 @@ class SshCollector:
                 raise CollectError("command", f"{command!r} rejected: {refusal}")
         chan.write("exit\n")
         chan.close()
+
+
+async def _read_paged(chan, shell: _Shell, at_prompt, timeout: float) -> str:
+    """One command's output up to the prompt, pressing space at each ``--More--`` (a device that
+    refused 'terminal length 0' pages anyway).  The text has the pager marks removed; the raw bytes
+    (``shell.taken_raw``) keep them, as the device sent them."""
+    def done_or_more(tail: str) -> bool:
+        return at_prompt(tail) or bool(_MORE.search(tail))
+
+    parts: list[str] = []
+    raws: list[bytes] = []
+    for _ in range(_MAX_PAGES):
+        try:
+            out = await shell.read_until(done_or_more, timeout)
+        except CollectError:
+            # A failure mid-listing: the caller's take() gets every page read so far, in order.
+            shell.buffer[:0] = parts
+            shell.raw[:0] = raws
+            raise
+        raws.append(shell.taken_raw)
+        parts.append(out)
+        if at_prompt(out.replace("\r", "").rsplit("\n", 1)[-1]):
+            shell.taken_raw = b"".join(raws)
+            return _MORE_MARK.sub("", "".join(parts)) if len(parts) > 1 else out
+        chan.write(" ")
+    raise CollectError("garbage", f"more than {_MAX_PAGES} pages of output without a prompt")
 
 
 # Login and shell set-up, shared with ``collectors.ssh_actions`` (the SLP offline workflow) so both
@@ -275,6 +308,27 @@ class _HostKeyCheck(asyncssh.SSHClient):
 
     def connection_made(self, conn) -> None:
         self.conn = conn
+
+    # Keyboard-interactive (TACACS/RADIUS-backed AAA) may ask several questions in one round, e.g.
+    # 'Username:' (echoed) and 'Password:' (not echoed); asyncssh's own fallback answers only a
+    # single password prompt.  Asked only after the host key was accepted.
+    _SECRET_PROMPT = re.compile(r"pass(?:word|code| code)|secret", re.I)
+    _USER_PROMPT = re.compile(r"user|login|name", re.I)
+
+    def kbdint_auth_requested(self) -> str:
+        return ""  # no submethods: let the server choose
+
+    def kbdint_challenge_received(self, name: str, instructions: str, lang: str, prompts):
+        cred = self.target.credential
+        answers = []
+        for prompt, echo in prompts:
+            if not echo and self._SECRET_PROMPT.search(prompt):
+                answers.append(reveal(cred.password))
+            elif echo and self._USER_PROMPT.search(prompt):
+                answers.append(cred.username)
+            else:
+                return None  # a question we have no answer for (a one-time token): give up this method
+        return answers
 
     def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
         # Asked inside the key exchange: the one moment asyncssh's kex object (its algorithm) exists.
@@ -391,6 +445,14 @@ async def connect(target: Target, *, connect_timeout: float, profile: AlgorithmP
         if check.restricted and "host key" in (exc.reason or "").lower():
             seen = target.host_keys.no_common_type(target.host, target.port, at=time.time())
             raise CollectError("hostkey", seen.message()) from None
+        if check.seen is None and ssh_algorithms.is_negotiation_failure(exc.reason or ""):
+            # No kex, cipher or MAC in common (a host-key mismatch was caught just above): old gear.
+            raise NegotiationFailed(exc.reason, profile, "asyncssh") from None
+        mismatch = ssh_algorithms.kexinit_mismatch(getattr(check.conn, "_server_kexinit", None), offer) \
+            if check.seen is None else None
+        if mismatch:
+            # The server hung up first, but its KEXINIT shows why: nothing in common but maybe the key.
+            raise NegotiationFailed(mismatch, profile, "asyncssh") from None
         if check.restricted and check.seen is None:
             # The server dropped the connection inside the key exchange, before showing any key,
             # after we asked only for the trusted key type(s): the same refusal when its disconnect
@@ -398,8 +460,6 @@ async def connect(target: Target, *, connect_timeout: float, profile: AlgorithmP
             # possible impostor another handshake.
             seen = target.host_keys.no_common_type(target.host, target.port, at=time.time())
             raise CollectError("hostkey", f"{seen.message()} (the server closed the key exchange: {exc.reason})") from None
-        if check.seen is None and ssh_algorithms.is_negotiation_failure(exc.reason or ""):
-            raise NegotiationFailed(exc.reason, profile, "asyncssh") from None
         raise CollectError("connect", f"SSH handshake failed: {exc.reason}", transient=True) from None
     except OSError as exc:
         raise CollectError("connect", f"cannot connect: {exc.strerror or exc}", transient=True) from None
@@ -415,11 +475,26 @@ async def open_shell(
     chan, shell = await conn.create_session(_Shell, term_type="vt100", term_size=(511, 24), encoding=None)
     chan = _TextChannel(chan)
     any_prompt = plat.ssh.prompt.match
-    raw = await shell.read_until(any_prompt, connect_timeout)
+    raw = await shell.read_until(lambda t: bool(any_prompt(t) or _LOGIN_PROMPT.search(t)), connect_timeout)
+    if _LOGIN_PROMPT.search(raw.replace("\r", "").rsplit("\n", 1)[-1]):
+        raw = await _shell_login(chan, shell, target, any_prompt, connect_timeout)
     prompt_line = raw.replace("\r", "").rsplit("\n", 1)[-1]
     if prompt_line.rstrip().endswith(">") and plat.ssh.enable in ("always", "when_user_exec"):
         prompt_line = await _enable(chan, shell, target, any_prompt, command_timeout)
     return chan, shell, prompt_line
+
+
+async def _shell_login(chan, shell: _Shell, target: Target, any_prompt, timeout: float) -> str:
+    """Answer the device's own ``Username:`` / ``Password:`` with the target's credentials, once
+    (a second try would only count against an AAA lockout); the text up to the prompt."""
+    cred = target.credential
+    chan.write(cred.username + "\n")
+    await shell.read_until(lambda t: bool(_PASSWORD_PROMPT.search(t)), timeout)
+    chan.write(reveal(cred.password) + "\n")
+    text = await shell.read_until(lambda t: bool(any_prompt(t) or _LOGIN_PROMPT.search(t)), timeout)
+    if _LOGIN_PROMPT.search(text.replace("\r", "").rsplit("\n", 1)[-1]):
+        raise CollectError("auth", "login refused by the device's own Username:/Password: prompt")
+    return text
 
 
 async def _enable(chan, shell: _Shell, target: Target, any_prompt, command_timeout: float) -> str:

@@ -93,3 +93,31 @@ def profiles_to_try(options: dict) -> list[AlgorithmProfile]:
     if algs.step_down_enabled(options):
         order += [algs.PROFILES[name] for name in algs.step_down_order(first)]
     return order
+
+
+def kexinit_mismatch(payload: bytes | None, offer: dict) -> str | None:
+    """Why the server's KEXINIT (``payload``, as asyncssh kept it) and our ``offer`` (connect options)
+    cannot agree on a key exchange, cipher or MAC, or None (no KEXINIT seen, or they can).
+
+    Used when the server closed the connection before asyncssh reached its own verdict (which side
+    speaks first is a race): the server's offer then tells a negotiation failure from a host-key one."""
+    if not payload:
+        return None
+    from asyncssh.packet import SSHPacket
+
+    try:
+        packet = SSHPacket(payload)
+        packet.get_byte()
+        packet.get_bytes(16)  # cookie
+        kex, _hostkey, enc_cs, _enc_sc, mac_cs, _mac_sc = (
+            [a.decode("ascii", "replace") for a in packet.get_namelist()] for _ in range(6))
+    except Exception:  # noqa: BLE001 - a malformed KEXINIT: no verdict of ours
+        return None
+    checks = [("key exchange", kex, offer["kex_algs"]), ("encryption", enc_cs, offer["encryption_algs"])]
+    aead = [a for a in offer["encryption_algs"] if a in enc_cs and ("gcm" in a or "chacha" in a)]
+    if not aead:
+        checks.append(("MAC", mac_cs, offer["mac_algs"]))
+    for what, theirs, ours in checks:
+        if not set(theirs) & set(ours):
+            return f"No matching {what} algorithm found; the device offers {','.join(theirs)}"
+    return None

@@ -134,7 +134,8 @@ class NetmikoCollector:
         conn.key_policy = check.key_policy()
         # IOS with 'login' on the vty (AAA) asks Username:/Password: inside the shell, after SSH
         # authentication: answer it before netmiko looks for a prompt.
-        conn.special_login_handler = lambda delay_factor=1.0: _in_shell_login(conn)
+        conn.special_login_handler = lambda delay_factor=1.0: _in_shell_login(conn, self.connect_timeout)
+        _tolerate_paging(conn, plat)
         try:
             try:
                 _open(conn)
@@ -210,20 +211,64 @@ def paramiko_algorithms_negotiated(conn) -> dict[str, str]:
     return paramiko_algorithms.negotiated(client.get_transport() if client is not None else None)
 
 
-_LOGIN_PROMPT = re.compile(r"(?:user ?name|login)\s*:\s*$", re.I)
+_LOGIN_PROMPT = r"(?:[Uu]ser ?[Nn]ame|[Ll]ogin):\s*$"
+# The pager (as collectors.ssh): a device that refused 'terminal length 0' pages anyway.
+_MORE = re.compile(r"-+ ?[Mm]ore ?-+\s*$")
+_MORE_MARK = re.compile(r" ?-+ ?[Mm]ore ?-+ ?(?:\x08+ *\x08*)?")
+_MAX_PAGES = 100_000
 
 
-def _in_shell_login(conn) -> None:
+def _in_shell_login(conn, timeout: float) -> None:
     """Answer a ``Username:`` / ``Password:`` the device's shell asks after SSH login (AAA with
-    ``login`` on the vty); a device that shows its prompt straight away is left alone."""
-    output = ""
-    deadline = time.monotonic() + 2.0
-    while time.monotonic() < deadline:
-        output += conn.read_channel()
-        tail = output.rstrip("\r\n ").rsplit("\n", 1)[-1]
-        if _LOGIN_PROMPT.search(output.rstrip()) or tail.endswith(("#", ">")):
-            break
-        time.sleep(0.05)
-    if not _LOGIN_PROMPT.search(output.rstrip()):
+    ``login`` on the vty), once: a second try would only count against an AAA lockout.  A device
+    that shows its prompt straight away is left alone."""
+    output = conn.read_until_pattern(pattern=rf"(?:{_LOGIN_PROMPT}|[>#]\s*$)", read_timeout=timeout)
+    if not re.search(_LOGIN_PROMPT, output):
+        # Hand what was read back to netmiko (its read buffer), which looks for the prompt next.
+        conn._read_buffer = output + conn._read_buffer
         return
-    conn.telnet_login()
+    conn.write_channel(conn.username + conn.RETURN)
+    conn.read_until_pattern(pattern=r"[Pp]assword:\s*$", read_timeout=timeout)
+    conn.write_channel(conn.password + conn.RETURN)
+    output = conn.read_until_pattern(pattern=rf"(?:{_LOGIN_PROMPT}|[>#]\s*$)", read_timeout=timeout)
+    if re.search(_LOGIN_PROMPT, output):
+        raise CollectError("auth", "login refused by the device's own Username:/Password: prompt")
+    conn._read_buffer = output + conn._read_buffer
+
+
+def _tolerate_paging(conn, plat: platforms.Platform) -> None:
+    """If the device refuses netmiko's 'terminal length 0', page through each command's
+    ``--More--`` instead of timing out on it (session set-up: wraps this connection's methods)."""
+    state = {"paging": False}
+    disable_paging, send_command = conn.disable_paging, conn.send_command
+
+    def disable_paging_checked(*args, **kwargs):
+        out = disable_paging(*args, **kwargs)
+        # netmiko reads only up to the command's echo: look at its answer too, to the prompt, then
+        # hand it back (netmiko's read buffer) to the session set-up that reads it next.
+        answer = out
+        if not re.search(r"[>#]\s*$", out):
+            rest = conn.read_until_pattern(pattern=r"[>#]\s*$", read_timeout=conn.read_timeout_override or 10.0)
+            conn._read_buffer = rest + conn._read_buffer
+            answer += rest
+        answer = answer.replace("\r", "").split("\n", 1)[-1]
+        state["paging"] = platforms.refusal(answer, plat.name) is not None
+        return out
+
+    def send_command_paged(command_string, **kwargs):
+        if not state["paging"]:
+            return send_command(command_string, **kwargs)
+        timeout = kwargs.get("read_timeout") or 10.0
+        pattern = rf"(?:{re.escape(conn.base_prompt)}[>#]\s*$|-+ ?[Mm]ore ?-+\s*$)"
+        parts = [send_command(command_string, expect_string=pattern, strip_prompt=False, read_timeout=timeout)]
+        for _ in range(_MAX_PAGES):
+            if not _MORE.search(parts[-1]):
+                break
+            conn.write_channel(" ")
+            parts.append(conn.read_until_pattern(pattern=pattern, read_timeout=timeout))
+        text = _MORE_MARK.sub("", "".join(parts)).replace("\r\n", "\n").replace("\r", "").replace("\x08", "")
+        head, _, last = text.rpartition("\n")
+        return head if conn.base_prompt in last else text
+
+    conn.disable_paging = disable_paging_checked
+    conn.send_command = send_command_paged

@@ -4,8 +4,9 @@ password cross the network in clear: the scan summary names every device they we
 
 Everything after the login is the SSH collector's, imported rather than copied: its reader
 (``collectors.ssh._Shell``: prompt matching on the tail, silence timeouts, the 16 MiB output cap,
-exact bytes kept), ``_clean``, the enable step and its error kinds, the command list and the
-refusal lines from the platform data.  What is telnet's own lives here:
+exact bytes kept), the pager answered with a space (``_read_paged``, when ``terminal length 0`` is
+refused), ``_clean``, the enable step and its error kinds, the command list and the refusal lines
+from the platform data.  What is telnet's own lives here:
 
 - **The wire** (RFC 854/855): in-band commands are taken out of the text and answered.  Only what a
   Cisco vty needs is accepted: the server may echo (ECHO) and both sides suppress go-ahead (SGA);
@@ -33,7 +34,7 @@ from agent.core import platforms
 from agent.core.models import Capture, Target
 from agent.core.secret import reveal
 from collectors.base import PROMPT, CollectError
-from collectors.ssh import _MAX_OUTPUT, _PASSWORD_PROMPT, _clean, _enable, _Shell
+from collectors.ssh import _LOGIN_PROMPT, _MAX_OUTPUT, _PASSWORD_PROMPT, _clean, _enable, _read_paged, _Shell
 
 DEFAULT_PORT = 23
 
@@ -49,14 +50,8 @@ _DATA, _IAC, _OPTION, _SUB, _SUB_IAC = range(5)
 # the scan's event loop for 12 s; this budget ends it after about 0.1 s, kind 'garbage'.
 MAX_COMMANDS = 65536
 
-# Login prompts a device prints itself (IOS 'Username:', some AAA 'login:' / 'User Name:').
-_USERNAME_PROMPT = re.compile(r"(?:[Uu]ser ?[Nn]ame|[Ll]ogin)\s*+:\s*+$")
 # Cisco's refusals of a login: '% Login invalid' (login local), '% Authentication failed' (AAA),
 # '% Access denied', '% Bad passwords' (line password, after the last try).
-# A pager stop ('terminal length 0' refused by a locked-down AAA profile, or never sent): the tail
-# ends in ' --More-- '; a space asks for the next page, which IOS starts by erasing the marker.
-_MORE_TAIL = re.compile(r"--More--\s*+$")
-_MORE = re.compile(r" ?--More-- ?(?:\x08++ ++\x08++)?")
 _LOGIN_REFUSED = re.compile(r"^\s*+%\s*+(?:Login invalid|Authentication failed|Access denied|Bad passwords?)\b.*",
                             re.I | re.M)
 
@@ -285,7 +280,7 @@ async def login(wire: _Wire, target: Target, plat: platforms.Platform, timeout: 
     any_prompt = plat.ssh.prompt.match
 
     def stop(tail: str) -> bool:
-        return bool(any_prompt(tail) or _USERNAME_PROMPT.search(tail) or _PASSWORD_PROMPT.search(tail))
+        return bool(any_prompt(tail) or _LOGIN_PROMPT.search(tail) or _PASSWORD_PROMPT.search(tail))
 
     sent: set[str] = set()
     seen = ""
@@ -307,39 +302,13 @@ async def login(wire: _Wire, target: Target, plat: platforms.Platform, timeout: 
         last = _last_line(text)
         if any_prompt(last):
             return last
-        step = "username" if _USERNAME_PROMPT.search(last) else "password"
+        step = "username" if _LOGIN_PROMPT.search(last) else "password"
         if step in sent:  # asked again: the first answer was refused
             raise CollectError("auth", "login refused" + (_refusal_line(text) or f" (the device asked for the {step} again)"))
         if not sent and on_cleartext is not None:
             on_cleartext(target.name)
         sent.add(step)
         wire.write((cred.username if step == "username" else reveal(cred.password)) + "\n")
-
-
-async def _read_pages(wire: _Wire, at_prompt, timeout: float) -> str:
-    """Read up to the prompt, answering each pager stop with a space; the text without the pager's
-    marks (the raw bytes keep them).  The pages, together, are held to the shell's output cap."""
-    shell = wire.shell
-    pages: list[str] = []
-    raw: list[bytes] = []
-    size = 0
-    while True:
-        try:
-            text = await shell.read_until(lambda tail: at_prompt(tail) or bool(_MORE_TAIL.search(tail)), timeout)
-        except CollectError:
-            shell.buffer[:0], shell.raw[:0] = pages, raw  # the caller's partial capture gets every page
-            raise
-        pages.append(text)
-        raw.append(shell.taken_raw)
-        size += len(text)
-        if at_prompt(_last_line(text)):
-            break
-        if size > _MAX_OUTPUT:
-            shell.buffer[:0], shell.raw[:0] = pages, raw
-            raise CollectError("garbage", f"output exceeded {_MAX_OUTPUT // 2**20} MiB without a prompt")
-        wire.write(" ")
-    shell.taken_raw = b"".join(raw)
-    return _MORE.sub("", "".join(pages)) if len(pages) > 1 else pages[0]
 
 
 class TelnetCollector:
@@ -388,14 +357,14 @@ class TelnetCollector:
         sink.append(Capture(target.name, target.platform, "telnet", PROMPT, prompt_line, now, now))
         for setup in plat.ssh.setup:
             wire.write(setup + "\n")
-            await _read_pages(wire, at_prompt, self.command_timeout)
+            await _read_paged(wire, shell, at_prompt, self.command_timeout)
         for command in self._commands.get(target.platform, plat.ssh.commands):
             started = time.time()
             wire.write(command + "\n")
             try:
-                out = await _read_pages(wire, at_prompt, self.command_timeout)
+                out = await _read_paged(wire, shell, at_prompt, self.command_timeout)
             except CollectError as exc:
-                partial = _clean(_MORE.sub("", shell.take()), command, prompt_line)
+                partial = _clean(shell.take(), command, prompt_line)
                 sink.append(Capture(target.name, target.platform, "telnet", command, partial, started, time.time(),
                                     exc.message, exc.kind, raw=shell.taken_raw))
                 raise

@@ -4,7 +4,7 @@ Why: a real ``sshd`` runs its ForceCommand as the test user, who may not be able
 project's Python (pyenv under a home directory only root may enter, a venv elsewhere).  This
 script runs under any system ``python3``: it puts the session's pty in raw mode (the device CLI
 echoes by itself) and copies bytes both ways between the session and ``SOCKET``, where the test
-process serves ``python3 -m lab.replay_shell`` (tests/interop/servers.py).
+process serves ``python3 -m lab.replay_shell`` (tests/interop/sshd_servers.py).
 
     ForceCommand /usr/bin/python3 /path/to/lab/replay_bridge.py /path/to/replay.sock
 """

@@ -41,6 +41,8 @@ ANCIENT = {  # IOS 12.2
     "HostKeyAlgorithms": "ssh-rsa",
 }
 
+ANCIENT_3DES = {**ANCIENT, "Ciphers": "3des-cbc"}  # 12.2 images without AES
+
 
 @dataclass
 class ServerSpec:
