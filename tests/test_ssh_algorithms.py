@@ -12,7 +12,7 @@ import pytest
 from agent.collect.inventory import InventoryError, load_inventory
 from agent.core import ssh_algorithms as algs
 from agent.core.models import Target
-from agent.store import Store
+from agent.store import SCHEMA_VERSION, Store
 from agent.store import sessions as store_sessions
 
 REPO = Path(__file__).resolve().parents[1]
@@ -178,7 +178,7 @@ def test_the_old_release_store_migrates_to_v9_with_the_new_tables(tmp_path):
         try:
             tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             assert {"sessions", "findings"} <= tables
-            assert store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "9"
+            assert store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
             assert store.db.execute("SELECT COUNT(*) FROM findings").fetchone()[0] == 0
         finally:
             store.close()
