@@ -42,6 +42,7 @@ INPUT_NAMES = (
     "*secret*", "*password*",   # secret files the tests hand to 'file:' references
     "*.env",                    # environment files for subprocess runs
     "sshd_config*", "*.snmprec",  # peers' own configuration and data
+    "replay-login*",            # the telnetd peer's login program: the device's own credentials
     "*.py", "*.md", "*.whl",    # our own source, copied and installed by the wheel test (tests/test_wheel.py)
     "ACK_*",                    # acknowledgements from Cisco, handed to 'slp import-ack' (hostile ones too)
 )
