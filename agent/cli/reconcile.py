@@ -9,6 +9,7 @@ from agent.cli.common import (
     EXIT_DEVICES_FAILED, EXIT_OK, EXIT_USAGE, UsageError, _emit, _out, _parse_day, _require_store, positive_days,
     say,
 )
+from agent.cli.filters import add_filter_options, fail_on_exit, status_set, table_width
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
@@ -27,6 +28,10 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         raise UsageError("--window must be 0 or more days")
     if args.format == "xlsx" and not args.out:
         raise UsageError("--format xlsx writes a workbook: give --out DIR")
+    from agent.reconcile import STATUSES
+
+    wanted = status_set(args.status, STATUSES, "--status")
+    fail_on = status_set(args.fail_on, STATUSES, "--fail-on")
     header_map = None
     if args.map:
         try:
@@ -58,9 +63,14 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
                                     max_age_days=args.max_age)
     finally:
         store.close()
+    if args.site or wanted:
+        sites = set(args.site or ())
+        rows = [r for r in rows if (not sites or r.site in sites) and (not wanted or r.status in wanted)]
     counts = count_by_status(rows)
     print("reconcile as of " + as_of.isoformat() + ": "
-          + ", ".join(f"{k} {v}" for k, v in counts.items() if v), file=sys.stderr)
+          + (", ".join(f"{k} {v}" for k, v in counts.items() if v) or "no rows")
+          + (f" (only site {', '.join(args.site)})" if args.site else "")
+          + (f" (only {', '.join(sorted(wanted))})" if wanted else ""), file=sys.stderr)
     if args.out:
         meta = {"as_of": as_of.isoformat(), "window_days": args.window, "contracts": list(args.contracts),
                 "eox": list(args.eox or []), "store": args.db}
@@ -85,8 +95,9 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         writer.writerows(map(row_cells, rows))  # None -> empty cell, date -> ISO
         _out(buf.getvalue())
     else:
-        sys.stdout.write(render_table(rows))
-    return EXIT_OK
+        width = table_width(sys.stdout)
+        sys.stdout.write(render_table(rows, width=width, wide=args.wide or width is None))
+    return fail_on_exit(fail_on, counts, "reconcile")
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -166,6 +177,10 @@ def register(sub, common) -> None:
                    help="a device whose last good collection is older than this rests on stale evidence: its "
                         "items are marked and it never proves an absence (default 30; an inventory group's "
                         "data.max_age_days overrides it per device)")
+    p.add_argument("--wide", action="store_true",
+                   help="table: every column whole and every reason, one line per row, however wide (default on a "
+                        "terminal: fit its width, the verdict wrapped; piped: as --wide)")
+    add_filter_options(p, "row", "covered, expiring, lapsed, uncovered, not-seen, unverified, rma-swap, end-of-support")
     p.add_argument("--db", default=common.default_db, help=common.db_help)
     p.set_defaults(func=cmd_reconcile)
 
