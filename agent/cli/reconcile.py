@@ -6,17 +6,47 @@ import argparse
 import sys
 
 from agent.cli.common import (
-    EXIT_DEVICES_FAILED, EXIT_OK, EXIT_USAGE, UsageError, _emit, _out, _parse_day, _require_store, positive_days,
+    EXIT_DEVICES_FAILED, EXIT_OK, UsageError, _emit, _out, _parse_day, _require_store, positive_days,
     say,
 )
 from agent.cli.filters import add_filter_options, fail_on_exit, status_set, table_width
 
 
+def load_inputs(args: argparse.Namespace):
+    """``(ContractLoad, EoxLoad or None)`` from ``--contracts``, ``--map``, ``--date-format`` and
+    ``--eox``: every problem said on stderr (cell text shown, not obeyed), a file that could not
+    be read as a whole (or any problem, with ``--strict``) a UsageError.  ``evidence`` reads the
+    contract lines this way too."""
+    from agent.contracts import load_contracts, load_eox, load_header_map
+
+    header_map = None
+    if args.map:
+        try:
+            header_map = load_header_map(args.map)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"header map {args.map}: {exc}") from None
+    try:
+        load = load_contracts(args.contracts, header_map=header_map, date_format=args.date_format)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    eox = load_eox(args.eox) if getattr(args, "eox", None) else None
+    problems = list(load.errors) + (list(eox.errors) if eox else [])
+    for err in problems[:200]:  # cell text from the file: shown, not obeyed by the terminal
+        say(f"ibagent: {err}")
+    if len(problems) > 200:
+        print(f"ibagent: ... and {len(problems) - 200} more problems", file=sys.stderr)
+    for line in load.summary_text().splitlines() + (eox.summary_text().splitlines() if eox else []):
+        say(line)
+    whole_file = [e for e in problems if e.row is None or e.fatal]
+    if whole_file or (getattr(args, "strict", False) and problems):
+        raise UsageError("not reconciling: an input file could not be read as a whole"
+                         + ("" if whole_file else " (--strict)"))
+    return load, eox
+
+
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
-    from agent.contracts import load_contracts, load_header_map
-    from agent.contracts import load_eox
     from agent.reconcile import count_by_status
     from agent.reconcile.from_store import reconcile_from_store
     from agent.reports import render_table, write_reconcile_reports
@@ -32,29 +62,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
     wanted = status_set(args.status, STATUSES, "--status")
     fail_on = status_set(args.fail_on, STATUSES, "--fail-on")
-    header_map = None
-    if args.map:
-        try:
-            header_map = load_header_map(args.map)
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"header map {args.map}: {exc}") from None
-    try:
-        load = load_contracts(args.contracts, header_map=header_map, date_format=args.date_format)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    eox = load_eox(args.eox) if args.eox else None
-    problems = list(load.errors) + (list(eox.errors) if eox else [])
-    for err in problems[:200]:  # cell text from the file: shown, not obeyed by the terminal
-        say(f"ibagent: {err}")
-    if len(problems) > 200:
-        print(f"ibagent: ... and {len(problems) - 200} more problems", file=sys.stderr)
-    for line in load.summary_text().splitlines() + (eox.summary_text().splitlines() if eox else []):
-        say(line)
-    whole_file = [e for e in problems if e.row is None or e.fatal]
-    if whole_file or (args.strict and problems):
-        print("ibagent: not reconciling: an input file could not be read as a whole"
-              + ("" if whole_file else " (--strict)"), file=sys.stderr)
-        return EXIT_USAGE
+    load, eox = load_inputs(args)
     store = _require_store(args.db)
     try:
         if store.latest_scan_id() is None:
