@@ -10,7 +10,6 @@ is written as ``\\xNN``, as are bytes that are not UTF-8 (CR LF is shown as a li
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 
 from agent.cli.common import EXIT_OK, UsageError, _emit, _require_store, say
@@ -28,6 +27,8 @@ def shown_bytes(data: bytes) -> str:
 def header_lines(facts: dict, what: str, data: bytes) -> list[str]:
     """``# key: value`` lines about the capture; the sha256 is recomputed over what is printed
     and compared with the stored one (the text's hash for ``--text``)."""
+    import hashlib
+
     stored = facts["sha256"] if what == "bytes" else (facts["text_sha256"] or facts["sha256"])
     actual = hashlib.sha256(data).hexdigest()
     check = "verified" if actual == stored else f"MISMATCH: the {what} printed hash to {actual}"

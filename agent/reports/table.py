@@ -35,7 +35,8 @@ DEFAULT_COLUMNS: tuple[Column, ...] = (
 PRIORITY = ("SERIAL", "STATUS", "PID", "SITE", "HOST", "END", "CONTRACT")
 ALWAYS = ("SERIAL", "STATUS")
 WHY = "WHY"
-WHY_MIN = 20  # below this a reason wraps into a column of single words
+WHY_MIN = 20  # WHY's share is a quarter of the line, at least this (or the verdict's length)
+WHY_FLOOR = 10  # what WHY gets when SERIAL and STATUS alone leave less
 FILE_WHY_WIDTH = 90
 GAP = 2  # blanks between columns (tabular.aligned_line)
 
@@ -59,10 +60,15 @@ def render_table(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_C
         why = [_wrap(v, why_width) for v in verdicts]
     indent = sum(widths[i] + GAP for i in keep)
 
+    shown_widths = [widths[k] for k in keep] + [0]
+    pad = " " * indent
+    cutting = width is not None and not wide  # the file and wide layouts show every cell whole
+
     def lines_of(i: int) -> list[str]:
-        first = aligned_line([_cut(cells[i][k], widths[k]) for k in keep] + [why[i][0] if why[i] else ""],
-                             [widths[k] for k in keep] + [0])
-        return [first] + [" " * indent + more for more in why[i][1:]]
+        values = [_cut(cells[i][k], widths[k]) for k in keep] if cutting else [cells[i][k] for k in keep]
+        values.append(why[i][0] if why[i] else "")
+        first = aligned_line(values, shown_widths)
+        return [first, *(pad + more for more in why[i][1:])] if len(why[i]) > 1 else [first]
 
     head = [headings[k] for k in keep] + [WHY]
     out = [aligned_line(head, [widths[k] for k in keep] + [0]),
@@ -76,13 +82,17 @@ def render_table(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_C
     else:
         for i in range(len(rows)):
             out.extend(lines_of(i))
+    tail = []
     if totals:
         counts = {k: v for k, v in count_by_status(rows).items() if v}
-        out.append("")
-        out.append(f"{len(rows)} row(s)" + (": " + ", ".join(f"{v} {k}" for k, v in counts.items())
-                                            if counts else ""))
+        tail.append(f"{len(rows)} row(s)" + (": " + ", ".join(f"{v} {k}" for k, v in counts.items())
+                                             if counts else ""))
     if note:
-        out.append(note)
+        tail.append(note)
+    if tail:
+        out.append("")
+        for line in tail:  # on a terminal, these wrap too
+            out.extend(_wrap(line, width) if width and not wide else [line])
     return "\n".join(out) + "\n"
 
 
@@ -116,7 +126,7 @@ def fit(headings: Sequence[str], floors: Sequence[int], cells: Sequence[Sequence
             keep.discard(i)
             dropped.append(headings[i])
     kept = sorted(keep)
-    why_width = max(room(), want, 1)
+    why_width = max(room(), WHY_FLOOR)  # narrower than SERIAL + STATUS + this, lines overflow
     note = ""
     if cut or dropped:
         parts = ([f"{', '.join(dropped)} left out"] if dropped else []) + (
@@ -152,23 +162,16 @@ def _wrap(text: str, width: int) -> list[str]:
     if hit is not None:
         return hit
     lines: list[str] = []
-    line = ""
-    for word in text.split(" "):
-        while len(word) > width:  # longer than a whole line: break it
-            if line:
-                lines.append(line)
-                line = ""
-            lines.append(word[:width])
-            word = word[width:]
-        if not line:
-            line = word
-        elif len(line) + 1 + len(word) <= width:
-            line += " " + word
+    start, end = 0, len(text)
+    while end - start > width:  # one search per line, not a step per word
+        cut = text.rfind(" ", start, start + width + 1)
+        if cut <= start:  # no blank within reach: break inside the word
+            lines.append(text[start:start + width])
+            start += width
         else:
-            lines.append(line)
-            line = word
-    if line:
-        lines.append(line)
+            lines.append(text[start:cut])
+            start = cut + 1
+    lines.append(text[start:])
     if len(_WRAPPED) > 50_000:
         _WRAPPED.clear()
     _WRAPPED[key] = lines
