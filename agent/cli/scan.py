@@ -49,7 +49,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     try:
         try:
             store.lock()
-            summary = _run_scan(inventory.targets, store, options, inventory.source, redactor, args.progress)
+            # -q off a terminal: not even the minute's status line (the systemd unit's -q --log-file).
+            progress = False if args.quiet and args.progress is None and not sys.stderr.isatty() else args.progress
+            summary = _run_scan(inventory.targets, store, options, inventory.source, redactor, progress)
             pruned = _prune(store, inventory, summary) if args.prune else None
         except StoreLocked as exc:
             say(f"ibagent: {redactor.scrub(str(exc))}")
