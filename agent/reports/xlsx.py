@@ -204,7 +204,8 @@ def _shown_length(value: Any) -> int:
     return max(map(len, text.split("\n"))) if "\n" in text else len(text)
 
 
-def _auto_widths(header: Sequence[Any] | None, sample: Sequence[Sequence[Any]], width: int) -> list[float]:
+def auto_widths(header: Sequence[Any] | None, sample: Sequence[Sequence[Any]], width: int) -> list[float]:
+    """Column widths that show the header (and its filter button) and the sample's values, capped."""
     longest = [0] * width
     for j, h in enumerate(header or ()):
         longest[j] = _shown_length(h) + _FILTER_BUTTON
@@ -225,7 +226,7 @@ def _write_sheet(sheet: Sheet, out, styles: _Styles, selected: bool = False) -> 
         # Widths come first in the XML: look at the first rows, then stream them and the rest.
         rows = iter(rows)
         sample = list(islice(rows, _WIDTH_SAMPLE))
-        widths = _auto_widths(sheet.header, sample, width)
+        widths = auto_widths(sheet.header, sample, width)
         rows = chain(sample, rows)
     cols = "".join(f'<col min="{j}" max="{j}" width="{w:g}" customWidth="1"/>' for j, w in enumerate(widths, 1))
     frozen = ('<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
@@ -312,10 +313,14 @@ def write_workbook(path: str | Path, sheets: Sequence[Sheet]) -> None:
             f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
             f"{_quote_sheet(s.name)}!{_absolute(s.filter_extent())}</definedName>"
             for i, s in enumerate(sheets) if s.filtered)
-        # The header row printed at the top of every page.
+        # The header row printed at the top of every page; the print area is the sheet's extent,
+        # so that long text running on over empty cells does not add columns to the printout.
         filters += "".join(
             f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">{_quote_sheet(s.name)}!$1:$1</definedName>'
             for i, s in enumerate(sheets) if s.header is not None)
+        filters += "".join(
+            f'<definedName name="_xlnm.Print_Area" localSheetId="{i}">{_quote_sheet(s.name)}!'
+            f"{_absolute(s.extent())}</definedName>" for i, s in enumerate(sheets))
         put("xl/workbook.xml", (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_MAIN_NS}" '
             f'xmlns:r="{_REL_NS}"><bookViews><workbookView/></bookViews><sheets>{names}</sheets>'
