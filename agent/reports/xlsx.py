@@ -163,8 +163,18 @@ def _text_cell(ref: str, value: str, style: str = "") -> str:
     return f'<c r="{ref}" t="inlineStr"{style}><is><t xml:space="preserve">{text}</t></is></c>'
 
 
+class _Prebuilt:
+    """A cell written the same way on every row but for its reference (a filled status cell)."""
+    __slots__ = ("rest",)
+
+    def __init__(self, value: Any, styles: _Styles, fill: str) -> None:
+        self.rest = _cell("", value, styles, fill=fill)[len('<c r=""'):]
+
+
 def _cell(ref: str, value: Any, styles: _Styles | None = None, bold: bool = False, fill: str | None = None) -> str:
     kind = type(value)
+    if kind is _Prebuilt:
+        return f'<c r="{ref}"{value.rest}'
     if kind is Styled:
         return _cell(ref, value.value, styles, value.bold, value.fill)
     # A cell with neither bold nor fill keeps the four fixed styles (the common, fast case).
@@ -211,7 +221,7 @@ def auto_widths(header: Sequence[Any] | None, sample: Sequence[Sequence[Any]], w
         longest[j] = _shown_length(h) + _FILTER_BUTTON
     for values in sample:
         for j, v in enumerate(values[:width]):
-            n = _shown_length(v)
+            n = len(v) if type(v) is str and "\n" not in v else _shown_length(v)
             if n > longest[j]:
                 longest[j] = n
     return [min(max(n + 1, _MIN_WIDTH), _MAX_WIDTH) for n in longest]
@@ -243,8 +253,8 @@ def _write_sheet(sheet: Sheet, out, styles: _Styles, selected: bool = False) -> 
             _cell(f"{letters[j]}1", h, styles) if type(h) is Styled else _text_cell(f"{letters[j]}1", h, f' s="{_BOLD}"')
             for j, h in enumerate(sheet.header)) + "</row>").encode())
     fill_at = sheet.fill_column
-    # One Styled per fill value, made once: a filled status cell costs a dict lookup per row.
-    filled = {v: Styled(v, fill=c) for v, c in (sheet.fills or {}).items()} if fill_at is not None else {}
+    # Each fill value's cell made once: a filled status cell costs a dict lookup per row.
+    filled = {v: _Prebuilt(v, styles, c) for v, c in (sheet.fills or {}).items()} if fill_at is not None else {}
     body = []
     for values in rows:
         n += 1
