@@ -86,7 +86,7 @@ def plain_sheets(module, chosen):
 def with_xlsxwriter(path: Path, sheets) -> None:
     import xlsxwriter
 
-    from agent.reports.xlsx import Styled
+    from agent.reports.xlsx import Styled, auto_widths
 
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     bold = book.add_format({"bold": True})
@@ -103,7 +103,6 @@ def with_xlsxwriter(path: Path, sheets) -> None:
     for sheet in sheets:
         ws = book.add_worksheet(sheet.name)
         rows = list(sheet.rows)  # widths are set first here too; the same look at the first rows
-        from agent.reports.xlsx import auto_widths
         width = max(sheet.width or len(sheet.header or ()), 1)
         for j, w in enumerate(sheet.widths or auto_widths(sheet.header, rows[:1000], width)):
             ws.set_column(j, j, w)
@@ -158,12 +157,10 @@ def main() -> int:
         "after, same sheets": lambda p: write_workbook(p, plain_sheets(sys.modules["agent.reports.xlsx"], chosen)),
         "after+book (reconcile now)": lambda p: write_workbook(p, reconcile_sheets(chosen, meta, rows)),
     }
-    try:
-        import xlsxwriter  # noqa: F401
-        if not args.no_xlsxwriter:
-            runs["xlsxwriter, same book"] = lambda p: with_xlsxwriter(p, reconcile_sheets(chosen, meta, rows))
-    except ImportError:
-        print("(XlsxWriter not installed: skipped)")
+    if importlib.util.find_spec("xlsxwriter") is None:
+        print("(XlsxWriter not installed: skipped; pip install xlsxwriter)")
+    elif not args.no_xlsxwriter:
+        runs["xlsxwriter, same book"] = lambda p: with_xlsxwriter(p, reconcile_sheets(chosen, meta, rows))
     with tempfile.TemporaryDirectory() as tmp:
         # Round-robin: each repeat runs every writer once, so a busy moment of the machine does
         # not fall on one writer's runs only.  CPU seconds beside wall: other processes on a

@@ -145,3 +145,14 @@ def test_libreoffice_page_count_is_sane(demo_pdf):
     # One page wide: a sheet needs about rows/50 pages at most (the demo's deployed list: ~100 rows).
     for ws in book.worksheets:
         assert counts[ws.title] <= 1 + ws.max_row // 50, (ws.title, counts[ws.title], ws.max_row)
+
+
+def test_summary_names_are_inert(tmp_path):
+    # A site or contract name comes from device and contract files: the summary neutralises it as the lists do.
+    rows = [ReconRow("uncovered", "FOC0009", "C9300-48P", site="=HYPERLINK(\"http://x.invalid\")"),
+            ReconRow("covered", "FOC0010", "C9300-48P", site="hq", contract_number="+1+cmd")]
+    write_reconcile_reports(rows, tmp_path, formats=["xlsx"], parallel=False)
+    ws = load_workbook(tmp_path / "reconcile.xlsx")["summary"]
+    names = {r[1] for r in ws.iter_rows(min_row=2, values_only=True) if r[0] in ("site", "contract")}
+    assert "'=HYPERLINK(\"http://x.invalid\")" in names and "'+1+cmd" in names
+    assert not any(isinstance(n, str) and n[:1] in "=+-@" for n in names)

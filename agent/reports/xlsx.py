@@ -43,8 +43,8 @@ _FMT_DATE, _FMT_DATETIME = 164, 165
 # Column widths, in Excel's unit (about one digit of the default font).
 _WIDTH_SAMPLE = 1000  # rows looked at: the sheet is streamed, the widths are written before the data
 _MIN_WIDTH, _MAX_WIDTH = 4, 60
-_FILTER_BUTTON = 3
-_SELECTED = ' tabSelected="1"'  # the first sheet is the one shown on opening  # the autofilter's drop-down button sits over the header's last characters
+_FILTER_BUTTON = 3  # the autofilter's drop-down button sits over the header's last characters
+_SELECTED = ' tabSelected="1"'  # the first sheet is the one shown on opening
 
 # Characters that need more than the plain text: markup, CR, XML-illegal controls, lone
 # surrogates, and text that would read as an _xHHHH_ escape.
