@@ -47,3 +47,15 @@ def test_lab_refuses_unknown_peers(tmp_path):
                            "--inventory-dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "unknown peers" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_lab_without_snmpsim_says_how_to_get_it(tmp_path, monkeypatch, capsys):
+    """snmpsim is the optional 'lab' extra: a plain install asked for SNMP peers used to die with exit 70."""
+    from agent.cli import lab as lab_cli
+    from agent.cli import main as cli_main
+
+    monkeypatch.setattr(lab_cli, "_snmpsim_installed", lambda: False)
+    assert cli_main(["lab", "--peers", "snmp", "--inventory-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--peers snmp needs snmpsim, which is not installed: pip install 'ibagent[lab]'" in err
+    assert "Traceback" not in err and not any(tmp_path.iterdir())

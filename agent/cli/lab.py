@@ -25,6 +25,12 @@ def _demo_scan(*args):
     return summary
 
 
+def _snmpsim_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("snmpsim") is not None
+
+
 def cmd_lab(args: argparse.Namespace) -> int:
     from lab.main import parse_peers, run
 
@@ -35,6 +41,10 @@ def cmd_lab(args: argparse.Namespace) -> int:
             parse_peers(args.peers)
         except argparse.ArgumentTypeError as exc:
             raise UsageError(f"--peers: {exc}") from None
+        if "snmp" in parse_peers(args.peers) and not _snmpsim_installed():
+            # snmpsim is the lab's SNMP agent, an optional extra: say how to get it (was exit 70).
+            raise UsageError("--peers snmp needs snmpsim, which is not installed: pip install 'ibagent[lab]' "
+                             "(or '.[lab]' from a checkout)")
         argv += ["--peers", args.peers]
     return run(argv)
 
