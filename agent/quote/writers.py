@@ -1,0 +1,184 @@
+"""The quote out: a terminal table, CSV, JSON and an XLSX workbook (the reports stage's streaming
+writer, as it is).
+
+JSON document (keys stable; amounts are strings holding the exact decimal, e.g. "960.00", so no
+reader turns them into binary floats; dates ISO; absent values null):
+
+  {"quote": {"as_of", "coterm" (null: per contract), "currency" (the --currency filter or null),
+             "prices", "contracts", "eox", "store"},
+   "lines": [{COLUMNS as below}, ...],            # every line, priced or not, in quote order
+   "totals": {"by_currency": [{"currency", "cost_list", "cost", "saving", "lines"}],
+              "by_contract": [{"contract_number", "currency", ...}],
+              "by_site": [{"site", "currency", ...}]},
+   "counts": [{"kind", "state", "lines"}]}
+
+``cost`` is the net of the priced renew/reinstate/add lines, ``cost_list`` their list price,
+``saving`` the net of the priced drop lines.  Totals are per currency only: never summed across.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import textwrap
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from agent.quote.lines import KINDS, STATES, QuoteLine
+from agent.quote.totals import Total, Totals
+from agent.reports.tabular import aligned_line, atomic_write, column_widths, neutralise, terminal_cells
+from agent.reports.xlsx import Sheet, write_workbook
+
+COLUMNS = (
+    "kind", "state", "serial", "base_pid", "pid", "hostname", "site", "contract_number", "service_level", "sku",
+    "coverage_end", "start", "end", "days", "leap_days", "factor", "currency", "unit_price", "duration",
+    "list_price", "discount_pct", "net_price", "basis", "milestone", "recertification", "why", "price_row",
+)
+_ORDER = {k: i for i, k in enumerate(KINDS)}
+_STATE_ORDER = {s: i for i, s in enumerate(STATES)}
+
+
+def ordered(lines: Iterable[QuoteLine]) -> list[QuoteLine]:
+    """Quote order: by kind, then priced before the rest, then contract, site, serial."""
+    return sorted(lines, key=lambda q: (_ORDER[q.kind], _STATE_ORDER[q.state], q.contract_number, q.site,
+                                        q.serial, q.base_pid))
+
+
+def _value(line: QuoteLine, name: str) -> Any:
+    value = getattr(line, name)
+    return "; ".join(value) if name == "why" else value
+
+
+def line_record(line: QuoteLine) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in COLUMNS:
+        value = getattr(line, name)
+        if isinstance(value, Decimal):
+            value = str(value)
+        elif isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[name] = value
+    return out
+
+
+def _total_record(total: Total) -> dict[str, Any]:
+    return {"currency": total.currency, "cost_list": str(total.cost_list), "cost": str(total.cost),
+            "saving": str(total.saving), "lines": total.lines}
+
+
+def to_json(lines: Sequence[QuoteLine], sums: Totals, meta: Mapping[str, Any]) -> str:
+    doc = {
+        "quote": dict(meta),
+        "lines": [line_record(q) for q in lines],
+        "totals": {
+            "by_currency": [_total_record(t) for t in sums.by_currency.values()],
+            "by_contract": [{"contract_number": c, **_total_record(t)} for (c, _), t in sums.by_contract.items()],
+            "by_site": [{"site": s, **_total_record(t)} for (s, _), t in sums.by_site.items()],
+        },
+        "counts": [{"kind": k, "state": s, "lines": n} for (k, s), n in sorted(
+            sums.states.items(), key=lambda kv: (_ORDER[kv[0][0]], _STATE_ORDER[kv[0][1]]))],
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    return neutralise(value) if isinstance(value, str) else value
+
+
+def to_csv_rows(lines: Sequence[QuoteLine]) -> list[list[Any]]:
+    return [list(COLUMNS)] + [[_csv_cell(_value(q, c)) for c in COLUMNS] for q in lines]
+
+
+def write_csv(path: Path, lines: Sequence[QuoteLine]) -> None:
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel reads it as UTF-8
+            csv.writer(fh).writerows(to_csv_rows(lines))
+    atomic_write(path, write)
+
+
+def write_json(path: Path, lines: Sequence[QuoteLine], sums: Totals, meta: Mapping[str, Any]) -> None:
+    text = to_json(lines, sums, meta)
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _xlsx_value(value: Any) -> Any:
+    # The workbook writer knows str, numbers, bools and dates: an amount becomes a number (the
+    # nearest double of a 2-decimal amount prints back as the same amount), text is kept inert.
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, str):
+        return neutralise(value)
+    return value
+
+
+def write_xlsx(path: Path, lines: Sequence[QuoteLine], sums: Totals, meta: Mapping[str, Any]) -> None:
+    """Sheets: quote (every line), totals (per currency, contract, site), about (the inputs)."""
+    body = [[_xlsx_value(_value(q, c)) for c in COLUMNS] for q in lines]
+    head = ("by", "key", "currency", "cost_list", "cost", "saving", "lines")
+    sums_rows = ([["currency", t.currency, t.currency, float(t.cost_list), float(t.cost), float(t.saving), t.lines]
+                  for t in sums.by_currency.values()]
+                 + [["contract", neutralise(c), t.currency, float(t.cost_list), float(t.cost), float(t.saving),
+                     t.lines] for (c, _), t in sums.by_contract.items()]
+                 + [["site", neutralise(s), t.currency, float(t.cost_list), float(t.cost), float(t.saving), t.lines]
+                    for (s, _), t in sums.by_site.items()])
+    about = [[neutralise(str(k)), neutralise(", ".join(map(str, v)) if isinstance(v, list) else str(v))]
+             for k, v in meta.items()]
+    sheets = [Sheet("quote", COLUMNS, body, len(body)), Sheet("totals", head, sums_rows, len(sums_rows)),
+              Sheet("about", None, about, len(about), width=2)]
+    atomic_write(path, lambda tmp: write_workbook(tmp, sheets))
+
+
+# Terminal table: the columns a buyer reads first; the reason is the last, cut to fit.
+_TABLE = (
+    ("KIND", lambda q: q.kind, 9), ("STATE", lambda q: q.state, 9), ("SERIAL", lambda q: q.serial, 16),
+    ("PID", lambda q: q.base_pid, 20), ("SITE", lambda q: q.site, 10), ("CONTRACT", lambda q: q.contract_number, 10),
+    ("START", lambda q: q.start or "", 10), ("END", lambda q: q.end or "", 10),
+    ("NET", lambda q: f"{q.net_price} {q.currency}" if q.net_price is not None else "", 16),
+    ("WHY", lambda q: q.milestone if q.state == "blocked" else (q.why[-1] if q.why else ""), 60),
+)
+
+
+def render_table(lines: Sequence[QuoteLine], sums: Totals, width: int = 200) -> str:
+    """Lines as aligned columns no wider than ``width``: the reason (last column) gives way,
+    down to 20 characters; the files (CSV, JSON, XLSX) keep every reason whole."""
+    caps = [cap for _, _, cap in _TABLE]
+    cells = [terminal_cells([get(q) for _, get, _ in _TABLE], caps) for q in lines]
+    widths = column_widths([h for h, _, _ in _TABLE], cells)
+    room = width - sum(widths[:-1]) - 2 * (len(widths) - 1)
+    if widths[-1] > room:
+        caps[-1] = max(room, 20)
+        cells = [terminal_cells(c, caps) for c in cells]
+        widths = column_widths([h for h, _, _ in _TABLE], cells)
+    out = [aligned_line([h for h, _, _ in _TABLE], widths), aligned_line(["-" * w for w in widths], widths)]
+    out += [aligned_line(c, widths) for c in cells]
+    out.append("")
+    out.append(totals_text(sums, width))
+    return "\n".join(out) + "\n"
+
+
+def totals_text(sums: Totals, width: int = 10_000) -> str:
+    out = []
+    for title, table in (("currency", {(t.currency,): t for t in sums.by_currency.values()}),
+                         ("contract", sums.by_contract), ("site", sums.by_site)):
+        out.append(f"totals by {title}:")
+        if not table:
+            out.append("  (nothing priced)")
+        for key, t in table.items():
+            name = " ".join(terminal_cells([key[0]])) if title != "currency" else ""
+            out.append(f"  {name + '  ' if name else ''}{t.currency}: cost {t.cost} (list {t.cost_list}), "
+                       f"saving {t.saving}, {t.lines} priced line(s)")
+    counts = ", ".join(f"{n} {k} {s}" for (k, s), n in sorted(
+        sums.states.items(), key=lambda kv: (_ORDER[kv[0][0]], _STATE_ORDER[kv[0][1]])))
+    out.append(textwrap.fill(f"lines: {counts or 'none'}", width, subsequent_indent="  "))
+    if sums.unpriced:
+        out.append(textwrap.fill("unpriced (no price row; not in the totals): " + ", ".join(
+            f"{' '.join(terminal_cells([pid]))} x{n}" for pid, n in sorted(sums.unpriced.items())),
+            width, subsequent_indent="  ", break_on_hyphens=False))
+    return "\n".join(out)
