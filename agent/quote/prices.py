@@ -52,7 +52,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
                  "years", "duration qty", "duration quantity"),
 }
 _KEYS = {f: {header_key(a) for a in names} for f, names in ALIASES.items()}
-_AMOUNT = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
+_AMOUNT = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 

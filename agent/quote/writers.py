@@ -145,19 +145,34 @@ _TABLE = (
 )
 
 
+# Columns a narrow terminal gives up first (the files keep them all): where and when before what.
+_DROP_ORDER = ("SITE", "CONTRACT", "START", "STATE", "END", "PID")
+_WHY_MIN = 16
+
+
 def render_table(lines: Sequence[QuoteLine], sums: Totals, width: int = 200) -> str:
-    """Lines as aligned columns no wider than ``width``: the reason (last column) gives way,
-    down to 20 characters; the files (CSV, JSON, XLSX) keep every reason whole."""
-    caps = [cap for _, _, cap in _TABLE]
-    cells = [terminal_cells([get(q) for _, get, _ in _TABLE], caps) for q in lines]
-    widths = column_widths([h for h, _, _ in _TABLE], cells)
-    room = width - sum(widths[:-1]) - 2 * (len(widths) - 1)
-    if widths[-1] > room:
-        caps[-1] = max(room, 20)
-        cells = [terminal_cells(c, caps) for c in cells]
-        widths = column_widths([h for h, _, _ in _TABLE], cells)
-    out = [aligned_line([h for h, _, _ in _TABLE], widths), aligned_line(["-" * w for w in widths], widths)]
-    out += [aligned_line(c, widths) for c in cells]
+    """Lines as aligned columns no wider than ``width``: the reason (last column) gives way down
+    to 16 characters, then whole columns in ``_DROP_ORDER``; the files (CSV, JSON, XLSX) keep
+    every column and every reason whole."""
+    table = list(_TABLE)
+    rows = [[get(q) for _, get, _ in table] for q in lines]
+    while True:
+        heads = [h for h, _, _ in table]
+        caps = [cap for _, _, cap in table]
+        fixed = column_widths(heads[:-1], [terminal_cells(r[:-1], caps[:-1]) for r in rows]) if rows else \
+            [len(h) for h in heads[:-1]]
+        room = width - sum(fixed) - 2 * (len(fixed))
+        drop = next((h for h in _DROP_ORDER if h in heads), None)
+        if room >= _WHY_MIN or drop is None:
+            break
+        i = heads.index(drop)
+        del table[i]
+        rows = [r[:i] + r[i + 1:] for r in rows]
+    caps[-1] = max(min(caps[-1], room), _WHY_MIN)
+    cells = [terminal_cells(r, caps) for r in rows]
+    widths = column_widths(heads, cells)
+    out = [aligned_line(heads, widths), aligned_line(["-" * w for w in widths], widths)]
+    out += [aligned_line(c, widths)[:width] for c in cells]
     out.append("")
     out.append(totals_text(sums, width))
     return "\n".join(out) + "\n"
@@ -172,8 +187,9 @@ def totals_text(sums: Totals, width: int = 10_000) -> str:
             out.append("  (nothing priced)")
         for key, t in table.items():
             name = " ".join(terminal_cells([key[0]])) if title != "currency" else ""
-            out.append(f"  {name + '  ' if name else ''}{t.currency}: cost {t.cost} (list {t.cost_list}), "
-                       f"saving {t.saving}, {t.lines} priced line(s)")
+            out.append(textwrap.fill(f"  {name + '  ' if name else ''}{t.currency}: cost {t.cost} (list "
+                                     f"{t.cost_list}), saving {t.saving}, {t.lines} priced line(s)", width,
+                                     subsequent_indent="    ", drop_whitespace=False))
     counts = ", ".join(f"{n} {k} {s}" for (k, s), n in sorted(
         sums.states.items(), key=lambda kv: (_ORDER[kv[0][0]], _STATE_ORDER[kv[0][1]])))
     out.append(textwrap.fill(f"lines: {counts or 'none'}", width, subsequent_indent="  "))
