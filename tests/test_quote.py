@@ -216,3 +216,21 @@ def test_sample_fixture_price_list(tmp_path):
     q = _one([_row(pid="C9200L-24P-4G", end=date(2026, 12, 31), level="SNTP")], prices, coterm=date(2027, 3, 31))
     # the JPY row has no service level: it prices every level; as in the JPY test: 36986 less 15% -> 31438
     assert (q.currency, q.net_price) == ("JPY", Decimal("31438"))
+
+
+def test_unknown_end_is_flagged_not_priced_from_today(tmp_path):
+    prices = _prices(tmp_path, "C9300-48P-E,SNT,1200.00,USD,,")
+    q = _one([_row(end=None)], prices, coterm=date(2027, 12, 31))
+    assert (q.kind, q.state, q.net_price) == ("renew", FLAGGED, None)
+    assert "current end unknown" in q.why[-1]
+    # a lapsed line with no date: reinstated from the as-of date, 2026-12-05..2027-12-04 = 365 days -> 1200.00
+    q = _one([_row(LAPSED, end=None)], prices, coterm=date(2027, 12, 4))
+    assert (q.kind, q.state, q.days, q.net_price) == ("reinstate", PRICED, 365, Decimal("1200.00"))
+
+
+def test_reinstating_past_end_of_service_attach_says_so(tmp_path):
+    prices = _prices(tmp_path, "C9300-48P-E,SNT,1200.00,USD,,")
+    eox = _eox(end_of_service_attach=date(2026, 6, 30), end_of_service_contract_renewal=date(2027, 6, 30))
+    q = _one([_row(LAPSED, end=date(2026, 10, 31))], prices, coterm=date(2027, 10, 31), eox=eox)
+    assert q.state == PRICED and q.recertification
+    assert "End of Service Attach 2026-06-30 has passed" in q.milestone

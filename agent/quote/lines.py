@@ -188,6 +188,8 @@ def _milestones(limits: tuple, start: date, end: date, as_of: date, attach_rule:
                 f"Last Date of Support {ldos}", end)
     if not attach_rule and renewal:
         notes.append(f"End of Service Contract Renewal {renewal}: order by then")
+    if not attach_rule and attach and as_of > attach:
+        notes.append(f"End of Service Attach {attach} has passed: a lapsed line may count as a new attach")
     if attach_rule and attach:
         notes.append(f"End of Service Attach {attach}: attach by then")
     if ldos and end > ldos:
@@ -216,9 +218,13 @@ def _extend(kind: str, r: ReconRow, prices: PriceList, opts: QuoteOptions, coter
     if recert:
         why.append("lapsed: reinstatement needs re-certification of the item before it can be covered again")
     fields = _base(kind, r, recertification=recert)
+    if r.coverage_end is None and not recert:
+        # A renewal from the as-of date could pay twice for days already covered: not guessed.
+        return QuoteLine(**fields, state=FLAGGED, why=tuple(why + [
+            "current end unknown (the contract file gives none): a renewal cannot be priced from it"]))
     if r.coverage_end is None:
         start = opts.as_of
-        why.append("current end unknown: priced from the as-of date")
+        why.append("lapse date unknown: priced from the as-of date")
     else:
         start = r.coverage_end + timedelta(days=1)
     if opts.coterm:
