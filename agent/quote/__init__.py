@@ -19,6 +19,7 @@ from agent.quote.lines import (  # noqa: F401  (the stage's public names)
 )
 from agent.quote.prices import PriceList, PriceListError, load_prices  # noqa: F401
 from agent.quote.totals import Totals, totals  # noqa: F401
+from agent.reports.tabular import atomic_write
 from agent.quote.writers import ordered, render_table, write_csv, write_json, write_xlsx
 
 FILES = {"csv": "quote.csv", "json": "quote.json", "xlsx": "quote.xlsx", "table": "quote.txt"}
@@ -42,6 +43,6 @@ def write_quote(lines: Sequence[QuoteLine], out_dir: str | Path, formats: Sequen
             write_xlsx(path, lines, sums, meta)
         else:
             text = render_table(lines, sums, width=10_000)
-            path.write_text(text, encoding="utf-8")
+            atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         written.append(path)
     return written

@@ -22,12 +22,15 @@ import json
 import textwrap
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from agent.quote.lines import KINDS, STATES, QuoteLine
 from agent.quote.totals import Total, Totals
-from agent.reports.tabular import aligned_line, atomic_write, column_widths, neutralise, terminal_cells
+from agent.reports.tabular import (
+    aligned_line, atomic_write, column_widths, json_array_lines, neutralise, terminal_cells,
+)
 from agent.reports.xlsx import Sheet, write_workbook
 
 COLUMNS = (
@@ -45,23 +48,29 @@ def ordered(lines: Iterable[QuoteLine]) -> list[QuoteLine]:
                                         q.serial, q.base_pid))
 
 
-def _value(line: QuoteLine, name: str) -> Any:
-    value = getattr(line, name)
-    return "; ".join(value) if name == "why" else value
+_GET = attrgetter(*COLUMNS)
+_WHY = COLUMNS.index("why")
+
+
+def _values(line: QuoteLine) -> list[Any]:
+    values = list(_GET(line))
+    values[_WHY] = "; ".join(values[_WHY])
+    return values
+
+
+def _json_value(value: Any) -> Any:
+    kind = type(value)
+    if kind is Decimal:
+        return str(value)
+    if kind is date:
+        return value.isoformat()
+    if kind is tuple:
+        return list(value)
+    return value
 
 
 def line_record(line: QuoteLine) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in COLUMNS:
-        value = getattr(line, name)
-        if isinstance(value, Decimal):
-            value = str(value)
-        elif isinstance(value, date):
-            value = value.isoformat()
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[name] = value
-    return out
+    return dict(zip(COLUMNS, map(_json_value, _GET(line))))
 
 
 def _total_record(total: Total) -> dict[str, Any]:
@@ -70,18 +79,24 @@ def _total_record(total: Total) -> dict[str, Any]:
 
 
 def to_json(lines: Sequence[QuoteLine], sums: Totals, meta: Mapping[str, Any]) -> str:
-    doc = {
-        "quote": dict(meta),
-        "lines": [line_record(q) for q in lines],
-        "totals": {
-            "by_currency": [_total_record(t) for t in sums.by_currency.values()],
-            "by_contract": [{"contract_number": c, **_total_record(t)} for (c, _), t in sums.by_contract.items()],
-            "by_site": [{"site": s, **_total_record(t)} for (s, _), t in sums.by_site.items()],
-        },
-        "counts": [{"kind": k, "state": s, "lines": n} for (k, s), n in sorted(
-            sums.states.items(), key=lambda kv: (_ORDER[kv[0][0]], _STATE_ORDER[kv[0][1]]))],
+    # One line per quote line, written by json's C encoder (``indent`` would switch to the pure-Python
+    # one: ten times slower at 10^5 lines) and as easy to diff and grep as an indented dump.
+    def dumps(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    totals = {
+        "by_currency": [_total_record(t) for t in sums.by_currency.values()],
+        "by_contract": [{"contract_number": c, **_total_record(t)} for (c, _), t in sums.by_contract.items()],
+        "by_site": [{"site": s, **_total_record(t)} for (s, _), t in sums.by_site.items()],
     }
-    return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+    counts = [{"kind": k, "state": s, "lines": n} for (k, s), n in sorted(
+        sums.states.items(), key=lambda kv: (_ORDER[kv[0][0]], _STATE_ORDER[kv[0][1]]))]
+    return (f'{{"quote": {dumps(dict(meta))},\n"lines": '
+            + json_array_lines(map(line_record, lines), ensure_ascii=False)
+            + f',\n"totals": {{\n "by_currency": {json_array_lines(totals["by_currency"], ensure_ascii=False)},'
+            + f'\n "by_contract": {json_array_lines(totals["by_contract"], ensure_ascii=False)},'
+            + f'\n "by_site": {json_array_lines(totals["by_site"], ensure_ascii=False)}}},'
+            + f'\n"counts": {json_array_lines(counts, ensure_ascii=False)}}}\n')
 
 
 def _csv_cell(value: Any) -> Any:
@@ -93,7 +108,7 @@ def _csv_cell(value: Any) -> Any:
 
 
 def to_csv_rows(lines: Sequence[QuoteLine]) -> list[list[Any]]:
-    return [list(COLUMNS)] + [[_csv_cell(_value(q, c)) for c in COLUMNS] for q in lines]
+    return [list(COLUMNS)] + [list(map(_csv_cell, _values(q))) for q in lines]
 
 
 def write_csv(path: Path, lines: Sequence[QuoteLine]) -> None:
@@ -120,7 +135,7 @@ def _xlsx_value(value: Any) -> Any:
 
 def write_xlsx(path: Path, lines: Sequence[QuoteLine], sums: Totals, meta: Mapping[str, Any]) -> None:
     """Sheets: quote (every line), totals (per currency, contract, site), about (the inputs)."""
-    body = [[_xlsx_value(_value(q, c)) for c in COLUMNS] for q in lines]
+    body = [list(map(_xlsx_value, _values(q))) for q in lines]
     head = ("by", "key", "currency", "cost_list", "cost", "saving", "lines")
     sums_rows = ([["currency", t.currency, t.currency, float(t.cost_list), float(t.cost), float(t.saving), t.lines]
                   for t in sums.by_currency.values()]
