@@ -305,7 +305,7 @@ def _row(path: Path, rowno: int, cells: list[Any], header: dict[str, tuple[int, 
     pid_text = _text(cell("pid")).upper()
     sku = _text(cell("sku")).upper()
     if not pid_text and not sku:
-        bad("pid", "no product PID and no service SKU: the row prices nothing")
+        bad("pid" if "pid" in header else "sku", "no product PID and no service SKU: the row prices nothing")
         return None
     level = _text(cell("level")).upper()
     pid = split_pid(pid_text)[1] if pid_text else ""
