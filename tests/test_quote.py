@@ -234,3 +234,13 @@ def test_reinstating_past_end_of_service_attach_says_so(tmp_path):
     q = _one([_row(LAPSED, end=date(2026, 10, 31))], prices, coterm=date(2027, 10, 31), eox=eox)
     assert q.state == PRICED and q.recertification
     assert "End of Service Attach 2026-06-30 has passed" in q.milestone
+
+
+def test_minimum_days_is_off_unless_asked(tmp_path):
+    prices = _prices(tmp_path, "C9300-48P-E,SNT,1200.00,USD,,")
+    row = _row(end=date(2027, 6, 20))
+    # 2027-06-21..2027-06-30 = 10 days: 1200 x 10 / 365 = 32.876... -> 32.88
+    assert _one([row], prices, coterm=date(2027, 6, 30)).net_price == Decimal("32.88")
+    # --min-days 30: 1200 x 30 / 365 = 98.630... -> 98.63, and the line says so
+    q = _one([row], prices, coterm=date(2027, 6, 30), min_days=30)
+    assert q.net_price == Decimal("98.63") and "minimum of 30 days" in " ".join(q.why)

@@ -61,7 +61,8 @@ def cmd_quote(args: argparse.Namespace) -> int:
                                     max_age_days=args.max_age)
     finally:
         store.close()
-    opts = QuoteOptions(as_of, coterm, currency, args.service_level.upper() if args.service_level else None)
+    opts = QuoteOptions(as_of, coterm, currency, args.service_level.upper() if args.service_level else None,
+                        args.min_days)
     lines = ordered(build_quote(rows, prices, load.lines, eox.index if eox else None, opts))
     sums = totals(lines)
     meta = {"as_of": as_of.isoformat(), "coterm": coterm.isoformat() if coterm else None, "currency": currency,
@@ -122,6 +123,9 @@ def register(sub, common) -> None:
                    help="use prices in this currency only; also the currency of price rows that name none")
     p.add_argument("--service-level", metavar="LEVEL",
                    help="service level for add lines when the price list prices several for a product")
+    p.add_argument("--min-days", type=positive_days, metavar="DAYS",
+                   help="charge at least this many days per renew/reinstate/add line (no public Cisco rule: "
+                        "off by default; 30 is common practice)")
     p.add_argument("--format", choices=("table", "csv", "json", "xlsx"),
                    help="output format (default: table on stdout; all formats with --out DIR)")
     p.add_argument("--out", metavar="PATH",

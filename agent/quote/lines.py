@@ -87,6 +87,9 @@ class QuoteOptions:
     coterm: date | None = None
     currency: str | None = None  # choose among prices in several currencies
     service_level: str | None = None  # the level for add lines when several are priced
+    # Minimum days charged per line: no public Cisco source gives one (FORMATS.md section 3), so
+    # off unless asked.  No minimum charge: one amount cannot hold across currencies.
+    min_days: int | None = None
 
 
 def money(amount: Decimal, currency: str) -> Decimal:
@@ -200,8 +203,11 @@ def _milestones(limits: tuple, start: date, end: date, as_of: date, attach_rule:
     return "", "; ".join(notes), end
 
 
-def _priced(fields: dict, price: Price, start: date, end: date, why: list[str]) -> QuoteLine:
-    q = coterm_price(price.annual, start, end, price.currency, duration_qty=price.duration)
+def _priced(fields: dict, price: Price, start: date, end: date, why: list[str],
+            min_days: int | None = None) -> QuoteLine:
+    q = coterm_price(price.annual, start, end, price.currency, duration_qty=price.duration, min_days=min_days)
+    if q.minimum_applied:
+        why.append(f"charged the minimum of {min_days} days (--min-days)")
     net = money(q.price * (Decimal(100) - price.discount) / Decimal(100), price.currency)
     why.append(f"{q.days} days ({q.leap_days} of them 29 February) / 365 / {price.duration} x "
                f"{price.annual} {price.currency}" + (f", less {price.discount}%" if price.discount else ""))
@@ -251,7 +257,7 @@ def _extend(kind: str, r: ReconRow, prices: PriceList, opts: QuoteOptions, coter
     if price is None:
         return QuoteLine(**fields, state=UNPRICED, start=start, end=end, milestone=milestone,
                          why=tuple(why + [missing]))
-    line = _priced(fields, price, start, end, why)
+    line = _priced(fields, price, start, end, why, opts.min_days)
     return _with(line, milestone=milestone)
 
 
@@ -279,7 +285,8 @@ def _add(r: ReconRow, prices: PriceList, opts: QuoteOptions, limits: tuple) -> Q
     if price is None:
         return QuoteLine(**fields, state=UNPRICED, start=start, end=end, milestone=milestone,
                          why=tuple(why + [missing]))
-    return _with(_priced(fields, price, start, end, why), milestone=milestone, service_level=price.level)
+    return _with(_priced(fields, price, start, end, why, opts.min_days), milestone=milestone,
+                 service_level=price.level)
 
 
 def _end_of_support(r: ReconRow, opts: QuoteOptions, limits: tuple) -> QuoteLine:
