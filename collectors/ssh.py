@@ -22,9 +22,19 @@ from agent.core import hostkeys, platforms
 from agent.core.hostkeys import HostKeySeen
 from agent.core.models import Capture, Target
 from agent.core.secret import reveal
+from agent.core.ssh_algorithms import AlgorithmError, AlgorithmProfile
+from collectors import ssh_algorithms
 from collectors.base import PROMPT, CollectError, enable_refused, looks_like_noise
+from collectors.ssh_algorithms import NegotiationFailed
 
 _PASSWORD_PROMPT = re.compile(r"[Pp]assword:\s*$")
+# The device's own login inside the shell (IOS with 'login' on the vty, AAA): asked after SSH login.
+_LOGIN_PROMPT = re.compile(r"(?:[Uu]ser ?[Nn]ame|[Ll]ogin):\s*$")
+# A pager waiting for a key ('terminal length 0' refused): IOS ' --More-- ', NX-OS/others '--More--'.
+_MORE = re.compile(r"-+ ?[Mm]ore ?-+\s*$")
+# The pager marker and the backspaces/blanks that erase it once a key was pressed.
+_MORE_MARK = re.compile(r" ?-+ ?[Mm]ore ?-+ ?(?:\x08+ *\x08*)?")
+_MAX_PAGES = 100_000
 # Cap on what one command may print: a runaway device must not eat the agent's memory.
 _MAX_OUTPUT = 16 * 1024 * 1024
 
@@ -160,11 +170,14 @@ class SshCollector:
         self.connect_timeout = connect_timeout
         self.command_timeout = command_timeout
         self._commands = commands or {}
+        # device -> what its last session negotiated (ssh_algorithms.negotiated + driver, profile,
+        # stepped_down); the scan takes it for the store.
+        self.sessions: dict[str, dict[str, str]] = {}
 
     async def collect(self, target: Target, sink: list[Capture]) -> None:
         plat = platforms.get(target.platform)
         # The host key is checked inside connect(), during the key exchange (target.host_keys).
-        conn = await connect(target, connect_timeout=self.connect_timeout)
+        conn = await connect_stepping_down(target, connect_timeout=self.connect_timeout, sessions=self.sessions)
         try:
             async with conn:
                 await self._run_shell(conn, target, plat, sink)
@@ -189,7 +202,7 @@ class SshCollector:
             started = time.time()
             chan.write(command + "\n")
             try:
-                out = await shell.read_until(at_prompt, self.command_timeout)
+                out = await _read_paged(chan, shell, at_prompt, self.command_timeout)
             except CollectError as exc:
                 partial = _clean(shell.take(), command, prompt_line)
                 sink.append(
@@ -217,6 +230,32 @@ class SshCollector:
                 raise CollectError("command", f"{command!r} rejected: {refusal}")
         chan.write("exit\n")
         chan.close()
+
+
+async def _read_paged(chan, shell: _Shell, at_prompt, timeout: float) -> str:
+    """One command's output up to the prompt, pressing space at each ``--More--`` (a device that
+    refused 'terminal length 0' pages anyway).  The text has the pager marks removed; the raw bytes
+    (``shell.taken_raw``) keep them, as the device sent them."""
+    def done_or_more(tail: str) -> bool:
+        return at_prompt(tail) or bool(_MORE.search(tail))
+
+    parts: list[str] = []
+    raws: list[bytes] = []
+    for _ in range(_MAX_PAGES):
+        try:
+            out = await shell.read_until(done_or_more, timeout)
+        except CollectError:
+            # A failure mid-listing: the caller's take() gets every page read so far, in order.
+            shell.buffer[:0] = parts
+            shell.raw[:0] = raws
+            raise
+        raws.append(shell.taken_raw)
+        parts.append(out)
+        if at_prompt(out.replace("\r", "").rsplit("\n", 1)[-1]):
+            shell.taken_raw = b"".join(raws)
+            return _MORE_MARK.sub("", "".join(parts)) if len(parts) > 1 else out
+        chan.write(" ")
+    raise CollectError("garbage", f"more than {_MAX_PAGES} pages of output without a prompt")
 
 
 # Login and shell set-up, shared with ``collectors.ssh_actions`` (the SLP offline workflow) so both
@@ -256,18 +295,70 @@ class _HostKeyCheck(asyncssh.SSHClient):
     def __init__(self, target: Target) -> None:
         self.target = target
         self.seen: HostKeySeen | None = None
+        self.conn = None
+        self.password_sent = False  # keyboard-interactive: the password is offered once per connection
+        self.kex: str | None = None  # the key exchange and host-key signature algorithm negotiated
+        self.sig_alg: str | None = None
         policy = target.host_keys
-        # None: nothing to check (a collector used on its own); asyncssh then accepts any key.
-        self.known_hosts = None if policy is None else (lambda _h, _a, _p: ([], [], []))
+        # Always asked (empty trusted lists), so the negotiated algorithms are learned; with no policy
+        # (a collector used on its own) validate_host_public_key then accepts any key.
+        self.known_hosts = lambda _h, _a, _p: ([], [], [])
         types = policy.key_types(target.port) if policy is not None else ()
         self.restricted = bool(types)
         self.algs = [a for a in hostkeys.algorithms(types) if a in _HOST_KEY_ALGS] if types else _DEFAULT_HOST_KEY_ALGS
 
+    def connection_made(self, conn) -> None:
+        self.conn = conn
+
+    # Keyboard-interactive (TACACS/RADIUS-backed AAA) may ask several questions in one round, e.g.
+    # 'Username:' (echoed) and 'Password:' (not echoed); asyncssh's own fallback answers only a
+    # single password prompt.  Asked only after the host key was accepted.
+    _SECRET_PROMPT = re.compile(r"pass(?:word|code| code)|secret", re.I)
+    _USER_PROMPT = re.compile(r"user|login|name", re.I)
+
+    def kbdint_auth_requested(self) -> str:
+        return ""  # no submethods: let the server choose
+
+    def kbdint_challenge_received(self, name: str, instructions: str, lang: str, prompts):
+        cred = self.target.credential
+        answers = []
+        for prompt, echo in prompts:
+            if not echo and self._SECRET_PROMPT.search(prompt):
+                if self.password_sent:
+                    return None  # asked again: the password was refused; never loop on it
+                self.password_sent = True
+                answers.append(reveal(cred.password))
+            elif echo and self._USER_PROMPT.search(prompt):
+                answers.append(cred.username)
+            else:
+                return None  # a question we have no answer for (a one-time token): give up this method
+        return answers
+
     def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        # Asked inside the key exchange: the one moment asyncssh's kex object (its algorithm) exists.
+        kex = getattr(self.conn, "_kex", None)
+        self.kex = getattr(kex, "algorithm", b"").decode() or None
+        self._watch_signature(key)
+        if self.target.host_keys is None:
+            return True
         blob = base64.b64encode(key.public_data).decode()
         self.seen = self.target.host_keys.verify(self.target.host, self.target.port, key.algorithm.decode(), blob,
                                                  at=time.time())
         return self.seen.ok
+
+    def _watch_signature(self, key: asyncssh.SSHKey) -> None:
+        """Learn the host-key signature algorithm (ssh-rsa vs rsa-sha2-*: the key type does not say)
+        from the exchange-hash signature this very key object verifies next."""
+        verify = key.verify
+
+        def watched(data: bytes, sig: bytes) -> bool:
+            self.sig_alg = ssh_algorithms.signature_algorithm(sig) or None
+            return verify(data, sig)
+
+        try:
+            key.verify = watched
+        except AttributeError:  # a key class with slots: the key type is then the best we know
+            self.sig_alg = key.algorithm.decode()
 
     def refused(self, reason: str) -> CollectError:
         if self.seen is not None and not self.seen.ok:
@@ -275,32 +366,76 @@ class _HostKeyCheck(asyncssh.SSHClient):
         return CollectError("hostkey", f"host key not trusted: {reason}")
 
 
-async def connect(target: Target, *, connect_timeout: float) -> asyncssh.SSHClientConnection:
-    """Log in to ``target``, its host key checked first; every failure is a :class:`CollectError`."""
+_DEFAULTS = {"kex": _KEX, "ciphers": _ENCRYPTION,
+             "macs": [a.decode() for a in asyncssh.mac.get_default_mac_algs()]}
+
+
+async def connect_stepping_down(target: Target, *, connect_timeout: float,
+                                sessions: dict[str, dict[str, str]] | None = None) -> asyncssh.SSHClientConnection:
+    """:func:`connect` with the target's algorithm profile, retried with wider ones after a
+    negotiation failure when the inventory opted in (``data.ssh_step_down``).  Only a negotiation
+    failure steps down: an auth, host-key or timeout failure ends the device as it is."""
+    try:
+        order = ssh_algorithms.profiles_to_try(target.options)
+    except AlgorithmError as exc:
+        raise CollectError("config", str(exc)) from None
+    first_error: NegotiationFailed | None = None
+    for profile in order:
+        session: dict[str, str] = {}
+        try:
+            conn = await connect(target, connect_timeout=connect_timeout, profile=profile, session=session)
+        except NegotiationFailed as exc:
+            first_error = first_error or exc
+            continue
+        if sessions is not None:
+            session["stepped_down_from"] = order[0].name if profile is not order[0] else ""
+            sessions[target.name] = session
+        return conn
+    if len(order) > 1:
+        raise CollectError("connect", f"{first_error.message}; step-down to {', '.join(p.name for p in order[1:])} "
+                           "failed too")
+    raise first_error
+
+
+async def connect(target: Target, *, connect_timeout: float, profile: AlgorithmProfile | None = None,
+                  session: dict[str, str] | None = None) -> asyncssh.SSHClientConnection:
+    """Log in to ``target``, its host key checked first; every failure is a :class:`CollectError`.
+
+    ``profile``: the algorithms to offer (default: the target's ``data.ssh_algorithms``);
+    ``session`` is filled with what was negotiated."""
     cred = target.credential
     if cred is None:
         raise CollectError("config", "no SSH credentials in the inventory")
+    if profile is None:
+        try:
+            profile = ssh_algorithms.algs.parse(target.options.get("ssh_algorithms"))
+        except AlgorithmError as exc:
+            raise CollectError("config", str(exc)) from None
     check = _HostKeyCheck(target)
+    offer = ssh_algorithms.connect_options(profile, {**_DEFAULTS, "hostkey": check.algs},
+                                           check.algs if check.restricted else None)
     try:
-        return await asyncio.wait_for(
+        conn = await asyncio.wait_for(
             asyncssh.connect(
                 target.host,
                 target.port,
                 username=cred.username,
                 password=reveal(cred.password),  # the one place it leaves its Secret
                 known_hosts=check.known_hosts,
-                server_host_key_algs=check.algs,
                 client_factory=lambda: check,
                 client_keys=(),
                 agent_path=None,
                 preferred_auth=("keyboard-interactive", "password"),
                 login_timeout=connect_timeout,
                 keepalive_interval=0,
-                encryption_algs=_ENCRYPTION,
-                kex_algs=_KEX,
+                **offer,
             ),
             connect_timeout,
         )
+        if session is not None:
+            session.update(ssh_algorithms.negotiated(conn, check.kex, check.sig_alg), driver="asyncssh",
+                           profile=profile.name)
+        return conn
     except asyncssh.PermissionDenied:
         raise CollectError("auth", "login refused (permission denied)") from None
     except asyncio.TimeoutError:
@@ -314,6 +449,14 @@ async def connect(target: Target, *, connect_timeout: float) -> asyncssh.SSHClie
         if check.restricted and "host key" in (exc.reason or "").lower():
             seen = target.host_keys.no_common_type(target.host, target.port, at=time.time())
             raise CollectError("hostkey", seen.message()) from None
+        if check.seen is None and ssh_algorithms.is_negotiation_failure(exc.reason or ""):
+            # No kex, cipher or MAC in common (a host-key mismatch was caught just above): old gear.
+            raise NegotiationFailed(exc.reason, profile, "asyncssh") from None
+        mismatch = ssh_algorithms.kexinit_mismatch(getattr(check.conn, "_server_kexinit", None), offer) \
+            if check.seen is None else None
+        if mismatch:
+            # The server hung up first, but its KEXINIT shows why: nothing in common but maybe the key.
+            raise NegotiationFailed(mismatch, profile, "asyncssh") from None
         if check.restricted and check.seen is None:
             # The server dropped the connection inside the key exchange, before showing any key,
             # after we asked only for the trusted key type(s): the same refusal when its disconnect
@@ -336,11 +479,26 @@ async def open_shell(
     chan, shell = await conn.create_session(_Shell, term_type="vt100", term_size=(511, 24), encoding=None)
     chan = _TextChannel(chan)
     any_prompt = plat.ssh.prompt.match
-    raw = await shell.read_until(any_prompt, connect_timeout)
+    raw = await shell.read_until(lambda t: bool(any_prompt(t) or _LOGIN_PROMPT.search(t)), connect_timeout)
+    if _LOGIN_PROMPT.search(raw.replace("\r", "").rsplit("\n", 1)[-1]):
+        raw = await _shell_login(chan, shell, target, any_prompt, connect_timeout)
     prompt_line = raw.replace("\r", "").rsplit("\n", 1)[-1]
     if prompt_line.rstrip().endswith(">") and plat.ssh.enable in ("always", "when_user_exec"):
         prompt_line = await _enable(chan, shell, target, any_prompt, command_timeout)
     return chan, shell, prompt_line
+
+
+async def _shell_login(chan, shell: _Shell, target: Target, any_prompt, timeout: float) -> str:
+    """Answer the device's own ``Username:`` / ``Password:`` with the target's credentials, once
+    (a second try would only count against an AAA lockout); the text up to the prompt."""
+    cred = target.credential
+    chan.write(cred.username + "\n")
+    await shell.read_until(lambda t: bool(_PASSWORD_PROMPT.search(t)), timeout)
+    chan.write(reveal(cred.password) + "\n")
+    text = await shell.read_until(lambda t: bool(any_prompt(t) or _LOGIN_PROMPT.search(t)), timeout)
+    if _LOGIN_PROMPT.search(text.replace("\r", "").rsplit("\n", 1)[-1]):
+        raise CollectError("auth", "login refused by the device's own Username:/Password: prompt")
+    return text
 
 
 async def _enable(chan, shell: _Shell, target: Target, any_prompt, command_timeout: float) -> str:
@@ -349,7 +507,15 @@ async def _enable(chan, shell: _Shell, target: Target, any_prompt, command_timeo
     if _PASSWORD_PROMPT.search(shell_text.replace("\r", "").rsplit("\n", 1)[-1]):
         secret = target.credential.enable or target.credential.password
         chan.write(reveal(secret) + "\n")
-        shell_text = await shell.read_until(any_prompt, command_timeout)
+        asked_again = lambda t: bool(_PASSWORD_PROMPT.search(t) or any_prompt(t))  # noqa: E731
+        shell_text = await shell.read_until(asked_again, command_timeout)
+        for _ in range(5):
+            # Classic IOS asks again after a wrong secret ('Password:' up to three times, then
+            # '% Bad secrets'): the secret is not sent twice; empty answers use up the tries.
+            if not _PASSWORD_PROMPT.search(shell_text.replace("\r", "").rsplit("\n", 1)[-1]):
+                break
+            chan.write("\n")
+            shell_text = await shell.read_until(asked_again, command_timeout)
     prompt_line = shell_text.replace("\r", "").rsplit("\n", 1)[-1]
     if not prompt_line.rstrip().endswith("#"):
         raise CollectError("auth", enable_refused(target))

@@ -42,8 +42,13 @@ INPUT_NAMES = (
     "*secret*", "*password*",   # secret files the tests hand to 'file:' references
     "*.env",                    # environment files for subprocess runs
     "sshd_config*", "*.snmprec",  # peers' own configuration and data
+    "replay-login*",            # the telnetd peer's login program: the device's own credentials
     "*.py", "*.md", "*.whl",    # our own source, copied and installed by the wheel test (tests/test_wheel.py)
+    "ACK_*",                    # acknowledgements from Cisco, handed to 'slp import-ack' (hostile ones too)
 )
+# Files past this size are the hostile inputs (a 300 MB ACK, a 40 MiB inventory): no output a test
+# makes comes near it.  They are counted in the summary line, not swept (each would cost seconds).
+MAX_SWEPT = 64 * 2**20
 
 SEEN: set[str] = {DEFAULT_PASSWORD, DEFAULT_ENABLE}
 FINDINGS: list[str] = []
@@ -96,7 +101,8 @@ def pytest_runtest_logreport(report) -> None:
 
 
 def swept_files(base: Path) -> list[Path]:
-    return [p for p in sorted(base.rglob("*")) if p.is_file() and not p.is_symlink() and not _is_input(p)]
+    return [p for p in sorted(base.rglob("*")) if p.is_file() and not p.is_symlink() and not _is_input(p)
+            and p.stat().st_size <= MAX_SWEPT]
 
 
 @pytest.hookimpl(trylast=True)
@@ -114,12 +120,14 @@ def pytest_sessionfinish(session, exitstatus) -> None:
         except Exception:  # noqa: BLE001 - no test asked for a temporary directory
             base = None
         if base is not None and base.exists():
+            oversized = sum(1 for p in base.rglob("*") if p.is_file() and not p.is_symlink() and not _is_input(p)
+                            and p.stat().st_size > MAX_SWEPT)
             for path in swept_files(base):
                 try:
                     found += sweep(_needles(), paths=[path])
                 except (OSError, ValueError) as exc:  # gone meanwhile, or unreadable: say so, never skip silently
                     found.append(f"{path}: could not be swept ({type(exc).__name__})")
-    session.config._secrets_sweep = (len(_needles()), found)
+    session.config._secrets_sweep = (len(_needles()), found, locals().get("oversized", 0))
     if found and session.exitstatus == 0:
         session.exitstatus = 1
 
@@ -128,8 +136,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     result = getattr(config, "_secrets_sweep", None)
     if result is None:
         return
-    count, found = result
+    count, found, oversized = result
     terminalreporter.section("secrets sweep")
+    if oversized:
+        terminalreporter.write_line(f"{oversized} files over {MAX_SWEPT // 2**20} MiB not swept (hostile inputs)")
     if not found:
         terminalreporter.write_line(f"{count} secret values looked for in every output, log and store row: none found")
         return

@@ -87,7 +87,7 @@ def test_all_formats_written(tmp_path):
     assert table[0]["serial"] == "GONE1" and table[0]["coverage_end"] == "2026-07-31"
 
     wb = load_workbook(tmp_path / "reconcile.xlsx")
-    assert wb.sheetnames == ["deployed", "renew", "add", "drop", "transfer", "refresh", "unverified", "about"]
+    assert wb.sheetnames == ["summary", "deployed", "renew", "add", "drop", "transfer", "refresh", "unverified", "about"]
     ws = wb["transfer"]
     assert [c.value for c in ws[1]] == list(COLUMNS)
     assert {ws.cell(row=r, column=2).value for r in (2, 3)} == {"OLD1", "NEW1"}

@@ -37,3 +37,42 @@ def test_a_v4_store_of_the_previous_release_migrates_with_nothing_lost(tmp_path)
             "SELECT COUNT(*) FROM devices WHERE inventory_ok = 1 AND version_ok = 1").fetchone()[0]
     finally:
         store.close()
+
+
+def test_v10_recanonicalises_stored_versions_so_an_upgrade_is_no_version_change(tmp_path):
+    """NX-OS versions were stored dotted ('10.2.3') and interim builds cut ('16.1'); the current form
+    is Cisco's own.  Opened by this release, the stored canonical versions take the current form, so a
+    diff across the upgrade of ibagent reports no version change that did not happen."""
+    from agent.core.models import Target
+
+    path = tmp_path / "v9.db"
+    store = Store(path)
+    rows = [("n9k-a", "cisco_nxos", "10.2(3) [Feature Release]", "10.2.3", "10.2(3)"),
+            ("n9k-b", "cisco_nxos", "16.1(2.133b)", "16.1", "16.1(2.133b)"),
+            ("n5k", "cisco_nxos", "7.3(8)N1(1)", "7.3(8)N1(1)", "7.3(8)N1(1)"),
+            ("c9300", "cisco_xe", "17.09.04a", "17.9.4a", "17.9.4a")]
+    scans = []
+    for _ in range(2):
+        scan = store.begin_scan("inv", {}, len(rows))
+        with store.transaction():
+            for device, platform, *_ in rows:
+                store.save_device(scan, Target(device, "127.0.0.1", platform), status="failed", transport="ssh",
+                                  records=None, error_kind="connect", error="x", started=0, ended=0, attempts=1)
+        store.end_scan(scan, "completed")
+        scans.append(scan)
+    # The first scan as the previous release stored it; the store back at version 9.
+    for device, _platform, raw, old, _new in rows:
+        store.db.execute("UPDATE devices SET os_version=?, version=? WHERE device=?", (raw, old, device))
+        store.db.execute("UPDATE devices SET version=? WHERE device=? AND scan_id=?", (_new, device, scans[1]))
+    store.db.execute("UPDATE meta SET value='9' WHERE key='schema_version'")
+    store.close()
+
+    store = Store(path)
+    try:
+        got = {r["device"]: r["version"] for r in store.db.execute(
+            "SELECT device, version FROM devices WHERE scan_id=?", (scans[0],))}
+        assert got == {device: new for device, _p, _r, _o, new in rows}
+        raw = {r["device"]: r["os_version"] for r in store.db.execute("SELECT device, os_version FROM devices")}
+        assert raw["n9k-a"] == "10.2(3) [Feature Release]"  # what the device printed is never rewritten
+    finally:
+        store.close()

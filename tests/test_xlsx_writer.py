@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from agent.reports.xlsx import Sheet, column_letter, escape_text, write_workbook
+from agent.reports.xlsx import Sheet, Styled, column_letter, escape_text, write_workbook
 
 def spreadsheet_text(value):
     """What Excel and LibreOffice show for a stored string: ECMA-376 ST_Xstring decodes _xHHHH_
@@ -99,3 +99,64 @@ def test_libreoffice_reads_it(tmp_path):
     assert got[0] == ["s", "i", "b", "d"]
     assert got[1] == ["text", "7", "TRUE", "2026-07-31"]
     assert [r[0] for r in got[2:]] == texts
+
+
+# ---------------------------------------------------------------- readable on screen and on paper
+
+
+def test_widths_follow_the_content_and_are_capped(tmp_path):
+    rows = [["FOC1234X0AB", "x" * 200, date(2026, 7, 31), 7], ["short", "y", None, 123456]]
+    write_workbook(tmp_path / "b.xlsx", [Sheet("s", ["serial", "reasons", "coverage_end", "n"], rows, 2)])
+    dims = load_workbook(tmp_path / "b.xlsx")["s"].column_dimensions
+    widths = [dims[c].width for c in "ABCD"]
+    assert widths[0] >= len("FOC1234X0AB")  # the longest value shows whole
+    assert widths[1] == 60  # a very long text is capped, not 200 wide
+    assert len("coverage_end") < widths[2] < 20  # the header (and its filter button) sets a date column
+    assert len("123456") <= widths[3] < 10
+
+
+def test_explicit_widths_are_kept(tmp_path):
+    write_workbook(tmp_path / "b.xlsx", [Sheet("s", ["a", "b"], [["x", "y"]], 1, widths=[25, 7.5])])
+    dims = load_workbook(tmp_path / "b.xlsx")["s"].column_dimensions
+    assert (dims["A"].width, dims["B"].width) == (25, 7.5)
+
+
+def test_print_setup_freeze_filter_and_titles(tmp_path):
+    rows = [[f"r{i}", i] for i in range(5)]
+    write_workbook(tmp_path / "b.xlsx", [Sheet("first", ["name", "n"], rows, 5, filter_rows=3),
+                                         Sheet("plain", None, [["k", "v"]], 1, width=2)])
+    wb = load_workbook(tmp_path / "b.xlsx")
+    ws = wb["first"]
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == "A1:B4"  # only the rows asked for
+    assert ws.print_title_rows == "$1:$1"
+    assert ws.print_area == "'first'!$A$1:$B$6"
+    assert ws.page_setup.orientation == "landscape"
+    assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.page_setup.paperSize is None  # A4 or Letter: the printer's
+    assert ws.print_options.gridLines
+    assert "&A" in ws.oddFooter.left.text and "&P" in ws.oddFooter.right.text
+    assert ws.sheet_view.tabSelected and not wb["plain"].sheet_view.tabSelected
+    assert wb["plain"].print_title_rows is None and wb["plain"].freeze_panes is None
+
+
+def test_fills_per_value_and_styled_cells(tmp_path):
+    fills = {"covered": "C6EFCE", "uncovered": "ffc7ce"}
+    rows = [["covered", date(2026, 1, 2)], ["uncovered", None], ["other", None],
+            [Styled("total", bold=True), Styled(date(2027, 3, 4), fill="FFEB9C")]]
+    header = ["status", Styled("end", bold=True, fill="BDD7EE")]
+    write_workbook(tmp_path / "b.xlsx", [Sheet("s", header, rows, len(rows), fill_column=0, fills=fills)])
+    ws = load_workbook(tmp_path / "b.xlsx")["s"]
+    colour = lambda c: c.fill.fgColor.rgb if c.fill.fill_type == "solid" else None  # noqa: E731
+    assert [colour(ws.cell(row=r, column=1)) for r in (2, 3, 4)] == ["FFC6EFCE", "FFFFC7CE", None]
+    assert ws["B2"].value == datetime(2026, 1, 2) and ws["B2"].number_format == "yyyy-mm-dd"
+    assert ws["A5"].font.b and ws["A5"].value == "total" and colour(ws["A5"]) is None
+    assert ws["B5"].value == datetime(2027, 3, 4) and ws["B5"].number_format == "yyyy-mm-dd"
+    assert colour(ws["B5"]) == "FFFFEB9C" and not ws["B5"].font.b
+    assert ws["A1"].font.b and colour(ws["A1"]) is None and colour(ws["B1"]) == "FFBDD7EE" and ws["B1"].font.b
+
+
+def test_a_bad_fill_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="six hex digits"):
+        write_workbook(tmp_path / "b.xlsx", [Sheet("s", ["a"], [[Styled("x", fill="green")]], 1)])

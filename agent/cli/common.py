@@ -159,8 +159,20 @@ def _print_trust(summary, stream) -> None:
     if summary.insecure:
         print(f"  host keys NOT checked (data.host_keys: insecure in the inventory): {len(summary.insecure)}: "
               f"{', '.join(summary.insecure[:20])}{' ...' if len(summary.insecure) > 20 else ''}", file=stream)
+    cleartext = getattr(summary, "cleartext", ())
+    if cleartext:
+        print(f"  credentials sent IN CLEAR over telnet (transports: [telnet] in the inventory): {len(cleartext)}: "
+              f"{', '.join(cleartext[:20])}{' ...' if len(cleartext) > 20 else ''}", file=stream)
     if summary.keys_learned:
         print(f"  host keys trusted on first use: {summary.keys_learned} (ibagent hostkeys list)", file=stream)
+    weak = getattr(summary, "weak_crypto", {})
+    if weak:
+        # Auditors ask for this: old gear collected with sha1/CBC/ssh-rsa, weak SNMP modes, telnet.
+        print(f"  weak crypto: {len(weak)} device(s) (ibagent devices --format json: weak_crypto)", file=stream)
+        for device in sorted(weak)[:20]:
+            print(_shown(f"    {device:<24} {'; '.join(weak[device])}"), file=stream)
+        if len(weak) > 20:
+            print(f"    ... and {len(weak) - 20} more", file=stream)
 
 
 def _print_attempts(attempts, stream) -> None:

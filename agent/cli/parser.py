@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agent.cli import errors, hostkeys, import_captures, lab, parse, quote, reconcile, retire, scan, slp
+from agent.cli import errors, evidence, hostkeys, import_captures, lab, parse, quote, reconcile, retire, scan, slp
 from agent.cli.common import (
     EXIT_INTERNAL, EXIT_LOCKED, EXIT_OK, EXIT_SIGINT, EXIT_STORE, EXIT_USAGE, ParserCommon, UsageError,
     _get_redactor, say,
 )
 
-COMMANDS = (scan, errors, reconcile, quote, retire, hostkeys, parse, import_captures, lab, slp)
+COMMANDS = (scan, errors, reconcile, quote, evidence, retire, hostkeys, parse, import_captures, lab, slp)
 
 
 def version() -> str:
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Works fully offline."
         ),
         epilog="Exit codes: 0 ok, 1 some devices failed, 2 usage/configuration error, 3 parse error, "
+        "4 a --fail-on status was found (reconcile, slp report), "
         "70 internal error, 74 the store could not be written, 75 another scan is running, 129/130/143 the scan "
         "was stopped by SIGHUP/Ctrl-C/SIGTERM.  'ibagent demo' shows the whole job on a simulated fleet.",
     )

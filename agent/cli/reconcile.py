@@ -6,16 +6,47 @@ import argparse
 import sys
 
 from agent.cli.common import (
-    EXIT_DEVICES_FAILED, EXIT_OK, EXIT_USAGE, UsageError, _emit, _out, _parse_day, _require_store, positive_days,
+    EXIT_DEVICES_FAILED, EXIT_OK, UsageError, _emit, _out, _parse_day, _require_store, positive_days,
     say,
 )
+from agent.cli.filters import add_filter_options, fail_on_exit, status_set, table_width
+
+
+def load_inputs(args: argparse.Namespace):
+    """``(ContractLoad, EoxLoad or None)`` from ``--contracts``, ``--map``, ``--date-format`` and
+    ``--eox``: every problem said on stderr (cell text shown, not obeyed), a file that could not
+    be read as a whole (or any problem, with ``--strict``) a UsageError.  ``evidence`` reads the
+    contract lines this way too."""
+    from agent.contracts import load_contracts, load_eox, load_header_map
+
+    header_map = None
+    if args.map:
+        try:
+            header_map = load_header_map(args.map)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"header map {args.map}: {exc}") from None
+    try:
+        load = load_contracts(args.contracts, header_map=header_map, date_format=args.date_format)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    eox = load_eox(args.eox) if getattr(args, "eox", None) else None
+    problems = list(load.errors) + (list(eox.errors) if eox else [])
+    for err in problems[:200]:  # cell text from the file: shown, not obeyed by the terminal
+        say(f"ibagent: {err}")
+    if len(problems) > 200:
+        print(f"ibagent: ... and {len(problems) - 200} more problems", file=sys.stderr)
+    for line in load.summary_text().splitlines() + (eox.summary_text().splitlines() if eox else []):
+        say(line)
+    whole_file = [e for e in problems if e.row is None or e.fatal]
+    if whole_file or (getattr(args, "strict", False) and problems):
+        raise UsageError("not reconciling: an input file could not be read as a whole"
+                         + ("" if whole_file else " (--strict)"))
+    return load, eox
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
-    from agent.contracts import load_contracts, load_header_map
-    from agent.contracts import load_eox
     from agent.reconcile import count_by_status
     from agent.reconcile.from_store import reconcile_from_store
     from agent.reports import render_table, write_reconcile_reports
@@ -27,29 +58,11 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         raise UsageError("--window must be 0 or more days")
     if args.format == "xlsx" and not args.out:
         raise UsageError("--format xlsx writes a workbook: give --out DIR")
-    header_map = None
-    if args.map:
-        try:
-            header_map = load_header_map(args.map)
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"header map {args.map}: {exc}") from None
-    try:
-        load = load_contracts(args.contracts, header_map=header_map, date_format=args.date_format)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    eox = load_eox(args.eox) if args.eox else None
-    problems = list(load.errors) + (list(eox.errors) if eox else [])
-    for err in problems[:200]:  # cell text from the file: shown, not obeyed by the terminal
-        say(f"ibagent: {err}")
-    if len(problems) > 200:
-        print(f"ibagent: ... and {len(problems) - 200} more problems", file=sys.stderr)
-    for line in load.summary_text().splitlines() + (eox.summary_text().splitlines() if eox else []):
-        say(line)
-    whole_file = [e for e in problems if e.row is None or e.fatal]
-    if whole_file or (args.strict and problems):
-        print("ibagent: not reconciling: an input file could not be read as a whole"
-              + ("" if whole_file else " (--strict)"), file=sys.stderr)
-        return EXIT_USAGE
+    from agent.reconcile import STATUSES
+
+    wanted = status_set(args.status, STATUSES, "--status")
+    fail_on = status_set(args.fail_on, STATUSES, "--fail-on")
+    load, eox = load_inputs(args)
     store = _require_store(args.db)
     try:
         if store.latest_scan_id() is None:
@@ -58,9 +71,14 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
                                     max_age_days=args.max_age)
     finally:
         store.close()
+    if args.site or wanted:
+        sites = set(args.site or ())
+        rows = [r for r in rows if (not sites or r.site in sites) and (not wanted or r.status in wanted)]
     counts = count_by_status(rows)
     print("reconcile as of " + as_of.isoformat() + ": "
-          + ", ".join(f"{k} {v}" for k, v in counts.items() if v), file=sys.stderr)
+          + (", ".join(f"{k} {v}" for k, v in counts.items() if v) or "no rows")
+          + (f" (only site {', '.join(args.site)})" if args.site else "")
+          + (f" (only {', '.join(sorted(wanted))})" if wanted else ""), file=sys.stderr)
     if args.out:
         meta = {"as_of": as_of.isoformat(), "window_days": args.window, "contracts": list(args.contracts),
                 "eox": list(args.eox or []), "store": args.db}
@@ -85,8 +103,9 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         writer.writerows(map(row_cells, rows))  # None -> empty cell, date -> ISO
         _out(buf.getvalue())
     else:
-        sys.stdout.write(render_table(rows))
-    return EXIT_OK
+        width = table_width(sys.stdout)
+        sys.stdout.write(render_table(rows, width=width, wide=args.wide or width is None))
+    return fail_on_exit(fail_on, counts, "reconcile")
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -166,6 +185,10 @@ def register(sub, common) -> None:
                    help="a device whose last good collection is older than this rests on stale evidence: its "
                         "items are marked and it never proves an absence (default 30; an inventory group's "
                         "data.max_age_days overrides it per device)")
+    p.add_argument("--wide", action="store_true",
+                   help="table: every column whole and every reason, one line per row, however wide (default on a "
+                        "terminal: fit its width, the verdict wrapped; piped: as --wide)")
+    add_filter_options(p, "row", "covered, expiring, lapsed, uncovered, not-seen, unverified, rma-swap, end-of-support")
     p.add_argument("--db", default=common.default_db, help=common.db_help)
     p.set_defaults(func=cmd_reconcile)
 

@@ -49,7 +49,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     try:
         try:
             store.lock()
-            summary = _run_scan(inventory.targets, store, options, inventory.source, redactor, args.progress)
+            # -q off a terminal: not even the minute's status line (the systemd unit's -q --log-file).
+            progress = False if args.quiet and args.progress is None and not sys.stderr.isatty() else args.progress
+            summary = _run_scan(inventory.targets, store, options, inventory.source, redactor, progress)
             pruned = _prune(store, inventory, summary) if args.prune else None
         except StoreLocked as exc:
             say(f"ibagent: {redactor.scrub(str(exc))}")
@@ -134,7 +136,9 @@ def register(sub, common) -> None:
                        "systemd timer: a lock stops two scans of one store from overlapping.")
     p.add_argument("-i", "--inventory", required=True, help="inventory directory (hosts.yaml, groups.yaml, defaults.yaml) or file")
     p.add_argument("--db", default=common.default_db, help=common.db_help)
-    p.add_argument("--transport", choices=("ssh", "netconf", "snmp"), help="use only this transport for every device")
+    p.add_argument("--transport", choices=("ssh", "netconf", "snmp"),
+                   help="use only this transport for every device (telnet cannot be forced: it sends credentials "
+                        "in clear, so only a host or group of the inventory opts in)")
     p.add_argument("--ssh-driver", choices=("asyncssh", "netmiko"), default="asyncssh",
                    help="SSH implementation (default asyncssh; netmiko for unusual devices)")
     progress = p.add_mutually_exclusive_group()

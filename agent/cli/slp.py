@@ -10,6 +10,7 @@ from agent.cli.common import (
     EXIT_DEVICES_FAILED, EXIT_OK, EXIT_USAGE, UsageError, _emit, _get_redactor, _open_store, _parse_day,
     _require_store, _setup_logging, at_least, host_key_settings, say, seconds,
 )
+from agent.cli.filters import add_filter_options, fail_on_exit, status_set
 
 
 def _slp_options(args: argparse.Namespace, targets):
@@ -53,11 +54,20 @@ def cmd_slp_report(args: argparse.Namespace) -> int:
     as_of = _parse_day(args.as_of, "--as-of") if args.as_of else datetime.now(timezone.utc).date()
     if args.days < 1:
         raise UsageError("--days must be at least 1")
+    from agent.slp.status import STATUSES
+
+    wanted = status_set(args.status, STATUSES, "--status")
+    fail_on = status_set(args.fail_on, STATUSES, "--fail-on")
     store = _require_store(args.db)
     try:
         report = slp_report(store, as_of, args.days, args.site)
     finally:
         store.close()
+    if wanted:  # the devices and their usage rows; the entitlement totals stay the site's
+        from dataclasses import replace
+
+        report = replace(report, devices=[d for d in report.devices if d["reporting_status"] in wanted],
+                         rows=[r for r in report.rows if r.get("reporting_status") in wanted])
     text = render(report, args.format)
     if args.out:
         from agent.reports.tabular import atomic_write
@@ -69,7 +79,7 @@ def cmd_slp_report(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     counts = ", ".join(f"{k} {v}" for k, v in report.counts().items() if v) or "no devices"
     print(f"slp report as of {as_of.isoformat()}: {counts}", file=sys.stderr)
-    return EXIT_OK
+    return fail_on_exit(fail_on, report.counts(), "slp report")
 
 
 def cmd_slp_collect(args: argparse.Namespace) -> int:
@@ -175,6 +185,8 @@ def register(sub, common) -> None:
     p.add_argument("--as-of", help="report as of this date, YYYY-MM-DD (default today, UTC)")
     p.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
     p.add_argument("--out", help="write to this file instead of stdout")
+    add_filter_options(p, "device", "ok, due, overdue, never-acked, not-slp; usage rows follow their device, the "
+                       "entitlement totals stay the site's", site=False)
     p.add_argument("--db", default=default_db, help=db_help)
     p.set_defaults(func=cmd_slp_report)
 

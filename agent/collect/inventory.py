@@ -27,7 +27,7 @@ import yaml
 
 from agent.collect import connection_options
 from agent.collect.connection_options import Picked
-from agent.core import platforms
+from agent.core import platforms, ssh_algorithms
 from agent.core.hostkeys import MODES
 from agent.core.models import TRANSPORTS, Credential, Target
 from agent.core.untrusted import InputError, check_expansion, check_yaml_text, decode_utf8, read_capped
@@ -310,6 +310,21 @@ def _host_key_options(options: dict[str, Any], hdata: dict, files: dict[str, Pat
     options["known_hosts"] = tuple(resolved)
 
 
+def _telnet_opt_in(layers: list[dict], transports: list, hosts_file: Path, name: str) -> None:
+    """``transports: [telnet]`` sends credentials in clear, so it is taken only from the host or its
+    groups: in the defaults it would extend silently to every host added later (as ``data.host_keys:
+    insecure``).  ``data.telnet_port`` (default 23; ``port`` is SSH's) must be a TCP port."""
+    if "telnet" not in transports:
+        return
+    source = next(i for i, layer in enumerate(layers) if _pick([layer], "transports") is not None)
+    if source == len(layers) - 1:
+        raise InventoryError("transports: [telnet] sends credentials in clear and is a per-host or per-group "
+                             "opt-in: set it on the host or its group, not in the defaults", hosts_file, name)
+    port = _pick(layers, "telnet_port")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+        raise InventoryError(f"data.telnet_port {port!r} is not a TCP port", hosts_file, name)
+
+
 def load_inventory(path: str | Path, env: dict[str, str] | None = None) -> Inventory:
     """Load and fully resolve an inventory; raise InventoryError naming file and host."""
     path = Path(path)
@@ -379,15 +394,16 @@ class _HostReader:
         bad = [t for t in transports if t not in TRANSPORTS]
         if bad:
             raise InventoryError(f"unknown transport(s) {bad} (known: {', '.join(TRANSPORTS)})", hosts_file, name)
+        _telnet_opt_in(layers, transports, hosts_file, name)
         username = connection_options.first(conn.get("username"), lambda: _pick(layers, "username"))
         password = _secret(resolver, conn.get("password"), _pick(layers, "password"), "password", hosts_file, name)
         enable = _secret(resolver, conn.get("secret"), _pick(layers, "enable_secret"), "enable_secret",
                          hosts_file, name)
-        if "ssh" in transports or "netconf" in transports:
+        if {"ssh", "netconf", "telnet"} & set(transports):
             if not username:
-                raise InventoryError("no username for an SSH/NETCONF transport", hosts_file, name)
+                raise InventoryError("no username for an SSH/NETCONF/telnet transport", hosts_file, name)
             if password is None:
-                raise InventoryError("no password reference for an SSH/NETCONF transport", hosts_file, name)
+                raise InventoryError("no password reference for an SSH/NETCONF/telnet transport", hosts_file, name)
         data = _merged_data(layers)
         options = {k: v for k, v in data.items() if k not in ("site", "transports", "contract_site_ids", "max_age_days")}
         for key in _SECRET_KEYS[2:]:
@@ -396,6 +412,11 @@ class _HostReader:
         options.pop("enable_secret", None)
         options.pop("credentials_file", None)
         _host_key_options(options, hdata, files, hosts_file, name)
+        try:  # data.ssh_algorithms / data.ssh_step_down: a typo is an inventory error, not a failed handshake
+            ssh_algorithms.parse(options.get("ssh_algorithms"))
+            ssh_algorithms.step_down_enabled(options)
+        except ssh_algorithms.AlgorithmError as exc:
+            raise InventoryError(str(exc), hosts_file, name) from None
         max_age = data.get("max_age_days")
         if max_age is not None:
             if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age <= 0:

@@ -49,6 +49,7 @@ from agent.collect.merge import _normalise_outcome, _Part, merge_records  # noqa
 from agent.collect.trust import KnownHostsError, ScanTrust
 from agent.collect.parsing import DEFAULT_BUDGET, Parsed, ParseRunner
 from agent.store import Store, StoreError
+from agent.store import sessions as store_sessions
 from collectors.base import CollectError, CollectResult, Collector
 
 log = logging.getLogger("ibagent.scan")
@@ -112,7 +113,9 @@ class ScanSummary:
     # (a fallback) and for devices collected although a transport failed (fallback or complement).
     attempts: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     insecure: list[str] = field(default_factory=list)  # devices whose host keys were not checked (inventory opt-in)
+    cleartext: list[str] = field(default_factory=list)  # devices sent credentials in clear (telnet, inventory opt-in)
     keys_learned: int = 0  # host keys trusted on first use in this scan
+    weak_crypto: dict[str, list[str]] = field(default_factory=dict)  # device -> findings (agent.core.ssh_algorithms)
 
     @property
     def elapsed(self) -> float:
@@ -157,9 +160,18 @@ def _snmp(options: ScanOptions) -> Collector:
     return SnmpCollector(timeout=options.snmp_timeout, retries=options.snmp_retries)
 
 
+def _telnet(options: ScanOptions) -> Collector:
+    from collectors.telnet import TelnetCollector
+
+    return TelnetCollector(connect_timeout=options.connect_timeout, command_timeout=options.command_timeout)
+
+
 # The collector registry, by transport: adding a transport is a module in collectors/, its name in
 # agent.core.models.TRANSPORTS and one factory here.
-COLLECTORS: dict[str, Callable[[ScanOptions], Collector]] = {"ssh": _ssh, "netconf": _netconf, "snmp": _snmp}
+COLLECTORS: dict[str, Callable[[ScanOptions], Collector]] = {"ssh": _ssh, "netconf": _netconf, "snmp": _snmp,
+                                                             "telnet": _telnet}
+# Transports that run the platform's CLI commands (ssh.commands): what they cover is read the same way.
+_CLI = ("ssh", "telnet")
 
 
 def build_collectors(options: ScanOptions) -> dict[str, Collector]:
@@ -202,10 +214,10 @@ def _covered(transport: str, platform: str, captures: Sequence[Capture]) -> set[
     """The data a successful collection really answered for."""
     out: set[str] = set()
     provides = (_netconf_profile(platform) or {}).get("provides") or {} if transport == "netconf" else {}
-    if transport == "ssh":
+    if transport in _CLI:
         provides = _ssh_provides(platform)
     for cap in captures:
-        if transport == "ssh":
+        if transport in _CLI:
             # A device refusing 'show license ...' (classic IOS) answered: it has no licensing to show.
             if cap.ok or cap.error_kind == "command":
                 out.update(provides.get(cap.command, ()))
@@ -415,6 +427,15 @@ async def run_scan(
                     ended=time.time(), attempts=result.attempts, failures=failures,
                 )
                 learned = trust.record(store, target.name, outcome.host_keys)
+                # Credentials typed over telnet are a clear-text collection for the findings too, even
+                # when telnet was refused and another transport collected the device.
+                in_clear = any(target.name in getattr(c, "sent_in_clear", ()) for c in collectors.values())
+                used = result.transport or ""
+                if in_clear and "telnet" not in used.split("+"):
+                    used = "+".join(filter(None, (used, "telnet")))
+                # What its SSH session negotiated (the collector noted it) and its weak-crypto findings.
+                weak = store_sessions.record(store, scan_id, target, used,
+                                             getattr(collectors.get("ssh"), "sessions", {}).pop(target.name, None))
         except StoreError as exc:
             # Disk full, read-only, I/O error: this device is not saved, and no later one would be.
             summary.unsaved += 1
@@ -422,6 +443,10 @@ async def run_scan(
             stopper.store_failed(redactor.scrub(str(exc)) or "")
             return
         summary.keys_learned += learned
+        if in_clear:
+            summary.cleartext.append(target.name)
+        if weak:
+            summary.weak_crypto[target.name] = weak
         status = "ok" if result.ok else "failed"
         if result.ok:
             summary.ok += 1

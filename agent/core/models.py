@@ -16,8 +16,8 @@ from typing import Any, TypedDict
 from agent.core.hostkeys import HostKeyPolicy
 from agent.core.secret import Secret, conceal, reveal
 
-# Transports a collector can speak.
-TRANSPORTS = ("ssh", "netconf", "snmp")
+# Transports a collector can speak.  telnet is opt-in per host or group (agent.collect.inventory).
+TRANSPORTS = ("ssh", "netconf", "snmp", "telnet")
 
 # Component classes (DESIGN.md "Records").
 COMPONENT_CLASSES = (

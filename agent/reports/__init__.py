@@ -4,7 +4,8 @@
 terminal; ``write_reconcile_reports`` writes them as table text, CSV, JSON and/or XLSX.
 
 Stage: reports. One module per output format (``table``, ``xlsx``, CSV and JSON in ``writers``),
-which rows go on which list (``lists``), the flat and structured cells of a row (``cells``),
+the reconcile workbook's sheets (``workbook``: summary first, status colours), which rows go on
+which list (``lists``), the flat and structured cells of a row (``cells``),
 terminal tables (``tabular``) and the forked per-format writers (``forking``).  May import only
 ``agent.core`` and ``agent.reconcile`` (the rows it writes).
 """

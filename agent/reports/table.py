@@ -1,4 +1,17 @@
-"""Plain aligned text for a terminal."""
+"""Plain aligned text: the reconcile table on a terminal and the ``.txt`` list files.
+
+Three layouts of the same rows (``render_table``):
+
+- **a terminal** (``width`` = its columns): the table fits.  WHY (the verdict, the row's last
+  reason) takes the room the other columns leave and wraps onto continuation lines; when even
+  that does not fit, columns are cut (with "…") and then left out, least needed first, by
+  ``PRIORITY``: SERIAL and STATUS always stay, then PID, SITE, HOST, END, CONTRACT.  A last line
+  says what was cut or left out.  Why that order: a row is acted on by its serial and status;
+  the PID says what to buy, the site where it is; the host and the dates are one lookup away.
+- **a file** (``width=None``, the ``.txt`` lists): every column whole, and every reason, each on
+  its own lines, wrapped at ``FILE_WHY_WIDTH`` characters, never cut.
+- **wide** (``wide=True``, ``--wide``): every column whole, every reason on the row's one line.
+"""
 from __future__ import annotations
 
 from typing import Callable, Iterable, Sequence
@@ -7,44 +20,159 @@ from agent.reconcile import ReconRow, count_by_status
 from agent.reports.lists import renew_groups
 from agent.reports.tabular import aligned_line, column_widths, terminal_cells
 
-# (heading, getter, max width).  The last reason is the verdict ("covered until ...", "drop
-# candidate"), the most useful single line on a terminal.
+# (heading, getter, narrowest a cut may leave it; 0: never cut).  Display order.
 Column = tuple[str, Callable[[ReconRow], object], int]
 DEFAULT_COLUMNS: tuple[Column, ...] = (
-    ("STATUS", lambda r: r.status, 14),
-    ("SERIAL", lambda r: r.serial, 20),
-    ("PID", lambda r: r.base_pid, 22),
-    ("HOST", lambda r: r.hostname or r.device, 24),
-    ("SITE", lambda r: r.site, 18),
-    ("CONTRACT", lambda r: r.contract_number, 14),
-    ("END", lambda r: r.coverage_end or "", 10),
-    ("WHY", lambda r: r.reasons[-1] if r.reasons else "", 90),
+    ("STATUS", lambda r: r.status, 0),
+    ("SERIAL", lambda r: r.serial, 0),
+    ("PID", lambda r: r.base_pid, 12),
+    ("HOST", lambda r: r.hostname or r.device, 10),
+    ("SITE", lambda r: r.site, 8),
+    ("CONTRACT", lambda r: r.contract_number, 8),
+    ("END", lambda r: r.coverage_end or "", 0),
 )
+# Kept first to last; a column not named here goes first when room runs out.
+PRIORITY = ("SERIAL", "STATUS", "PID", "SITE", "HOST", "END", "CONTRACT")
+ALWAYS = ("SERIAL", "STATUS")
+WHY = "WHY"
+WHY_MIN = 20  # WHY's share is a quarter of the line, at least this (or the verdict's length)
+WHY_FLOOR = 10  # what WHY gets when SERIAL and STATUS alone leave less
+FILE_WHY_WIDTH = 90
+GAP = 2  # blanks between columns (tabular.aligned_line)
 
 
 def render_table(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_COLUMNS,
-                 group_by_contract: bool = False, totals: bool = True) -> str:
-    """Rows as aligned columns; ``group_by_contract`` puts a heading per (contract, end date)."""
+                 group_by_contract: bool = False, totals: bool = True, width: int | None = None,
+                 wide: bool = False) -> str:
+    """Rows as aligned columns; ``group_by_contract`` puts a heading per (contract, end date).
+    ``width``: fit a terminal that wide; None: the file layout; ``wide``: one line per row."""
     rows = list(rows)
-    getters = [get for _, get, _ in columns]
-    caps = [cap for _, _, cap in columns]
-    cells = [terminal_cells([get(r) for get in getters], caps) for r in rows]
-    widths = column_widths([h for h, _, _ in columns], cells)
+    headings = [h for h, _, _ in columns]
+    cells = [terminal_cells([get(r) for _, get, _ in columns]) for r in rows]
+    if wide or width is None:
+        reasons = [terminal_cells(r.reasons) for r in rows]
+        why = ([["; ".join(rs)] for rs in reasons] if wide
+               else [_wrap_all(rs, FILE_WHY_WIDTH) for rs in reasons])
+        keep, widths, note = list(range(len(columns))), column_widths(headings, cells), ""
+    else:
+        verdicts = terminal_cells([r.reasons[-1] if r.reasons else "" for r in rows])
+        keep, widths, why_width, note = fit(headings, [h[2] for h in columns], cells, verdicts, width)
+        why = [_wrap(v, why_width) for v in verdicts]
+    indent = sum(widths[i] + GAP for i in keep)
 
-    def line(values: Sequence[str]) -> str:
-        return aligned_line(values, widths)
+    shown_widths = [widths[k] for k in keep] + [0]
+    pad = " " * indent
+    cutting = width is not None and not wide  # the file and wide layouts show every cell whole
 
-    out = [line([h for h, _, _ in columns]), line(["-" * w for w in widths])]
+    def lines_of(i: int) -> list[str]:
+        values = [_cut(cells[i][k], widths[k]) for k in keep] if cutting else [cells[i][k] for k in keep]
+        values.append(why[i][0] if why[i] else "")
+        first = aligned_line(values, shown_widths)
+        return [first, *(pad + more for more in why[i][1:])] if len(why[i]) > 1 else [first]
+
+    head = [headings[k] for k in keep] + [WHY]
+    out = [aligned_line(head, [widths[k] for k in keep] + [0]),
+           aligned_line(["-" * widths[k] for k in keep] + ["-" * len(WHY)], [widths[k] for k in keep] + [0])]
     if group_by_contract:
         index = {id(r): i for i, r in enumerate(rows)}
         for contract, end, group in renew_groups(rows):
             out.append(f"# contract {contract or '(none)'}, coverage ends {end or '?'}: {len(group)} item(s)")
-            out.extend(line(cells[index[id(r)]]) for r in group)
+            for r in group:
+                out.extend(lines_of(index[id(r)]))
     else:
-        out.extend(line(c) for c in cells)
+        for i in range(len(rows)):
+            out.extend(lines_of(i))
+    tail = []
     if totals:
         counts = {k: v for k, v in count_by_status(rows).items() if v}
+        tail.append(f"{len(rows)} row(s)" + (": " + ", ".join(f"{v} {k}" for k, v in counts.items())
+                                             if counts else ""))
+    if note:
+        tail.append(note)
+    if tail:
         out.append("")
-        out.append(f"{len(rows)} row(s)" + (": " + ", ".join(f"{v} {k}" for k, v in counts.items())
-                                            if counts else ""))
+        for line in tail:  # on a terminal, these wrap too
+            out.extend(_wrap(line, width) if width and not wide else [line])
     return "\n".join(out) + "\n"
+
+
+def fit(headings: Sequence[str], floors: Sequence[int], cells: Sequence[Sequence[str]], verdicts: Sequence[str],
+        width: int) -> tuple[list[int], list[int], int, str]:
+    """Which columns to show and how wide, in ``width`` characters: ``(kept column indexes,
+    widths, WHY's width, a note naming what was cut or left out, or "")``.  First the columns
+    over their floor are cut down to it, least needed first; then columns are left out, least
+    needed first; SERIAL and STATUS always stay (a row cannot be acted on without them)."""
+    widths = column_widths(headings, cells)
+    why_natural = max([len(WHY)] + [len(v) for v in verdicts])
+    rank = {h: n for n, h in enumerate(PRIORITY)}
+    least_first = sorted(range(len(headings)), key=lambda i: -rank.get(headings[i], -1))
+    keep = set(range(len(headings)))
+    cut: list[str] = []
+    dropped: list[str] = []
+
+    want = min(why_natural, max(WHY_MIN, width // 4))  # WHY's share: a quarter of the line
+
+    def room() -> int:
+        return width - sum(widths[i] + GAP for i in keep)
+
+    for i in least_first:  # the least needed column first: cut it to its floor, else leave it out
+        if room() >= want:
+            break
+        floor = max(floors[i], len(headings[i]))
+        if floors[i] and widths[i] > floor:
+            widths[i] = max(floor, widths[i] - (want - room()))
+            cut.append(headings[i])
+        if room() < want and headings[i] not in ALWAYS:
+            keep.discard(i)
+            dropped.append(headings[i])
+    kept = sorted(keep)
+    why_width = max(room(), WHY_FLOOR)  # narrower than SERIAL + STATUS + this, lines overflow
+    note = ""
+    if cut or dropped:
+        parts = ([f"{', '.join(dropped)} left out"] if dropped else []) + (
+            [f"{', '.join(h for h in cut if h not in dropped)} cut"] if set(cut) - set(dropped) else [])
+        note = f"({width} columns: {'; '.join(parts)}; --wide shows every column and reason)"
+    return kept, widths, why_width, note
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def _wrap_all(reasons: Sequence[str], width: int) -> list[str]:
+    """Every reason, each starting on a line of its own, wrapped: a list file keeps them all."""
+    out: list[str] = []
+    for reason in reasons:
+        out.extend(_wrap(reason, width))
+    return out
+
+
+_WRAPPED: dict[tuple[str, int], list[str]] = {}
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, broken at blanks (a word longer than the
+    line, a path, is broken inside).  Not textwrap: its regex chunking costs about ten times as
+    much, and a list file of 10^5 rows wraps hundreds of thousands of reasons, most of them the
+    same few texts (hence the memo, bounded)."""
+    if len(text) <= width:
+        return [text]
+    key = (text, width)
+    hit = _WRAPPED.get(key)
+    if hit is not None:
+        return hit
+    lines: list[str] = []
+    start, end = 0, len(text)
+    while end - start > width:  # one search per line, not a step per word
+        cut = text.rfind(" ", start, start + width + 1)
+        if cut <= start:  # no blank within reach: break inside the word
+            lines.append(text[start:start + width])
+            start += width
+        else:
+            lines.append(text[start:cut])
+            start = cut + 1
+    lines.append(text[start:])
+    if len(_WRAPPED) > 50_000:
+        _WRAPPED.clear()
+    _WRAPPED[key] = lines
+    return lines

@@ -10,10 +10,11 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from agent.reports.forking import Failed, JobError, describe, run_jobs
 from agent.reconcile import ReconRow
 from agent.reports.cells import COLUMNS, row_cells, row_record
-from agent.reports.tabular import atomic_write, json_array_lines, neutralise
+from agent.reports.tabular import atomic_write, json_array_lines
 from agent.reports.lists import renew_groups, select_lists, title_of
 from agent.reports.table import render_table
-from agent.reports.xlsx import Sheet, write_workbook
+from agent.reports.workbook import reconcile_sheets
+from agent.reports.xlsx import write_workbook
 
 _atomic_write = atomic_write  # the name the writers below use
 
@@ -45,11 +46,9 @@ def _table(path: Path, name: str, rows: Sequence[ReconRow], meta: Mapping[str, A
     _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def _xlsx(path: Path, lists: Mapping[str, Sequence[ReconRow]], meta: Mapping[str, Any]) -> None:
-    sheets = [Sheet(name, COLUMNS, map(row_cells, rows), len(rows)) for name, rows in lists.items()]
-    if meta:
-        about = [[neutralise(str(k)), neutralise(str(v))] for k, v in meta.items()]
-        sheets.append(Sheet("about", None, about, len(about), width=2))
+def _xlsx(path: Path, lists: Mapping[str, Sequence[ReconRow]], meta: Mapping[str, Any],
+          rows: Sequence[ReconRow] | None = None) -> None:
+    sheets = reconcile_sheets(lists, meta, rows)  # summary first, one sheet per list, about
     _atomic_write(path, lambda tmp: write_workbook(tmp, sheets))
 
 
@@ -99,7 +98,7 @@ def write_reconcile_reports(rows: Iterable[ReconRow], out_dir: str | Path,
     for fmt, (file_name, write) in WORKBOOK_FORMATS.items():
         if fmt in jobs:
             written.append(out / file_name)
-            jobs[fmt].append(partial(write, written[-1], chosen, meta))
+            jobs[fmt].append(partial(write, written[-1], chosen, meta, rows))
     # One job per format, in forked children when the rows are many (each format reads all rows
     # and writes its own files: nothing to send back, so two cores write in about half the time).
     by_format = [partial(_run_all, steps) for steps in jobs.values()]

@@ -5,7 +5,14 @@ seven report sheets are about 5.5 million cells.  openpyxl's write-only mode bui
 and an XML element per value and took 66 s; XlsxWriter took 30 s.  This writer formats each row
 as one string and streams it into the zip member: a few seconds.  The subset is fixed and small:
 inline strings, numbers, booleans, dates with a date format, a bold header row frozen in place,
-an autofilter over the data, one sheet per list.
+an autofilter over the data, one sheet per list; and what makes a sheet readable on screen and on
+paper: column widths from the content (the header and the first rows, capped), a fill per value
+of one column (the status), bold or filled cells (``Styled``), and a print setup (landscape, fit
+to one page wide, the header row repeated on every page, sheet name and page in the footer; no
+paper size, so A4 and Letter both print as the printer's default).
+
+Styles are numbered as cells ask for them and styles.xml is written after the sheets: the set of
+fills is not known before the rows have streamed past.
 
 Text is written as the value itself: characters XML 1.0 cannot carry (control characters) use
 SpreadsheetML's ``_xHHHH_`` escape, which Excel and openpyxl decode back, and a literal
@@ -20,7 +27,8 @@ from functools import partial
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from itertools import chain, islice
+from typing import Any, Iterable, Mapping, Sequence
 from xml.sax.saxutils import quoteattr
 
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -28,8 +36,15 @@ _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _EPOCH = date(1899, 12, 30)  # Excel's day 0 in the 1900 date system (past its 1900 leap-year bug)
 
-# Style indexes into cellXfs below.
+# Style indexes into cellXfs: these four always exist, in this order; others are added by _Styles.
 _BOLD, _DATE, _DATETIME = 1, 2, 3
+_FMT_DATE, _FMT_DATETIME = 164, 165
+
+# Column widths, in Excel's unit (about one digit of the default font).
+_WIDTH_SAMPLE = 1000  # rows looked at: the sheet is streamed, the widths are written before the data
+_MIN_WIDTH, _MAX_WIDTH = 4, 60
+_FILTER_BUTTON = 3  # the autofilter's drop-down button sits over the header's last characters
+_SELECTED = ' tabSelected="1"'  # the first sheet is the one shown on opening
 
 # Characters that need more than the plain text: markup, CR, XML-illegal controls, lone
 # surrogates, and text that would read as an _xHHHH_ escape.
@@ -64,21 +79,83 @@ def column_letter(n: int) -> str:
     return letters
 
 
+@dataclass(frozen=True)
+class Styled:
+    """A cell value written bold and/or on a background colour (``fill``: "RRGGBB")."""
+    value: Any
+    bold: bool = False
+    fill: str | None = None
+
+
 @dataclass
 class Sheet:
     name: str  # at most 31 characters, none of []:*?/\\
-    header: Sequence[str] | None  # bold, frozen, filtered; None for a plain sheet
+    header: Sequence[str] | None  # bold, frozen, filtered, repeated on printed pages; None for a plain sheet
     rows: Iterable[Sequence[Any]]
     count: int  # how many rows ``rows`` gives: the sheet's extent is written before its data
     width: int = 0  # columns; default: the header's
+    widths: Sequence[float] | None = None  # column widths; default: from the header and the first rows
+    fill_column: int | None = None  # the column whose values pick a cell fill from ``fills``
+    fills: Mapping[str, str] | None = None  # value -> "RRGGBB"
+    filter_rows: int | None = None  # rows under the header the autofilter covers; default: all
 
     def extent(self) -> str:
         width = max(self.width or len(self.header or ()), 1)
         return f"A1:{column_letter(width)}{max(self.count + (self.header is not None), 1)}"
 
+    def filter_extent(self) -> str:
+        rows = self.count if self.filter_rows is None else min(self.filter_rows, self.count)
+        width = max(self.width or len(self.header or ()), 1)
+        return f"A1:{column_letter(width)}{rows + 1}"
+
     @property
     def filtered(self) -> bool:
-        return self.header is not None and self.count > 0
+        return self.header is not None and self.count > 0 and self.filter_rows != 0
+
+
+_APPLY_FMT, _APPLY_FONT, _APPLY_FILL = ' applyNumberFormat="1"', ' applyFont="1"', ' applyFill="1"'
+
+
+class _Styles:
+    """cellXfs entries by (number format, bold, fill), numbered in the order cells ask for them."""
+
+    def __init__(self) -> None:
+        self.fills: list[str] = []
+        self.xfs: list[tuple[int, bool, str | None]] = [
+            (0, False, None), (0, True, None), (_FMT_DATE, False, None), (_FMT_DATETIME, False, None)]
+        self._index = {xf: i for i, xf in enumerate(self.xfs)}
+
+    def xf(self, fmt: int = 0, bold: bool = False, fill: str | None = None) -> int:
+        key = (fmt, bold, fill.upper() if fill else None)
+        if key not in self._index:
+            if key[2] is not None and key[2] not in self.fills:
+                if not re.fullmatch("[0-9A-F]{6}", key[2]):
+                    raise ValueError(f"fill {fill!r}: expected six hex digits RRGGBB")
+                self.fills.append(key[2])
+            self._index[key] = len(self.xfs)
+            self.xfs.append(key)
+        return self._index[key]
+
+    def xml(self) -> str:
+        # Fills 0 and 1 are reserved by the format (none, gray125); ours follow.
+        fills = "".join(f'<fill><patternFill patternType="solid"><fgColor rgb="FF{c}"/><bgColor indexed="64"/>'
+                        "</patternFill></fill>" for c in self.fills)
+        xfs = "".join(
+            f'<xf numFmtId="{fmt}" fontId="{int(bold)}" fillId="{self.fills.index(fill) + 2 if fill else 0}" '
+            f'borderId="0" xfId="0"{_APPLY_FMT if fmt else ""}{_APPLY_FONT if bold else ""}'
+            f'{_APPLY_FILL if fill else ""}/>' for fmt, bold, fill in self.xfs)
+        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{_MAIN_NS}">'
+                f'<numFmts count="2"><numFmt numFmtId="{_FMT_DATE}" formatCode="yyyy-mm-dd"/>'
+                f'<numFmt numFmtId="{_FMT_DATETIME}" formatCode="yyyy-mm-dd hh:mm:ss"/></numFmts>'
+                '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+                '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+                f'<fills count="{len(self.fills) + 2}"><fill><patternFill patternType="none"/></fill>'
+                f'<fill><patternFill patternType="gray125"/></fill>{fills}</fills>'
+                '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+                '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+                f'<cellXfs count="{len(self.xfs)}">{xfs}</cellXfs>'
+                '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+                '</styleSheet>')
 
 
 def _text_cell(ref: str, value: str, style: str = "") -> str:
@@ -86,44 +163,110 @@ def _text_cell(ref: str, value: str, style: str = "") -> str:
     return f'<c r="{ref}" t="inlineStr"{style}><is><t xml:space="preserve">{text}</t></is></c>'
 
 
-def _cell(ref: str, value: Any) -> str:
+class _Prebuilt:
+    """A cell written the same way on every row but for its reference (a filled status cell)."""
+    __slots__ = ("rest",)
+
+    def __init__(self, value: Any, styles: _Styles, fill: str) -> None:
+        self.rest = _cell("", value, styles, fill=fill)[len('<c r=""'):]
+
+
+def _cell(ref: str, value: Any, styles: _Styles | None = None, bold: bool = False, fill: str | None = None) -> str:
     kind = type(value)
-    if kind is str:
-        return _text_cell(ref, value)
+    if kind is _Prebuilt:
+        return f'<c r="{ref}"{value.rest}'
+    if kind is Styled:
+        return _cell(ref, value.value, styles, value.bold, value.fill)
+    # A cell with neither bold nor fill keeps the four fixed styles (the common, fast case).
+    plain = styles is None or not (bold or fill)
+    if kind is str or value is None:
+        style = "" if plain else f' s="{styles.xf(0, bold, fill)}"'
+        return _text_cell(ref, value or "", style)
     if kind is bool:
-        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+        style = "" if plain else f' s="{styles.xf(0, bold, fill)}"'
+        return f'<c r="{ref}" t="b"{style}><v>{int(value)}</v></c>'
     if kind is int or kind is float:
-        return f'<c r="{ref}"><v>{value!r}</v></c>'
+        style = "" if plain else f' s="{styles.xf(0, bold, fill)}"'
+        return f'<c r="{ref}"{style}><v>{value!r}</v></c>'
     if kind is datetime:
         serial = (value - datetime(1899, 12, 30, tzinfo=value.tzinfo)).total_seconds() / 86400
-        return f'<c r="{ref}" s="{_DATETIME}"><v>{serial!r}</v></c>'
+        style = _DATETIME if plain else styles.xf(_FMT_DATETIME, bold, fill)
+        return f'<c r="{ref}" s="{style}"><v>{serial!r}</v></c>'
     if kind is date:
-        return f'<c r="{ref}" s="{_DATE}"><v>{(value - _EPOCH).days}</v></c>'
-    return _cell(ref, str(value))
+        style = _DATE if plain else styles.xf(_FMT_DATE, bold, fill)
+        return f'<c r="{ref}" s="{style}"><v>{(value - _EPOCH).days}</v></c>'
+    return _cell(ref, str(value), styles, bold, fill)
 
 
-def _write_sheet(sheet: Sheet, out) -> None:
+def _shown_length(value: Any) -> int:
+    """About how many characters a cell shows: what its column should be wide enough for."""
+    if type(value) is Styled:
+        value = value.value
+    if value is None:
+        return 0
+    if type(value) is datetime:
+        return 19
+    if type(value) is date:
+        return 10
+    if type(value) is bool:
+        return 5
+    text = value if type(value) is str else str(value)
+    return max(map(len, text.split("\n"))) if "\n" in text else len(text)
+
+
+def auto_widths(header: Sequence[Any] | None, sample: Sequence[Sequence[Any]], width: int) -> list[float]:
+    """Column widths that show the header (and its filter button) and the sample's values, capped."""
+    longest = [0] * width
+    for j, h in enumerate(header or ()):
+        longest[j] = _shown_length(h) + _FILTER_BUTTON
+    for values in sample:
+        for j, v in enumerate(values[:width]):
+            n = len(v) if type(v) is str and "\n" not in v else _shown_length(v)
+            if n > longest[j]:
+                longest[j] = n
+    return [min(max(n + 1, _MIN_WIDTH), _MAX_WIDTH) for n in longest]
+
+
+def _write_sheet(sheet: Sheet, out, styles: _Styles, selected: bool = False) -> None:
     width = max(sheet.width or len(sheet.header or ()), 1)
     letters = [column_letter(i) for i in range(1, width + 1)]
+    rows: Iterable[Sequence[Any]] = sheet.rows
+    widths = sheet.widths
+    if widths is None:
+        # Widths come first in the XML: look at the first rows, then stream them and the rest.
+        rows = iter(rows)
+        sample = list(islice(rows, _WIDTH_SAMPLE))
+        widths = auto_widths(sheet.header, sample, width)
+        rows = chain(sample, rows)
+    cols = "".join(f'<col min="{j}" max="{j}" width="{w:g}" customWidth="1"/>' for j, w in enumerate(widths, 1))
     frozen = ('<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
               '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>' if sheet.header is not None else "")
     out.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN_NS}" '
-              f'xmlns:r="{_REL_NS}"><dimension ref="{sheet.extent()}"/><sheetViews><sheetView workbookViewId="0">'
-              f'{frozen}</sheetView></sheetViews><sheetData>'.encode())
+              f'xmlns:r="{_REL_NS}"><sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+              f'<dimension ref="{sheet.extent()}"/><sheetViews><sheetView workbookViewId="0"'
+              f'{_SELECTED if selected else ""}>{frozen}</sheetView></sheetViews>'
+              f'<sheetFormatPr defaultRowHeight="15"/>{f"<cols>{cols}</cols>" if cols else ""}<sheetData>'.encode())
     n = 0
     if sheet.header is not None:
         n = 1
-        out.write(('<row r="1">' + "".join(_text_cell(f"{letters[j]}1", h, f' s="{_BOLD}"')
-                                           for j, h in enumerate(sheet.header)) + "</row>").encode())
+        out.write(('<row r="1">' + "".join(
+            _cell(f"{letters[j]}1", h, styles) if type(h) is Styled else _text_cell(f"{letters[j]}1", h, f' s="{_BOLD}"')
+            for j, h in enumerate(sheet.header)) + "</row>").encode())
+    fill_at = sheet.fill_column
+    # Each fill value's cell made once: a filled status cell costs a dict lookup per row.
+    filled = {v: _Prebuilt(v, styles, c) for v, c in (sheet.fills or {}).items()} if fill_at is not None else {}
     body = []
-    for values in sheet.rows:
+    for values in rows:
         n += 1
+        if filled and len(values) > fill_at and values[fill_at] in filled:
+            values = list(values)
+            values[fill_at] = filled[values[fill_at]]
         if len(values) > len(letters):
             letters += [column_letter(i) for i in range(len(letters) + 1, len(values) + 1)]
         # Text cells are the common case: _text_cell written out, without a call per cell.
         cells = [f'<c r="{letters[j]}{n}" t="inlineStr"><is><t xml:space="preserve">'
                  f'{v if not _SPECIAL.search(v) else escape_text(v)}</t></is></c>'
-                 if type(v) is str else _cell(f"{letters[j]}{n}", v)
+                 if type(v) is str else _cell(f"{letters[j]}{n}", v, styles)
                  for j, v in enumerate(values) if v is not None and v != ""]
         body.append(f'<row r="{n}">{"".join(cells)}</row>')
         if len(body) == 1000:
@@ -132,7 +275,13 @@ def _write_sheet(sheet: Sheet, out) -> None:
     out.write("".join(body).encode("utf-8", "surrogatepass"))
     if n - (sheet.header is not None) != sheet.count:
         raise ValueError(f"sheet {sheet.name}: {n - (sheet.header is not None)} rows given, {sheet.count} announced")
-    tail = f'<autoFilter ref="{sheet.extent()}"/>' if sheet.filtered else ""
+    tail = f'<autoFilter ref="{sheet.filter_extent()}"/>' if sheet.filtered else ""
+    # Printed: landscape, one page wide and as many long as it takes (fitToHeight 0), grid lines on,
+    # the sheet's name and the page in the footer.  No paperSize: A4 or Letter, as the printer has.
+    tail += ('<printOptions gridLines="1"/>'
+             '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.6" header="0.3" footer="0.3"/>'
+             '<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+             '<headerFooter><oddFooter>&amp;L&amp;A&amp;RPage &amp;P of &amp;N</oddFooter></headerFooter>')
     out.write(f"</sheetData>{tail}</worksheet>".encode())
 
 
@@ -172,31 +321,25 @@ def write_workbook(path: str | Path, sheets: Sequence[Sheet]) -> None:
         # Excel keeps an autofilter's range in a hidden defined name as well as on the sheet.
         filters = "".join(
             f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
-            f"{_quote_sheet(s.name)}!{_absolute(s.extent())}</definedName>"
+            f"{_quote_sheet(s.name)}!{_absolute(s.filter_extent())}</definedName>"
             for i, s in enumerate(sheets) if s.filtered)
+        # The header row printed at the top of every page; the print area is the sheet's extent,
+        # so that long text running on over empty cells does not add columns to the printout.
+        filters += "".join(
+            f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">{_quote_sheet(s.name)}!$1:$1</definedName>'
+            for i, s in enumerate(sheets) if s.header is not None)
+        filters += "".join(
+            f'<definedName name="_xlnm.Print_Area" localSheetId="{i}">{_quote_sheet(s.name)}!'
+            f"{_absolute(s.extent())}</definedName>" for i, s in enumerate(sheets))
         put("xl/workbook.xml", (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_MAIN_NS}" '
             f'xmlns:r="{_REL_NS}"><bookViews><workbookView/></bookViews><sheets>{names}</sheets>'
             + (f"<definedNames>{filters}</definedNames>" if filters else "") + "</workbook>"))
-        put("xl/styles.xml", (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{_MAIN_NS}">'
-            '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
-            '<numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm:ss"/></numFmts>'
-            '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
-            '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
-            '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-            '<fill><patternFill patternType="gray125"/></fill></fills>'
-            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-            '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-            '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-            '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-            '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
-            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-            '</styleSheet>'))
+        styles = _Styles()
         for i, sheet in enumerate(sheets, 1):
             with zf.open(_member(f"xl/worksheets/sheet{i}.xml"), "w", force_zip64=True) as out:
-                _write_sheet(sheet, out)
+                _write_sheet(sheet, out, styles, selected=(i == 1))
+        put("xl/styles.xml", styles.xml())
 
 
 def _member(name: str) -> zipfile.ZipInfo:

@@ -3,7 +3,7 @@ queries the fleet reads share.  Only ever add a migration; a store newer than th
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 10
 DEFAULT_DB = "ibagent.db"
 
 _SCHEMA = """
@@ -307,10 +307,60 @@ def _schema_v8(db) -> None:
         db.execute("ALTER TABLE captures ADD COLUMN text_sha256 TEXT REFERENCES blobs(sha256)")
 
 
+# Version 9 (additive): what each SSH session negotiated (issue 13: old gear needs sha1 key exchange,
+# CBC, ssh-rsa; auditors want to see where) and the findings about a device's collection (weak
+# crypto: those algorithms, SNMP v1 / noAuthNoPriv / MD5 / DES, telnet).  ``findings.kind`` keeps
+# the table general: weak crypto is the first kind.
+_SCHEMA_V9 = """
+CREATE TABLE IF NOT EXISTS sessions (
+    scan_id INTEGER NOT NULL, device TEXT NOT NULL,
+    transport TEXT NOT NULL,           -- ssh
+    driver TEXT,                       -- asyncssh | netmiko
+    profile TEXT,                      -- data.ssh_algorithms profile that connected (modern | legacy | ancient | custom)
+    stepped_down_from TEXT,            -- the inventory's profile when data.ssh_step_down widened it, else ''
+    kex TEXT, cipher TEXT, mac TEXT, hostkey TEXT,
+    PRIMARY KEY (scan_id, device, transport)
+);
+CREATE TABLE IF NOT EXISTS findings (
+    scan_id INTEGER NOT NULL, device TEXT NOT NULL,
+    kind TEXT NOT NULL,                -- weak-crypto
+    subject TEXT NOT NULL,             -- "ssh kex", "snmp auth", "transport"...
+    value TEXT NOT NULL,
+    why TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS findings_by_device ON findings(scan_id, device)
+"""
+
+
+def _schema_v9(db) -> None:
+    # A callable like v5-v8; CREATE ... IF NOT EXISTS makes it safe to run twice.
+    for statement in _SCHEMA_V9.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+# Version 10: each device row's canonical version is recomputed from the version as the device
+# printed it (``os_version``, kept raw for this), by the rules of the ibagent that opens the store.
+# Why: the NX-OS form changed to Cisco's own (``10.2(3)``, was ``10.2.3``; interim builds whole,
+# ``16.1(2.133b)``, were cut to ``16.1``), so without it the first diff after an upgrade of ibagent
+# would report a version change on every NX-OS device, which did not happen.
+def _schema_v10(db) -> None:
+    from agent.core.versions import canonical_version
+
+    rows = db.execute("SELECT rowid, platform, os_version, version FROM devices "
+                      "WHERE coalesce(os_version, '') != ''").fetchall()
+    changed = []
+    for rowid, platform, os_version, version in rows:
+        new = canonical_version(platform or "", os_version)
+        if new != (version or ""):
+            changed.append((new, rowid))
+    db.executemany("UPDATE devices SET version = ? WHERE rowid = ?", changed)
+
+
 # version -> statements (or a function of the connection) bringing a store from version-1 to it.
 # Only ever add to this.  Every migration checks before it adds, so running one twice is harmless.
 _MIGRATIONS = {2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _schema_v5, 6: _schema_v6, 7: _schema_v7,
-               8: _schema_v8}
+               8: _schema_v8, 9: _schema_v9, 10: _schema_v10}
 
 
 # Every device of the fleet as of a scan S (as SNAPSHOT_SQL, failed-only devices included) at its

@@ -7,13 +7,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 from agent.store import Store
+from agent.store import sessions as store_sessions
 
 DEVICE_COLUMNS = (
     "hostname", "platform", "site", "name", "class", "pid", "base_pid", "serial", "version",
     "contractable", "reason", "parent", "transport", "device", "scan_id", "capture_id",
     "collected_at", "age_days", "latest_status", "latest_error",
+    "ssh_driver", "ssh_profile", "ssh_stepped_down_from", "ssh_kex", "ssh_cipher", "ssh_mac", "ssh_hostkey",
+    "weak_crypto",
 )
-TABLE_COLUMNS = ("device", "hostname", "site", "name", "class", "pid", "serial", "version", "contractable")
+TABLE_COLUMNS = ("device", "hostname", "site", "name", "class", "pid", "serial", "version", "contractable", "crypto")
 
 
 def device_rows(store: Store, scan_id: int | None = None, include_virtual: bool = True) -> list[dict[str, Any]]:
@@ -26,6 +29,9 @@ def device_rows(store: Store, scan_id: int | None = None, include_virtual: bool 
     started = {s["id"]: s["started"] for s in store.scans()}
     now = time.time()
     when = {key: started.get(key[0]) for key in by_key}
+    # What the collection behind each device's items negotiated, and its weak-crypto findings.
+    sessions = store_sessions.sessions_of(store, by_key)
+    findings = store_sessions.findings_of(store, by_key)
     for comp in store.components_of(by_key):
         dev = by_key[(comp["scan_id"], comp["device"])]
         if not include_virtual and not comp["contractable"]:
@@ -57,9 +63,24 @@ def device_rows(store: Store, scan_id: int | None = None, include_virtual: bool 
                 "age_days": _age(when[(comp["scan_id"], comp["device"])], now),
                 "latest_attempt_scan": dev["latest_attempt_scan"],
                 "latest_error": _latest_error(dev),
+                **_crypto(sessions.get((comp["scan_id"], comp["device"])),
+                          findings.get((comp["scan_id"], comp["device"]), [])),
             }
         )
     return rows
+
+
+def _crypto(session: dict[str, str] | None, findings: list[dict[str, str]]) -> dict[str, Any]:
+    """The SSH session and weak-crypto columns of a device's rows: flat fields for CSV, the findings
+    also as a list for JSON; ``crypto`` is the short table cell (weak / ok / '' when unknown)."""
+    session = session or {}
+    weak = [f for f in findings if f["kind"] == store_sessions.WEAK_CRYPTO]
+    return {
+        **{f"ssh_{k}": session.get(k, "") for k in store_sessions.SESSION_FIELDS},
+        "weak_crypto": "; ".join(f"{f['subject']} {f['value']}: {f['why']}" for f in weak),
+        "weak_crypto_findings": [{k: f[k] for k in ("subject", "value", "why")} for f in weak],
+        "crypto": f"weak ({len(weak)})" if weak else ("ok" if session else ""),
+    }
 
 
 def _latest_error(dev) -> str:
