@@ -107,3 +107,15 @@ def test_quote_command_on_the_demo_store_gives_the_demos_lines(demo, tmp_path):
     written = subprocess.run(args + ["--format", "xlsx", "--out", str(tmp_path / "q.xlsx")], capture_output=True,
                              text=True, timeout=120)
     assert written.returncode == 0 and (tmp_path / "q.xlsx").stat().st_size > 0
+
+
+def test_workbook_marks_the_lines_to_look_at(demo):
+    openpyxl = pytest.importorskip("openpyxl")
+    out, _ = demo
+    ws = openpyxl.load_workbook(out / "quote.xlsx")["quote"]
+    state = [c.value for c in ws[1]].index("state") + 1
+    fills = {}
+    for row in ws.iter_rows(min_row=2):
+        fills.setdefault(row[state - 1].value, set()).add(row[state - 1].fill.fgColor.rgb[-6:])
+    assert fills["blocked"] == {"F4CCCC"} and fills["unpriced"] == {"FFF2CC"}
+    assert "F4CCCC" not in fills["priced"]

@@ -133,6 +133,10 @@ def _xlsx_value(value: Any) -> Any:
     return value
 
 
+# The lines a buyer must look at before sending the sheet: light fills, readable in grey print.
+STATE_FILLS = {"blocked": "F4CCCC", "flagged": "FCE4D6", "unpriced": "FFF2CC"}
+
+
 def write_xlsx(path: Path, lines: Sequence[QuoteLine], sums: Totals, meta: Mapping[str, Any]) -> None:
     """Sheets: quote (every line), totals (per currency, contract, site), about (the inputs)."""
     body = [list(map(_xlsx_value, _values(q))) for q in lines]
@@ -145,7 +149,8 @@ def write_xlsx(path: Path, lines: Sequence[QuoteLine], sums: Totals, meta: Mappi
                     for (s, _), t in sums.by_site.items()])
     about = [[neutralise(str(k)), neutralise(", ".join(map(str, v)) if isinstance(v, list) else str(v))]
              for k, v in meta.items()]
-    sheets = [Sheet("quote", COLUMNS, body, len(body)), Sheet("totals", head, sums_rows, len(sums_rows)),
+    sheets = [Sheet("quote", COLUMNS, body, len(body), fill_column=COLUMNS.index("state"), fills=STATE_FILLS),
+              Sheet("totals", head, sums_rows, len(sums_rows)),
               Sheet("about", None, about, len(about), width=2)]
     atomic_write(path, lambda tmp: write_workbook(tmp, sheets))
 
