@@ -103,6 +103,12 @@ def run_demo(args, redactor, scan, open_store, print_summary) -> int:
     print(f"demo: reconciled against {contracts.name} and {eox.name} as of {as_of}: "
           + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
     print(f"demo: {len(written)} report files in {out}/reports/ (renew, add, drop, transfer, refresh, ...)")
+    from agent.demo.quote import demo_quote  # the co-termed renewal quote from a sample price list
+
+    for line in demo_quote(out, recon, load.lines, eox_load.index, as_of,
+                           {"as_of": as_of.isoformat(), "contracts": [str(contracts)], "eox": [str(eox)],
+                            "store": str(db)}):
+        print(line)
     from agent.demo.slp import demo_round_trip  # Smart Licensing: offline round trip + slp-report.*
 
     for line in demo_round_trip(out, db, after_rma, redactor, as_of):

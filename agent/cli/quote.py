@@ -1,0 +1,142 @@
+"""``ibagent quote``: the co-termed renewal quote, from the same inputs as ``ibagent reconcile``
+(store, contract exports, EoX) plus a price list.  The stages do the work: reconcile's rows
+(``agent.reconcile.from_store``), then ``agent.quote``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from agent.cli.common import EXIT_OK, EXIT_USAGE, UsageError, _out, _parse_day, _require_store, positive_days, say
+
+
+def cmd_quote(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from agent.contracts import load_contracts, load_eox, load_header_map
+    from agent.quote import (
+        FILES, PriceListError, QuoteOptions, build_quote, load_prices, ordered, render_table, totals, write_quote,
+    )
+    from agent.quote.writers import to_csv_rows, to_json
+    from agent.reconcile.from_store import reconcile_from_store
+
+    as_of = _parse_day(args.as_of, "--as-of") if args.as_of else datetime.now(timezone.utc).date()
+    coterm = _parse_day(args.coterm, "--coterm") if args.coterm else None
+    currency = args.currency.strip().upper() if args.currency else None
+    if currency is not None and not (len(currency) == 3 and currency.isalpha() and currency.isascii()):
+        raise UsageError("--currency is a 3-letter code such as USD, EUR, JPY")
+    if args.format == "xlsx" and not args.out:
+        raise UsageError("--format xlsx writes a workbook: give --out PATH")
+    try:
+        prices = load_prices(args.prices, default_currency=currency)
+    except PriceListError as exc:
+        for line in str(exc).splitlines():
+            say(f"ibagent: {line}")
+        return EXIT_USAGE
+    say(prices.summary)
+    # The reconcile command's input loading, as it is (same messages, same refusal rules).
+    header_map = None
+    if args.map:
+        try:
+            header_map = load_header_map(args.map)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"header map {args.map}: {exc}") from None
+    try:
+        load = load_contracts(args.contracts, header_map=header_map, date_format=args.date_format)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    eox = load_eox(args.eox) if args.eox else None
+    problems = list(load.errors) + (list(eox.errors) if eox else [])
+    for err in problems[:200]:
+        say(f"ibagent: {err}")
+    if len(problems) > 200:
+        print(f"ibagent: ... and {len(problems) - 200} more problems", file=sys.stderr)
+    if [e for e in problems if e.row is None or e.fatal]:
+        print("ibagent: not quoting: an input file could not be read as a whole", file=sys.stderr)
+        return EXIT_USAGE
+    store = _require_store(args.db)
+    try:
+        if store.latest_scan_id() is None:
+            raise UsageError(f"{args.db} holds no finished scan yet")
+        rows = reconcile_from_store(store, load.lines, eox.index if eox else None, as_of, args.window, args.scan,
+                                    max_age_days=args.max_age)
+    finally:
+        store.close()
+    opts = QuoteOptions(as_of, coterm, currency, args.service_level.upper() if args.service_level else None,
+                        args.min_days)
+    lines = ordered(build_quote(rows, prices, load.lines, eox.index if eox else None, opts))
+    sums = totals(lines)
+    meta = {"as_of": as_of.isoformat(), "coterm": coterm.isoformat() if coterm else None, "currency": currency,
+            "prices": args.prices, "contracts": list(args.contracts), "eox": list(args.eox or []), "store": args.db}
+    for t in sums.by_currency.values():
+        say(f"quote {t.currency}: cost {t.cost} (list {t.cost_list}), saving {t.saving}")
+    if args.out:
+        from pathlib import Path
+
+        target = Path(args.out)
+        formats = [args.format] if args.format else list(FILES)
+        if args.format and target.suffix:  # --out quote.csv: that file
+            directory, name = target.parent, target.name
+        else:
+            directory, name = target, None
+        try:
+            written = write_quote(lines, directory, formats, meta)
+            if name and written[0].name != name:
+                written[0].replace(directory / name)
+                written = [directory / name]
+        except OSError as exc:
+            raise UsageError(f"cannot write the quote in {directory}: {exc.strerror or exc}") from None
+        print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+    elif args.format == "json":
+        _out(to_json(lines, sums, meta))
+    elif args.format == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(to_csv_rows(lines))
+        _out(buf.getvalue())
+    else:
+        import shutil
+
+        sys.stdout.write(render_table(lines, sums, width=max(shutil.get_terminal_size((160, 24)).columns, 80)))
+    return EXIT_OK
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("quote", help="renewal quote co-termed with Cisco's formula, priced from a price list",
+                       description="Price the reconcile lists: renew (covered/expiring, from the current end + 1 "
+                       "to the co-term date), reinstate (lapsed: needs re-certification), add (uncovered), drop "
+                       "(not seen: the saving), transfer (RMA). Renewals stop at Last Date of Support and are "
+                       "blocked after End of Service Contract Renewal; adds are blocked after End of Service "
+                       "Attach. Items without a price are listed as unpriced, never priced 0. Totals per "
+                       "contract, site and currency (never summed across currencies).")
+    p.add_argument("--contracts", nargs="+", required=True, metavar="FILE", help="contract/coverage export files")
+    p.add_argument("--eox", nargs="+", metavar="FILE", help="EoX API JSON or CSV files (milestones)")
+    p.add_argument("--prices", required=True, metavar="FILE",
+                   help="price list, CSV or XLSX: product ID (or service SKU CON-LEVEL-PRODUCT), service level, "
+                        "annual list price, currency, optional discount %% and duration (years the price covers)")
+    p.add_argument("--coterm", metavar="DATE",
+                   help="co-terminate every line on this date, YYYY-MM-DD (default: each contract's latest end; "
+                        "one year for lines on no live contract)")
+    p.add_argument("--as-of", help="quote as of this date, YYYY-MM-DD (default today, UTC)")
+    p.add_argument("--currency", metavar="X",
+                   help="use prices in this currency only; also the currency of price rows that name none")
+    p.add_argument("--service-level", metavar="LEVEL",
+                   help="service level for add lines when the price list prices several for a product")
+    p.add_argument("--min-days", type=positive_days, metavar="DAYS",
+                   help="charge at least this many days per renew/reinstate/add line (no public Cisco rule: "
+                        "off by default; 30 is common practice)")
+    p.add_argument("--format", choices=("table", "csv", "json", "xlsx"),
+                   help="output format (default: table on stdout; all formats with --out DIR)")
+    p.add_argument("--out", metavar="PATH",
+                   help="write quote.csv/.json/.xlsx/.txt into this directory (with --format and a file name "
+                        "ending in a suffix: that one file)")
+    p.add_argument("--window", type=int, default=90, help="days ahead that count as expiring (default 90)")
+    p.add_argument("--map", help="YAML header map for other contract CSV layouts (as reconcile)")
+    p.add_argument("--date-format", choices=("DD/MM/YYYY", "MM/DD/YYYY", "YYYY-MM-DD", "DD-MMM-YYYY"),
+                   help="settle ambiguous slash dates in the contract files")
+    p.add_argument("--scan", type=int, help="the fleet as of this scan id (default latest)")
+    p.add_argument("--max-age", type=positive_days, default=30, metavar="DAYS",
+                   help="stale-evidence limit, as for reconcile (default 30)")
+    p.add_argument("--db", default=common.default_db, help=common.db_help)
+    p.set_defaults(func=cmd_quote)
