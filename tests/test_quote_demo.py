@@ -119,3 +119,18 @@ def test_workbook_marks_the_lines_to_look_at(demo):
         fills.setdefault(row[state - 1].value, set()).add(row[state - 1].fill.fgColor.rgb[-6:])
     assert fills["blocked"] == {"F4CCCC"} and fills["unpriced"] == {"FFF2CC"}
     assert "F4CCCC" not in fills["priced"]
+
+
+def test_a_contract_file_that_cannot_be_read_whole_is_no_quote(demo, tmp_path):
+    """The quote reads its inputs as reconcile does: a runaway quote in the export refuses, exit 2."""
+    out, _ = demo
+    lines = (out / "sample-contracts.csv").read_text().splitlines()
+    lines[5] = lines[5].replace(",", ',"', 1)  # a stray quote that would swallow the rest of the file
+    broken = tmp_path / "contracts.csv"
+    broken.write_text("\n".join(lines) + "\n")
+    got = subprocess.run([sys.executable, "-m", "agent.cli", "quote", "--db", str(out / "ibagent.db"),
+                          "--contracts", str(broken), "--prices", str(out / "sample-prices.csv")],
+                         capture_output=True, text=True, timeout=120)
+    assert got.returncode == 2, got.stderr
+    assert f"{broken} row 6: a quote" in got.stderr and "not quoting" in got.stderr
+    assert "Traceback" not in got.stderr and got.stdout == ""

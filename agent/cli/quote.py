@@ -7,12 +7,12 @@ import argparse
 import sys
 
 from agent.cli.common import EXIT_OK, EXIT_USAGE, UsageError, _out, _parse_day, _require_store, positive_days, say
+from agent.cli.reconcile import load_inputs
 
 
 def cmd_quote(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
-    from agent.contracts import load_contracts, load_eox, load_header_map
     from agent.quote import (
         FILES, PriceListError, QuoteOptions, build_quote, load_prices, ordered, render_table, totals, write_quote,
     )
@@ -33,26 +33,7 @@ def cmd_quote(args: argparse.Namespace) -> int:
             say(f"ibagent: {line}")
         return EXIT_USAGE
     say(prices.summary)
-    # The reconcile command's input loading, as it is (same messages, same refusal rules).
-    header_map = None
-    if args.map:
-        try:
-            header_map = load_header_map(args.map)
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"header map {args.map}: {exc}") from None
-    try:
-        load = load_contracts(args.contracts, header_map=header_map, date_format=args.date_format)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    eox = load_eox(args.eox) if args.eox else None
-    problems = list(load.errors) + (list(eox.errors) if eox else [])
-    for err in problems[:200]:
-        say(f"ibagent: {err}")
-    if len(problems) > 200:
-        print(f"ibagent: ... and {len(problems) - 200} more problems", file=sys.stderr)
-    if [e for e in problems if e.row is None or e.fatal]:
-        print("ibagent: not quoting: an input file could not be read as a whole", file=sys.stderr)
-        return EXIT_USAGE
+    load, eox = load_inputs(args, doing="quoting")  # reconcile's own loading: same messages, same rules
     store = _require_store(args.db)
     try:
         if store.latest_scan_id() is None:

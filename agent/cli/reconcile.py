@@ -12,11 +12,11 @@ from agent.cli.common import (
 from agent.cli.filters import add_filter_options, fail_on_exit, status_set, table_width
 
 
-def load_inputs(args: argparse.Namespace):
+def load_inputs(args: argparse.Namespace, doing: str = "reconciling"):
     """``(ContractLoad, EoxLoad or None)`` from ``--contracts``, ``--map``, ``--date-format`` and
     ``--eox``: every problem said on stderr (cell text shown, not obeyed), a file that could not
-    be read as a whole (or any problem, with ``--strict``) a UsageError.  ``evidence`` reads the
-    contract lines this way too."""
+    be read as a whole (or any problem, with ``--strict``) a UsageError saying what is not being
+    done (``doing``).  ``evidence`` and ``quote`` read their inputs this way too."""
     from agent.contracts import load_contracts, load_eox, load_header_map
 
     header_map = None
@@ -39,7 +39,7 @@ def load_inputs(args: argparse.Namespace):
         say(line)
     whole_file = [e for e in problems if e.row is None or e.fatal]
     if whole_file or (getattr(args, "strict", False) and problems):
-        raise UsageError("not reconciling: an input file could not be read as a whole"
+        raise UsageError(f"not {doing}: an input file could not be read as a whole"
                          + ("" if whole_file else " (--strict)"))
     return load, eox
 
