@@ -241,6 +241,7 @@ async def _read_paged(chan, shell: _Shell, at_prompt, timeout: float) -> str:
 
     parts: list[str] = []
     raws: list[bytes] = []
+    total = 0
     for _ in range(_MAX_PAGES):
         try:
             out = await shell.read_until(done_or_more, timeout)
@@ -251,6 +252,14 @@ async def _read_paged(chan, shell: _Shell, at_prompt, timeout: float) -> str:
             raise
         raws.append(shell.taken_raw)
         parts.append(out)
+        total += len(out)
+        if total > _MAX_OUTPUT:
+            # One command's budget holds across pages: a pager that never ends must not add
+            # 16 MiB a page.  The pages read stay with the caller's take(), as for any failure.
+            shell.buffer[:0] = parts
+            shell.raw[:0] = raws
+            raise CollectError("garbage", f"output exceeded {_MAX_OUTPUT // 2**20} MiB over {len(parts)} pages "
+                                          "without a prompt")
         if at_prompt(out.replace("\r", "").rsplit("\n", 1)[-1]):
             shell.taken_raw = b"".join(raws)
             return _MORE_MARK.sub("", "".join(parts)) if len(parts) > 1 else out
