@@ -88,3 +88,17 @@ def test_reconcile_cli_warns_on_the_tbd_cell(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{TBD} row 2, column 'Last Date of Support'" in err and "line kept, ldos left empty" in err
     assert "not reconciling" not in err
+
+
+def test_eox_record_with_tbd_ldos_is_kept_and_flagged():
+    from agent.contracts import load_eox
+
+    path = WEAK / "eox_tbd.csv"
+    load = load_eox(path)
+    assert len(load.index) == 1
+    rec = load.index.get("WS-C2960X-48FPD-L")
+    assert rec.pid == "WS-C2960X-48FPD-L" and rec.end_of_sale == date(2022, 10, 31)
+    assert rec.last_date_of_support is None
+    [err] = load.errors
+    assert err.kept and str(err).startswith(f"{path} row 2, column 'LastDateOfSupport': 'TBD' is not a date")
+    assert str(err).endswith("; record kept, last_date_of_support left empty")
