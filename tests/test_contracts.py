@@ -233,7 +233,11 @@ def test_bad_rows_are_row_precise():
     assert "2026-02-30" in messages[3] and "formula" in messages[5] and "before it starts" in messages[6]
     assert all(e.file.endswith("bad_rows.csv") for e in load.errors)
     assert "row 3, column 'coverageEndDate'" in str(load.errors[0])
-    assert [ln.source_row for ln in load.lines] == [2, 10]  # the good rows still load
+    # The good rows still load, and so does row 7: its PID is an optional field, left empty and
+    # flagged, never a reason to drop the coverage line.
+    assert [ln.source_row for ln in load.lines] == [2, 7, 10]
+    assert [e.row for e in load.errors if e.kept] == [7] and load.lines[1].pid == ""
+    assert messages[7].endswith("; line kept, pid left empty")
     assert load.summary[0].skipped["blank rows"] == 1
 
 
@@ -339,9 +343,10 @@ def test_summary_counts():
     load = load_contracts([FIX / "partner_ib.csv", FIX / "malformed" / "bad_rows.csv"])
     ib, bad = load.summary
     assert (ib.rows_read, ib.lines) == (6, 5)
-    assert (bad.rows_read, bad.lines, bad.skipped["rows with errors"]) == (8, 2, 6)
+    assert (bad.rows_read, bad.lines, bad.skipped["rows with errors"]) == (8, 3, 5)  # row 7's PID: flagged, kept
     text = load.summary_text()
-    assert "partner_ib.csv: partner-ib" in text and "6 rows with errors" in text
+    assert "partner_ib.csv: partner-ib" in text and "5 rows with errors" in text
+    assert "1 bad cell(s) in optional columns left empty, lines kept" in text
 
 
 # ------------------------------------------------------------------ identifiers
@@ -435,7 +440,9 @@ def test_plain_csv_reads_as_csv_reader_does(tmp_path, monkeypatch, chunk, newlin
     _same_load(plain, quoted)
     assert plain.summary[0].header_row == 3 and plain.summary[0].skipped["blank rows"] == 6
     assert {e.row for e in plain.errors} >= {6, 14}  # the formula, the serial with a blank in it
-    assert len(plain.lines) == 20 + 3 * 5 and len(plain.errors) == 3 * 6
+    # FOC3's formula contract number and FOC7's non-PID are optional fields: flagged, lines kept.
+    assert len(plain.lines) == 20 + 3 * 7 and len(plain.errors) == 3 * 6
+    assert sum(e.kept for e in plain.errors) == 3 * 2
 
 
 def test_plain_csv_without_final_line_end_or_with_blank_tail(tmp_path):

@@ -176,7 +176,9 @@ def register(sub, common) -> None:
     p.add_argument("--format", choices=("table", "csv", "json", "xlsx"),
                    help="output format (default: table on stdout; all formats with --out)")
     p.add_argument("--out", help="write the report files to this directory")
-    p.add_argument("--map", help="YAML header map (canonical field: column name) for other CSV layouts")
+    p.add_argument("--map", help="YAML header map (canonical field: column name) for other CSV layouts, "
+                   "e.g. 'serial: Serial' and 'coverage_end: Expires'; a layout whose coverage end date "
+                   "column is not recognised is refused until the map names it")
     p.add_argument("--date-format", choices=("DD/MM/YYYY", "MM/DD/YYYY", "YYYY-MM-DD", "DD-MMM-YYYY"),
                    help="settle ambiguous slash dates")
     p.add_argument("--strict", action="store_true", help="refuse to reconcile if any row could not be read")

@@ -192,7 +192,9 @@ def _record(raw: Mapping[str, Any], label: str, rowno: int, errors: list[RowErro
         try:
             values[attr] = _eox_date(raw[key])
         except DateProblem as exc:
-            errors.append(RowError(label, rowno, _API_NAMES.get(key, key), str(exc)))
+            # A bad date is one field of the record, not a reason to lose the record (issue 14, 2b).
+            errors.append(RowError(label, rowno, _API_NAMES.get(key, key),
+                                   f"{exc}; record kept, {attr} left empty", kept=True))
     for key, attr in _TEXT_KEYS.items():
         if key in raw and attr != "pid":
             values[attr] = cell_text(raw[key])

@@ -74,6 +74,9 @@ def _read_file(reader, path: Path, label: str, summary: FileSummary, header_map,
             return
         header, header_row, rows = got
         summary.layout = header.layout
+        if not header.uncovered and "coverage_end" not in header.columns:
+            load.errors.append(RowError(label, None, "", _no_end_date(header.names)))
+            return
         summary.header_row = header_row or None
         with paused_gc():
             load.lines.extend(_build_lines(label, header, rows, summary, load.errors, date_format,
@@ -81,6 +84,16 @@ def _read_file(reader, path: Path, label: str, summary: FileSummary, header_map,
     except RecursionError:  # a reader's nested data (JSON) deeper than Python goes
         raise InputError("nests arrays/objects too deeply for any export (a hostile or broken file); "
                          "nothing of this file was read") from None
+
+
+def _no_end_date(names: list[str]) -> str:
+    """Why a file without a coverage end date column is refused, and how to name one.  Read
+    anyway, its lines would show as covered with no end: advice resting on nothing."""
+    found = ", ".join(f"'{n}'" for n in names if n.strip()) or "none"
+    return (f"no coverage end date column recognised (columns found: {found}); its lines would show "
+            "as covered with no end date, so the file is not read: name the end-date column in a "
+            "--map file (YAML 'field: column name'), e.g. 'serial: <serial column>' and "
+            "'coverage_end: <end-date column>'")
 
 
 def load_contracts(paths: Iterable[str | Path] | str | Path, header_map: Mapping[str, str] | None = None,

@@ -53,6 +53,8 @@ class RowError:
     # The file as a whole cannot be trusted (a runaway quote, rows shorter than the header): it is
     # refused, not read in part, even though the problem has a row.
     fatal: bool = False
+    # A warning: the cell is of an optional field, left empty, and its line was kept.
+    kept: bool = False
 
     def __str__(self) -> str:
         unit = "record" if self.file.lower().endswith(".json") else "row"

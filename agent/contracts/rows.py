@@ -1,6 +1,8 @@
 """Rows -> ``ContractLine`` records: a file's columns filled chunk by chunk (``_Chunked``), each
 distinct value converted once, then the dates once each column is known whole (``_build_lines``).
-Problems are collected per row; a row with one is reported and skipped."""
+A bad cell in a required field (serial, coverage end) is reported and its row skipped; a bad cell
+in any other field is reported as a warning and only that field is left empty: one `TBD` in an
+optional column must never drop a covered line (and put a covered chassis on the add list)."""
 from __future__ import annotations
 
 import itertools
@@ -56,13 +58,24 @@ class _Chunked:
                                                       "status", "covered", "parent_serial",
                                                       *self.TEXT_FIELDS, *self.PLAIN_FIELDS, *DATE_FIELDS)}
         self.problems: dict[int, tuple[str, str]] = {}  # position -> (column, message), first one wins
+        # Cells of optional fields that could not be read: (position, column, message, field).  The
+        # line is kept with that field empty; each is a warning naming the cell.
+        self.flags: list[tuple[int, str, str, str]] = []
+        # The fields a line cannot stand without: a bad cell there drops the line.
+        self.required = {i for i in (self.col.get("serial"), self.col.get("coverage_end")) if i is not None}
+        self.field_of = {idx: fld for fld, found in header.columns.items() for idx in found}
         self.software: set[int] = set()
         self.blank = 0
         self._covered: dict[str, bool | None] = {}
         self._pools: dict[str, dict[str, str]] = {}
 
     def _problem(self, pos: int, column_index: int, message: str) -> None:
-        self.problems.setdefault(pos, (self.names[column_index], message))
+        """A bad cell: drops its line when the column is a required field's, else is flagged
+        (the caller leaves the value empty)."""
+        if column_index in self.required:
+            self.problems.setdefault(pos, (self.names[column_index], message))
+        else:
+            self.flags.append((pos, self.names[column_index], message, self.field_of.get(column_index, "")))
 
     def _texts(self, cols: _Columns, idx: int, base: int, formulas: bool = True) -> list[str]:
         """One column as trimmed text.  Padding and formula-looking cells are rare, so a search
@@ -97,7 +110,7 @@ class _Chunked:
         col, out = self.col, self.out
         i_serial = col["serial"]
         base = len(out["rowno"])
-        serial_cells = self._texts(cols, i_serial, base)
+        serial_cells = self._texts(cols, i_serial, base)  # only required-field problems so far: no flags
         # Blank lines (and rows of empty cells) are not data: drop them before anything else.
         if not all(serial_cells):
             keep = [j for j, v in enumerate(serial_cells) if v or any(cell_text(c) for c in cols.row(j))]
@@ -146,6 +159,8 @@ class _Chunked:
                 for j, t in enumerate(texts):
                     if t in bad:
                         self._problem(base + j, i_pid, f"'{split[t][0][:40]}' is not a product ID")
+                if i_pid not in self.required:
+                    split.update(dict.fromkeys(bad, ("", "", False)))  # flagged: the PID left empty
             triples = list(map(split.__getitem__, texts))
             out["pid"].extend(map(itemgetter(0), triples))
             bases = list(map(itemgetter(1), triples))
@@ -253,7 +268,10 @@ def _build_lines(path_label: str, header: _Header, rows: Rows, summary: FileSumm
         if problem:
             for j, v in enumerate(values):
                 if type(v) is DateProblem:
-                    acc.problems.setdefault(j, (header.names[idx], str(v)))
+                    if idx in acc.required:
+                        acc.problems.setdefault(j, (header.names[idx], str(v)))
+                    else:
+                        acc.flags.append((j, header.names[idx], str(v), fld))
                     values[j] = None
         dates[fld] = values
     if refused:
@@ -273,6 +291,13 @@ def _build_lines(path_label: str, header: _Header, rows: Rows, summary: FileSumm
         out["parent_instance_id"], out["parent_serial"], out["site_id"], out["site_name"], dates["ldos"],
         dates["end_of_renewal"], out["refurbished"], itertools.repeat(path_label), out["rowno"]))
     software = acc.software - acc.problems.keys()
+    if acc.flags:
+        kept = [f for f in acc.flags if f[0] not in acc.problems and f[0] not in software]
+        for j, column, message, fld in kept:
+            errors.append(RowError(path_label, out["rowno"][j], column,
+                                   f"{message}; line kept, {fld or 'this field'} left empty", kept=True))
+        if kept:
+            summary.notes.append(f"{len(kept)} bad cell(s) in optional columns left empty, lines kept")
     if acc.problems or software:
         for j, (column, message) in sorted(acc.problems.items()):
             errors.append(RowError(path_label, out["rowno"][j], column, message))
