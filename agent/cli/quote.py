@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agent.cli.common import EXIT_OK, EXIT_USAGE, UsageError, _out, _parse_day, _require_store, positive_days, say
-from agent.cli.reconcile import load_inputs
+from agent.cli.common import EXIT_OK, EXIT_USAGE, UsageError, _out, _parse_day, positive_days, say
+from agent.cli.reconcile import load_inputs, reconciled_rows
 
 
 def cmd_quote(args: argparse.Namespace) -> int:
@@ -17,7 +17,6 @@ def cmd_quote(args: argparse.Namespace) -> int:
         FILES, PriceListError, QuoteOptions, build_quote, load_prices, ordered, render_table, totals, write_quote,
     )
     from agent.quote.writers import to_csv_rows, to_json
-    from agent.reconcile.from_store import reconcile_from_store
 
     as_of = _parse_day(args.as_of, "--as-of") if args.as_of else datetime.now(timezone.utc).date()
     coterm = _parse_day(args.coterm, "--coterm") if args.coterm else None
@@ -34,14 +33,7 @@ def cmd_quote(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     say(prices.summary)
     load, eox = load_inputs(args, doing="quoting")  # reconcile's own loading: same messages, same rules
-    store = _require_store(args.db)
-    try:
-        if store.latest_scan_id() is None:
-            raise UsageError(f"{args.db} holds no finished scan yet")
-        rows = reconcile_from_store(store, load.lines, eox.index if eox else None, as_of, args.window, args.scan,
-                                    max_age_days=args.max_age)
-    finally:
-        store.close()
+    rows = reconciled_rows(args, load, eox, as_of)
     opts = QuoteOptions(as_of, coterm, currency, args.service_level.upper() if args.service_level else None,
                         args.min_days)
     lines = ordered(build_quote(rows, prices, load.lines, eox.index if eox else None, opts))

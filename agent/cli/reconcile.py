@@ -44,11 +44,25 @@ def load_inputs(args: argparse.Namespace, doing: str = "reconciling"):
     return load, eox
 
 
+def reconciled_rows(args: argparse.Namespace, load, eox, as_of):
+    """Reconcile's rows from the store at ``--db`` (``--scan``, ``--window``, ``--max-age``) against
+    the loaded inputs; ``quote`` prices the same rows."""
+    from agent.reconcile.from_store import reconcile_from_store
+
+    store = _require_store(args.db)
+    try:
+        if store.latest_scan_id() is None:
+            raise UsageError(f"{args.db} holds no finished scan yet")
+        return reconcile_from_store(store, load.lines, eox.index if eox else None, as_of, args.window, args.scan,
+                                    max_age_days=args.max_age)
+    finally:
+        store.close()
+
+
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from agent.reconcile import count_by_status
-    from agent.reconcile.from_store import reconcile_from_store
     from agent.reports import render_table, write_reconcile_reports
     from agent.reports.writers import ReportWriteError
     from agent.reports.cells import COLUMNS, row_record
@@ -63,14 +77,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     wanted = status_set(args.status, STATUSES, "--status")
     fail_on = status_set(args.fail_on, STATUSES, "--fail-on")
     load, eox = load_inputs(args)
-    store = _require_store(args.db)
-    try:
-        if store.latest_scan_id() is None:
-            raise UsageError(f"{args.db} holds no finished scan yet")
-        rows = reconcile_from_store(store, load.lines, eox.index if eox else None, as_of, args.window, args.scan,
-                                    max_age_days=args.max_age)
-    finally:
-        store.close()
+    rows = reconciled_rows(args, load, eox, as_of)
     if args.site or wanted:
         sites = set(args.site or ())
         rows = [r for r in rows if (not sites or r.site in sites) and (not wanted or r.status in wanted)]
