@@ -190,46 +190,42 @@ class SshCollector:
             conn, target, plat, connect_timeout=self.connect_timeout, command_timeout=self.command_timeout
         )
 
-        def at_prompt(tail: str, p=prompt_line) -> bool:
-            return tail == p
-
-        now = time.time()
-        sink.append(Capture(target.name, target.platform, "ssh", PROMPT, prompt_line, now, now))
-        for setup in plat.ssh.setup:
-            chan.write(setup + "\n")
-            await shell.read_until(at_prompt, self.command_timeout)
-        for command in self._commands.get(target.platform, plat.ssh.commands):
-            started = time.time()
-            chan.write(command + "\n")
-            try:
-                out = await _read_paged(chan, shell, at_prompt, self.command_timeout)
-            except CollectError as exc:
-                partial = _clean(shell.take(), command, prompt_line)
-                sink.append(
-                    Capture(target.name, target.platform, "ssh", command, partial, started, time.time(), exc.message, exc.kind,
-                            raw=shell.taken_raw)
-                )
-                raise
-            text = _clean(out, command, prompt_line)
-            refusal = platforms.refusal(text, plat.name)
-            sink.append(
-                Capture(
-                    target.name,
-                    target.platform,
-                    "ssh",
-                    command,
-                    text,
-                    started,
-                    time.time(),
-                    f"device rejected the command: {refusal}" if refusal else None,
-                    "command" if refusal else None,
-                    raw=shell.taken_raw,
-                )
-            )
-            if refusal and command not in plat.ssh.optional:
-                raise CollectError("command", f"{command!r} rejected: {refusal}")
+        await run_commands(chan, shell, target, plat, prompt_line, "ssh",
+                           self._commands.get(target.platform, plat.ssh.commands), self.command_timeout, sink)
         chan.write("exit\n")
         chan.close()
+
+
+async def run_commands(chan, shell: _Shell, target: Target, plat: platforms.Platform, prompt_line: str,
+                       transport: str, commands, timeout: float, sink: list[Capture]) -> None:
+    """At the privileged prompt: the platform's set-up commands, then ``commands``, each answer to the
+    prompt (paged through) as a Capture in ``sink``; a refused required command ends the device.
+    Shared by every CLI transport (SSH, telnet), which differ only in how they reach this prompt."""
+    def at_prompt(tail: str, p=prompt_line) -> bool:
+        return tail == p
+
+    now = time.time()
+    sink.append(Capture(target.name, target.platform, transport, PROMPT, prompt_line, now, now))
+    for setup in plat.ssh.setup:
+        chan.write(setup + "\n")
+        await _read_paged(chan, shell, at_prompt, timeout)
+    for command in commands:
+        started = time.time()
+        chan.write(command + "\n")
+        try:
+            out = await _read_paged(chan, shell, at_prompt, timeout)
+        except CollectError as exc:
+            partial = _clean(shell.take(), command, prompt_line)
+            sink.append(Capture(target.name, target.platform, transport, command, partial, started, time.time(),
+                                exc.message, exc.kind, raw=shell.taken_raw))
+            raise
+        text = _clean(out, command, prompt_line)
+        refusal = platforms.refusal(text, plat.name)
+        sink.append(Capture(target.name, target.platform, transport, command, text, started, time.time(),
+                            f"device rejected the command: {refusal}" if refusal else None,
+                            "command" if refusal else None, raw=shell.taken_raw))
+        if refusal and command not in plat.ssh.optional:
+            raise CollectError("command", f"{command!r} rejected: {refusal}")
 
 
 async def _read_paged(chan, shell: _Shell, at_prompt, timeout: float) -> str:

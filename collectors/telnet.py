@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 
 from agent.core import platforms
 from agent.core.models import Capture, Target
 from agent.core.secret import reveal
-from collectors.base import PROMPT, CollectError
-from collectors.ssh import _LOGIN_PROMPT, _MAX_OUTPUT, _PASSWORD_PROMPT, _clean, _enable, _read_paged, _Shell
+from collectors.base import CollectError
+from collectors.ssh import _LOGIN_PROMPT, _MAX_OUTPUT, _PASSWORD_PROMPT, _enable, _Shell, run_commands
 
 DEFAULT_PORT = 23
 
@@ -338,40 +337,11 @@ class TelnetCollector:
             if prompt_line.rstrip().endswith(">") and plat.ssh.enable in ("always", "when_user_exec"):
                 self.sent_in_clear.add(target.name)  # the enable secret goes in clear too (a vty without login)
                 prompt_line = await _enable(wire, wire.shell, target, plat.ssh.prompt.match, self.command_timeout)
-            await self._run(wire, target, plat, prompt_line, sink)
+            await run_commands(wire, wire.shell, target, plat, prompt_line, "telnet",
+                               self._commands.get(target.platform, plat.ssh.commands), self.command_timeout, sink)
             try:
                 wire.write("exit\n")
             except CollectError:
                 pass  # everything is collected: a device that already hung up is no failure
         finally:
             wire.close()
-
-    async def _run(self, wire: _Wire, target: Target, plat: platforms.Platform, prompt_line: str,
-                   sink: list[Capture]) -> None:
-        shell = wire.shell
-
-        def at_prompt(tail: str, p=prompt_line) -> bool:
-            return tail == p
-
-        now = time.time()
-        sink.append(Capture(target.name, target.platform, "telnet", PROMPT, prompt_line, now, now))
-        for setup in plat.ssh.setup:
-            wire.write(setup + "\n")
-            await _read_paged(wire, shell, at_prompt, self.command_timeout)
-        for command in self._commands.get(target.platform, plat.ssh.commands):
-            started = time.time()
-            wire.write(command + "\n")
-            try:
-                out = await _read_paged(wire, shell, at_prompt, self.command_timeout)
-            except CollectError as exc:
-                partial = _clean(shell.take(), command, prompt_line)
-                sink.append(Capture(target.name, target.platform, "telnet", command, partial, started, time.time(),
-                                    exc.message, exc.kind, raw=shell.taken_raw))
-                raise
-            text = _clean(out, command, prompt_line)
-            refusal = platforms.refusal(text, plat.name)
-            sink.append(Capture(target.name, target.platform, "telnet", command, text, started, time.time(),
-                                f"device rejected the command: {refusal}" if refusal else None,
-                                "command" if refusal else None, raw=shell.taken_raw))
-            if refusal and command not in plat.ssh.optional:
-                raise CollectError("command", f"{command!r} rejected: {refusal}")
