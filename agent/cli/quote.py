@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from agent.cli.common import EXIT_OK, EXIT_USAGE, UsageError, _out, _parse_day, positive_days, say
-from agent.cli.reconcile import load_inputs, reconciled_rows
+from agent.cli.reconcile import add_input_options, load_inputs, reconciled_rows
 
 
 def cmd_quote(args: argparse.Namespace) -> int:
@@ -83,8 +83,7 @@ def register(sub, common) -> None:
                        "blocked after End of Service Contract Renewal; adds are blocked after End of Service "
                        "Attach. Items without a price are listed as unpriced, never priced 0. Totals per "
                        "contract, site and currency (never summed across currencies).")
-    p.add_argument("--contracts", nargs="+", required=True, metavar="FILE", help="contract/coverage export files")
-    p.add_argument("--eox", nargs="+", metavar="FILE", help="EoX API JSON or CSV files (milestones)")
+    add_input_options(p, "quote")
     p.add_argument("--prices", required=True, metavar="FILE",
                    help="price list, CSV or XLSX: product ID (or service SKU CON-LEVEL-PRODUCT), service level, "
                         "annual list price, currency, optional discount %% and duration (years the price covers)")
@@ -104,12 +103,5 @@ def register(sub, common) -> None:
     p.add_argument("--out", metavar="PATH",
                    help="write quote.csv/.json/.xlsx/.txt into this directory (with --format and a file name "
                         "ending in a suffix: that one file)")
-    p.add_argument("--window", type=int, default=90, help="days ahead that count as expiring (default 90)")
-    p.add_argument("--map", help="YAML header map for other contract CSV layouts (as reconcile)")
-    p.add_argument("--date-format", choices=("DD/MM/YYYY", "MM/DD/YYYY", "YYYY-MM-DD", "DD-MMM-YYYY"),
-                   help="settle ambiguous slash dates in the contract files")
-    p.add_argument("--scan", type=int, help="the fleet as of this scan id (default latest)")
-    p.add_argument("--max-age", type=positive_days, default=30, metavar="DAYS",
-                   help="stale-evidence limit, as for reconcile (default 30)")
     p.add_argument("--db", default=common.default_db, help=common.db_help)
     p.set_defaults(func=cmd_quote)

@@ -170,30 +170,36 @@ def cmd_trueup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def add_input_options(p, doing: str = "reconcile") -> None:
+    """The options ``load_inputs`` and ``reconciled_rows`` read, for every command built on
+    reconcile's rows (reconcile, quote): one definition, one help text."""
+    p.add_argument("--contracts", nargs="+", required=True, metavar="FILE", help="contract/coverage export files")
+    p.add_argument("--eox", nargs="+", metavar="FILE", help="EoX API JSON or CSV files (milestones)")
+    p.add_argument("--window", type=int, default=90, help="days ahead that count as expiring (default 90)")
+    p.add_argument("--map", help="YAML header map (canonical field: column name) for other CSV layouts, "
+                   "e.g. 'serial: Serial' and 'coverage_end: Expires'; a layout whose coverage end date "
+                   "column is not recognised is refused until the map names it")
+    p.add_argument("--date-format", choices=("DD/MM/YYYY", "MM/DD/YYYY", "YYYY-MM-DD", "DD-MMM-YYYY"),
+                   help="settle ambiguous slash dates")
+    p.add_argument("--strict", action="store_true", help=f"refuse to {doing} if any row could not be read")
+    p.add_argument("--scan", type=int, help="the fleet as of this scan id (default latest)")
+    p.add_argument("--max-age", type=positive_days, default=30, metavar="DAYS",
+                   help="a device whose last good collection is older than this rests on stale evidence: its "
+                        "items are marked and it never proves an absence (default 30; an inventory group's "
+                        "data.max_age_days overrides it per device)")
+
+
 def register(sub, common) -> None:
     p = sub.add_parser("reconcile", help="diff the live fleet against contract exports: deployed list and quote lists",
                        description="Reconcile the latest snapshot against contract/coverage exports (CSV, XLSX, "
                        "JSON as Cisco and partners export them) and optional EoX data. Statuses: covered, expiring, "
                        "lapsed, uncovered, not-seen, unverified, rma-swap, end-of-support. With --out, writes the "
                        "deployed list and the quote serial lists (renew, add, drop, transfer, refresh).")
-    p.add_argument("--contracts", nargs="+", required=True, metavar="FILE", help="contract/coverage export files")
-    p.add_argument("--eox", nargs="+", metavar="FILE", help="EoX API JSON or CSV files")
+    add_input_options(p)
     p.add_argument("--as-of", help="reconcile as of this date, YYYY-MM-DD (default today, UTC)")
-    p.add_argument("--window", type=int, default=90, help="days ahead that count as expiring (default 90)")
     p.add_argument("--format", choices=("table", "csv", "json", "xlsx"),
                    help="output format (default: table on stdout; all formats with --out)")
     p.add_argument("--out", help="write the report files to this directory")
-    p.add_argument("--map", help="YAML header map (canonical field: column name) for other CSV layouts, "
-                   "e.g. 'serial: Serial' and 'coverage_end: Expires'; a layout whose coverage end date "
-                   "column is not recognised is refused until the map names it")
-    p.add_argument("--date-format", choices=("DD/MM/YYYY", "MM/DD/YYYY", "YYYY-MM-DD", "DD-MMM-YYYY"),
-                   help="settle ambiguous slash dates")
-    p.add_argument("--strict", action="store_true", help="refuse to reconcile if any row could not be read")
-    p.add_argument("--scan", type=int, help="the fleet as of this scan id (default latest)")
-    p.add_argument("--max-age", type=positive_days, default=30, metavar="DAYS",
-                   help="a device whose last good collection is older than this rests on stale evidence: its "
-                        "items are marked and it never proves an absence (default 30; an inventory group's "
-                        "data.max_age_days overrides it per device)")
     p.add_argument("--wide", action="store_true",
                    help="table: every column whole and every reason, one line per row, however wide (default on a "
                         "terminal: fit its width, the verdict wrapped; piped: as --wide)")
