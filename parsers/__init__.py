@@ -100,7 +100,7 @@ import re
 from functools import lru_cache
 
 from agent.core.models import Facts, LicenseStatus, ParseResult
-from agent.core.platforms import lookup, refusal as refusal_line
+from agent.core.platforms import get as get_platform, lookup, refusal as refusal_line
 
 from . import csl as _csl
 from . import inventory as _inventory
@@ -245,21 +245,23 @@ def _parse(platform: str, command: str, text: str) -> ParseResult:
         return ParseResult(licenses=licenses)
     licenses, status, recognised = _licensing.parse(body)
     if not recognised:
-        # IOS 15 Catalyst / ISR G2 (and IOS XE RTU) answer with classic licensing (CSL): not Smart
-        # Licensing, but the device's licence state all the same, recorded as such.
-        classic = _csl.parse(body) if plat in ("cisco_ios", "cisco_xe") else None
+        # IOS 15 Catalyst / ISR G2 (and IOS XE RTU) answer with classic licensing (CSL), the ASA with
+        # its own licence listing: not Smart Licensing, but the device's licence state all the same,
+        # recorded as such.  Which reader applies is platform data ('classic_licensing').
+        kind = get_platform(plat).classic_licensing
+        classic = _csl.parse(body) if kind == "csl" else None
         if classic is not None:
             return ParseResult(license_status=classic)
-        if plat == "cisco_asa" and canon == "show license all":
-            classic = _licensing.asa_classic(body)
-            if classic:
+        if kind == "asa" and canon == "show license all":
+            asa = _licensing.asa_classic(body)
+            if asa:
                 facts: Facts = {}
-                if "serial" in classic:
-                    facts["license_serial"] = classic["serial"]
-                if "platform_license" in classic:
-                    facts["platform_license"] = classic["platform_license"]
+                if "serial" in asa:
+                    facts["license_serial"] = asa["serial"]
+                if "platform_license" in asa:
+                    facts["platform_license"] = asa["platform_license"]
                 return ParseResult(facts=facts, license_status=LicenseStatus(
-                    device="", smart_licensing_enabled=False, udi_serial=classic.get("serial", "")))
+                    device="", smart_licensing_enabled=False, udi_serial=asa.get("serial", "")))
         raise ParseError(plat, canon, refusal or "no Smart Licensing section, table or UDI, nor classic licence, recognised")
     return ParseResult(licenses=licenses, license_status=status)
 

@@ -57,6 +57,9 @@ SCHEMA: dict[str, Any] = {
         "version_scheme": {"type": "string", "enum": list(VERSION_SCHEMES)},
         "flash": _STR,  # file system files are written to ('bootflash:')
         "refusals": _STRS,  # added to _shared.yaml's
+        # the licence state it may answer instead of Smart Licensing: classic IOS CSL blocks
+        # ('csl'), or the ASA's 'show license all' (serial, platform licence) ('asa')
+        "classic_licensing": {"type": "string", "enum": ["csl", "asa"]},
         # how its 'show version' names it (detect()): captures saved by hand name no platform
         "detect": {"type": "object", "additionalProperties": False,
                    "properties": {"show_version": _STRS, "unless": _STRS}},
@@ -217,6 +220,7 @@ class Platform:
     # detect(): 'show version' lines that name the platform, and lines that say it is another one
     detect: re.Pattern[str] | None = None
     detect_unless: re.Pattern[str] | None = None
+    classic_licensing: str | None = None  # 'csl' | 'asa' | None: which classic licence reader applies
 
 
 class UnknownPlatform(ValueError):
@@ -268,6 +272,7 @@ def get(name: str) -> Platform:
         snmp=MappingProxyType(data["snmp"]),
         detect=_any_of((data.get("detect") or {}).get("show_version")),
         detect_unless=_any_of((data.get("detect") or {}).get("unless")),
+        classic_licensing=data.get("classic_licensing"),
     )
 
 
