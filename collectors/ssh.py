@@ -380,10 +380,7 @@ async def connect_stepping_down(target: Target, *, connect_timeout: float,
     """:func:`connect` with the target's algorithm profile, retried with wider ones after a
     negotiation failure when the inventory opted in (``data.ssh_step_down``).  Only a negotiation
     failure steps down: an auth, host-key or timeout failure ends the device as it is."""
-    try:
-        order = ssh_algorithms.profiles_to_try(target.options)
-    except AlgorithmError as exc:
-        raise CollectError("config", str(exc)) from None
+    order = ssh_algorithms.profiles_to_try(target.options)
     first_error: NegotiationFailed | None = None
     for profile in order:
         session: dict[str, str] = {}
@@ -396,10 +393,7 @@ async def connect_stepping_down(target: Target, *, connect_timeout: float,
             session["stepped_down_from"] = order[0].name if profile is not order[0] else ""
             sessions[target.name] = session
         return conn
-    if len(order) > 1:
-        raise CollectError("connect", f"{first_error.message}; step-down to {', '.join(p.name for p in order[1:])} "
-                           "failed too")
-    raise first_error
+    raise ssh_algorithms.step_down_failed(order, first_error)
 
 
 async def connect(target: Target, *, connect_timeout: float, profile: AlgorithmProfile | None = None,

@@ -87,12 +87,25 @@ def is_negotiation_failure(reason: str) -> bool:
 
 
 def profiles_to_try(options: dict) -> list[AlgorithmProfile]:
-    """The target's profile, then (data.ssh_step_down) the wider named ones to retry with."""
-    first = algs.parse(options.get("ssh_algorithms"))
+    """The target's profile, then (data.ssh_step_down) the wider named ones to retry with; a bad
+    ``data.ssh_algorithms`` fails the device ``config`` (both SSH drivers step down this way)."""
+    try:
+        first = algs.parse(options.get("ssh_algorithms"))
+    except algs.AlgorithmError as exc:
+        raise CollectError("config", str(exc)) from None
     order = [first]
     if algs.step_down_enabled(options):
         order += [algs.PROFILES[name] for name in algs.step_down_order(first)]
     return order
+
+
+def step_down_failed(order: list[AlgorithmProfile], first_error: NegotiationFailed) -> CollectError:
+    """What a device whose every profile failed negotiation ends with: the first failure (the
+    target's own profile), naming the wider ones also tried."""
+    if len(order) > 1:
+        return CollectError("connect", f"{first_error.message}; step-down to "
+                            f"{', '.join(p.name for p in order[1:])} failed too")
+    return first_error
 
 
 def kexinit_mismatch(payload: bytes | None, offer: dict) -> str | None:

@@ -25,7 +25,6 @@ from agent.core import platforms
 from agent.core.models import Capture, Target
 from agent.core import hostkeys
 from agent.core.secret import reveal
-from agent.core.ssh_algorithms import AlgorithmError
 from collectors import ssh_algorithms
 from collectors.base import PROMPT, CollectError, enable_refused, looks_like_noise
 from collectors.recv_recorder import OutputTooLarge, RecvRecorder
@@ -83,10 +82,7 @@ class NetmikoCollector:
         cred = target.credential
         if cred is None:
             raise CollectError("config", "no SSH credentials in the inventory")
-        try:
-            order = ssh_algorithms.profiles_to_try(target.options)
-        except AlgorithmError as exc:
-            raise CollectError("config", str(exc)) from None
+        order = ssh_algorithms.profiles_to_try(target.options)
         first_error: NegotiationFailed | None = None
         for profile in order:
             try:
@@ -100,10 +96,7 @@ class NetmikoCollector:
             self.sessions[target.name] = session
             break
         else:
-            if len(order) > 1:
-                raise CollectError("connect", f"{first_error.message}; step-down to "
-                                   f"{', '.join(p.name for p in order[1:])} failed too")
-            raise first_error
+            raise ssh_algorithms.step_down_failed(order, first_error)
         self._run(conn, target, plat, sink)
 
     def _connect(self, target: Target, plat: platforms.Platform, profile):
