@@ -12,6 +12,6 @@ from agent.core.identity import Key  # noqa: F401  (the stage's public names)
 from agent.core.models import DeviceScanState, FleetItem, SeenHistory  # noqa: F401
 from agent.reconcile.rows import (  # noqa: F401
     COVERED, END_OF_SUPPORT, EXPIRING, LAPSED, MATCH_EXACT, MATCH_SERIAL, NOT_SEEN, RMA_SWAP,
-    STATUSES, UNCOVERED, UNVERIFIED, ReconRow, count_by_status,
+    STATUSES, UNCOVERED, UNVERIFIED, FLAGS, ReconRow, count_by_status,
 )
 from agent.reconcile.rules import reconcile  # noqa: F401

@@ -20,6 +20,20 @@ RMA_SWAP = "rma-swap"
 END_OF_SUPPORT = "end-of-support"
 STATUSES = (COVERED, EXPIRING, LAPSED, UNCOVERED, NOT_SEEN, UNVERIFIED, RMA_SWAP, END_OF_SUPPORT)
 
+# Flags a row may carry (``ReconRow.flags``), beside its status.
+FLAG_COVERAGE_GAP = "coverage-gap"  # only a future line covers it: uncovered until that line starts
+FLAG_SALE_SOON = "end-of-sale-soon"
+FLAG_RENEWAL_SOON = "last-renewal-soon"  # End of Service Contract Renewal inside the window
+FLAG_ATTACH_SOON = "last-attach-soon"
+FLAG_LDOS_SOON = "ldos-soon"
+FLAG_ATTACH_PASSED = "cannot-attach"  # past End of Service Attach: cannot be added to a contract
+FLAG_RECERT = "needs-recertification"  # lapsed: reinstating needs Cisco's re-certification
+FLAG_VIA_PARENT = "covered-via-parent"
+FLAG_WEAK_EVIDENCE = "weak-evidence"  # a contract cell it rests on was unreadable (kept, flagged)
+FLAG_STALE = "stale-evidence"
+FLAGS = (FLAG_COVERAGE_GAP, FLAG_SALE_SOON, FLAG_RENEWAL_SOON, FLAG_ATTACH_SOON, FLAG_LDOS_SOON,
+         FLAG_ATTACH_PASSED, FLAG_RECERT, FLAG_VIA_PARENT, FLAG_WEAK_EVIDENCE, FLAG_STALE)
+
 MATCH_EXACT = "serial+pid"
 MATCH_SERIAL = "serial-only"
 
@@ -59,6 +73,18 @@ class ReconRow:
     other_lines: tuple[str, ...] = ()  # further contract lines considered, as "file:row"
     reasons: tuple[str, ...] = ()
     evidence_age_days: int | None = None  # set when the row rests on a stale collection (reconcile.stale)
+    # Issue 14 (safe lists): the contract's own install site name beside ``site`` (the inventory's,
+    # the one vocabulary every list groups by); every EoX milestone, not only LDoS; flags that a
+    # list reader must see (FLAGS); the days a coverage gap lasts; major/minor and the parent.
+    contract_site: str = ""
+    end_of_sale: date | None = None
+    last_renewal: date | None = None  # End of Service Contract Renewal
+    last_attach: date | None = None  # End of Service Attach
+    flags: tuple[str, ...] = ()
+    gap_days: int | None = None  # coverage-gap: days from as_of to the first future line's start
+    major: bool | None = None  # chassis, stack member, supervisor, line card; None: class unknown
+    parent_serial: str = ""  # a minor item's parent (the chassis or member it sits in)
+    parent_status: str = ""  # that parent's status: a minor item is "covered via parent" by it
 
     @property
     def key(self) -> Key:

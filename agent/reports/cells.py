@@ -15,7 +15,11 @@ COLUMNS = (
     "contract_number", "service_level", "coverage_start", "coverage_end", "contract_site_id", "ldos",
     "match", "swap_with", "blocking_devices", "scan_id", "capture_id", "contract_file", "contract_row",
     "other_lines", "reasons", "evidence_age_days",
+    "flags", "contract_site", "end_of_sale", "last_renewal", "last_attach", "gap_days", "major",
+    "parent_serial", "parent_status",
 )
+_DATES = ("coverage_start", "coverage_end", "ldos", "end_of_sale", "last_renewal", "last_attach")
+_NUMBERS = ("scan_id", "capture_id", "contract_row", "evidence_age_days", "gap_days")
 
 def row_record(row: ReconRow) -> dict[str, Any]:
     """Structured form (JSON): lists stay lists, dates are ISO strings."""
@@ -32,6 +36,10 @@ def row_record(row: ReconRow) -> dict[str, Any]:
                      "other_lines": list(row.other_lines)},
         "reasons": list(row.reasons),
         "evidence_age_days": row.evidence_age_days,
+        "flags": list(row.flags), "contract_site": row.contract_site,
+        "end_of_sale": _iso(row.end_of_sale), "last_renewal": _iso(row.last_renewal),
+        "last_attach": _iso(row.last_attach), "gap_days": row.gap_days, "major": row.major,
+        "parent_serial": row.parent_serial, "parent_status": row.parent_status,
     }
 
 
@@ -40,12 +48,14 @@ _FLAT = attrgetter(
     "status", "serial", "base_pid", "pid", "hostname", "device", "site", "slot", "cls", "name",
     "contract_number", "service_level", "coverage_start", "coverage_end", "contract_site_id", "ldos",
     "match", "swap_with", "blocking_devices", "scan_id", "capture_id", "contract_file", "contract_row",
-    "other_lines", "reasons", "evidence_age_days")
-_BLOCKING, _OTHER_LINES, _REASONS = 18, 23, 24
+    "other_lines", "reasons", "evidence_age_days",
+    "flags", "contract_site", "end_of_sale", "last_renewal", "last_attach", "gap_days", "major",
+    "parent_serial", "parent_status")
+_BLOCKING, _OTHER_LINES, _REASONS, _FLAGS, _MAJOR = (
+    COLUMNS.index(c) for c in ("blocking_devices", "other_lines", "reasons", "flags", "major"))
+_RANK = {True: "major", False: "minor"}
 # Cells that hold text (the others are dates, numbers or None, which no spreadsheet runs).
-_TEXT = itemgetter(*(i for i, c in enumerate(COLUMNS)
-                     if c not in ("coverage_start", "coverage_end", "ldos", "scan_id", "capture_id", "contract_row",
-                                  "evidence_age_days")))
+_TEXT = itemgetter(*(i for i, c in enumerate(COLUMNS) if c not in _DATES + _NUMBERS))
 _FORMULA_AFTER_NUL = re.compile("\x00[" + re.escape("".join(FORMULA_START)) + "]")
 
 
@@ -58,6 +68,8 @@ def row_cells(row: ReconRow) -> list[Any]:
     values[_BLOCKING] = " ".join(values[_BLOCKING])
     values[_OTHER_LINES] = " ".join(values[_OTHER_LINES])
     values[_REASONS] = "; ".join(values[_REASONS])
+    values[_FLAGS] = " ".join(values[_FLAGS])
+    values[_MAJOR] = _RANK.get(values[_MAJOR], "")
     try:
         joined = "\x00" + "\x00".join(_TEXT(values))
     except TypeError:  # a text field that is not text (None from an old store row): cell by cell
