@@ -102,3 +102,40 @@ def test_eox_record_with_tbd_ldos_is_kept_and_flagged():
     [err] = load.errors
     assert err.kept and str(err).startswith(f"{path} row 2, column 'LastDateOfSupport': 'TBD' is not a date")
     assert str(err).endswith("; record kept, last_date_of_support left empty")
+
+
+MIXED = WEAK / "partner_ldos_mixed.csv"
+
+
+def test_unreadable_optional_date_column_keeps_every_line():
+    # The LDoS column mixes DD/MM and MM/DD: it cannot be read as a whole.  Before, that refused
+    # the file (a column error has no row), so every covered chassis in it landed on `add`.
+    load = load_contracts(MIXED)
+    assert {ln.serial: (ln.end, ln.ldos) for ln in load.lines} == {
+        "FOC2703C1AA": (date(2027, 7, 31), None), "FOC2703C2BB": (date(2027, 7, 31), None)}
+    [err] = load.errors
+    assert err.row is None and err.kept and not err.fatal
+    assert err.column == "Last Date of Support"
+    assert str(err).endswith("; column left empty, lines kept")
+    rows = reconcile([_chassis("FOC2703C1AA")], [_device()], load.lines, None, AS_OF)
+    assert [r.status for r in rows if r.serial == "FOC2703C1AA"] == [COVERED]
+
+
+def test_reconcile_cli_warns_on_the_unreadable_optional_column(tmp_path, capsys):
+    main(["reconcile", "--db", str(tmp_path / "none.db"), "--contracts", str(MIXED)])
+    err = capsys.readouterr().err
+    assert "column 'Last Date of Support'" in err and "column left empty, lines kept" in err
+    assert "not reconciling" not in err
+    # --strict still refuses on any problem, warnings included.
+    assert main(["reconcile", "--db", str(tmp_path / "none.db"), "--contracts", str(MIXED), "--strict"]) == 2
+    assert "not reconciling" in capsys.readouterr().err
+
+
+def test_unreadable_coverage_date_column_still_refuses_the_file(tmp_path):
+    text = MIXED.read_text().replace("2027-07-31,209870303,31/01/2030", "31/07/2027,209870303,2030-01-31")
+    text = text.replace("2027-07-31,209870303,01/31/2030", "07/31/2027,209870303,2030-01-31")
+    path = tmp_path / "mixed_end.csv"
+    path.write_text(text)
+    load = load_contracts(path)
+    assert not load.lines
+    assert any(e.row is None and not e.kept and e.column == "Covered Line End Date" for e in load.errors)

@@ -37,7 +37,7 @@ def load_inputs(args: argparse.Namespace, doing: str = "reconciling"):
         print(f"ibagent: ... and {len(problems) - 200} more problems", file=sys.stderr)
     for line in load.summary_text().splitlines() + (eox.summary_text().splitlines() if eox else []):
         say(line)
-    whole_file = [e for e in problems if e.row is None or e.fatal]
+    whole_file = [e for e in problems if (e.row is None and not e.kept) or e.fatal]
     if whole_file or (getattr(args, "strict", False) and problems):
         raise UsageError(f"not {doing}: an input file could not be read as a whole"
                          + ("" if whole_file else " (--strict)"))

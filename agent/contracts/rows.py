@@ -256,8 +256,14 @@ def _build_lines(path_label: str, header: _Header, rows: Rows, summary: FileSumm
         distinct = distinct_by_field[fld]
         parser = _DateColumn(distinct, forced, file_order)
         if parser.error:
-            errors.append(RowError(path_label, None, header.names[idx], parser.error))
-            refused |= fld in ("coverage_start", "coverage_end")
+            # A column of coverage dates that cannot be read refuses the file; any other date
+            # column (LDoS, end of renewal) is left empty and its lines kept, with a warning: a
+            # column of "TBD" must not drop the coverage it sits beside (issue 14, 2b).
+            coverage = fld in ("coverage_start", "coverage_end")
+            errors.append(RowError(path_label, None, header.names[idx],
+                                   parser.error if coverage else f"{parser.error}; column left empty, lines kept",
+                                   kept=not coverage))
+            refused |= coverage
             continue
         if fld in whole:  # each distinct value parsed once: a problem is among them or nowhere
             values = parser.convert(raw, distinct)
