@@ -76,6 +76,37 @@ def test_fleet_queries_seek_each_device_by_index(tmp_path, query):
     assert scans == ["SCAN devices USING COVERING INDEX devices_by_attempt", "SCAN a"], plan
 
 
+@pytest.mark.parametrize("query, params, seek", [
+    ("SIGHTINGS_UPSERT", (1, "sw1"), "components USING INDEX components_by_device (scan_id=? AND device=?)"),
+    ("SIGHTINGS_UPSERT_SCAN", (1,), "components USING INDEX components_by_device (scan_id=?)"),
+])
+def test_sightings_upsert_seeks_one_device(tmp_path, query, params, seek):
+    # save_device folds each device into sightings: with "(? IS NULL OR device = ?)" SQLite used only
+    # scan_id of the index and read every component of the running scan on each save (issue 15:
+    # quadratic in the scan).  The per-device statement must seek (scan_id, device).
+    from agent.store import schema
+
+    store = Store(tmp_path / "s.db")
+    plan = " | ".join(r[3] for r in store.db.execute("EXPLAIN QUERY PLAN " + getattr(schema, query), params))
+    assert seek in plan, plan
+    assert "SCAN components" not in plan, plan
+
+
+def test_sightings_per_device_and_per_scan_agree(tmp_path):
+    # The two statements fold the same rows: a scan folded device by device (save_device) and the
+    # same components folded per scan give identical sightings.
+    one, whole = Store(tmp_path / "a.db"), Store(tmp_path / "b.db")
+    for store in (one, whole):
+        s1 = store.begin_scan("inv", {}, 3)
+        for d in range(3):
+            save(store, s1, target(f"sw{d}"), records(f"sw{d}", [f"FOC{d}A", f"FOC{d}B"]))
+    whole.db.execute("DELETE FROM sightings")
+    whole.record_sightings(1)
+    rows = "SELECT * FROM sightings ORDER BY serial, base_pid"
+    assert [tuple(r) for r in one.db.execute(rows)] == [tuple(r) for r in whole.db.execute(rows)]
+    assert len(one.db.execute(rows).fetchall()) == 6
+
+
 def test_components_of_many_devices_in_one_query(tmp_path):
     store = Store(tmp_path / "s.db")
     s1 = store.begin_scan("inv", {}, 40)

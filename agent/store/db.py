@@ -33,7 +33,8 @@ from agent.store.slp_runs import SlpStore
 from agent.store import opening
 from agent.store.errors import StoreError, StoreLocked, StoreWriteError  # noqa: F401  (re-exported)
 from agent.store.schema import (  # noqa: F401  (re-exported)
-    _MIGRATIONS, _SCHEMA, DEFAULT_DB, DEVICE_STATES_SQL, SCHEMA_VERSION, SIGHTINGS_UPSERT, SNAPSHOT_SQL,
+    _MIGRATIONS, _SCHEMA, DEFAULT_DB, DEVICE_STATES_SQL, SCHEMA_VERSION, SIGHTINGS_UPSERT, SIGHTINGS_UPSERT_SCAN,
+    SNAPSHOT_SQL,
 )
 
 # A scan row closed with the counts of its device rows, unless the caller gives them (a cancelled
@@ -330,7 +331,10 @@ class Store(HostKeyStore, SlpStore):
     def record_sightings(self, scan_id: int, device: str | None = None) -> None:
         """Fold the contractable components of one device of a scan (or of the whole scan) into
         ``sightings``.  save_device does it; call it after writing components any other way."""
-        self.db.execute(SIGHTINGS_UPSERT, (scan_id, device, device))
+        if device is None:
+            self.db.execute(SIGHTINGS_UPSERT_SCAN, (scan_id,))
+        else:
+            self.db.execute(SIGHTINGS_UPSERT, (scan_id, device))
 
     # ------------------------------------------------------------------ reading
 

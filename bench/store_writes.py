@@ -1,0 +1,82 @@
+"""Benchmark: the cost of saving one device while a big scan runs (issue 15, item 0).
+
+    python bench/store_writes.py [--devices 20000] [--items 5]
+
+Saves ``--devices`` devices of ``--items`` contractable components each into one running scan
+through ``Store.save_device`` (what the scan does per device), twice, side by side in one run:
+with today's per-device sightings statement, and with the previous release's single statement
+"(? IS NULL OR device = ?)" (the baseline).  Prints the mean time per save for each tenth of the
+scan: flat means linear, rising means each save walks the scan so far (quadratic).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# The previous release's statement (7198eac .. 81795c6), kept here as the baseline.
+BASELINE_SQL = """
+INSERT INTO sightings(serial, base_pid, first_scan, first_id, last_scan, last_id, last_device, last_name)
+SELECT serial, base_pid, scan_id, id, scan_id, id, device, name FROM components
+WHERE scan_id = ? AND (? IS NULL OR device = ?) AND contractable = 1 AND serial != '' ORDER BY id
+ON CONFLICT(serial, base_pid) DO UPDATE SET last_scan = excluded.last_scan, last_id = excluded.last_id,
+    last_device = excluded.last_device, last_name = excluded.last_name
+WHERE excluded.last_id > sightings.last_id
+"""
+
+
+def _baseline_record_sightings(store, scan_id, device=None):
+    store.db.execute(BASELINE_SQL, (scan_id, device, device))
+
+
+def run(path: Path, devices: int, items: int, baseline: bool) -> list[float]:
+    from agent.core.models import Component, DeviceFacts, DeviceRecords, Target
+    from agent.store import Store
+
+    store = Store(path)
+    if baseline:
+        store.record_sightings = lambda scan_id, device=None: _baseline_record_sightings(store, scan_id, device)
+    scan = store.begin_scan("bench", {}, devices)
+    tenth = max(1, devices // 10)
+    means, t0 = [], time.perf_counter()
+    for d in range(devices):
+        name = f"sw{d:05d}"
+        comps = [Component(name, f"slot {k}", "", "C9300-48P", "C9300-48P", "V01", f"FOC{d:05d}{k:02d}",
+                           f"FOC{d:05d}{k:02d}", "module", transport="ssh") for k in range(items)]
+        recs = DeviceRecords(facts=DeviceFacts(device=name, platform="cisco_xe", hostname=name, version="17.9.4a"),
+                             components=comps)
+        with store.transaction():
+            store.save_device(scan, Target(name=name, host="127.0.0.1", platform="cisco_xe"), status="ok",
+                              transport="ssh", records=recs, error_kind=None, error=None, started=0, ended=1,
+                              attempts=1)
+        if (d + 1) % tenth == 0:
+            now = time.perf_counter()
+            means.append((now - t0) / tenth * 1000)
+            t0 = now
+    store.close()
+    return means
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--devices", type=int, default=20_000)
+    ap.add_argument("--items", type=int, default=5, help="contractable components per device")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        now = run(Path(tmp) / "now.db", args.devices, args.items, baseline=False)
+        before = run(Path(tmp) / "before.db", args.devices, args.items, baseline=True)
+    print(f"save_device, {args.devices:,} devices x {args.items} items in one scan: ms per save, by tenth of the scan")
+    print(f"  {'tenth':>5} {'this tree':>10} {'baseline':>10}")
+    for i, (a, b) in enumerate(zip(now, before), 1):
+        print(f"  {i:>5} {a:10.3f} {b:10.3f}")
+    print(f"  whole scan: {sum(now) * args.devices / 10 / 1000:.1f} s vs {sum(before) * args.devices / 10 / 1000:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
