@@ -50,12 +50,16 @@ from agent.contracts import ContractLine, canonical_serials, paused_gc, split_pi
 from agent.contracts import EoxIndex
 from agent.core.identity import Key
 from agent.core.models import DeviceScanState, FleetItem, SeenHistory
-from agent.reconcile.context import Context, dedupe, with_line_limits
+from agent.reconcile.context import NO_LIMITS, Context, dedupe, with_line_limits
 from agent.reconcile.rows import (
-    END_OF_SUPPORT, LAPSED, MATCH_EXACT, MATCH_SERIAL, NOT_SEEN, UNCOVERED, ReconRow,
+    END_OF_SUPPORT, FLAG_ATTACH_PASSED, FLAG_RECERT, LAPSED, MATCH_EXACT, MATCH_SERIAL, NOT_SEEN, UNCOVERED,
+    ReconRow,
 )
 from agent.reconcile.stale import DEFAULT_MAX_AGE_DAYS, mark_stale, stale_devices
-from agent.reconcile.unseen import Scope, pair_rma_swaps, unseen_rows, wheres
+from agent.reconcile.unseen import Scope, pair_rma_swaps, unseen_milestones, unseen_rows, wheres
+
+RECERT = "reinstating needs re-certification: a lapsed item is inspected before it can be covered again"
+_RECERT_FLAGS = (FLAG_RECERT,)
 
 
 # ------------------------------------------------------------------ the function
@@ -172,7 +176,9 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
                             MATCH_EXACT, "", (), item.scan_id, item.capture_id, line.source_file,
                             line.source_row, (),
                             (f"{head}{day_text(start) or day(start)}..{day_text(end) or day(end)} "
-                             f"[{line.source_file}:{line.source_row}]", verdict)))
+                             f"[{line.source_file}:{line.source_row}]", verdict),
+                            None, line.site_name, limit[5], limit[1], limit[2], (), None, None, "", "",
+                            limit[3]))
                         continue
                     if end < as_of:  # ended: lapsed (ctx.assess's one-line case)
                         append(ReconRow(
@@ -180,7 +186,9 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
                             item.cls, item.name, item.slot, line.contract_number, line.service_level, start, end,
                             line.site_id, limit[0], MATCH_EXACT, "", (), item.scan_id, item.capture_id,
                             line.source_file, line.source_row, (),
-                            (f"every contract line has ended; the last was {line_text(line)}",)))
+                            (f"every contract line has ended; the last was {line_text(line)}", RECERT),
+                            None, line.site_name, limit[5], limit[1], limit[2], _RECERT_FLAGS, None, None, "", "",
+                            limit[3]))
                         continue
             matched = [found]
         elif found is not None:
@@ -191,12 +199,13 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
             found = bare.get((pid, key[1]))
             if found is None:
                 found = bare[(pid, key[1])] = _bare_verdict(ctx, pid, key[1])
-            status, reasons, ldos = found
+            status, reasons, ldos, sale, renewal, attach, flags, source = found
             if status == UNCOVERED and item.slot and item.device:
                 uncovered_slots[(item.device, item.slot, key[1])].append(len(rows))
             append(ReconRow(status, key[0], key[1], pid, True, item.device, item.hostname, item.site, item.cls,
                             item.name, item.slot, "", "", None, None, "", ldos, "", "", (), item.scan_id,
-                            item.capture_id, "", None, (), reasons))
+                            item.capture_id, "", None, (), reasons, None, "", sale, renewal, attach, flags, None,
+                            None, "", "", source))
             continue
         else:
             matched = None
@@ -225,7 +234,7 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
     unseen_at: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     if unmatched:
         get_hist, verdict, verdicts = history.get, scope.verdict, scope._verdicts.get
-        history_verdict = scope.history_verdict
+        history_verdict, site_of = scope.history_verdict, scope.site_of
         # Keys no seen item carries, in the order of the contract lines.
         for key, found in unmatched.items():
             if consumed and key in consumed:
@@ -243,12 +252,14 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
                     status, blocking, why, scan_id = (history_verdict(hist) if last_device else
                                                       verdicts(line.site_id) or verdict(line.site_id))
                     start = line.start
+                    ldos, sale, renewal, attach, flags, warn, source = unseen_milestones(ctx, line, key[1])
                     append(ReconRow(
-                        status, key[0], key[1], line.pid, False, last_device, "", line.site_name, "", "",
-                        last_slot, line.contract_number, line.service_level, start, end, line.site_id, line.ldos,
-                        "", "", blocking, scan_id, None, line.source_file, line.source_row, (),
+                        status, key[0], key[1], line.pid, False, last_device, "", site_of(last_device, line.site_id),
+                        "", "", last_slot, line.contract_number, line.service_level, start, end, line.site_id,
+                        ldos, "", "", blocking, scan_id, None, line.source_file, line.source_row, (),
                         (f"future-dated: {line_text(line)}" if start and start > as_of
-                         else f"active: {line_text(line)}", why)))
+                         else f"active: {line_text(line)}", *warn, why), None, line.site_name, sale, renewal,
+                        attach, flags, None, None, "", "", source))
                     if status == NOT_SEEN and last_device and last_slot:
                         unseen_at[(last_device, last_slot, key[1])].append(len(rows) - 1)
                     continue
@@ -269,7 +280,7 @@ def _item_limits(ctx: Context, pids: Sequence[str], keys: list[Key]) -> list[tup
     item's own PID gives, so the limits are looked up per distinct PID string; the items where
     that does not hold (a base PID from elsewhere, or no PID) go by (PID, base) pairs."""
     if ctx.eox is None or not len(ctx.eox):
-        return [(None, None, None, "", False)] * len(pids)
+        return [NO_LIMITS] * len(pids)
     bases = list(map(itemgetter(1), keys))
     try:
         distinct = set(pids)
@@ -317,10 +328,12 @@ def _listed(found: ContractLine | list[ContractLine]) -> list[ContractLine]:
     return found if type(found) is list else [found]
 
 
-def _bare_verdict(ctx: Context, pid: str, base: str) -> tuple[str, tuple[str, ...], date | None]:
-    """(status, reasons, LDoS) for a seen item that no contract line names (see ``_seen_row``)."""
+def _bare_verdict(ctx: Context, pid: str, base: str) -> tuple:
+    """(status, reasons, LDoS, end of sale, last renewal, last attach, flags, milestone source) for
+    a seen item that no contract line names (see ``_seen_row``)."""
     row = _seen_row(ctx, FleetItem("", base, pid), ("-", base), [], "", [], ctx.eox_limits(pid, base))
-    return row.status, row.reasons, row.ldos
+    return (row.status, row.reasons, row.ldos, row.end_of_sale, row.last_renewal, row.last_attach, row.flags,
+            row.milestone_source)
 
 
 def _ambiguity_note(key: Key, pids: set[str], same_serial: list[int], fleet: Sequence[FleetItem],
@@ -336,18 +349,26 @@ def _ambiguity_note(key: Key, pids: set[str], same_serial: list[int], fleet: Seq
 
 def _seen_row(ctx: Context, item: FleetItem, key: Key, lines: list[ContractLine], match: str,
               notes: list[str], eox_limits: tuple) -> ReconRow:
-    """``eox_limits``: ``ctx.eox_limits(item.pid, base)``."""
+    """``eox_limits``: ``ctx.eox_limits(item.pid, base)``.
+
+    Flags, beside the status: coverage-gap (``ctx.assess``); cannot-attach for an uncovered item
+    past End of Service Attach (still uncovered: it is not on a contract, only cannot be added);
+    needs-recertification for a lapsed one; a *-soon flag per milestone inside the window, its
+    reason placed before the verdict so the verdict stays the last reason."""
     serial, base = key
+    flags: tuple[str, ...] = ()
+    gap = None
     if not serial:
         status, line, reasons, others = (UNCOVERED, None,
                                          ["no serial number was read from the device: cannot be matched"], [])
     elif lines:
-        status, line, reasons, others = ctx.assess(lines)
+        status, line, reasons, others, flags, gap = ctx.assess(lines)
     else:
         status, line, reasons, others = UNCOVERED, None, ["on no contract line"], []
     if notes:
         reasons = notes + reasons
     ldos, renewal, attach, source = with_line_limits(eox_limits, lines)
+    sale = eox_limits[5]
     as_of = ctx.as_of
     if (ldos and as_of > ldos) or (renewal and as_of > renewal):
         reasons.append(f"coverage state: {status}")
@@ -359,13 +380,25 @@ def _seen_row(ctx: Context, item: FleetItem, key: Key, lines: list[ContractLine]
         status = END_OF_SUPPORT
     elif status == UNCOVERED and attach and as_of > attach:
         reasons.append(f"past End of Service Attach {ctx.day(attach)} ({source}): cannot be added to a contract")
+        flags += (FLAG_ATTACH_PASSED,)
+    elif status == LAPSED:
+        reasons.append(RECERT)
+        flags += _RECERT_FLAGS
+    if ldos or renewal or attach or sale:
+        soon, warnings = ctx.soon(sale, renewal, attach, ldos, source)
+        if soon:
+            flags += soon
+            reasons[-1:-1] = warnings
+    else:
+        source = ""
     # Positional: ReconRow's field order.  Keyword construction costs 3x at 10^5 rows.
     if line is None:
         return ReconRow(status, serial, base, item.pid, True, item.device, item.hostname, item.site, item.cls,
                         item.name, item.slot, "", "", None, None, "", ldos, "", "", (), item.scan_id,
-                        item.capture_id, "", None, (), tuple(reasons))
+                        item.capture_id, "", None, (), tuple(reasons), None, "", sale, renewal, attach, flags,
+                        gap, None, "", "", source)
     return ReconRow(status, serial, base, item.pid, True, item.device, item.hostname, item.site, item.cls,
                     item.name, item.slot, line.contract_number, line.service_level, line.start, line.end,
                     line.site_id, ldos, match, "", (), item.scan_id, item.capture_id, line.source_file,
-                    line.source_row, wheres(others), tuple(reasons))
-
+                    line.source_row, wheres(others), tuple(reasons), None, line.site_name, sale, renewal, attach,
+                    flags, gap, None, "", "", source)
