@@ -212,15 +212,17 @@ class Context:
                 as_of, window_end = self.as_of, self.window_end
                 found = (ldos, renewal, attach, f"EoX {rec.bulletin or rec.pid} [{rec.where}]" if dated else "",
                          bool((ldos and as_of > ldos) or (renewal and as_of > renewal)
-                              or any(d and as_of < d <= window_end for d in (ldos, renewal, attach, sale))),
+                              or any(d and as_of <= d <= window_end for d in (ldos, renewal, attach, sale))),
                          sale)
             self._limits[(pid, base)] = found
         return found
 
     def soon(self, sale: date | None, renewal: date | None, attach: date | None, ldos: date | None,
              source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(flags, reasons) for the milestones that fall inside the window (as_of < day <=
-        as_of + window): each names the date and the days left, so a list reader acts in time."""
+        """(flags, reasons) for the milestones that fall inside the window (as_of <= day <=
+        as_of + window): each names the date and the days left, so a list reader acts in time.
+        A milestone on the as-of date itself is not passed yet (passed: as_of > day) and is the
+        last day to act, so it is flagged too ("today")."""
         key = (sale, renewal, attach, ldos, source)
         found = self._soon.get(key)
         if found is None:
@@ -233,9 +235,11 @@ class Context:
                      "renew (or extend) the contract before then"),
                     (attach, FLAG_ATTACH_SOON, "End of Service Attach", "add it to a contract before then"),
                     (ldos, FLAG_LDOS_SOON, "Last Date of Support", "no coverage runs past it")):
-                if day and as_of < day <= window_end:
+                if day and as_of <= day <= window_end:
+                    left = (day - as_of).days
                     flags.append(flag)
-                    reasons.append(f"{name} {self.day(day)} in {(day - as_of).days} days ({source}): {act}")
+                    reasons.append(f"{name} {self.day(day)} {f'in {left} days' if left else 'today'} ({source}): "
+                                   f"{act}")
             found = self._soon[key] = (tuple(flags), tuple(reasons))
         return found
 
