@@ -108,6 +108,8 @@ class Context:
                 if line.end < as_of:
                     return (LAPSED, line, [f"every contract line has ended; the last was {self.line_text(line)}"],
                             [], (), None)
+            elif line.covered is False:  # (the not-covered cases below, without the sorting)
+                return self._void(lines)
         active, future, ended, undated, void = [], [], [], [], []
         for line in lines:
             if line.covered is False:

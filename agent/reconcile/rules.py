@@ -170,15 +170,21 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
                             head = heads[(contract, level)] = (
                                 f"active: {f'contract {contract}' if contract else '(no contract number)'}"
                                 f"{f' ({level})' if level else ''} ")
-                        append(ReconRow(
-                            status, key[0], key[1], item.pid, True, item.device, item.hostname, item.site,
-                            item.cls, item.name, item.slot, contract, level, start, end, line.site_id, limit[0],
-                            MATCH_EXACT, "", (), item.scan_id, item.capture_id, line.source_file,
-                            line.source_row, (),
-                            (f"{head}{day_text(start) or day(start)}..{day_text(end) or day(end)} "
-                             f"[{line.source_file}:{line.source_row}]", verdict),
-                            None, line.site_name, limit[5], limit[1], limit[2], (), None, None, "", "",
-                            limit[3]))
+                        reasons = (f"{head}{day_text(start) or day(start)}..{day_text(end) or day(end)} "
+                                   f"[{line.source_file}:{line.source_row}]", verdict)
+                        if limit is NO_LIMITS:  # most items: no milestone fields to pass (cheaper call)
+                            append(ReconRow(
+                                status, key[0], key[1], item.pid, True, item.device, item.hostname, item.site,
+                                item.cls, item.name, item.slot, contract, level, start, end, line.site_id, None,
+                                MATCH_EXACT, "", (), item.scan_id, item.capture_id, line.source_file,
+                                line.source_row, (), reasons, None, line.site_name))
+                        else:
+                            append(ReconRow(
+                                status, key[0], key[1], item.pid, True, item.device, item.hostname, item.site,
+                                item.cls, item.name, item.slot, contract, level, start, end, line.site_id,
+                                limit[0], MATCH_EXACT, "", (), item.scan_id, item.capture_id, line.source_file,
+                                line.source_row, (), reasons, None, line.site_name, limit[5], limit[1], limit[2],
+                                (), None, None, "", "", limit[3]))
                         continue
                     if end < as_of:  # ended: lapsed (ctx.assess's one-line case)
                         append(ReconRow(
@@ -234,7 +240,8 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
     unseen_at: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     if unmatched:
         get_hist, verdict, verdicts = history.get, scope.verdict, scope._verdicts.get
-        history_verdict, site_of = scope.history_verdict, scope.site_of
+        history_verdict, site_of, site_hit = scope.history_verdict, scope.site_of, scope._sites.get
+        limits_hit, eox_limits = ctx._limits.get, ctx.eox_limits
         # Keys no seen item carries, in the order of the contract lines.
         for key, found in unmatched.items():
             if consumed and key in consumed:
@@ -252,14 +259,26 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
                     status, blocking, why, scan_id = (history_verdict(hist) if last_device else
                                                       verdicts(line.site_id) or verdict(line.site_id))
                     start = line.start
-                    ldos, sale, renewal, attach, flags, warn, source = unseen_milestones(ctx, line, key[1])
-                    append(ReconRow(
-                        status, key[0], key[1], line.pid, False, last_device, "", site_of(last_device, line.site_id),
-                        "", "", last_slot, line.contract_number, line.service_level, start, end, line.site_id,
-                        ldos, "", "", blocking, scan_id, None, line.source_file, line.source_row, (),
-                        (f"future-dated: {line_text(line)}" if start and start > as_of
-                         else f"active: {line_text(line)}", *warn, why), None, line.site_name, sale, renewal,
-                        attach, flags, None, None, "", "", source))
+                    site_id = line.site_id
+                    site = site_hit((last_device, site_id))
+                    if site is None:
+                        site = site_of(last_device, site_id)
+                    head = (f"future-dated: {line_text(line)}" if start and start > as_of
+                            else f"active: {line_text(line)}")
+                    lim = limits_hit((line.pid, key[1])) or eox_limits(line.pid, key[1])
+                    if lim is NO_LIMITS and line.ldos is None and line.end_of_renewal is None:
+                        append(ReconRow(
+                            status, key[0], key[1], line.pid, False, last_device, "", site, "", "", last_slot,
+                            line.contract_number, line.service_level, start, end, site_id, None, "", "",
+                            blocking, scan_id, None, line.source_file, line.source_row, (), (head, why), None,
+                            line.site_name))
+                    else:
+                        ldos, sale, renewal, attach, flags, warn, source = unseen_milestones(ctx, line, key[1])
+                        append(ReconRow(
+                            status, key[0], key[1], line.pid, False, last_device, "", site, "", "", last_slot,
+                            line.contract_number, line.service_level, start, end, site_id, ldos, "", "",
+                            blocking, scan_id, None, line.source_file, line.source_row, (), (head, *warn, why),
+                            None, line.site_name, sale, renewal, attach, flags, None, None, "", "", source))
                     if status == NOT_SEEN and last_device and last_slot:
                         unseen_at[(last_device, last_slot, key[1])].append(len(rows) - 1)
                     continue
