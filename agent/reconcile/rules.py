@@ -13,11 +13,28 @@ Rules as implemented (all dates inclusive; "window" = as_of .. as_of + window_da
 * A line is *active* on as_of if start <= as_of <= end and the file does not mark it not
   covered; *future* if it starts after as_of; *ended* if end < as_of.
 * covered / expiring: the active line that ends last decides; future lines starting by the day
-  after it ends extend it (a booked renewal).  expiring if that end is inside the window.
-  With no active line, the earliest future line makes the item covered from its start date.
+  after it ends extend it (a booked renewal).  expiring if that end is inside the window.  A
+  future line that starts later leaves a gap: flag coverage-gap, ``gap_days`` = the days
+  uncovered in between, status kept (covered today).
   A line with no end date but not marked uncovered: covered, "expiry unknown".
-* lapsed: every line has ended (or the file marks them all not covered).
-* uncovered: no line at all, or only "not covered" listings without contract or dates.
+* coverage gap: with no active line, only future ones, the item is not covered today:
+  uncovered, flag coverage-gap, ``gap_days`` = days until the earliest future line starts
+  (uncovered rather than covered-with-a-flag: it must land on a list that makes someone act,
+  add, and never on renew as if covered).
+* lapsed: every line has ended (or the file marks them all not covered and none of them has
+  live dates); a seen lapsed item is flagged needs-recertification (reinstate list).
+* uncovered: no line at all, only "not covered" listings without contract or dates, or a line
+  the file marks not covered whose dates are live today (the reason names file:row and the
+  file's words).  Past End of Service Attach: flag cannot-attach, status kept (the item is not
+  on a contract; it only cannot be added to one).
+* milestones on every row, seen and unseen: end of sale, End of Service Contract Renewal, End
+  of Service Attach, LDoS (EoX; the contract line's own LDoS / renewal columns where EoX has
+  none) with their source (``milestone_source``).  Each that falls inside the window (as_of <=
+  day <= as_of + window; on as_of it is the last day, not yet passed) adds its *-soon flag and a
+  reason naming the date and the days left, placed before the verdict (the last reason).
+* site is the inventory's on every row: for unseen keys the site of the device history last
+  saw it on, else of the devices mapping the line's install site id when they share one site,
+  else ""; the contract's install site name is in ``contract_site``.
 * end-of-support (seen items, overrides the above, which stays in the reasons): as_of is past
   LDoS or past End of Service Contract Renewal, from EoX (by PID as read, then base PID, with or
   without '=', -RF mapped, wildcard prefixes) or else from the contract line's own columns.
