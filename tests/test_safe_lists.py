@@ -331,3 +331,11 @@ def test_quote_follows_the_lists(tmp_path):
     # A renewal whose End of Service Contract Renewal is inside the window says so.
     assert "End of Service Contract Renewal" in lines["SOON1"].milestone
     assert FLAG_RENEWAL_SOON in only(rows, "SOON1").flags
+
+
+def test_stale_evidence_is_a_flag_beside_its_reason():
+    old = DeviceScanState(device="sw-hq-01", site="hq", last_clean_scan_at=datetime(2025, 10, 1),
+                          latest_scan_clean=True, latest_scan_id=3, last_ok_at=datetime(2025, 10, 1))
+    row = only(run([item("FOC1")], [line("FOC1")], devices=[old]), "FOC1")
+    assert row.status == COVERED and row.flags == ("stale-evidence",) and row.evidence_age_days == 106
+    assert "rests on evidence 106 days old" in row.reasons[-1]
