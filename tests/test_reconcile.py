@@ -94,8 +94,10 @@ def test_starts_today_is_active_starts_tomorrow_is_future():
     rows = run([item("FOC1"), item("FOC2")], [line("FOC1", start=AS_OF), line("FOC2", start=AS_OF + timedelta(days=1))])
     assert only(rows, "FOC1").status == COVERED and said(only(rows, "FOC1"), "active")
     fut = only(rows, "FOC2")
-    assert fut.status == COVERED and fut.coverage_start == AS_OF + timedelta(days=1)
-    assert said(fut, "future-dated", "covers it from 2026-01-16", "not covered on 2026-01-15")
+    # Not covered today: uncovered with the coverage-gap flag, the gap one day long.
+    assert fut.status == UNCOVERED and fut.coverage_start == AS_OF + timedelta(days=1)
+    assert fut.flags == ("coverage-gap",) and fut.gap_days == 1
+    assert said(fut, "future-dated", "until 2026-01-16", "not covered on 2026-01-15")
 
 
 def test_active_line_that_ends_last_decides():
@@ -127,8 +129,12 @@ def test_uncovered_and_listed_not_covered():
 
 
 def test_terminated_line_is_not_coverage():
+    # Live dates, but the file says not covered: uncovered (not lapsed), naming the row and the words.
     row = only(run([item("FOC1")], [line("FOC1", covered=False, status="TERMINATED")]), "FOC1")
-    assert row.status == LAPSED and said(row, "TERMINATED")
+    assert row.status == UNCOVERED and said(row, "TERMINATED", "[coverage.csv:2]", "not covered")
+    ended = only(run([item("FOC1")], [line("FOC1", end=AS_OF - timedelta(days=1), covered=False,
+                                           status="TERMINATED")]), "FOC1")
+    assert ended.status == LAPSED and said(ended, "TERMINATED")
 
 
 def test_serial_only_fallback_when_unambiguous():
@@ -178,8 +184,10 @@ def test_unseen_row_fields():
     hist = {("GONE1", "C9300-48P"): SeenHistory(None, datetime(2025, 11, 1), "sw-hq-01", "Switch 2")}
     row = only(run([], [line("GONE1", site_name="EXAMPLE CORP HQ", service_level="SNT", ldos=date(2030, 1, 1))],
                    history=hist), "GONE1")
+    # site: the inventory's (the device history last saw it on), the contract's beside it.
     assert (row.device, row.slot, row.site, row.service_level, row.contract_site_id, row.ldos) == (
-        "sw-hq-01", "Switch 2", "EXAMPLE CORP HQ", "SNT", "55501234", date(2030, 1, 1))
+        "sw-hq-01", "Switch 2", "HQ", "SNT", "55501234", date(2030, 1, 1))
+    assert row.contract_site == "EXAMPLE CORP HQ"
     assert (row.hostname, row.scan_id, row.capture_id, row.match) == ("", 7, None, "")
 
 
@@ -435,12 +443,12 @@ def test_unique_and_shared_serial_paths_agree():
     assert [r.serial for r in rows[seen:]] == ["GONE1", "GONE2", "GONE3", "GONE4"]  # in line order
     assert only(rows, "A9").status == only(rows, "GONE2").status == RMA_SWAP
     status = {r.serial: r.status for r in rows}
-    assert status["A1"] == COVERED and status["A2"] == LAPSED and status["A3"] == LAPSED
-    assert status["A4"] == END_OF_SUPPORT and status["A5"] == COVERED and status["A6"] == COVERED
+    assert status["A1"] == COVERED and status["A2"] == LAPSED and status["A3"] == UNCOVERED
+    assert status["A4"] == END_OF_SUPPORT and status["A5"] == COVERED and status["A6"] == UNCOVERED
     assert status["A7"] == UNCOVERED and status["A8"] == COVERED and status["A10"] == END_OF_SUPPORT
     assert only(rows, "A8").match == MATCH_SERIAL
     assert said(only(rows, "A2"), "every contract line has ended", "coverage.csv:3")
-    assert said(only(rows, "A3"), "marks its lines not covered (EXPIRED)")
+    assert said(only(rows, "A3"), "marks this line not covered (EXPIRED)")
     assert said(only(rows, "A7"), "past End of Service Attach")
 
 
@@ -452,9 +460,11 @@ def test_shortcut_rows_say_what_the_general_rules_say():
     active = "contract 209876543 2025-06-01..2026-12-31"
     assert rows["A1"].reasons == (f"active: {active} [coverage.csv:2]", "covered until 2026-12-31 (350 days left)")
     assert rows["A2"].reasons == ("every contract line has ended; the last was contract 209876543 "
-                                  "2025-06-01..2025-12-31 [coverage.csv:3]",)
-    assert rows["A3"].reasons == ("contract file marks its lines not covered (EXPIRED); latest "
-                                  f"{active} [coverage.csv:4]",)
+                                  "2025-06-01..2025-12-31 [coverage.csv:3]",
+                                  "reinstating needs re-certification: a lapsed item is inspected before it "
+                                  "can be covered again")
+    assert rows["A3"].reasons == ("the contract file marks this line not covered (EXPIRED) although its dates are "
+                                  f"live: {active} [coverage.csv:4]",)
     assert rows["A5"].reasons[0] == f"active: {active} [coverage.csv:7]" and rows["A5"].other_lines == ("coverage.csv:6",)
     assert rows["A7"].reasons == ("on no contract line", "past End of Service Attach 2025-01-01 "
                                   "(EoX PWR-C1-715WAC [:0]): cannot be added to a contract")

@@ -66,7 +66,8 @@ def test_renew_grouped_by_contract_and_end_date():
 def test_all_formats_written(tmp_path):
     paths = write_reconcile_reports(ROWS, tmp_path, meta={"as_of": "2026-01-15"})
     names = {p.name for p in paths}
-    for lst in ("deployed", "renew", "add", "drop", "transfer", "refresh", "unverified"):
+    for lst in ("deployed", "renew", "reinstate", "add", "cannot-attach", "coverage-gap", "drop", "transfer",
+                "refresh", "unverified"):
         assert {f"{lst}.txt", f"{lst}.csv", f"{lst}.json"} <= names
     assert "reconcile.xlsx" in names and all(p.exists() for p in paths)
     assert not list(tmp_path.glob("*.tmp"))
@@ -79,6 +80,7 @@ def test_all_formats_written(tmp_path):
     assert first["coverage_end"] == "2026-07-31" and isinstance(first["reasons"], list)
     assert first["evidence"] == {"scan_id": 7, "capture_id": 70, "contract_file": "coverage.csv",
                                  "contract_row": 2, "other_lines": []}
+    assert first["evidence_text"] == "capture 70 (scan 7); coverage.csv:2"
     assert [g["contract_number"] for g in renew["groups"]] == ["100", "209876543", "209876543"]
 
     with (tmp_path / "drop.csv").open(encoding="utf-8-sig", newline="") as fh:
@@ -87,7 +89,8 @@ def test_all_formats_written(tmp_path):
     assert table[0]["serial"] == "GONE1" and table[0]["coverage_end"] == "2026-07-31"
 
     wb = load_workbook(tmp_path / "reconcile.xlsx")
-    assert wb.sheetnames == ["summary", "deployed", "renew", "add", "drop", "transfer", "refresh", "unverified", "about"]
+    assert wb.sheetnames == ["summary", "deployed", "renew", "reinstate", "add", "cannot-attach", "coverage-gap",
+                             "drop", "transfer", "refresh", "unverified", "about"]
     ws = wb["transfer"]
     assert [c.value for c in ws[1]] == list(COLUMNS)
     assert {ws.cell(row=r, column=2).value for r in (2, 3)} == {"OLD1", "NEW1"}

@@ -194,7 +194,9 @@ def register(sub, common) -> None:
                        description="Reconcile the latest snapshot against contract/coverage exports (CSV, XLSX, "
                        "JSON as Cisco and partners export them) and optional EoX data. Statuses: covered, expiring, "
                        "lapsed, uncovered, not-seen, unverified, rma-swap, end-of-support. With --out, writes the "
-                       "deployed list and the quote serial lists (renew, add, drop, transfer, refresh).")
+                       "deployed list and the quote serial lists (renew, reinstate, add, cannot-attach, coverage-gap, drop, "
+                       "transfer, refresh, unverified), each row with its EoX milestones (upcoming ones flagged), "
+                       "its flags and its evidence.")
     add_input_options(p)
     p.add_argument("--as-of", help="reconcile as of this date, YYYY-MM-DD (default today, UTC)")
     p.add_argument("--format", choices=("table", "csv", "json", "xlsx"),

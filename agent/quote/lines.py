@@ -3,9 +3,13 @@
 
 Which row gives which line (the status vocabulary is reconcile's):
 
-  covered / expiring (seen)  renew      current end + 1 .. co-term date
+  covered / expiring (seen)  renew      current end + 1 .. co-term date; flagged, not priced, when a
+                                        coverage gap comes before a booked future-dated line (the
+                                        renewal would overlap it: see the coverage-gap list)
   lapsed (seen)              reinstate  lapse (end + 1) .. co-term date; needs re-certification
-  uncovered (seen)           add        as-of date .. co-term date
+  uncovered (seen)           add        as-of date .. co-term date; for a coverage gap (only a
+                                        future-dated line), as-of date .. the day before it starts;
+                                        past End of Service Attach (the cannot-attach list): blocked
   not-seen                   drop       the saving: remaining value (as-of .. current end) when the
                                         end is known, else one year's price; ``basis`` says which
   rma-swap (seen side)       transfer   no charge: the line moves to the replacement serial
@@ -35,6 +39,7 @@ from agent.reconcile import (
     COVERED, END_OF_SUPPORT, EXPIRING, LAPSED, NOT_SEEN, RMA_SWAP, UNCOVERED, ReconRow,
 )
 from agent.reconcile.context import Context, with_line_limits
+from agent.reconcile.rows import FLAG_COVERAGE_GAP
 from agent.reconcile.coterm import coterm_price, currency_places
 from agent.quote.prices import Price, PriceList
 
@@ -158,7 +163,10 @@ def build_quote(rows: Iterable[ReconRow], prices: PriceList, contract_lines: Seq
                 out.append(_drop(r, prices, opts))
             continue  # unverified, lapsed-and-gone, the old side of an RMA pair: nothing to buy or drop
         if r.status in (COVERED, EXPIRING):
-            out.append(_extend(RENEW, r, prices, opts, coterms, limits))
+            if FLAG_COVERAGE_GAP in r.flags:
+                out.append(_gap_renewal(r))
+            else:
+                out.append(_extend(RENEW, r, prices, opts, coterms, limits))
         elif r.status == LAPSED:
             out.append(_extend(REINSTATE, r, prices, opts, coterms, limits))
         elif r.status == UNCOVERED:
@@ -265,10 +273,26 @@ def _with(line: QuoteLine, **changes) -> QuoteLine:
     return replace(line, **changes)
 
 
+def _gap_renewal(r: ReconRow) -> QuoteLine:
+    """A covered item whose next, already booked line starts after a gap: renewing it to the
+    co-term date would pay twice for the booked period.  Noted, not priced: the gap is the
+    coverage-gap list's, bridged by hand or accepted."""
+    gap = f"a gap of {r.gap_days} days" if r.gap_days is not None else "a gap"
+    return QuoteLine(**_base(RENEW, r), state=FLAGGED, why=tuple(
+        ([r.reasons[-1]] if r.reasons else [])
+        + [f"a future-dated line is already booked after {gap}: renewing to the co-term date would overlap "
+           "it; quote the gap (coverage-gap list) instead"]))
+
+
 def _add(r: ReconRow, prices: PriceList, opts: QuoteOptions, limits: tuple) -> QuoteLine:
     why = [r.reasons[-1]] if r.reasons else ["on no contract line"]
     start = opts.as_of
-    if opts.coterm:
+    if FLAG_COVERAGE_GAP in r.flags and r.coverage_start and r.coverage_start > start:
+        # Only a future-dated line covers it: buy the days before that line starts, no more.
+        end = r.coverage_start - timedelta(days=1)
+        how = (f"the coverage gap only, {start}..{end}: contract {r.contract_number or '(no number)'} covers it "
+               f"from {r.coverage_start}")
+    elif opts.coterm:
         end, how = opts.coterm, f"co-term date {opts.coterm} (--coterm)"
     else:
         end, how = _one_year(start), f"one year to {_one_year(start)} (no --coterm)"
@@ -281,7 +305,9 @@ def _add(r: ReconRow, prices: PriceList, opts: QuoteOptions, limits: tuple) -> Q
     if blocked:
         return QuoteLine(**fields, state=BLOCKED, start=start, end=end, milestone=milestone,
                          why=tuple(why + [blocked]))
-    price, missing = choose_price(prices, r.pid, r.base_pid, "", opts)
+    # A gap is bridged at the level of the line that follows it; a plain add at --service-level.
+    level = r.service_level if FLAG_COVERAGE_GAP in r.flags else ""
+    price, missing = choose_price(prices, r.pid, r.base_pid, level, opts)
     if price is None:
         return QuoteLine(**fields, state=UNPRICED, start=start, end=end, milestone=milestone,
                          why=tuple(why + [missing]))

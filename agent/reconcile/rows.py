@@ -21,7 +21,7 @@ END_OF_SUPPORT = "end-of-support"
 STATUSES = (COVERED, EXPIRING, LAPSED, UNCOVERED, NOT_SEEN, UNVERIFIED, RMA_SWAP, END_OF_SUPPORT)
 
 # Flags a row may carry (``ReconRow.flags``), beside its status.
-FLAG_COVERAGE_GAP = "coverage-gap"  # only a future line covers it: uncovered until that line starts
+FLAG_COVERAGE_GAP = "coverage-gap"  # days without coverage before a future-dated line starts (gap_days)
 FLAG_SALE_SOON = "end-of-sale-soon"
 FLAG_RENEWAL_SOON = "last-renewal-soon"  # End of Service Contract Renewal inside the window
 FLAG_ATTACH_SOON = "last-attach-soon"
@@ -81,10 +81,13 @@ class ReconRow:
     last_renewal: date | None = None  # End of Service Contract Renewal
     last_attach: date | None = None  # End of Service Attach
     flags: tuple[str, ...] = ()
-    gap_days: int | None = None  # coverage-gap: days from as_of to the first future line's start
+    gap_days: int | None = None  # coverage-gap: the days without coverage before the future line starts
     major: bool | None = None  # chassis, stack member, supervisor, line card; None: class unknown
     parent_serial: str = ""  # a minor item's parent (the chassis or member it sits in)
     parent_status: str = ""  # that parent's status: a minor item is "covered via parent" by it
+    # Where the EoX milestones above come from ("EoX <bulletin> [file:row]" or "contract file
+    # [file:row]"), "" when the row has none: part of the evidence a list row names.
+    milestone_source: str = ""
 
     @property
     def key(self) -> Key:

@@ -13,11 +13,28 @@ Rules as implemented (all dates inclusive; "window" = as_of .. as_of + window_da
 * A line is *active* on as_of if start <= as_of <= end and the file does not mark it not
   covered; *future* if it starts after as_of; *ended* if end < as_of.
 * covered / expiring: the active line that ends last decides; future lines starting by the day
-  after it ends extend it (a booked renewal).  expiring if that end is inside the window.
-  With no active line, the earliest future line makes the item covered from its start date.
+  after it ends extend it (a booked renewal).  expiring if that end is inside the window.  A
+  future line that starts later leaves a gap: flag coverage-gap, ``gap_days`` = the days
+  uncovered in between, status kept (covered today).
   A line with no end date but not marked uncovered: covered, "expiry unknown".
-* lapsed: every line has ended (or the file marks them all not covered).
-* uncovered: no line at all, or only "not covered" listings without contract or dates.
+* coverage gap: with no active line, only future ones, the item is not covered today:
+  uncovered, flag coverage-gap, ``gap_days`` = days until the earliest future line starts
+  (uncovered rather than covered-with-a-flag: it must land on a list that makes someone act,
+  add, and never on renew as if covered).
+* lapsed: every line has ended (or the file marks them all not covered and none of them has
+  live dates); a seen lapsed item is flagged needs-recertification (reinstate list).
+* uncovered: no line at all, only "not covered" listings without contract or dates, or a line
+  the file marks not covered whose dates are live today (the reason names file:row and the
+  file's words).  Past End of Service Attach: flag cannot-attach, status kept (the item is not
+  on a contract; it only cannot be added to one).
+* milestones on every row, seen and unseen: end of sale, End of Service Contract Renewal, End
+  of Service Attach, LDoS (EoX; the contract line's own LDoS / renewal columns where EoX has
+  none) with their source (``milestone_source``).  Each that falls inside the window (as_of <=
+  day <= as_of + window; on as_of it is the last day, not yet passed) adds its *-soon flag and a
+  reason naming the date and the days left, placed before the verdict (the last reason).
+* site is the inventory's on every row: for unseen keys the site of the device history last
+  saw it on, else of the devices mapping the line's install site id when they share one site,
+  else ""; the contract's install site name is in ``contract_site``.
 * end-of-support (seen items, overrides the above, which stays in the reasons): as_of is past
   LDoS or past End of Service Contract Renewal, from EoX (by PID as read, then base PID, with or
   without '=', -RF mapped, wildcard prefixes) or else from the contract line's own columns.
@@ -50,12 +67,16 @@ from agent.contracts import ContractLine, canonical_serials, paused_gc, split_pi
 from agent.contracts import EoxIndex
 from agent.core.identity import Key
 from agent.core.models import DeviceScanState, FleetItem, SeenHistory
-from agent.reconcile.context import Context, dedupe, with_line_limits
+from agent.reconcile.context import NO_LIMITS, Context, dedupe, with_line_limits
 from agent.reconcile.rows import (
-    END_OF_SUPPORT, LAPSED, MATCH_EXACT, MATCH_SERIAL, NOT_SEEN, UNCOVERED, ReconRow,
+    END_OF_SUPPORT, FLAG_ATTACH_PASSED, FLAG_RECERT, LAPSED, MATCH_EXACT, MATCH_SERIAL, NOT_SEEN, UNCOVERED,
+    ReconRow,
 )
 from agent.reconcile.stale import DEFAULT_MAX_AGE_DAYS, mark_stale, stale_devices
-from agent.reconcile.unseen import Scope, pair_rma_swaps, unseen_rows, wheres
+from agent.reconcile.unseen import Scope, pair_rma_swaps, unseen_milestones, unseen_rows, wheres
+
+RECERT = "reinstating needs re-certification: a lapsed item is inspected before it can be covered again"
+_RECERT_FLAGS = (FLAG_RECERT,)
 
 
 # ------------------------------------------------------------------ the function
@@ -166,13 +187,21 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
                             head = heads[(contract, level)] = (
                                 f"active: {f'contract {contract}' if contract else '(no contract number)'}"
                                 f"{f' ({level})' if level else ''} ")
-                        append(ReconRow(
-                            status, key[0], key[1], item.pid, True, item.device, item.hostname, item.site,
-                            item.cls, item.name, item.slot, contract, level, start, end, line.site_id, limit[0],
-                            MATCH_EXACT, "", (), item.scan_id, item.capture_id, line.source_file,
-                            line.source_row, (),
-                            (f"{head}{day_text(start) or day(start)}..{day_text(end) or day(end)} "
-                             f"[{line.source_file}:{line.source_row}]", verdict)))
+                        reasons = (f"{head}{day_text(start) or day(start)}..{day_text(end) or day(end)} "
+                                   f"[{line.source_file}:{line.source_row}]", verdict)
+                        if limit is NO_LIMITS:  # most items: no milestone fields to pass (cheaper call)
+                            append(ReconRow(
+                                status, key[0], key[1], item.pid, True, item.device, item.hostname, item.site,
+                                item.cls, item.name, item.slot, contract, level, start, end, line.site_id, None,
+                                MATCH_EXACT, "", (), item.scan_id, item.capture_id, line.source_file,
+                                line.source_row, (), reasons, None, line.site_name))
+                        else:
+                            append(ReconRow(
+                                status, key[0], key[1], item.pid, True, item.device, item.hostname, item.site,
+                                item.cls, item.name, item.slot, contract, level, start, end, line.site_id,
+                                limit[0], MATCH_EXACT, "", (), item.scan_id, item.capture_id, line.source_file,
+                                line.source_row, (), reasons, None, line.site_name, limit[5], limit[1], limit[2],
+                                (), None, None, "", "", limit[3]))
                         continue
                     if end < as_of:  # ended: lapsed (ctx.assess's one-line case)
                         append(ReconRow(
@@ -180,7 +209,9 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
                             item.cls, item.name, item.slot, line.contract_number, line.service_level, start, end,
                             line.site_id, limit[0], MATCH_EXACT, "", (), item.scan_id, item.capture_id,
                             line.source_file, line.source_row, (),
-                            (f"every contract line has ended; the last was {line_text(line)}",)))
+                            (f"every contract line has ended; the last was {line_text(line)}", RECERT),
+                            None, line.site_name, limit[5], limit[1], limit[2], _RECERT_FLAGS, None, None, "", "",
+                            limit[3]))
                         continue
             matched = [found]
         elif found is not None:
@@ -191,12 +222,13 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
             found = bare.get((pid, key[1]))
             if found is None:
                 found = bare[(pid, key[1])] = _bare_verdict(ctx, pid, key[1])
-            status, reasons, ldos = found
+            status, reasons, ldos, sale, renewal, attach, flags, source = found
             if status == UNCOVERED and item.slot and item.device:
                 uncovered_slots[(item.device, item.slot, key[1])].append(len(rows))
             append(ReconRow(status, key[0], key[1], pid, True, item.device, item.hostname, item.site, item.cls,
                             item.name, item.slot, "", "", None, None, "", ldos, "", "", (), item.scan_id,
-                            item.capture_id, "", None, (), reasons))
+                            item.capture_id, "", None, (), reasons, None, "", sale, renewal, attach, flags, None,
+                            None, "", "", source))
             continue
         else:
             matched = None
@@ -225,7 +257,8 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
     unseen_at: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     if unmatched:
         get_hist, verdict, verdicts = history.get, scope.verdict, scope._verdicts.get
-        history_verdict = scope.history_verdict
+        history_verdict, site_of, site_hit = scope.history_verdict, scope.site_of, scope._sites.get
+        limits_hit, eox_limits = ctx._limits.get, ctx.eox_limits
         # Keys no seen item carries, in the order of the contract lines.
         for key, found in unmatched.items():
             if consumed and key in consumed:
@@ -243,12 +276,26 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
                     status, blocking, why, scan_id = (history_verdict(hist) if last_device else
                                                       verdicts(line.site_id) or verdict(line.site_id))
                     start = line.start
-                    append(ReconRow(
-                        status, key[0], key[1], line.pid, False, last_device, "", line.site_name, "", "",
-                        last_slot, line.contract_number, line.service_level, start, end, line.site_id, line.ldos,
-                        "", "", blocking, scan_id, None, line.source_file, line.source_row, (),
-                        (f"future-dated: {line_text(line)}" if start and start > as_of
-                         else f"active: {line_text(line)}", why)))
+                    site_id = line.site_id
+                    site = site_hit((last_device, site_id))
+                    if site is None:
+                        site = site_of(last_device, site_id)
+                    head = (f"future-dated: {line_text(line)}" if start and start > as_of
+                            else f"active: {line_text(line)}")
+                    lim = limits_hit((line.pid, key[1])) or eox_limits(line.pid, key[1])
+                    if lim is NO_LIMITS and line.ldos is None and line.end_of_renewal is None:
+                        append(ReconRow(
+                            status, key[0], key[1], line.pid, False, last_device, "", site, "", "", last_slot,
+                            line.contract_number, line.service_level, start, end, site_id, None, "", "",
+                            blocking, scan_id, None, line.source_file, line.source_row, (), (head, why), None,
+                            line.site_name))
+                    else:
+                        ldos, sale, renewal, attach, flags, warn, source = unseen_milestones(ctx, line, key[1])
+                        append(ReconRow(
+                            status, key[0], key[1], line.pid, False, last_device, "", site, "", "", last_slot,
+                            line.contract_number, line.service_level, start, end, site_id, ldos, "", "",
+                            blocking, scan_id, None, line.source_file, line.source_row, (), (head, *warn, why),
+                            None, line.site_name, sale, renewal, attach, flags, None, None, "", "", source))
                     if status == NOT_SEEN and last_device and last_slot:
                         unseen_at[(last_device, last_slot, key[1])].append(len(rows) - 1)
                     continue
@@ -269,7 +316,7 @@ def _item_limits(ctx: Context, pids: Sequence[str], keys: list[Key]) -> list[tup
     item's own PID gives, so the limits are looked up per distinct PID string; the items where
     that does not hold (a base PID from elsewhere, or no PID) go by (PID, base) pairs."""
     if ctx.eox is None or not len(ctx.eox):
-        return [(None, None, None, "", False)] * len(pids)
+        return [NO_LIMITS] * len(pids)
     bases = list(map(itemgetter(1), keys))
     try:
         distinct = set(pids)
@@ -317,10 +364,12 @@ def _listed(found: ContractLine | list[ContractLine]) -> list[ContractLine]:
     return found if type(found) is list else [found]
 
 
-def _bare_verdict(ctx: Context, pid: str, base: str) -> tuple[str, tuple[str, ...], date | None]:
-    """(status, reasons, LDoS) for a seen item that no contract line names (see ``_seen_row``)."""
+def _bare_verdict(ctx: Context, pid: str, base: str) -> tuple:
+    """(status, reasons, LDoS, end of sale, last renewal, last attach, flags, milestone source) for
+    a seen item that no contract line names (see ``_seen_row``)."""
     row = _seen_row(ctx, FleetItem("", base, pid), ("-", base), [], "", [], ctx.eox_limits(pid, base))
-    return row.status, row.reasons, row.ldos
+    return (row.status, row.reasons, row.ldos, row.end_of_sale, row.last_renewal, row.last_attach, row.flags,
+            row.milestone_source)
 
 
 def _ambiguity_note(key: Key, pids: set[str], same_serial: list[int], fleet: Sequence[FleetItem],
@@ -336,18 +385,26 @@ def _ambiguity_note(key: Key, pids: set[str], same_serial: list[int], fleet: Seq
 
 def _seen_row(ctx: Context, item: FleetItem, key: Key, lines: list[ContractLine], match: str,
               notes: list[str], eox_limits: tuple) -> ReconRow:
-    """``eox_limits``: ``ctx.eox_limits(item.pid, base)``."""
+    """``eox_limits``: ``ctx.eox_limits(item.pid, base)``.
+
+    Flags, beside the status: coverage-gap (``ctx.assess``); cannot-attach for an uncovered item
+    past End of Service Attach (still uncovered: it is not on a contract, only cannot be added);
+    needs-recertification for a lapsed one; a *-soon flag per milestone inside the window, its
+    reason placed before the verdict so the verdict stays the last reason."""
     serial, base = key
+    flags: tuple[str, ...] = ()
+    gap = None
     if not serial:
         status, line, reasons, others = (UNCOVERED, None,
                                          ["no serial number was read from the device: cannot be matched"], [])
     elif lines:
-        status, line, reasons, others = ctx.assess(lines)
+        status, line, reasons, others, flags, gap = ctx.assess(lines)
     else:
         status, line, reasons, others = UNCOVERED, None, ["on no contract line"], []
     if notes:
         reasons = notes + reasons
     ldos, renewal, attach, source = with_line_limits(eox_limits, lines)
+    sale = eox_limits[5]
     as_of = ctx.as_of
     if (ldos and as_of > ldos) or (renewal and as_of > renewal):
         reasons.append(f"coverage state: {status}")
@@ -359,13 +416,25 @@ def _seen_row(ctx: Context, item: FleetItem, key: Key, lines: list[ContractLine]
         status = END_OF_SUPPORT
     elif status == UNCOVERED and attach and as_of > attach:
         reasons.append(f"past End of Service Attach {ctx.day(attach)} ({source}): cannot be added to a contract")
+        flags += (FLAG_ATTACH_PASSED,)
+    elif status == LAPSED:
+        reasons.append(RECERT)
+        flags += _RECERT_FLAGS
+    if ldos or renewal or attach or sale:
+        soon, warnings = ctx.soon(sale, renewal, attach, ldos, source)
+        if soon:
+            flags += soon
+            reasons[-1:-1] = warnings
+    else:
+        source = ""
     # Positional: ReconRow's field order.  Keyword construction costs 3x at 10^5 rows.
     if line is None:
         return ReconRow(status, serial, base, item.pid, True, item.device, item.hostname, item.site, item.cls,
                         item.name, item.slot, "", "", None, None, "", ldos, "", "", (), item.scan_id,
-                        item.capture_id, "", None, (), tuple(reasons))
+                        item.capture_id, "", None, (), tuple(reasons), None, "", sale, renewal, attach, flags,
+                        gap, None, "", "", source)
     return ReconRow(status, serial, base, item.pid, True, item.device, item.hostname, item.site, item.cls,
                     item.name, item.slot, line.contract_number, line.service_level, line.start, line.end,
                     line.site_id, ldos, match, "", (), item.scan_id, item.capture_id, line.source_file,
-                    line.source_row, wheres(others), tuple(reasons))
-
+                    line.source_row, wheres(others), tuple(reasons), None, line.site_name, sale, renewal, attach,
+                    flags, gap, None, "", "", source)

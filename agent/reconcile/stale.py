@@ -6,8 +6,8 @@ rules, stated (docs/ARCHITECTURE.md, "The fleet"):
 - a device is *stale* when its last good collection is more than ``max_age_days`` days before the
   as-of date (the device's own limit, from its inventory group's ``data.max_age_days``, or
   reconcile's ``--max-age``, 30 days by default);
-- a stale device's items keep their status, with ``evidence_age_days`` set and a reason saying
-  how old the evidence is and what happened to the device since;
+- a stale device's items keep their status, with ``evidence_age_days`` set, the stale-evidence
+  flag and a reason saying how old the evidence is and what happened to the device since;
 - a stale device never proves an absence: a contract serial last seen on it is ``unverified``
   naming it, never ``not-seen``.
 """
@@ -18,7 +18,7 @@ from typing import Sequence
 
 from agent.core.models import DeviceScanState
 from agent.reconcile.context import as_day
-from agent.reconcile.rows import ReconRow
+from agent.reconcile.rows import FLAG_STALE, ReconRow
 
 DEFAULT_MAX_AGE_DAYS = 30
 
@@ -46,3 +46,4 @@ def mark_stale(rows: list[ReconRow], stale: dict[str, tuple[int, str]]) -> None:
             age, why = stale[row.device]
             row.evidence_age_days = age  # rows are built for this stage and not shared yet
             row.reasons = row.reasons + (why,)
+            row.flags = row.flags + (FLAG_STALE,)

@@ -9,7 +9,7 @@ from typing import Mapping, Sequence
 from agent.contracts import ContractLine
 from agent.core.identity import Key
 from agent.core.models import DeviceScanState, FleetItem, SeenHistory
-from agent.reconcile.context import Context, as_day, device_names
+from agent.reconcile.context import Context, as_day, device_names, with_line_limits
 from agent.reconcile.rows import LAPSED, NOT_SEEN, RMA_SWAP, UNVERIFIED, ReconRow, with_changes
 
 
@@ -30,6 +30,24 @@ class Scope:
         self._cache: dict[str, tuple[list[DeviceScanState], list[str]]] = {}
         self._verdicts: dict[str, tuple[str, tuple[str, ...], str, int | None]] = {}
         self._history: dict[tuple, tuple[str, tuple[str, ...], str, int | None]] = {}
+        self._sites: dict[tuple[str, str], str] = {}
+
+    def site_of(self, last_device: str, site_id: str) -> str:
+        """The inventory site an unseen key belongs to, so every list groups by one vocabulary:
+        the site of the device history last saw it on; else the one site of the devices that
+        map the line's install site id (several sites: "", the contract's own site name is in
+        ``contract_site``); else ""."""
+        key = (last_device, site_id)
+        found = self._sites.get(key)
+        if found is None:
+            dev = self.by_name.get(last_device) if last_device else None
+            if dev is not None and dev.site:
+                found = dev.site
+            else:
+                sites = {d.site for d in self.by_site.get(site_id.strip(), ())} if site_id else set()
+                found = sites.pop() if len(sites) == 1 else ""
+            self._sites[key] = found
+        return found
 
     def verdict(self, site_id: str) -> tuple[str, tuple[str, ...], str, int | None]:
         """(status, blocking devices, reason, proving scan id) for a never-seen serial installed at
@@ -102,7 +120,7 @@ def unseen_rows(ctx: Context, key: Key, lines: list[ContractLine], hist: SeenHis
         if not dated:
             return []  # a "not covered" listing of something we do not have: nothing to say
         best = max(dated, key=lambda ln: ln.end or date.min)
-        return [_unseen_row(LAPSED, key, best, [ln for ln in dated if ln is not best], hist,
+        return [_unseen_row(ctx, scope, LAPSED, key, best, [ln for ln in dated if ln is not best], hist,
                             [f"not in the latest snapshot, and no live line: last was {ctx.line_text(best)}; "
                              "nothing to drop"], ())]
 
@@ -121,25 +139,44 @@ def unseen_rows(ctx: Context, key: Key, lines: list[ContractLine], hist: SeenHis
     for line in live:
         start = line.start
         status, blocking, why, scan_id = absence or scope.verdict(line.site_id)
+        ldos, sale, renewal, attach, flags, warn, source = unseen_milestones(ctx, line, base)
         rows.append(ReconRow(
-            status, serial, base, line.pid, False, last_device, "", line.site_name, "", "", last_slot,
-            line.contract_number, line.service_level, start, line.end, line.site_id, line.ldos, "", "", blocking,
-            scan_id, None, line.source_file, line.source_row, wheres([ln for ln in lines if ln is not line]),
+            status, serial, base, line.pid, False, last_device, "", scope.site_of(last_device, line.site_id), "",
+            "", last_slot, line.contract_number, line.service_level, start, line.end, line.site_id, ldos, "", "",
+            blocking, scan_id, None, line.source_file, line.source_row,
+            wheres([ln for ln in lines if ln is not line]),
             (f"future-dated: {ctx.line_text(line)}" if start and start > as_of else f"active: {ctx.line_text(line)}",
-             why)))
+             *warn, why), None, line.site_name, sale, renewal, attach, flags, None, None, "", "", source))
     return rows
 
 
-def _unseen_row(status: str, key: Key, line: ContractLine, others: list[ContractLine],
+def unseen_milestones(ctx: Context, line: ContractLine, base: str) -> tuple:
+    """(LDoS, end of sale, last renewal, last attach, flags, warnings, source) for a row built
+    from ``line`` alone: EoX by the line's PID, else the line's own columns; milestones inside
+    the window flagged as on seen rows."""
+    found = ctx.eox_limits(line.pid, base)
+    ldos, renewal, attach, source = (with_line_limits(found, [line])
+                                     if line.ldos is not None or line.end_of_renewal is not None else found[:4])
+    sale = found[5]
+    if not (ldos or renewal or attach or sale):
+        return None, None, None, None, (), (), ""
+    flags, warnings = ctx.soon(sale, renewal, attach, ldos, source)
+    return ldos, sale, renewal, attach, flags, warnings, source
+
+
+def _unseen_row(ctx: Context, scope: Scope, status: str, key: Key, line: ContractLine, others: list[ContractLine],
                 hist: SeenHistory | None, reasons: list[str], blocking: tuple[str, ...],
                 scan_id: int | None = None) -> ReconRow:
     # Positional, in ReconRow's field order (see _seen_row).  scan_id: the clean scan that
     # proves the absence, when one scan does.
+    last_device = hist.last_device if hist else ""
+    ldos, sale, renewal, attach, flags, warn, source = unseen_milestones(ctx, line, key[1])
     return ReconRow(
-        status, key[0], key[1], line.pid, False, hist.last_device if hist else "", "", line.site_name, "", "",
+        status, key[0], key[1], line.pid, False, last_device, "", scope.site_of(last_device, line.site_id), "", "",
         hist.last_slot if hist else "", line.contract_number, line.service_level, line.start, line.end,
-        line.site_id, line.ldos, "", "", blocking, scan_id, None, line.source_file, line.source_row,
-        wheres(others), tuple(reasons))
+        line.site_id, ldos, "", "", blocking, scan_id, None, line.source_file, line.source_row,
+        wheres(others), (*reasons[:-1], *warn, reasons[-1]), None, line.site_name, sale, renewal, attach, flags,
+        None, None, "", "", source)
 
 
 def wheres(lines: list[ContractLine]) -> tuple[str, ...]:

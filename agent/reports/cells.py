@@ -16,7 +16,7 @@ COLUMNS = (
     "match", "swap_with", "blocking_devices", "scan_id", "capture_id", "contract_file", "contract_row",
     "other_lines", "reasons", "evidence_age_days",
     "flags", "contract_site", "end_of_sale", "last_renewal", "last_attach", "gap_days", "major",
-    "parent_serial", "parent_status",
+    "parent_serial", "parent_status", "evidence",
 )
 _DATES = ("coverage_start", "coverage_end", "ldos", "end_of_sale", "last_renewal", "last_attach")
 _NUMBERS = ("scan_id", "capture_id", "contract_row", "evidence_age_days", "gap_days")
@@ -34,6 +34,9 @@ def row_record(row: ReconRow) -> dict[str, Any]:
         "evidence": {"scan_id": row.scan_id, "capture_id": row.capture_id,
                      "contract_file": row.contract_file, "contract_row": row.contract_row,
                      "other_lines": list(row.other_lines)},
+        # Beside the evidence object (kept as it was): its one-line form, as the lists print it,
+        # and where the EoX milestones come from.
+        "evidence_text": evidence_text(row), "milestone_source": row.milestone_source,
         "reasons": list(row.reasons),
         "evidence_age_days": row.evidence_age_days,
         "flags": list(row.flags), "contract_site": row.contract_site,
@@ -59,6 +62,31 @@ _TEXT = itemgetter(*(i for i, c in enumerate(COLUMNS) if c not in _DATES + _NUMB
 _FORMULA_AFTER_NUL = re.compile("\x00[" + re.escape("".join(FORMULA_START)) + "]")
 
 
+def evidence_text(row: ReconRow) -> str:
+    """What a row rests on, in words an auditor follows up: the capture (and its scan) that saw
+    the item, or for an unseen key the clean scan that proves it absent; the contract file and
+    row; the other lines considered; where the EoX milestones come from.  E.g.
+    ``capture 12 (scan 3); contracts.csv:17; also contracts.csv:18; milestones: EoX EOL1 [eox.json:2]``.
+    A seen row always names its capture (the evidence of an uncovered item is the sighting)."""
+    parts = []
+    if row.seen:
+        if row.capture_id is not None:
+            parts.append(f"capture {row.capture_id}" + (f" (scan {row.scan_id})" if row.scan_id is not None else ""))
+        elif row.scan_id is not None:
+            parts.append(f"scan {row.scan_id} (capture not recorded)")
+        else:
+            parts.append("snapshot (capture not recorded)")
+    elif row.scan_id is not None:
+        parts.append(f"absent from scan {row.scan_id}")
+    if row.contract_file:
+        parts.append(f"{row.contract_file}:{row.contract_row}" if row.contract_row is not None else row.contract_file)
+    if row.other_lines:
+        parts.append("also " + ", ".join(row.other_lines))
+    if row.milestone_source:
+        parts.append(f"milestones: {row.milestone_source}")
+    return "; ".join(parts)
+
+
 def row_cells(row: ReconRow) -> list[Any]:
     """Flat form (CSV / XLSX), neutralised; dates stay ``date`` for the writer to format.
 
@@ -70,6 +98,7 @@ def row_cells(row: ReconRow) -> list[Any]:
     values[_REASONS] = "; ".join(values[_REASONS])
     values[_FLAGS] = " ".join(values[_FLAGS])
     values[_MAJOR] = _RANK.get(values[_MAJOR], "")
+    values.append(evidence_text(row))
     try:
         joined = "\x00" + "\x00".join(_TEXT(values))
     except TypeError:  # a text field that is not text (None from an old store row): cell by cell

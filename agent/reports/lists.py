@@ -1,4 +1,13 @@
-"""Which reconciliation rows go on which list, in which order."""
+"""Which reconciliation rows go on which list, in which order.
+
+The lists are what procurement buys from, so each says what can be done with its rows:
+renew (covered, expiring), reinstate (lapsed items still on the network: re-certification
+first), add (not covered today and attachable: on no contract, a line the file marks not
+covered, or a coverage gap before a future-dated line), cannot-attach (not covered and past End
+of Service Attach: no new contract can be bought), coverage-gap (a view: every row with days
+uncovered before a booked line starts, covered ones included), drop, transfer, refresh (past
+Last Date of Support or End of Service Contract Renewal: replace the hardware), unverified.
+A row may be on more than one list (coverage-gap is a view over add and renew)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,12 +18,14 @@ from agent.reconcile import (
     COVERED,
     END_OF_SUPPORT,
     EXPIRING,
+    LAPSED,
     NOT_SEEN,
     RMA_SWAP,
     UNCOVERED,
     UNVERIFIED,
     ReconRow,
 )
+from agent.reconcile.rows import FLAG_ATTACH_PASSED, FLAG_COVERAGE_GAP
 
 
 @dataclass(frozen=True)
@@ -33,17 +44,36 @@ def _renewal(r: ReconRow) -> tuple:
     return (r.contract_number, r.coverage_end or date.max, r.site, r.serial)
 
 
+def _gap(r: ReconRow) -> tuple:
+    return (r.gap_days if r.gap_days is not None else 1 << 30, r.site, r.serial)
+
+
+def _add(r: ReconRow) -> bool:
+    return r.status == UNCOVERED and FLAG_ATTACH_PASSED not in r.flags
+
+
+def _cannot_attach(r: ReconRow) -> bool:
+    return r.status == UNCOVERED and FLAG_ATTACH_PASSED in r.flags
+
+
 LISTS: tuple[ReportList, ...] = (
     ReportList("deployed", "Deployed items (seen in the latest snapshot)", lambda r: r.seen, _place),
-    ReportList("renew", "Renew: covered and expiring, by contract and end date",
-               lambda r: r.status in (COVERED, EXPIRING), _renewal),
-    ReportList("add", "Add: seen but on no contract", lambda r: r.status == UNCOVERED, _place),
+    ReportList("renew", "Renew: covered and expiring, by contract and end date (flags: milestones inside the "
+               "window, coverage gaps)", lambda r: r.status in (COVERED, EXPIRING), _renewal),
+    ReportList("reinstate", "Reinstate: lapsed and still on the network; reinstating needs re-certification",
+               lambda r: r.status == LAPSED and r.seen, _renewal),
+    ReportList("add", "Add: seen and not covered today (on no contract, marked not covered, or a gap before a "
+               "future-dated line), can still be attached", _add, _place),
+    ReportList("cannot-attach", "Cannot attach: not covered and past End of Service Attach, no contract can be "
+               "added; replace the hardware or accept the risk", _cannot_attach, _place),
+    ReportList("coverage-gap", "Coverage gap: days without coverage before a booked future-dated line starts; "
+               "bridge or accept the gap", lambda r: FLAG_COVERAGE_GAP in r.flags, _gap),
     ReportList("drop", "Drop: on contract, collected cleanly, not there", lambda r: r.status == NOT_SEEN,
                _renewal),
     ReportList("transfer", "Transfer: RMA swaps, contract moves to the replacement serial",
                lambda r: r.status == RMA_SWAP, lambda r: (r.device, r.slot, r.seen, r.serial)),
-    ReportList("refresh", "Refresh: past Last Date of Support or End of Service Contract Renewal",
-               lambda r: r.status == END_OF_SUPPORT, _place),
+    ReportList("refresh", "Refresh: replace the hardware, past Last Date of Support or End of Service Contract "
+               "Renewal", lambda r: r.status == END_OF_SUPPORT, _place),
     ReportList("unverified", "Unverified: on contract, not seen, scope not collected cleanly",
                lambda r: r.status == UNVERIFIED, _renewal),
 )

@@ -2,12 +2,15 @@
 
 Three layouts of the same rows (``render_table``):
 
-- **a terminal** (``width`` = its columns): the table fits.  WHY (the verdict, the row's last
-  reason) takes the room the other columns leave and wraps onto continuation lines; when even
-  that does not fit, columns are cut (with "…") and then left out, least needed first, by
-  ``PRIORITY``: SERIAL and STATUS always stay, then PID, SITE, HOST, END, CONTRACT.  A last line
-  says what was cut or left out.  Why that order: a row is acted on by its serial and status;
-  the PID says what to buy, the site where it is; the host and the dates are one lookup away.
+- **a terminal** (``width`` = its columns): the table fits.  WHY (every reason, each on lines of
+  its own, the verdict last) takes the room the other columns leave and wraps onto continuation
+  lines; when even that does not fit, columns are cut (with "…") and then left out, least needed
+  first, by ``PRIORITY``: SERIAL and STATUS always stay, then PID, SITE, HOST, END, CONTRACT,
+  FLAGS, the EoX milestones (LDOS, RENEW-BY, ATTACH-BY, END-OF-SALE), EVIDENCE.  A last line says
+  what was cut or left out.  Why that order: a row is acted on by its serial and status; the PID
+  says what to buy, the site where it is; the host and the dates are one lookup away; the
+  milestones that matter inside the window are also flagged and named in WHY; the evidence is
+  for the auditor, who reads the files.
 - **a file** (``width=None``, the ``.txt`` lists): every column whole, and every reason, each on
   its own lines, wrapped at ``FILE_WHY_WIDTH`` characters, never cut.
 - **wide** (``wide=True``, ``--wide``): every column whole, every reason on the row's one line.
@@ -17,6 +20,7 @@ from __future__ import annotations
 from typing import Callable, Iterable, Sequence
 
 from agent.reconcile import ReconRow, count_by_status
+from agent.reports.cells import evidence_text
 from agent.reports.lists import renew_groups
 from agent.reports.tabular import aligned_line, column_widths, terminal_cells
 
@@ -30,9 +34,16 @@ DEFAULT_COLUMNS: tuple[Column, ...] = (
     ("SITE", lambda r: r.site, 8),
     ("CONTRACT", lambda r: r.contract_number, 8),
     ("END", lambda r: r.coverage_end or "", 0),
+    ("FLAGS", lambda r: " ".join(r.flags), 12),
+    ("LDOS", lambda r: r.ldos or "", 0),
+    ("RENEW-BY", lambda r: r.last_renewal or "", 0),  # End of Service Contract Renewal
+    ("ATTACH-BY", lambda r: r.last_attach or "", 0),  # End of Service Attach
+    ("END-OF-SALE", lambda r: r.end_of_sale or "", 0),
+    ("EVIDENCE", evidence_text, 16),
 )
 # Kept first to last; a column not named here goes first when room runs out.
-PRIORITY = ("SERIAL", "STATUS", "PID", "SITE", "HOST", "END", "CONTRACT")
+PRIORITY = ("SERIAL", "STATUS", "PID", "SITE", "HOST", "END", "CONTRACT", "FLAGS", "LDOS", "RENEW-BY", "ATTACH-BY",
+            "END-OF-SALE", "EVIDENCE")
 ALWAYS = ("SERIAL", "STATUS")
 WHY = "WHY"
 WHY_MIN = 20  # WHY's share is a quarter of the line, at least this (or the verdict's length)
@@ -49,15 +60,17 @@ def render_table(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_C
     rows = list(rows)
     headings = [h for h, _, _ in columns]
     cells = [terminal_cells([get(r) for _, get, _ in columns]) for r in rows]
+    reasons = [terminal_cells(r.reasons) for r in rows]
     if wide or width is None:
-        reasons = [terminal_cells(r.reasons) for r in rows]
         why = ([["; ".join(rs)] for rs in reasons] if wide
                else [_wrap_all(rs, FILE_WHY_WIDTH) for rs in reasons])
         keep, widths, note = list(range(len(columns))), column_widths(headings, cells), ""
     else:
-        verdicts = terminal_cells([r.reasons[-1] if r.reasons else "" for r in rows])
-        keep, widths, why_width, note = fit(headings, [h[2] for h in columns], cells, verdicts, width)
-        why = [_wrap(v, why_width) for v in verdicts]
+        # Every reason, not only the verdict: a warning (a milestone inside the window, a gap)
+        # sits before the verdict and must be read with it.
+        longest = [max(rs, key=len) if rs else "" for rs in reasons]
+        keep, widths, why_width, note = fit(headings, [h[2] for h in columns], cells, longest, width)
+        why = [_wrap_all(rs, why_width) for rs in reasons]
     indent = sum(widths[i] + GAP for i in keep)
 
     shown_widths = [widths[k] for k in keep] + [0]

@@ -2,8 +2,10 @@
 
 What goes where is decided here; how it is written (widths, fills, print setup) is xlsx.py's job.
 The summary is one table (so its header can be frozen, filtered and repeated on printed pages):
-a row for all items, then one per site and one per contract, a column per status; under it, the
-legend of the status colours, which the list sheets use on their status cells.
+a row for all items, then one per site and one per contract, a column per status, then a column
+per list that is not one status (reinstate, cannot-attach, coverage-gap) and one counting rows
+with an EoX milestone inside the window; under it, the legend of the status colours (which the
+list sheets use on their status cells) and of those columns.
 """
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ from datetime import date
 from typing import Any, Iterable, Mapping, Sequence
 
 from agent.reconcile import STATUSES, ReconRow
+from agent.reconcile.rows import FLAG_ATTACH_SOON, FLAG_LDOS_SOON, FLAG_RENEWAL_SOON, FLAG_SALE_SOON
 from agent.reports.cells import COLUMNS, row_cells
+from agent.reports.lists import LISTS
 from agent.reports.tabular import neutralise
 from agent.reports.xlsx import Sheet, Styled, auto_widths
 
@@ -39,6 +43,12 @@ STATUS_MEANING: dict[str, str] = {
     "rma-swap": "a replacement serial: the contract moves to it",
     "end-of-support": "past Last Date of Support or End of Service Contract Renewal",
 }
+_SOON = frozenset((FLAG_SALE_SOON, FLAG_RENEWAL_SOON, FLAG_ATTACH_SOON, FLAG_LDOS_SOON))
+# The summary's columns after the statuses: (heading, which rows count, meaning).
+LIST_COUNTS: tuple[tuple[str, Any, str], ...] = tuple(
+    (lst.name, lst.wants, lst.title) for lst in LISTS if lst.name in ("reinstate", "cannot-attach", "coverage-gap")
+) + (("milestone-soon", lambda r: not _SOON.isdisjoint(r.flags),
+      "an EoX milestone (end of sale, last renewal, last attach, LDoS) falls inside the window"),)
 _NO_CONTRACT = "(no contract)"
 _NO_SITE = "(no site)"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -66,7 +76,8 @@ def reconcile_sheets(lists: Mapping[str, Sequence[ReconRow]], meta: Mapping[str,
 
 def summary_sheet(rows: Sequence[ReconRow]) -> Sheet:
     statuses = list(STATUSES) + sorted({r.status for r in rows} - set(STATUSES))
-    header = ["by", "name", "items", *(Styled(s, bold=True, fill=STATUS_FILLS.get(s)) for s in statuses)]
+    header = ["by", "name", "items", *(Styled(s, bold=True, fill=STATUS_FILLS.get(s)) for s in statuses),
+              *(Styled(name, bold=True) for name, _, _ in LIST_COUNTS)]
     table = [_count_row("all", "all items", rows, statuses, bold=True)]
     for by, key, missing in (("site", "site", _NO_SITE), ("contract", "contract_number", _NO_CONTRACT)):
         groups: dict[str, list[ReconRow]] = {}
@@ -75,17 +86,20 @@ def summary_sheet(rows: Sequence[ReconRow]) -> Sheet:
         table += [_count_row(by, name, groups[name], statuses) for name in sorted(groups)]
     legend = [[], [Styled("status", bold=True), Styled("meaning", bold=True)]]
     legend += [[Styled(s, fill=STATUS_FILLS.get(s)), STATUS_MEANING.get(s, "")] for s in statuses]
+    legend += [[Styled(name, bold=True), meaning] for name, _, meaning in LIST_COUNTS]
     body = table + legend
     # The widths fit the table; a legend's meaning runs on over the empty cells to its right
     # instead of widening the "name" column for every row.
-    widths = auto_widths(header, table + [[s] for s in statuses], len(header))
+    widths = auto_widths(header, table + [[s] for s in statuses] + [[n] for n, _, _ in LIST_COUNTS], len(header))
     return Sheet("summary", header, body, len(body), widths=widths, filter_rows=len(table))
 
 
 def _count_row(by: str, name: str, rows: Sequence[ReconRow], statuses: Sequence[str], bold: bool = False) -> list:
     counts = Counter(r.status for r in rows)
+    lists = [sum(map(wants, rows)) for _, wants, _ in LIST_COUNTS]
     # A zero is left blank: the eye finds the statuses an item group has.
-    cells: list[Any] = [by, neutralise(name), len(rows), *(counts.get(s) or None for s in statuses)]
+    cells: list[Any] = [by, neutralise(name), len(rows), *(counts.get(s) or None for s in statuses),
+                        *(n or None for n in lists)]
     return [c if c is None else Styled(c, bold=True) for c in cells] if bold else cells
 
 
