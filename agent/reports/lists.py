@@ -29,6 +29,14 @@ def _place(r: ReconRow) -> tuple:
     return (r.site, r.hostname or r.device, r.name, r.serial)
 
 
+def _grouped(r: ReconRow) -> tuple:
+    """The add list: per site and device, each major item followed by the minor items inside it
+    (grouped by the parent's serial, the parent's own row first), unknown-rank rows last."""
+    minor = r.major is False and bool(r.parent_serial)
+    return (r.site, r.hostname or r.device, r.parent_serial if minor else r.serial,
+            1 if minor else 0 if r.major else 2, r.name, r.serial)
+
+
 def _renewal(r: ReconRow) -> tuple:
     return (r.contract_number, r.coverage_end or date.max, r.site, r.serial)
 
@@ -37,7 +45,7 @@ LISTS: tuple[ReportList, ...] = (
     ReportList("deployed", "Deployed items (seen in the latest snapshot)", lambda r: r.seen, _place),
     ReportList("renew", "Renew: covered and expiring, by contract and end date",
                lambda r: r.status in (COVERED, EXPIRING), _renewal),
-    ReportList("add", "Add: seen but on no contract", lambda r: r.status == UNCOVERED, _place),
+    ReportList("add", "Add: seen but on no contract", lambda r: r.status == UNCOVERED, _grouped),
     ReportList("drop", "Drop: on contract, collected cleanly, not there", lambda r: r.status == NOT_SEEN,
                _renewal),
     ReportList("transfer", "Transfer: RMA swaps, contract moves to the replacement serial",
