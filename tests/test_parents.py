@@ -281,6 +281,7 @@ def test_quote_notes_via_parent_items_and_never_prices_them(tmp_path):
     psu = quote["DTN1111P001"]
     assert psu.state == VIA_PARENT and psu.amount is None and psu.net_price is None
     assert "FOC1111A001" in psu.why[-1] and "not priced" in psu.why[-1]
+    assert psu.why[0] == "covered via parent FOC1111A001 (contract 209876543, to 2026-12-31)"
 
 
 # ------------------------------------------------------------------ end to end, from a store

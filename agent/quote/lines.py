@@ -163,7 +163,9 @@ def build_quote(rows: Iterable[ReconRow], prices: PriceList, contract_lines: Seq
             continue  # unverified, lapsed-and-gone, the old side of an RMA pair: nothing to buy or drop
         if FLAG_VIA_PARENT in r.flags:  # renewed with its parent's line, which is priced there
             out.append(QuoteLine(**_base(RENEW, r), state=VIA_PARENT, why=(
-                r.reasons[-1], f"not priced apart: renewing its parent {r.parent_serial}'s line renews it")))
+                f"covered via parent {r.parent_serial} (contract {r.contract_number or '(no number)'}, "
+                f"to {r.coverage_end or 'an unknown end'})",
+                f"not priced apart: renewing its parent {r.parent_serial}'s line renews it")))
         elif r.status in (COVERED, EXPIRING):
             out.append(_extend(RENEW, r, prices, opts, coterms, limits))
         elif r.status == LAPSED:
