@@ -98,12 +98,24 @@ def mark_parents(rows: list[ReconRow], fleet: Sequence[FleetItem], lines: Sequen
         if item.name:  # the first of a repeated name wins
             at[(item.device, item.name)] = j
     get = at.get
+    # An item whose inventory names no parent goes to the device's one chassis or stack member
+    # here, in the same loop, unless the contract export's links come first (``_other_parents``).
+    root_of = None  # built when the first such item comes
     reasons: dict[int, str] = {}  # id(parent row) -> the reason its minor items get
-    rest: list[int] = []  # minor items whose parent is not a major item named by the inventory
+    rest: list[int] = []  # minor items for the fallbacks: containers, the file's links, the root
     for i in minors:
         item = fleet[i]
         name = item.parent
-        j = get((item.device, name)) if name else None
+        if name:
+            j = get((item.device, name))
+        elif not file_parent:
+            if root_of is None:
+                root_of = _roots(fleet, classes).get
+            j = root_of(item.device)
+            if j is None:
+                continue  # no fallback left: nothing names a parent
+        else:
+            j = None
         if j is None:
             rest.append(i)
             continue
@@ -156,23 +168,28 @@ def _other_parents(rest: list[int], fleet: Sequence[FleetItem], classes: list, m
                 found[k] = j
         missing = list(compress(range(m), map(is_, found, repeat(None))))
     if missing:
-        # device -> its one chassis or stack member (a device with several has no entry)
-        try:
-            is_root = list(map(ROOT_CLASSES.__contains__, classes))
-        except TypeError:
-            is_root = [isinstance(c, str) and c in ROOT_CLASSES for c in classes]
-        root: dict[str, int] = {}
-        several: set[str] = set()
-        for j in compress(range(n), is_root):
-            device = fleet[j].device
-            if device in root:
-                several.add(device)
-            root[device] = j
-        for device in several:
-            del root[device]
+        root_of = _roots(fleet, classes).get
         for k in missing:
-            found[k] = root.get(fleet[rest[k]].device)
+            found[k] = root_of(fleet[rest[k]].device)
     return found
+
+
+def _roots(fleet: Sequence[FleetItem], classes: list) -> dict[str, int]:
+    """device -> the index of its one chassis or stack member (a device with several has none)."""
+    try:
+        is_root = list(map(ROOT_CLASSES.__contains__, classes))
+    except TypeError:
+        is_root = [isinstance(c, str) and c in ROOT_CLASSES for c in classes]
+    root: dict[str, int] = {}
+    several: set[str] = set()
+    for j in compress(range(len(fleet)), is_root):
+        device = fleet[j].device
+        if device in root:
+            several.add(device)
+        root[device] = j
+    for device in several:
+        del root[device]
+    return root
 
 
 def _walk_up(device: str, name: str, fleet: Sequence[FleetItem], at: dict, containers: dict) -> int | None:
@@ -197,7 +214,7 @@ def _line_facts(lines: Sequence[ContractLine]) -> tuple[dict, dict[str, str]]:
     Most exports say neither: three C-level passes find that out and nothing is built."""
     by_serial = any(map(_PARENT_SERIAL, lines))
     by_instance = any(map(_PARENT_INSTANCE, lines))
-    if not (by_serial or by_instance or any(map(is_not, map(_MAJOR, lines), repeat(None)))):
+    if not (by_serial or by_instance) and list(map(_MAJOR, lines)).count(None) == len(lines):
         return {}, {}
     instance_serial: dict[str, str] = {}
     if by_instance:
