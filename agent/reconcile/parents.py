@@ -28,7 +28,7 @@ Cost: linear.  The major items are indexed by (device, name) once, then one loop
 minor item, its row and its parent's row; the fallbacks' indexes (minor containers, serials per
 device, each device's one root, the contract lines that carry a rank or a link) are built only
 when some item needs them.  Nothing compares rows with rows.  At 10^5 items (bench/reconcile.py)
-this pass adds about 6 % to reconcile (docs/ARCHITECTURE.md, "Major and minor items").
+this pass adds 5-13 % to reconcile's own time (docs/ARCHITECTURE.md, "Reconcile and history").
 """
 from __future__ import annotations
 
