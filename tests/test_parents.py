@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from datetime import date, datetime
+
+import pytest
 
 from agent.cli import main
 from agent.contracts import ContractLine, EoxIndex, EoxRecord, load_contracts, split_pid
@@ -319,3 +323,39 @@ def test_large_fleet_marks_every_minor_item():
     minor = [r for r in rows if r.major is False]
     assert len(minor) == 10 * n_devices
     assert all(r.status == COVERED and r.parent_serial == f"FOC{int(r.serial[3:8]):07d}A" for r in minor)
+
+
+# ------------------------------------------------------------------ the demo shows it
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("parents-demo")
+    proc = subprocess.run([sys.executable, "-m", "agent.cli", "demo", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return out
+
+
+def _csv(path):
+    with path.open(encoding="utf-8-sig") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_demo_covers_the_leafs_psus_and_the_stacks_optics_through_their_parents(demo):
+    deployed = {r["serial"]: r for r in _csv(demo / "reports" / "deployed.csv")}
+    via = {s: r for s, r in deployed.items() if "covered-via-parent" in r["flags"].split()}
+    # dc1-leaf01's PSUs (and its FEX's) and the optics of hq's stack members 1 and 3 are on no line of
+    # their own (lab/sample_contracts.py), inside covered parents.
+    assert {r["device"] for r in via.values()} == {"dc1-leaf01", "hq-acc-stk01"}
+    assert {r["class"] for r in via.values()} == {"psu", "optic"}
+    assert all(deployed[r["parent_serial"]]["status"] == r["status"] == "covered" for r in via.values())
+    add = _csv(demo / "reports" / "add.csv")
+    assert add and not [r for r in add if r["parent_status"] in ("covered", "expiring")]
+    # member 2 was swapped under RMA: its optic stays, with the swap shown as its parent's status
+    (optic,) = [r for r in add if r["device"] == "hq-acc-stk01"]
+    assert (optic["class"], optic["parent_status"]) == ("optic", "rma-swap")
+    assert MINOR_MARK + optic["serial"] in (demo / "reports" / "add.txt").read_text()
+    quote = json.loads((demo / "quote.json").read_text())["lines"]
+    noted = [q for q in quote if q["state"] == VIA_PARENT]
+    assert {q["serial"] for q in noted} == set(via) and all(q["net_price"] is None for q in noted)
