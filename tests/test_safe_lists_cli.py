@@ -24,10 +24,12 @@ def _inventory(items: list[tuple[str, str, str]]) -> bytes:
 
 
 DEVICES = {
-    "hq-core1": ("hq", [("1", "C9300-48P", "FOCAA1111AA"), ("Power Supply 1", "PWR-C1-715WAC", "DCBAA1111PA")]),
+    "hq-core1": ("hq", [("1", "C9300-48P", "FOCAA1111AA")]),
     "hq-acc2": ("hq", [("1", "WS-C3850-48P", "FOCBB2222BB"), ("Power Supply 1", "PWR-C1-350WAC", "DCBBB2222PB"),
                        ("Te1/1/1", "SFP-10G-SR", "AVDGONE0001")]),
-    "br-acc3": ("branch", [("1", "WS-C3850-24T", "FOCCC3333CC")]),
+    # The PSU past End of Service Attach sits in a chassis that is not covered (a PSU in a covered
+    # chassis is covered via its parent, tests/test_parents.py): it stays uncovered, cannot attach.
+    "br-acc3": ("branch", [("1", "WS-C3850-24T", "FOCCC3333CC"), ("Power Supply 1", "PWR-C1-715WAC", "DCBAA1111PA")]),
 }
 CONTRACTS = (
     "Serial Number / PAK number,Coverage,Covered Line Status,Product ID,Covered Line Start Date,"

@@ -46,6 +46,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "end_of_renewal": ("End of Service Contract Renewal", "EndOfServiceContractRenewal"),
     "product_type": ("Product Type", "Item Type", "item_type", "itemType", "hwType", "productType",
                      "Asset Type"),
+    # Whether the line's item is a major (chassis, parent, standalone) or a minor (child) item:
+    # the partner IB report's Major/Minor, sn2info's item_position, PX Cloud's componentType.
+    "major": ("Major/Minor", "item_position", "itemPosition", "componentType", "Product Relationship"),
 }
 DATE_FIELDS = ("coverage_start", "coverage_end", "ldos", "end_of_renewal")
 MAPPABLE_FIELDS = tuple(ALIASES)
@@ -147,6 +150,24 @@ def parse_covered(value: Any) -> bool | None:
     if text in _NO:
         return False
     return None
+
+
+# What a rank cell says (FORMATS.md 1.1: item_position P parent, C child, S standalone; 1.3:
+# componentType PARENT, CHILD, STANDALONE; 1.4: Major/Minor).  A standalone item is a whole
+# product, so major.  Anything else is not guessed: the cell is flagged and left empty.
+RANKS: dict[str, bool] = {
+    "MAJOR": True, "P": True, "PARENT": True, "S": True, "STANDALONE": True,
+    "MINOR": False, "C": False, "CHILD": False,
+}
+
+
+def parse_rank(value: Any) -> bool | None | str:
+    """True (major), False (minor), None (blank), or the text when it says neither."""
+    text = cell_text(value).upper()
+    if not text:
+        return None
+    found = RANKS.get(text)
+    return text if found is None else found
 
 
 def _is_software(product_type: str) -> bool:

@@ -34,6 +34,9 @@ class ContractLine:
     refurbished: bool = False
     source_file: str = ""
     source_row: int = 0
+    # Major (True) or minor (False) item as the file says (Major/Minor, item_position P/C/S,
+    # componentType), None when it says nothing.  Last: built positionally in contracts.rows.
+    major: bool | None = None
 
     @property
     def key(self) -> tuple[str, str]:

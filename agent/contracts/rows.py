@@ -15,7 +15,7 @@ from agent.contracts.dates import (
     _PLACEHOLDERS, DATE_FORMATS, DateProblem, _DateColumn, _hashable, _slash_evidence,
 )
 from agent.contracts.identifiers import _QUOTED_FORMULA, _all_alnum, _needs_strip
-from agent.contracts.layouts import DATE_FIELDS, _Header, _is_software, parse_covered
+from agent.contracts.layouts import DATE_FIELDS, _Header, _is_software, parse_covered, parse_rank
 from agent.contracts.records import ContractLine, FileSummary, RowError
 from agent.contracts.source import Rows, _Columns
 from agent.core.identity import SERIAL_SHAPE, canonical_serial, cell_text, split_pid
@@ -55,7 +55,7 @@ class _Chunked:
         if self.col.get("base_pid") == self.col.get("pid"):
             self.col.pop("base_pid", None)
         self.out: dict[str, list] = {f: [] for f in ("rowno", "serial", "pid", "base_pid", "refurbished",
-                                                      "status", "covered", "parent_serial",
+                                                      "status", "covered", "parent_serial", "major",
                                                       *self.TEXT_FIELDS, *self.PLAIN_FIELDS, *DATE_FIELDS)}
         self.problems: dict[int, tuple[str, str]] = {}  # position -> (column, message), first one wins
         # Cells of optional fields that could not be read: (position, column, message, field).  The
@@ -183,6 +183,8 @@ class _Chunked:
             out["parent_serial"].extend("" if p == s else p for p, s in zip(parents, serials))
         else:
             out["parent_serial"].extend([""] * n)
+        i_major = col.get("major")
+        out["major"].extend(self._ranks(cols, i_major, base) if i_major is not None else [None] * n)
         for fld in self.TEXT_FIELDS:
             idx = col.get(fld)
             out[fld].extend(self._pooled(fld, self._texts(cols, idx, base)) if idx is not None
@@ -194,6 +196,19 @@ class _Chunked:
         for fld in DATE_FIELDS:
             idx = col.get(fld)
             out[fld].extend(cols[idx] if idx is not None else [None] * n)
+
+    def _ranks(self, cols: _Columns, idx: int, base: int) -> list[bool | None]:
+        """The major/minor column: each distinct cell read once; a cell that says neither
+        (``RANKS``) is flagged and left empty, its line kept."""
+        texts = self._texts(cols, idx, base, formulas=False)
+        ranks = {t: parse_rank(t) for t in set(texts)}
+        if any(type(r) is str for r in ranks.values()):
+            for j, t in enumerate(texts):
+                if type(ranks[t]) is str:
+                    self._problem(base + j, idx, f"'{t[:40]}' says neither major nor minor "
+                                                 "(MAJOR/MINOR, P/C/S, PARENT/CHILD/STANDALONE)")
+            ranks = {t: None if type(r) is str else r for t, r in ranks.items()}
+        return list(map(ranks.__getitem__, texts))
 
     def _pooled(self, fld: str, values: list[str]) -> list[str]:
         if fld not in self.POOLED_FIELDS:
@@ -295,7 +310,7 @@ def _build_lines(path_label: str, header: _Header, rows: Rows, summary: FileSumm
         ContractLine, out["serial"], out["pid"], out["base_pid"], out["contract_number"], out["service_level"],
         dates["coverage_start"], dates["coverage_end"], out["status"], out["covered"], out["instance_id"],
         out["parent_instance_id"], out["parent_serial"], out["site_id"], out["site_name"], dates["ldos"],
-        dates["end_of_renewal"], out["refurbished"], itertools.repeat(path_label), out["rowno"]))
+        dates["end_of_renewal"], out["refurbished"], itertools.repeat(path_label), out["rowno"], out["major"]))
     software = acc.software - acc.problems.keys()
     if acc.flags:
         kept = [f for f in acc.flags if f[0] not in acc.problems and f[0] not in software]

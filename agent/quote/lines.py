@@ -13,6 +13,7 @@ Which row gives which line (the status vocabulary is reconcile's):
   not-seen                   drop       the saving: remaining value (as-of .. current end) when the
                                         end is known, else one year's price; ``basis`` says which
   rma-swap (seen side)       transfer   no charge: the line moves to the replacement serial
+  covered via parent         renew      via-parent: not priced apart (its parent's line is), a note
   end-of-support (seen)      renew/add, blocked: past LDoS or End of Service Contract Renewal
 
 Milestones (EoX first, the contract file's own columns where EoX has none; reconcile's
@@ -38,6 +39,7 @@ from agent.contracts import ContractLine, EoxIndex
 from agent.reconcile import (
     COVERED, END_OF_SUPPORT, EXPIRING, LAPSED, NOT_SEEN, RMA_SWAP, UNCOVERED, ReconRow,
 )
+from agent.reconcile.rows import FLAG_VIA_PARENT
 from agent.reconcile.context import Context, with_line_limits
 from agent.reconcile.rows import FLAG_COVERAGE_GAP
 from agent.reconcile.coterm import coterm_price, currency_places
@@ -46,9 +48,11 @@ from agent.quote.prices import Price, PriceList
 RENEW, REINSTATE, ADD, DROP, TRANSFER = "renew", "reinstate", "add", "drop", "transfer"
 KINDS = (RENEW, REINSTATE, ADD, DROP, TRANSFER)
 # What became of a line: priced; unpriced (no price row); blocked (a milestone forbids it);
-# flagged (cannot be priced as asked: co-term before the current end, no end date); no-charge.
+# flagged (cannot be priced as asked: co-term before the current end, no end date); no-charge;
+# via-parent (a minor item covered through its parent's line: the parent's line is what is bought).
 PRICED, UNPRICED, BLOCKED, FLAGGED, NO_CHARGE = "priced", "unpriced", "blocked", "flagged", "no-charge"
-STATES = (PRICED, UNPRICED, BLOCKED, FLAGGED, NO_CHARGE)
+VIA_PARENT = "via-parent"
+STATES = (PRICED, UNPRICED, BLOCKED, FLAGGED, NO_CHARGE, VIA_PARENT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +166,12 @@ def build_quote(rows: Iterable[ReconRow], prices: PriceList, contract_lines: Seq
             if r.status == NOT_SEEN:
                 out.append(_drop(r, prices, opts))
             continue  # unverified, lapsed-and-gone, the old side of an RMA pair: nothing to buy or drop
-        if r.status in (COVERED, EXPIRING):
+        if FLAG_VIA_PARENT in r.flags:  # renewed with its parent's line, which is priced there
+            out.append(QuoteLine(**_base(RENEW, r), state=VIA_PARENT, why=(
+                f"covered via parent {r.parent_serial} (contract {r.contract_number or '(no number)'}, "
+                f"to {r.coverage_end or 'an unknown end'})",
+                f"not priced apart: renewing its parent {r.parent_serial}'s line renews it")))
+        elif r.status in (COVERED, EXPIRING):
             if FLAG_COVERAGE_GAP in r.flags:
                 out.append(_gap_renewal(r))
             else:

@@ -1,6 +1,7 @@
 """Stage: reconcile. The live fleet against contract lines and EoX data -> one row per item with a
 status, its reasons and its evidence: the rules (``rules``: matching and seen items; ``unseen``:
-contract keys no live item carries, RMA pairs; ``context``: what every rule consults), the
+contract keys no live item carries, RMA pairs; ``context``: what every rule consults;
+``parents``: major/minor items and coverage through a parent), the
 output vocabulary (``rows``), Cisco's co-term formula (``coterm``), and the store-to-rows wiring
 that every command shares (``from_store``).
 

@@ -68,6 +68,7 @@ from agent.contracts import EoxIndex
 from agent.core.identity import Key
 from agent.core.models import DeviceScanState, FleetItem, SeenHistory
 from agent.reconcile.context import NO_LIMITS, Context, dedupe, with_line_limits
+from agent.reconcile.parents import mark_parents
 from agent.reconcile.rows import (
     END_OF_SUPPORT, FLAG_ATTACH_PASSED, FLAG_RECERT, LAPSED, MATCH_EXACT, MATCH_SERIAL, NOT_SEEN, UNCOVERED,
     ReconRow,
@@ -306,6 +307,7 @@ def _reconcile(fleet: Sequence[FleetItem], devices: Sequence[DeviceScanState], l
                     unseen_at[(hist.last_device, hist.last_slot, key[1])].append(len(rows) - 1)
 
     pair_rma_swaps(rows, uncovered_slots, unseen_at)
+    mark_parents(rows, fleet, lines)  # major/minor, parents, "covered via parent" (reconcile.parents)
     if stale:
         mark_stale(rows, stale)
     return rows

@@ -25,7 +25,7 @@ from agent.reconcile import (
     UNVERIFIED,
     ReconRow,
 )
-from agent.reconcile.rows import FLAG_ATTACH_PASSED, FLAG_COVERAGE_GAP
+from agent.reconcile.rows import FLAG_ATTACH_PASSED, FLAG_COVERAGE_GAP, FLAG_VIA_PARENT
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,14 @@ class ReportList:
 
 def _place(r: ReconRow) -> tuple:
     return (r.site, r.hostname or r.device, r.name, r.serial)
+
+
+def _grouped(r: ReconRow) -> tuple:
+    """The add list: per site and device, each major item followed by the minor items inside it
+    (grouped by the parent's serial, the parent's own row first), unknown-rank rows last."""
+    minor = r.major is False and bool(r.parent_serial)
+    return (r.site, r.hostname or r.device, r.parent_serial if minor else r.serial,
+            1 if minor else 0 if r.major else 2, r.name, r.serial)
 
 
 def _renewal(r: ReconRow) -> tuple:
@@ -58,12 +66,15 @@ def _cannot_attach(r: ReconRow) -> bool:
 
 LISTS: tuple[ReportList, ...] = (
     ReportList("deployed", "Deployed items (seen in the latest snapshot)", lambda r: r.seen, _place),
+    # An item covered via its parent is on no contract line of its own: renewing the parent's line
+    # renews it, so its serial is not one to quote (the deployed list and the quote's notes show it).
     ReportList("renew", "Renew: covered and expiring, by contract and end date (flags: milestones inside the "
-               "window, coverage gaps)", lambda r: r.status in (COVERED, EXPIRING), _renewal),
+               "window, coverage gaps; items covered via their parent are renewed with it)",
+               lambda r: r.status in (COVERED, EXPIRING) and FLAG_VIA_PARENT not in r.flags, _renewal),
     ReportList("reinstate", "Reinstate: lapsed and still on the network; reinstating needs re-certification",
                lambda r: r.status == LAPSED and r.seen, _renewal),
     ReportList("add", "Add: seen and not covered today (on no contract, marked not covered, or a gap before a "
-               "future-dated line), can still be attached", _add, _place),
+               "future-dated line), can still be attached; each major item first, the minor items inside it under it", _add, _grouped),
     ReportList("cannot-attach", "Cannot attach: not covered and past End of Service Attach, no contract can be "
                "added; replace the hardware or accept the risk", _cannot_attach, _place),
     ReportList("coverage-gap", "Coverage gap: days without coverage before a booked future-dated line starts; "

@@ -54,10 +54,14 @@ GAP = 2  # blanks between columns (tabular.aligned_line)
 
 def render_table(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_COLUMNS,
                  group_by_contract: bool = False, totals: bool = True, width: int | None = None,
-                 wide: bool = False) -> str:
-    """Rows as aligned columns; ``group_by_contract`` puts a heading per (contract, end date).
+                 wide: bool = False, group_by_parent: bool = False) -> str:
+    """Rows as aligned columns; ``group_by_contract`` puts a heading per (contract, end date);
+    ``group_by_parent`` (rows in the add list's order) marks each minor item's serial with
+    ``MINOR_MARK`` under its parent, and heads a group whose parent is not among the rows.
     ``width``: fit a terminal that wide; None: the file layout; ``wide``: one line per row."""
     rows = list(rows)
+    if group_by_parent:
+        columns = [(h, _marked if h == "SERIAL" else get, floor) for h, get, floor in columns]
     headings = [h for h, _, _ in columns]
     cells = [terminal_cells([get(r) for _, get, _ in columns]) for r in rows]
     reasons = [terminal_cells(r.reasons) for r in rows]
@@ -93,7 +97,15 @@ def render_table(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_C
             for r in group:
                 out.extend(lines_of(index[id(r)]))
     else:
-        for i in range(len(rows)):
+        leader = None  # the serial the rows below hang from
+        for i, r in enumerate(rows):
+            if group_by_parent:
+                if not _is_marked(r):
+                    leader = r.serial
+                elif r.parent_serial != leader:
+                    leader = r.parent_serial
+                    out.append(f"# in {r.parent_serial} ({r.parent_status or 'status unknown'}), "
+                               "which is not on this list:")
             out.extend(lines_of(i))
     tail = []
     if totals:
@@ -107,6 +119,17 @@ def render_table(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_C
         for line in tail:  # on a terminal, these wrap too
             out.extend(_wrap(line, width) if width and not wide else [line])
     return "\n".join(out) + "\n"
+
+
+MINOR_MARK = "└ "  # before a minor item's serial, under its parent (text lists only: CSV keeps the serial)
+
+
+def _is_marked(r: ReconRow) -> bool:
+    return r.major is False and bool(r.parent_serial)
+
+
+def _marked(r: ReconRow) -> str:
+    return MINOR_MARK + r.serial if _is_marked(r) else r.serial
 
 
 def fit(headings: Sequence[str], floors: Sequence[int], cells: Sequence[Sequence[str]], verdicts: Sequence[str],

@@ -42,7 +42,8 @@ def _json(path: Path, name: str, rows: Sequence[ReconRow], meta: Mapping[str, An
 
 
 def _table(path: Path, name: str, rows: Sequence[ReconRow], meta: Mapping[str, Any]) -> None:
-    text = f"{title_of(name)}\n\n" + render_table(rows, group_by_contract=(name == "renew"))
+    text = f"{title_of(name)}\n\n" + render_table(rows, group_by_contract=(name == "renew"),
+                                                  group_by_parent=(name == "add"))
     _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
