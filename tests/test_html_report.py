@@ -281,3 +281,29 @@ def test_cli_report_refuses_price_options_without_prices_and_a_bad_price_list(tm
     bad.write_text("Product ID,Annual List Price\nC9300-48P,lots\n")
     done = _cli("report", "--contracts", str(contracts), "--prices", str(bad), "--db", str(tmp_path / "x.db"))
     assert done.returncode == 2 and "Traceback" not in done.stderr and str(bad) in done.stderr
+
+
+def test_cli_report_end_to_end_with_filters_and_fail_on(store, tmp_path):
+    from lab.sample_contracts import HEADER
+
+    s, sid, caps = store
+    contracts = tmp_path / "contracts.csv"
+    row = dict.fromkeys(HEADER, "")
+    row.update({"Serial Number / PAK number": "FOC9999X1", "Coverage": "COVERED", "Covered Line Status": "ACTIVE",
+                "Product ID": "C9300-48P", "Covered Line Start Date": "2025-06-01",
+                "Covered Line End Date": "2026-05-31", "Contract Number": "C-77", "Install Site Name": "HQ",
+                "Default Service Level": "SNT"})
+    contracts.write_text(",".join(HEADER) + "\n" + ",".join(row[h] for h in HEADER) + "\n", encoding="utf-8")
+    out = tmp_path / "r.html"
+    args = ("report", "--db", str(s.path), "--contracts", str(contracts), "--as-of", "2026-03-10", "--out", str(out))
+    done = _cli(*args)
+    assert done.returncode == 0, done.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "FOC9999X1" in page and "C-77" in page and "Prices</dt><dd>none" in page
+    assert re.search(r"report as of 2026-03-10: \w+ 1 -> .*r.html \([\d,]+ bytes\)", done.stderr), done.stderr
+    status = re.search(r"2026-03-10: ([\w-]+) 1", done.stderr).group(1)
+    done = _cli(*args, "--status", "covered")
+    assert done.returncode == 0 and "FOC9999X1" not in out.read_text(encoding="utf-8")
+    assert "status covered" in out.read_text(encoding="utf-8")  # the header says what was left out
+    done = _cli(*args, "--fail-on", status)
+    assert done.returncode == 4 and f"--fail-on: 1 {status}" in done.stderr

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from agent.reconcile import ReconRow
 from agent.reports.cells import COLUMNS, row_record
-from agent.reports.html.env import cell
+from agent.reports.html.env import cell, column_classes
 from agent.reports.lists import LISTS, select_lists
 
 # Shown as columns on screen, in this order (only those in COLUMNS); the rest on demand.
@@ -43,6 +43,7 @@ class Cell:
     text: str
     items: tuple[str, ...] = ()  # a list value (reasons, flags): one line or badge each
     href: str = ""  # a link into the evidence section
+    cls: str = ""  # the cell's CSS classes (numbers right-aligned, identifiers kept on one line)
 
 
 @dataclass
@@ -63,14 +64,17 @@ class ListView:
     lines: list[Line] = field(default_factory=list)
 
 
+_CLASS = column_classes(COLUMNS, NUMERIC, NOWRAP)  # once per column: the template runs per cell
+
+
 def _cell(column: str, value: Any, targets: Mapping[str, set]) -> Cell:
     if isinstance(value, (list, tuple)):
         items = tuple(cell(v) for v in value if v not in (None, ""))
-        return Cell(column, "; ".join(items), items)
+        return Cell(column, "; ".join(items), items, cls=_CLASS.get(column, ""))
     text = cell(value)
     kind = LINKED.get(column)
     href = f"#{kind}-{value}" if kind and value is not None and value in targets.get(kind, ()) else ""
-    return Cell(column, text, href=href)
+    return Cell(column, text, href=href, cls=_CLASS.get(column, ""))
 
 
 def list_views(rows: Sequence[ReconRow], targets: Mapping[str, set] | None = None,

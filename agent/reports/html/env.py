@@ -33,11 +33,18 @@ def environment():
     env.filters["cell"] = cell
     env.filters["money"] = money_text
     env.globals["CSP"] = CSP
+    env.globals["column_classes"] = column_classes
     return env
 
 
 def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
+
+
+def column_classes(columns, numeric=(), nowrap=(), wide=()) -> dict[str, str]:
+    """column -> its cells' CSS classes, once per table rather than per cell."""
+    return {c: " ".join(n for n, on in (("num", c in numeric), ("why", c in wide), ("nw", c in nowrap)) if on)
+            for c in columns}
 
 
 def cell(value: Any) -> str:

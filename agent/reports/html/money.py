@@ -22,8 +22,7 @@ SAVING_KIND = "drop"
 LINE_COLUMNS = ("kind", "state", "serial", "base_pid", "hostname", "site", "contract_number", "sku", "start", "end",
                 "days", "currency", "list_price", "discount_pct", "net_price", "milestone", "why")
 NUMERIC = frozenset({"days", "list_price", "discount_pct", "net_price"})
-NOWRAP = frozenset({"kind", "state", "serial", "base_pid", "hostname", "site", "contract_number", "start", "end",
-                    "days", "currency", "list_price", "discount_pct", "net_price"})
+NOWRAP = frozenset({"kind", "state", "serial", "start", "end", "days", "currency", "list_price", "net_price"})
 
 
 def money_by(lines: Sequence[Any], key: Callable[[Any], str]) -> dict[str, dict[str, dict[str, Any]]]:
