@@ -193,7 +193,9 @@ def test_money_per_currency_matches_the_quote_stage(store, tmp_path):
     prices_csv = tmp_path / "prices.csv"
     prices_csv.write_text("Product ID,Service Level,Annual List Price,Currency\n"
                           "C9300-48P,SNT,1000.00,USD\nC9500-24Y4C,SNT,3650.00,EUR\n", encoding="utf-8")
-    rows = _rows(sid, caps)
+    # FOC10: a plain EUR renewal ending inside the calendar (FOC3's flags and milestones may block it)
+    rows = _rows(sid, caps) + [_row("covered", "FOC10", "C9500-24Y4C", site="dc1", contract="C-2",
+                                    end=date(2026, 11, 15))]
     lines = ordered(build_quote(rows, load_prices(prices_csv), _lines(), None, QuoteOptions(AS_OF, date(2027, 4, 30))))
     sums = totals(lines)
     assert set(sums.by_currency) == {"USD", "EUR"}
@@ -209,11 +211,12 @@ def test_money_per_currency_matches_the_quote_stage(store, tmp_path):
     assert site_money["hq"]["renew"] == {"USD": hq_usd} and set(site_money["dc1"]["renew"]) == {"EUR"}
     summary = page[page.index('<section id="summary"'):page.index('<section id="calendar"')]
     assert f"USD {hq_usd:,}" in summary and "EUR" in summary
-    # the calendar's renewal for 2027-01 is FOC3's priced renewal, in EUR
-    foc3 = next(q for q in lines if q.serial == "FOC3")
-    assert foc3.currency == "EUR" and foc3.amount > Decimal(0)
+    # the calendar's renewal for 2026-11 is FOC10's priced renewal, in EUR
+    foc10 = next(q for q in lines if q.serial == "FOC10")
+    assert foc10.currency == "EUR" and foc10.amount > Decimal(0)
     calendar = page[page.index('<section id="calendar"'):page.index('<section id="eol"')]
-    assert f"EUR {foc3.amount:,}" in calendar
+    month = calendar[calendar.index(">2026-11<"):]
+    assert f"EUR {foc10.amount:,}" in month[:month.index("</tr>")]
 
 
 def test_evidence_each_capture_once_cut_when_huge_and_contract_lines_as_read(store):

@@ -30,8 +30,13 @@ NOWRAP = frozenset({"status", "serial", "base_pid", "pid", "hostname", "site", "
 def flat_record(row: ReconRow) -> dict[str, Any]:
     """``row_record`` with its nested evidence lifted to the top level, keyed as COLUMNS."""
     record = row_record(row)
-    evidence = record.pop("evidence", None) or {}
-    record.update(evidence)
+    for key, value in list(record.items()):
+        if isinstance(value, dict):  # the evidence object: its fields are columns of their own
+            del record[key]
+            for k, v in value.items():
+                record.setdefault(k, v)
+            if f"{key}_text" in record:  # and its one-line form, where the record has one, is its column
+                record[key] = record[f"{key}_text"]
     major = record.get("major")
     record["major"] = "major" if major is True else "minor" if major is False else ""
     return record
