@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         demo = args.demo
         if demo is None:
-            demo = Path(tmp) / "demo"
+            demo = Path(tmp) / "ibagent-demo"  # the demo's default name, as the header shows it
             done = subprocess.run([sys.executable, "-m", "agent.cli", "demo", "--out", str(demo)], cwd=ROOT,
                                   capture_output=True, text=True, timeout=600)
             if not (demo / "report.html").is_file():
