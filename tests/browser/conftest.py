@@ -118,3 +118,11 @@ def pdf_text():
         return done.stdout
 
     return read
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say where the screenshots and PDFs are, once, at the end of the run."""
+    if ARTEFACTS.is_dir():
+        files = sorted(p.name for p in ARTEFACTS.iterdir() if p.suffix in (".png", ".pdf"))
+        if files:
+            terminalreporter.write_line(f"browser artefacts in {ARTEFACTS}: {', '.join(files)}")
