@@ -1,7 +1,11 @@
 """Browser tests: Playwright drives Debian's Chromium (``/usr/bin/chromium``, never a browser
 ``playwright install`` would download) headless over the demo's HTML report.
 
-One browser and one demo per session (the demo runs the lab fleet: ~15 s).  Every page a test
+One browser and one demo per session (the demo runs the lab fleet: ~15 s): the browser tests are
+one module, and the fixtures are scoped to it so they are closed when it ends.  Not session
+scope: Playwright's sync API keeps an asyncio loop running in the main thread while the browser
+is open, and every later test that calls ``asyncio.run`` failed with "cannot be called from a
+running event loop" (a package scope is a session scope in a directory without __init__.py).  Every page a test
 opens goes through ``open_page``, which records each request the page makes and aborts any that
 is not the report's own file: ``test_no_network_request`` asserts on that record.  Screenshots and
 PDFs land in ``artefacts/browser/`` at the repository root (ignored by git); their paths are
@@ -36,7 +40,7 @@ def _skip_reason() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     reason = _skip_reason()
     if reason:
@@ -51,7 +55,7 @@ def browser():
             b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def demo(tmp_path_factory, browser):
     """The demo's output directory (report.html, the store, the reports/ lists beside it)."""
     out = tmp_path_factory.mktemp("browser-demo")
@@ -63,7 +67,7 @@ def demo(tmp_path_factory, browser):
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def requests_seen():
     return []
 
