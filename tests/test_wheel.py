@@ -105,7 +105,7 @@ def test_installed_wheel_runs_the_demo(installed):
     # Exit 1 is the demo's documented outcome: its faulty lab devices fail on purpose.
     assert done.returncode == 1, (done.returncode, done.stdout[-2000:], done.stderr[-3000:])
     assert "Traceback" not in done.stderr
-    for name in ("devices.csv", "devices.json", "ibagent.db", "slp-report.html"):
+    for name in ("devices.csv", "devices.json", "ibagent.db", "slp-report.html", "report.html"):
         assert (out_dir / name).is_file(), name
     assert (out_dir / "reports").is_dir() and any((out_dir / "reports").glob("*.csv"))
     assert len((out_dir / "devices.csv").read_text().splitlines()) > 50

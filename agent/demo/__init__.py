@@ -105,14 +105,27 @@ def run_demo(args, redactor, scan, open_store, print_summary) -> int:
     print(f"demo: {len(written)} report files in {out}/reports/ (renew, add, drop, transfer, refresh, ...)")
     from agent.demo.quote import demo_quote  # the co-termed renewal quote from a sample price list
 
-    for line in demo_quote(out, recon, load.lines, eox_load.index, as_of,
-                           {"as_of": as_of.isoformat(), "contracts": [str(contracts)], "eox": [str(eox)],
-                            "store": str(db)}):
+    said, quote_lines, quote_sums, prices = demo_quote(
+        out, recon, load.lines, eox_load.index, as_of,
+        {"as_of": as_of.isoformat(), "contracts": [str(contracts)], "eox": [str(eox)], "store": str(db)})
+    for line in said:
         print(line)
     from agent.demo.slp import demo_round_trip  # Smart Licensing: offline round trip + slp-report.*
 
-    for line in demo_round_trip(out, db, after_rma, redactor, as_of):
+    said, slp = demo_round_trip(out, db, after_rma, redactor, as_of)
+    for line in said:
         print(line)
+    from agent.reports.html import ReportInputs, write_report  # the browser report of all the above
+
+    store = open_store(str(db))
+    try:
+        path, size = write_report(out / "report.html", ReportInputs(
+            as_of, 90, recon, str(db), [str(contracts)], [str(eox)], load.lines, str(prices), None,
+            quote_lines, quote_sums, slp), store)
+    finally:
+        store.close()
+    print(f"demo: HTML report (coverage, renewal calendar, end of life, lists, quote, SLP, evidence) -> {path} "
+          f"({size:,} bytes; open it in a browser, no network needed)")
     print(f"demo: store at {db}; try:  ibagent devices --db {db}   or   ibagent diff --db {db}")
     if summary.failed:
         print("demo: the failed devices above are the deliberately faulty ones (one per fault kind).")

@@ -53,17 +53,20 @@ def write_prices(path: Path) -> Path:
     return path
 
 
-def demo_quote(out: Path, rows, contract_lines, eox_index, as_of: date, meta: dict) -> list[str]:
-    """Write sample-prices.csv and quote.csv/json/xlsx/txt; the lines the demo prints."""
-    from agent.quote import PRICED, QuoteOptions, build_quote, load_prices, totals, write_quote
+def demo_quote(out: Path, rows, contract_lines, eox_index, as_of: date, meta: dict):
+    """Write sample-prices.csv and quote.csv/json/xlsx/txt; ``(the lines the demo prints, the
+    quote's lines in quote order, its totals, the price list's path)``: the HTML report shows
+    the same quote."""
+    from agent.quote import PRICED, QuoteOptions, build_quote, load_prices, ordered, totals, write_quote
 
     prices_path = write_prices(out / "sample-prices.csv")
     prices = load_prices(prices_path)
-    lines = build_quote(rows, prices, contract_lines, eox_index, QuoteOptions(as_of))
+    lines = ordered(build_quote(rows, prices, contract_lines, eox_index, QuoteOptions(as_of)))
     written = write_quote(lines, out, ("csv", "json", "xlsx", "table"),
                           {**meta, "coterm": None, "currency": None, "prices": str(prices_path)})
     sums = totals(lines)
     priced = sum(1 for q in lines if q.state == PRICED)
     money = "; ".join(f"{t.currency} cost {t.cost}, saving {t.saving}" for t in sums.by_currency.values())
-    return [f"demo: quote from {prices_path.name}: {len(lines)} lines ({priced} priced; {money}) -> "
+    said = [f"demo: quote from {prices_path.name}: {len(lines)} lines ({priced} priced; {money}) -> "
             + ", ".join(p.name for p in written)]
+    return said, lines, sums, prices_path

@@ -30,8 +30,9 @@ def _counts(items, key) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(c.items())) or "none"
 
 
-def demo_round_trip(out: Path, db: Path, specs, redactor, as_of: date) -> list[str]:
-    """Run the round trip on a lab of the healthy ``specs``, write ``slp-report.*``; lines to print."""
+def demo_round_trip(out: Path, db: Path, specs, redactor, as_of: date):
+    """Run the round trip on a lab of the healthy ``specs``, write ``slp-report.*``; ``(lines to
+    print, the SLP report)`` (the HTML report shows it too)."""
     from lab import slp as lab_slp
     from lab.inventory import write_inventory
     from lab.server import LabThread
@@ -71,4 +72,4 @@ def demo_round_trip(out: Path, db: Path, specs, redactor, as_of: date) -> list[s
     lines.append(f"demo: SLP reporting as of {as_of}: "
                  + ", ".join(f"{k} {v}" for k, v in report.counts().items() if v)
                  + f" -> {', '.join(p.name for p in written)} (ibagent slp report --db {db})")
-    return lines
+    return lines, report

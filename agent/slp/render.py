@@ -2,13 +2,14 @@
 
 CSV and JSON carry the usage rows (one per device and entitlement, every device present); the
 table and the HTML page also show the per-device reporting status and the per-site entitlement
-totals.  The HTML has no external asset (no CDN, fonts or scripts): air-gapped sites open it
-from a USB stick.  Every value is escaped; CSV cells are neutralised against formula injection.
+totals.  The HTML page renders through the fleet report's shell (``agent.reports.html``: Jinja2 with
+autoescape, a Content-Security-Policy that allows no network, one stylesheet that prints
+landscape with every column): no external asset, so air-gapped sites open it from a USB stick.
+CSV cells are neutralised against formula injection.
 """
 from __future__ import annotations
 
 import csv
-import html
 import io
 import os
 from pathlib import Path
@@ -17,7 +18,6 @@ from typing import Any
 from agent.reports import tabular
 
 from .report import ENTITLEMENT_COLUMNS, ROW_COLUMNS, SlpReport
-from .status import STATUSES
 
 FORMATS = ("table", "csv", "json", "html")
 
@@ -66,70 +66,29 @@ def to_json(report: SlpReport) -> str:
     return tabular.to_json([{k: r.get(k) for k in ROW_COLUMNS} for r in report.rows])
 
 
-_CSS = """
-body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1d2733}
-h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}
-.meta{color:#5b6877;margin-bottom:16px}
-table{border-collapse:collapse;width:100%;margin-bottom:8px}
-th,td{border:1px solid #d6dce3;padding:4px 6px;text-align:left;vertical-align:top}
-th{background:#eef2f6;position:sticky;top:0}
-tr:nth-child(even) td{background:#fafbfc}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.pill{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;white-space:nowrap}
-.ok{background:#dcf3e3;color:#17603a}.due{background:#fff1cc;color:#7a5600}
-.overdue{background:#fbdada;color:#8f1d1d}.never-acked{background:#e6e3fb;color:#3d2f91}
-.not-slp{background:#e8ebef;color:#46505c}
-.cards{display:flex;gap:10px;flex-wrap:wrap;margin:8px 0 4px}
-.card{border:1px solid #d6dce3;border-radius:6px;padding:6px 12px;min-width:90px}
-.card b{display:block;font-size:20px}
-"""
-
-_NUMERIC = {"count", "min_count", "max_count", "current", "device_count", "days_to_deadline"}
-
-
-def _cell(key: str, value: Any) -> str:
-    if key == "reporting_status" and value:
-        return f'<td><span class="pill {html.escape(str(value))}">{html.escape(str(value))}</span></td>'
-    text = "" if value is None else str(value)
-    cls = ' class="num"' if key in _NUMERIC else ""
-    return f"<td{cls}>{html.escape(text)}</td>"
-
-
-def _html_table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
-    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in columns)
-    body = "\n".join("<tr>" + "".join(_cell(c, r.get(c)) for c in columns) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>"
+# The HTML page's columns: status and reason right after the device's name, so they are on screen
+# at any width and printed (they were last, off-screen at 1,400 px and cut when printed).
+HTML_DEVICE_COLUMNS = ("site", "hostname", "reporting_status", "reason", "device", "udi_pid", "udi_serial", "members",
+                       "transport", "policy", "last_ack", "next_ack_deadline", "days_to_deadline", "last_report_push",
+                       "trust_codes", "reservation")
+HTML_ROW_COLUMNS = ("site", "hostname", "reporting_status", "device", "license", "entitlement_tag", "license_type",
+                    "count", "min_count", "max_count", "first_seen", "last_seen", "last_ack", "next_ack_deadline",
+                    "days_to_deadline", "udi_pid", "udi_serial", "members", "reason")
+_NUMERIC = ("count", "min_count", "max_count", "current", "device_count", "days_to_deadline")
+_NOWRAP = ("hostname", "udi_serial")
 
 
 def to_html(report: SlpReport) -> str:
-    counts = report.counts()
-    cards = "".join(f'<div class="card"><span class="pill {s}">{s}</span><b>{counts[s]}</b></div>' for s in STATUSES)
-    scope = f"site {html.escape(report.site)}, " if report.site else ""
-    meta = (f"As of {report.as_of.isoformat()} &middot; {scope}latest scan {report.scan_id or '-'}"
-            f" ({html.escape(report.meta()['scan_date'] or '-')}) &middot; {report.window_scans} scan(s) in the "
-            f"{report.window_days}-day window &middot; due = ACK deadline within 30 days")
-    device_cols = ("site", "hostname", "device", "udi_pid", "udi_serial", "members", "transport", "policy",
-                   "last_ack", "next_ack_deadline", "days_to_deadline", "last_report_push", "trust_codes",
-                   "reservation", "reporting_status", "reason")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Smart Licensing usage report {report.as_of.isoformat()}</title>
-<style>{_CSS}</style></head>
-<body>
-<h1>Smart Licensing usage report</h1>
-<div class="meta">{meta}</div>
-<div class="cards">{cards}</div>
-<h2>Reporting status by device</h2>
-{_html_table(report.devices, device_cols)}
-<h2>Licence usage by entitlement and site</h2>
-{_html_table(report.entitlements, ENTITLEMENT_COLUMNS)}
-<h2>Usage detail (device &times; entitlement)</h2>
-{_html_table(report.rows, ROW_COLUMNS)}
-<p class="meta">Generated by ibagent from the local store; counts are stack / HA members consuming
-each licence. Times are UTC; device clock zones that could not be read exactly are noted in the reason.</p>
-</body></html>
-"""
+    """One self-contained page through the reports stage's page shell (Jinja2, autoescape, the
+    no-network Content-Security-Policy, the shared stylesheet with its print rules)."""
+    from agent.reports.html.env import render as render_page
+
+    return render_page(
+        "slp.html.j2", as_of=report.as_of.isoformat(), site=report.site, scan_id=report.scan_id,
+        scan_date=report.meta()["scan_date"], window_scans=report.window_scans, window_days=report.window_days,
+        counts=report.counts(), devices=report.devices, entitlements=report.entitlements, rows=report.rows,
+        device_columns=HTML_DEVICE_COLUMNS, entitlement_columns=ENTITLEMENT_COLUMNS, row_columns=HTML_ROW_COLUMNS,
+        numeric=_NUMERIC, nowrap=_NOWRAP)
 
 
 RENDER = {"table": to_table, "csv": to_csv, "json": to_json, "html": to_html}
