@@ -63,9 +63,11 @@ class SnmpCollector:
         self.timeout = timeout
         self.retries = retries
         self.max_repetitions = max_repetitions
-        self.engine = (engine or os.environ.get(ENGINE_ENV) or "wire").strip().lower()
-        if self.engine not in ENGINES:
-            raise ValueError(f"{ENGINE_ENV}={self.engine!r}: expected one of {', '.join(ENGINES)}")
+        if engine is not None and engine not in ENGINES:
+            raise ValueError(f"engine {engine!r}: expected one of {', '.join(ENGINES)}")
+        # From the environment, a bad value fails each SNMP device with a config error naming it
+        # (collect), rather than the whole scan with a traceback.
+        self.engine = engine or (os.environ.get(ENGINE_ENV) or "wire").strip().lower()
         self._pysnmp = None  # collectors.snmp_pysnmp.Engines, built on first use
 
     @property
@@ -138,6 +140,8 @@ class SnmpCollector:
             retries = int(opts.get("snmp_retries") if opts.get("snmp_retries") is not None else self.retries)
         except (TypeError, ValueError):
             raise CollectError("config", "snmp_port / snmp_timeout / snmp_retries must be numbers") from None
+        if self.engine not in ENGINES:
+            raise CollectError("config", f"{ENGINE_ENV}={self.engine!r} is not one of {', '.join(ENGINES)}")
         settings = self._auth(target, version)
         request = await self._open(target, settings, port, timeout, retries)
         try:

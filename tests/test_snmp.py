@@ -151,6 +151,18 @@ def test_configuration_errors(lab):
         assert error.kind == "config", error
 
 
+def test_engine_from_the_environment(lab, monkeypatch):
+    device = lab.device("dc1-pe01")
+    monkeypatch.setenv("IBAGENT_SNMP_ENGINE", "pysnmp")
+    collector = SnmpCollector(timeout=2)
+    (sink, error), = _collect(collector, _v2c(device))
+    assert error is None and collector.engines_created == 1  # the previous collector, as the bench runs it
+    _check_against_truth(device, sink)
+    monkeypatch.setenv("IBAGENT_SNMP_ENGINE", "fast-please")
+    (_, error), = _collect(SnmpCollector(timeout=2), _v2c(device))
+    assert error.kind == "config" and "IBAGENT_SNMP_ENGINE" in error.message
+
+
 def test_lab_agent_is_loopback_only_and_one_process(lab):
     agent = lab.lab.snmp
     assert agent.host == "127.0.0.1" and agent.pid and os.path.exists(f"/proc/{agent.pid}")
