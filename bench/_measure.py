@@ -18,10 +18,14 @@ from pathlib import Path
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def proc_cpu_seconds(pid: int | None) -> float | None:
-    """utime + stime of a live process (all its threads), from /proc; None when unavailable."""
+def proc_cpu_seconds(pid: int | Sequence[int] | None) -> float | None:
+    """utime + stime of a live process (all its threads), from /proc; None when unavailable.
+    Several pids (a lab split over processes): their sum, None if any is unavailable."""
     if not pid:
         return None
+    if not isinstance(pid, int):
+        each = [proc_cpu_seconds(p) for p in pid]
+        return None if None in each else sum(each)
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -30,6 +34,17 @@ def proc_cpu_seconds(pid: int | None) -> float | None:
     fields = stat[stat.rindex(")") + 2 :].split()
     utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
     return (utime + stime) / _CLK_TCK
+
+
+def peak_rss_mib(pid: int) -> float | None:
+    """A live process's peak resident memory (VmHWM), from /proc; None when unavailable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def machine_busy_seconds() -> float | None:

@@ -56,16 +56,19 @@ def scale_fleet(
     sites: int = 20,
     profiles: tuple[str, ...] = SCALE_PROFILES,
     base_port: int = 0,
+    first: int = 0,
 ) -> list[DeviceSpec]:
-    """N healthy devices cycling through ``profiles``, spread over ``sites`` sites."""
+    """N healthy devices cycling through ``profiles``, spread over ``sites`` sites.  ``first``: the
+    index of the first device, so labs in several processes (bench/scan_fleet.py --lab-processes)
+    serve one fleet with unique names and serials."""
     specs = []
-    for i in range(n):
+    for i in range(first, first + n):
         profile = profiles[i % len(profiles)]
         name = f"scale-{profile.replace('_', '-')}-{i:05d}"
         specs.append(
             DeviceSpec(
                 name=name, profile=profile, site=f"site{i % sites:03d}", index=i,
-                latency=latency, jitter=jitter, seed=seed, port=base_port + i if base_port else 0,
+                latency=latency, jitter=jitter, seed=seed, port=base_port + i - first if base_port else 0,
             )
         )
     return specs

@@ -83,7 +83,8 @@ async def serve(
 def build_specs(args: argparse.Namespace) -> list[DeviceSpec]:
     if args.fleet == "demo":
         return fleet.demo_fleet(latency=args.latency, jitter=args.jitter, seed=args.seed, base_port=args.base_port)
-    return fleet.scale_fleet(args.count, latency=args.latency, jitter=args.jitter, seed=args.seed, base_port=args.base_port)
+    return fleet.scale_fleet(args.count, latency=args.latency, jitter=args.jitter, seed=args.seed, base_port=args.base_port,
+                             first=args.first)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -94,11 +95,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--jitter", type=float, default=0.25, help="+- fraction of latency (default 0.25)")
     parser.add_argument("--seed", type=int, default=fleet.DEFAULT_SEED, help="serial-number seed")
     parser.add_argument("--base-port", type=int, default=0, help="device i listens on base+i (default: any free port)")
+    parser.add_argument("--first", type=int, default=0,
+                        help="scale fleet: index of the first device (labs in several processes serve one fleet)")
+    parser.add_argument("--host", type=loopback, default="127.0.0.1",
+                        help="loopback address to listen on, 127.x.y.z (default 127.0.0.1): each address has its own "
+                             "port space, so several labs can serve more devices than one address's ports")
     parser.add_argument("--inventory-dir", type=Path, default=None, help="where to write the Nornir inventory")
     parser.add_argument("--no-manifest", action="store_true", help="skip lab.json (ground truth of every device)")
     parser.add_argument("--peers", type=parse_peers, default=(), metavar="netconf,snmp",
                         help="also serve NETCONF and/or SNMP for every device (default: SSH only)")
     return parser.parse_args(argv)
+
+
+def loopback(text: str) -> str:
+    """A loopback IPv4 address: the lab never listens anywhere else."""
+    import ipaddress
+
+    try:
+        addr = ipaddress.IPv4Address(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IPv4 address") from None
+    if not addr.is_loopback:
+        raise argparse.ArgumentTypeError(f"{text} is not a loopback address (127.0.0.0/8): the lab listens only there")
+    return str(addr)
 
 
 def parse_peers(text: str) -> tuple[str, ...]:
@@ -134,7 +153,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(READY_PREFIX + json.dumps(info), flush=True)
 
     try:
-        asyncio.run(serve(specs, inventory_dir, ready_callback=ready, manifest=not args.no_manifest, peers=args.peers))
+        asyncio.run(serve(specs, inventory_dir, ready_callback=ready, host=args.host, manifest=not args.no_manifest,
+                          peers=args.peers))
     except KeyboardInterrupt:
         pass
     return 0

@@ -80,10 +80,13 @@ class LabProcess:
         start_timeout: float = 120.0,
         env: dict[str, str] | None = None,
         peers: tuple[str, ...] = (),
+        host: str = "127.0.0.1",
+        first: int = 0,
     ) -> None:
         self._args = [
             "--fleet", fleet, "--count", str(count), "--latency", str(latency),
             "--jitter", str(jitter), "--seed", str(seed), "--base-port", str(base_port),
+            "--host", host, "--first", str(first),
         ]
         if peers:
             self._args += ["--peers", ",".join(peers)]

@@ -61,11 +61,11 @@ def _saved_ok(db: Path) -> int:
         return 0  # not created yet
 
 
-def _scan_then_signal(lab, tmp: Path, sig: int, after_ok: int = 3):
+def _scan_then_signal(lab, tmp: Path, sig: int, after_ok: int = 3, extra: tuple[str, ...] = ()):
     write_inventory(lab.devices, tmp / "inv")
     db = tmp / "s.db"
     cmd = [sys.executable, "-m", "agent.cli", "scan", "-i", str(tmp / "inv"), "--db", str(db),
-           "--workers", "10", "--no-progress"]
+           "--workers", "10", "--no-progress", *extra]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while _saved_ok(db) < after_ok:
@@ -78,8 +78,12 @@ def _scan_then_signal(lab, tmp: Path, sig: int, after_ok: int = 3):
     return proc, out, err, db, seen, cmd
 
 
-def test_sigterm_ends_the_scan_like_ctrl_c(slow_lab, tmp_path):
-    proc, out, err, db, seen, cmd = _scan_then_signal(slow_lab, tmp_path, signal.SIGTERM)
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_sigterm_ends_the_scan_like_ctrl_c(slow_lab, tmp_path, processes):
+    # --processes 2: the signal reaches the writer, which stops its workers; their devices in
+    # flight are delivered cancelled, exactly as on one loop (agent/collect/shards.py).
+    proc, out, err, db, seen, cmd = _scan_then_signal(slow_lab, tmp_path, signal.SIGTERM,
+                                                      extra=("--processes", processes))
     assert proc.returncode == 143, (out, err)
     assert "Traceback" not in err
     # The summary is printed, with the same counts as the store.
@@ -141,14 +145,16 @@ def quick_lab():
         yield lab
 
 
-def test_full_disk_ends_the_scan_failed_not_completed(quick_lab, tmp_path):
-    """A real SQLITE_FULL: the store's connection may not grow past a few pages more than it has."""
+@pytest.mark.parametrize("processes", [1, 2])
+def test_full_disk_ends_the_scan_failed_not_completed(quick_lab, tmp_path, processes):
+    """A real SQLITE_FULL: the store's connection may not grow past a few pages more than it has.
+    With worker processes the writer stops them, as it stops its own loop's devices."""
     write_inventory(quick_lab.devices, tmp_path / "inv")
     targets = load_inventory(tmp_path / "inv").targets
     store = Store(tmp_path / "s.db")
     pages = store.db.execute("PRAGMA page_count").fetchone()[0]
     store.db.execute(f"PRAGMA max_page_count={pages + 30}")
-    summary = asyncio.run(run_scan(targets, store, ScanOptions(workers=4, **FAST)))
+    summary = asyncio.run(run_scan(targets, store, ScanOptions(workers=4, processes=processes, **FAST)))
     assert summary.status == "failed" and "database or disk is full" in summary.store_error
     assert summary.unsaved >= 1 and summary.ok >= 1
     scan = store.scans()[-1]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agent.cli.common import (
     EXIT_LOCKED, EXIT_OK, EXIT_STORE, UsageError, _emit, _get_redactor, _open_store, _print_summary, _run_scan,
-    _setup_logging, exit_code, host_key_settings, say,
+    _setup_logging, at_least, exit_code, host_key_settings, say,
 )
 
 
@@ -22,6 +22,8 @@ def _scan_options(args: argparse.Namespace, targets=()):
     if budget is not None:
         extra["parse_budget"] = budget
     host_keys, known_hosts = host_key_settings(args, targets)
+    processes = getattr(args, "processes", None)
+    extra["processes"] = processes if processes is not None else auto_processes(len(targets))
     return ScanOptions(
         **extra,
         host_keys=host_keys,
@@ -34,6 +36,22 @@ def _scan_options(args: argparse.Namespace, targets=()):
         transport=args.transport,
         ssh_driver=args.ssh_driver,
     )
+
+
+# A worker process per core, but not for a handful of devices: forking and the frames cost more
+# than a second loop gains on a small scan (docs/ARCHITECTURE.md, "A scan on every core").
+DEVICES_PER_PROCESS = 16
+
+
+def auto_processes(devices: int) -> int:
+    """``--processes`` by default: the cores this process may run on, one per 16 devices at most."""
+    import os
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, devices // DEVICES_PER_PROCESS))
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -152,6 +170,10 @@ def register(sub, common) -> None:
                         "docs/ARCHITECTURE.md, 'Parsing off the loop')")
     p.add_argument("--parse-budget", type=float, default=None, metavar="SECONDS",
                    help="seconds each capture may take to parse; over it the device fails 'garbage' (default 10)")
+    p.add_argument("--processes", type=at_least(1), default=None, metavar="N",
+                   help="worker processes that collect and parse, the devices split between them; this process "
+                        "stays the one store writer (default: the number of cores, at most one per "
+                        f"{DEVICES_PER_PROCESS} devices; 1 keeps everything in one process)")
     common.scan_knobs(p, 200)
     common.host_key_options(p)
     common.common_log(p)

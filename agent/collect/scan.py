@@ -48,8 +48,8 @@ from agent.collect.endings import Stopper, headline
 from agent.collect.merge import _normalise_outcome, _Part, merge_records  # noqa: F401  (re-exported)
 from agent.collect.trust import KnownHostsError, ScanTrust
 from agent.collect.parsing import DEFAULT_BUDGET, Parsed, ParseRunner
+from agent.collect.recorder import DeviceDone, Recorder
 from agent.store import Store, StoreError
-from agent.store import sessions as store_sessions
 from collectors.base import CollectError, CollectResult, Collector
 
 log = logging.getLogger("ibagent.scan")
@@ -72,6 +72,9 @@ class ScanOptions:
     known_hosts: tuple[str, ...] = ()  # OpenSSH known_hosts files trusted for every target
     parse_in: str = "thread"  # where captures are parsed: thread | process (agent.collect.parsing)
     parse_budget: float = DEFAULT_BUDGET  # seconds per capture parsed; over it the device fails 'garbage'
+    # Worker processes that collect (agent.collect.shards); 1: the scan's own loop does it all.  The
+    # CLI defaults to the core count; a library caller (the tests' fake collectors) keeps one.
+    processes: int = 1
 
     def public(self) -> dict:
         return {
@@ -88,6 +91,7 @@ class ScanOptions:
             "known_hosts": list(self.known_hosts),
             "parse_in": self.parse_in,
             "parse_budget": self.parse_budget,
+            "processes": self.processes,
         }
 
 
@@ -373,6 +377,84 @@ def _scrub(result: CollectResult, captures: list[Capture], redactor: Redactor) -
         cap.raw = redactor.scrub_bytes(cap.raw)  # the bytes received are evidence, never a secret's carrier
 
 
+class Devices:
+    """The per-device pipeline: host-key policy, collection over the target's transports, parsing
+    off the loop, then ``deliver(target, DeviceDone)``.  One instance per event loop: the scan's
+    own, or each worker process's (``for_worker``), each with its own concurrency gate and parser."""
+
+    def __init__(self, options: ScanOptions, collectors: dict[str, Collector], redactor: Redactor,
+                 trust: ScanTrust, workers: int | None = None) -> None:
+        self.options, self.collectors, self.redactor, self.trust = options, collectors, redactor, trust
+        self.workers = max(1, workers if workers is not None else options.workers)
+        self.runner = ParseRunner(options.parse_in, options.parse_budget)
+        self._gate: asyncio.Semaphore | None = None
+
+    def for_worker(self, workers: int) -> Devices:
+        """The same pipeline for a worker process's own loop, ``workers`` devices at a time."""
+        return Devices(self.options, self.collectors, self.redactor, self.trust, workers)
+
+    def close(self) -> None:
+        self.runner.close()
+
+    def _done(self, target: Target, outcome: _Outcome, started: float, parsed: Parsed | None = None) -> DeviceDone:
+        ssh = self.collectors.get("ssh")
+        in_clear = any(target.name in getattr(c, "sent_in_clear", ()) for c in self.collectors.values())
+        return DeviceDone(outcome, started, parsed, getattr(ssh, "sessions", {}).pop(target.name, None), in_clear)
+
+    async def run(self, target: Target, deliver: Callable[[Target, DeviceDone], None]) -> None:
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(self.workers)
+        async with self._gate:
+            started = time.time()
+            outcome = _Outcome(CollectResult(target, ""), [])
+            parsed = None
+            try:
+                target = self.trust.attach(target, outcome.host_keys.append)
+            except KnownHostsError as exc:
+                why = self.redactor.scrub(str(exc)) or ""
+                outcome.result = CollectResult(target, "", [], "config", why)
+                outcome.failures.append(("", "config", why))
+                deliver(target, self._done(target, outcome, started))
+                return
+            try:
+                await _collect_one(target, self.options, self.collectors, self.redactor, outcome)
+                if outcome.result.ok:
+                    # Off the loop, each step within its budget, the whole within the device's deadline.
+                    # The captures are not saved yet: records point at them by a stand-in id (Recorder).
+                    for i, cap in enumerate(outcome.captures):
+                        cap.id = -(i + 1)
+                    parsed = await self.runner.run(target, outcome, outcome.give_up_at, self.options.deadline)
+            except asyncio.CancelledError:
+                # In flight when the scan stopped: saved as cancelled, with what it had captured.
+                outcome.result = CollectResult(target, outcome.trying, outcome.captures, "cancelled",
+                                               "scan interrupted before this device finished")
+                _scrub(outcome.result, outcome.captures, self.redactor)
+                deliver(target, self._done(target, outcome, started))
+                raise
+            deliver(target, self._done(target, outcome, started, parsed))
+
+
+class _InProcess:
+    """Every device on the scan's own event loop (``--processes 1``)."""
+
+    def __init__(self, targets: Sequence[Target], devices: Devices, record: Recorder) -> None:
+        self.targets, self.devices, self.record = targets, devices, record
+        self.tasks: list[asyncio.Task] = []
+
+    def start(self) -> asyncio.Future:
+        self.tasks = [asyncio.create_task(self.devices.run(t, self.record), name=t.name) for t in self.targets]
+        return asyncio.gather(*self.tasks)
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        # Let cancelled devices write their partial evidence before the scan row is closed.
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def close(self) -> None:
+        self.devices.close()
+
+
 async def run_scan(
     targets: Sequence[Target],
     store: Store,
@@ -388,119 +470,32 @@ async def run_scan(
 
     ``stop_signals``: SIGTERM and SIGHUP stop the scan as Ctrl-C does (the CLI asks for it; a
     library caller keeps its process's own signal handling).  A store that cannot be written
-    stops the scan too; only a failure to open the scan's row (``begin_scan``) raises."""
+    stops the scan too; only a failure to open the scan's row (``begin_scan``) raises.
+    ``options.processes`` above 1 collects in that many worker processes (``agent.collect.shards``);
+    this process stays the only writer, and endings behave the same."""
     redactor = redactor or Redactor()
     collectors = collectors or build_collectors(options)
     trust = ScanTrust(store, options.host_keys, options.known_hosts)
-    runner = ParseRunner(options.parse_in, options.parse_budget)
     scan_id = store.begin_scan(inventory, options.public(), len(targets))
     summary = ScanSummary(scan_id=scan_id, total=len(targets), insecure=trust.insecure(targets))
-    gate = asyncio.Semaphore(max(1, options.workers))
     stopper = Stopper()
+    record = Recorder(store, scan_id, summary, trust, redactor, stopper, on_progress)
+    devices = Devices(options, collectors, redactor, trust)
+    processes = min(max(1, options.processes), len(targets))
+    if processes > 1:
+        from agent.collect.shards import Sharded
 
-    def record(target: Target, outcome: _Outcome, started: float, parsed: Parsed | None = None) -> None:
-        result, captures = outcome.result, outcome.captures
-        records = None
-        try:
-            with store.transaction():
-                # Captures first: their row ids are the evidence the records point back to.
-                stand_ins = {cap.id: cap for cap in captures if cap.id is not None and cap.id < 0}
-                store.save_captures(scan_id, captures)
-                if result.ok and parsed is not None:
-                    records = parsed.records
-                    for comp in records.components if records is not None else ():
-                        if comp.capture_id in stand_ins:
-                            comp.capture_id = stand_ins[comp.capture_id].id
-                    if parsed.error_kind:
-                        result.error_kind, result.error = parsed.error_kind, redactor.scrub(parsed.error)
-                        outcome.failures.append((result.transport, parsed.error_kind, result.error or ""))
-                    elif records is not None:
-                        for problem in records.problems:
-                            if " reports " in problem:  # a disagreement between transports: show it
-                                log.warning("%s: transports disagree: %s", target.name, problem)
-                failures = outcome.failures
-                if result.error_kind == "cancelled":
-                    failures = failures + [(result.transport, "cancelled", result.error or "")]
-                store.save_device(
-                    scan_id, target, status="ok" if result.ok else "failed", transport=result.transport,
-                    records=records, error_kind=result.error_kind, error=result.error, started=started,
-                    ended=time.time(), attempts=result.attempts, failures=failures,
-                )
-                learned = trust.record(store, target.name, outcome.host_keys)
-                # Credentials typed over telnet are a clear-text collection for the findings too, even
-                # when telnet was refused and another transport collected the device.
-                in_clear = any(target.name in getattr(c, "sent_in_clear", ()) for c in collectors.values())
-                used = result.transport or ""
-                if in_clear and "telnet" not in used.split("+"):
-                    used = "+".join(filter(None, (used, "telnet")))
-                # What its SSH session negotiated (the collector noted it) and its weak-crypto findings.
-                weak = store_sessions.record(store, scan_id, target, used,
-                                             getattr(collectors.get("ssh"), "sessions", {}).pop(target.name, None))
-        except StoreError as exc:
-            # Disk full, read-only, I/O error: this device is not saved, and no later one would be.
-            summary.unsaved += 1
-            log.error("%s: not saved: %s", target.name, exc)
-            stopper.store_failed(redactor.scrub(str(exc)) or "")
-            return
-        summary.keys_learned += learned
-        if in_clear:
-            summary.cleartext.append(target.name)
-        if weak:
-            summary.weak_crypto[target.name] = weak
-        status = "ok" if result.ok else "failed"
-        if result.ok:
-            summary.ok += 1
-        elif result.error_kind == "cancelled":
-            summary.cancelled += 1
-        else:
-            summary.failed += 1
-            summary.by_kind[result.error_kind] += 1
-            summary.failures.append((target.name, result.error_kind or "", result.error or ""))
-            # INFO, not WARNING: the end-of-scan summary lists failures; a log file keeps them all.
-            log.info("%s: %s: %s", target.name, result.error_kind, result.error)
-        if outcome.failures and (result.ok or (result.error_kind != "cancelled" and len(outcome.failures) > 1)):
-            summary.attempts[target.name] = list(outcome.failures)
-        if on_progress:
-            on_progress(summary, target, status)
-
-    async def one(target: Target) -> None:
-        async with gate:
-            started = time.time()
-            outcome = _Outcome(CollectResult(target, ""), [])
-            parsed = None
-            try:
-                target = trust.attach(target, outcome.host_keys.append)
-            except KnownHostsError as exc:
-                why = redactor.scrub(str(exc)) or ""
-                outcome.result = CollectResult(target, "", [], "config", why)
-                outcome.failures.append(("", "config", why))
-                record(target, outcome, started)
-                return
-            try:
-                await _collect_one(target, options, collectors, redactor, outcome)
-                if outcome.result.ok:
-                    # Off the loop, each step within its budget, the whole within the device's deadline.
-                    # The captures are not saved yet: records point at them by a stand-in id (record()).
-                    for i, cap in enumerate(outcome.captures):
-                        cap.id = -(i + 1)
-                    parsed = await runner.run(target, outcome, outcome.give_up_at, options.deadline)
-            except asyncio.CancelledError:
-                # In flight when the scan stopped: saved as cancelled, with what it had captured.
-                outcome.result = CollectResult(target, outcome.trying, outcome.captures, "cancelled",
-                                               "scan interrupted before this device finished")
-                _scrub(outcome.result, outcome.captures, redactor)
-                record(target, outcome, started)
-                raise
-            record(target, outcome, started, parsed)
+        engine: Any = Sharded(targets, processes, devices, record, redactor)
+    else:
+        engine = _InProcess(targets, devices, record)
 
     loop = asyncio.get_running_loop()
     previous_handler = loop.get_exception_handler()
     loop.set_exception_handler(redacting_exception_handler(redactor, log))
     if stop_signals:
         stopper.install(loop)
-    tasks = [asyncio.create_task(one(t), name=t.name) for t in targets]
     try:
-        waiting = asyncio.gather(*tasks)
+        waiting = engine.start()
         stopper.watch(waiting)
         try:
             await waiting
@@ -510,16 +505,13 @@ async def run_scan(
             else:  # a bug of ours out of one device's save: not a complete scan, and said so
                 summary.internal_error = redactor.scrub(f"{type(exc).__name__}: {exc}")
             stopper.watch(None)
-            for task in tasks:
-                task.cancel()
-            # Let cancelled devices write their partial evidence before the scan row is closed.
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await engine.stop()
             if summary.internal_error:
                 raise
     finally:
         stopper.watch(None)
         stopper.remove()
-        runner.close()
+        engine.close()
         loop.set_exception_handler(previous_handler)
         summary.ended = time.time()
         summary.store_error = stopper.store_error
