@@ -10,3 +10,21 @@ os.environ.setdefault(ENABLE_ENV, DEFAULT_ENABLE)
 
 # The whole-suite secrets sweep: every output, log and store row the suite writes (tests/suite_sweep.py).
 pytest_plugins = ["suite_sweep", "pytester"]
+
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """``ibagent demo`` run once for the session (the lab fleet, a scan, every report: ~20 s), as a
+    user runs it, from the repository: ``(output directory, completed process)``.  Tests read its
+    outputs and never change them."""
+    out = tmp_path_factory.mktemp("demo-run")
+    proc = subprocess.run([sys.executable, "-m", "agent.cli", "demo", "--out", str(out)], capture_output=True,
+                          text=True, timeout=600, cwd=Path(__file__).resolve().parents[1])
+    return out, proc

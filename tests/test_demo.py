@@ -12,12 +12,8 @@ from lab import sample_contracts
 
 
 @pytest.fixture(scope="module")
-def demo_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    proc = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "demo", "--out", str(out)], capture_output=True, text=True, timeout=300
-    )
-    return out, proc
+def demo_out(demo_run):
+    return demo_run  # one demo run for the whole session (tests/conftest.py)
 
 
 def _rows(out: Path, name: str) -> list[dict]:

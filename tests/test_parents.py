@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from datetime import date, datetime
 
 import pytest
@@ -329,10 +327,8 @@ def test_large_fleet_marks_every_minor_item():
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("parents-demo")
-    proc = subprocess.run([sys.executable, "-m", "agent.cli", "demo", "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
+def demo(demo_run):
+    out, proc = demo_run  # one demo run for the whole session (tests/conftest.py)
     assert "Traceback" not in proc.stderr, proc.stderr
     return out
 

@@ -16,10 +16,8 @@ from lab import sample_contracts
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("quote-demo")
-    proc = subprocess.run([sys.executable, "-m", "agent.cli", "demo", "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
+def demo(demo_run):
+    out, proc = demo_run  # one demo run for the whole session (tests/conftest.py)
     assert "Traceback" not in proc.stderr, proc.stderr
     return out, proc
 

@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from datetime import date, datetime
 
 import pytest
@@ -94,15 +93,14 @@ def _soffice_missing() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def demo_pdf(tmp_path_factory):
+def demo_pdf(tmp_path_factory, request):
     """The demo's workbook printed to PDF by LibreOffice, once for the module (soffice starts in ~5 s)."""
     reason = _soffice_missing()
     if reason:
         pytest.skip(reason)
     out = tmp_path_factory.mktemp("demo-print")
-    proc = subprocess.run([sys.executable, "-m", "agent.cli", "demo", "--out", str(out / "demo")],
-                          capture_output=True, text=True, timeout=300)
-    book = out / "demo" / "reports" / "reconcile.xlsx"
+    demo_out, proc = request.getfixturevalue("demo_run")  # the session's one demo run (tests/conftest.py)
+    book = demo_out / "reports" / "reconcile.xlsx"
     assert book.exists(), proc.stdout + proc.stderr
     subprocess.run(["soffice", "--headless", "--norestore", "--convert-to", "pdf", "--outdir", str(out), str(book)],
                    check=True, capture_output=True, timeout=180,

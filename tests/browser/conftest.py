@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -56,11 +55,10 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory, browser):
-    """The demo's output directory (report.html, the store, the reports/ lists beside it)."""
-    out = tmp_path_factory.mktemp("browser-demo")
-    done = subprocess.run([sys.executable, "-m", "agent.cli", "demo", "--out", str(out)], capture_output=True,
-                          text=True, timeout=600, cwd=ROOT)
+def demo(demo_run, browser):
+    """The demo's output directory (report.html, the store, the reports/ lists beside it): the
+    session's one demo run (tests/conftest.py)."""
+    out, done = demo_run
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     assert (out / "report.html").is_file(), done.stdout[-3000:] + done.stderr[-3000:]
     assert "demo: HTML report" in done.stdout
