@@ -244,3 +244,23 @@ def test_minimum_days_is_off_unless_asked(tmp_path):
     # --min-days 30: 1200 x 30 / 365 = 98.630... -> 98.63, and the line says so
     q = _one([row], prices, coterm=date(2027, 6, 30), min_days=30)
     assert q.net_price == Decimal("98.63") and "minimum of 30 days" in " ".join(q.why)
+
+
+def test_a_booked_renewal_is_not_quoted_again(tmp_path):
+    # Active to 2027-06-30, a renewal already booked 2027-07-01..2028-06-30 (the safe-lists review
+    # found the row kept the first line's end, so the quote priced 2027-07-01.. again).  Co-termed to
+    # 2028-12-31: only 2028-07-01..2028-12-31 is bought, 184 days: 1200 x 184 / 365 = 604.93.
+    from agent.contracts import ContractLine
+    from agent.reconcile import DeviceScanState, FleetItem, reconcile
+
+    pid = "C9300-48P-E"
+    lines = [ContractLine("FOC0000A001", pid, pid, "100", "SNT", date(2026, 7, 1), date(2027, 6, 30),
+                          source_file="c.csv", source_row=2),
+             ContractLine("FOC0000A001", pid, pid, "200", "SNT", date(2027, 7, 1), date(2028, 6, 30),
+                          source_file="c.csv", source_row=3)]
+    fleet = [FleetItem("FOC0000A001", pid, pid, "sw1", "sw1", "hq", "chassis", "Switch 1")]
+    [row] = reconcile(fleet, [DeviceScanState("sw1", "hq", latest_scan_clean=True)], lines, None, AS_OF)
+    assert (row.status, row.contract_number, row.coverage_end) == (COVERED, "200", date(2028, 6, 30))
+    q = _one([row], _prices(tmp_path, f"{pid},SNT,1200.00,USD,,"), coterm=date(2028, 12, 31))
+    assert (q.state, q.start, q.end, q.days, q.net_price) == (
+        PRICED, date(2028, 7, 1), date(2028, 12, 31), 184, Decimal("604.93"))

@@ -404,7 +404,10 @@ def test_fixture_estate():
         "JAE2445044T": NOT_SEEN,  # on contract, branch collected cleanly, not there
         "FOX1849GQKL": LAPSED,  # not seen, its line ended yesterday
     }
-    assert only(rows, "FOC2611X0AB").coverage_end == date(2026, 7, 31)
+    # The booked renewal continues the active line (which ends 2026-07-31): coverage ends with it,
+    # and the row names it, so a renewal quoted from the row never pays for booked days again.
+    assert only(rows, "FOC2611X0AB").coverage_end == date(2027, 7, 31)
+    assert said(only(rows, "FOC2611X0AB"), "continued by future-dated")
     assert said(only(rows, "FOC2611X0AB"), "further lines matched on serial alone", "C9300-48P-A")
 
 

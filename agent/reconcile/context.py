@@ -134,10 +134,14 @@ class Context:
             reasons = [f"active: {self.line_text(best)}"]
             until = best.end
             # Future lines that begin by the day after coverage ends continue it: already renewed.
+            # The last of them is the row's line (contract, period, evidence): coverage ends with it,
+            # so a renewal quoted from the row starts after it, never over days already booked.
+            last = best
             for line in future:
                 if line is not best and line.start <= until + timedelta(days=1) and line.end > until:
                     reasons.append(f"continued by future-dated {self.line_text(line)}")
                     until = line.end
+                    last = line
             for line in active:
                 if line is not best and line.contract_number != best.contract_number:
                     reasons.append(f"also active: {self.line_text(line)}")
@@ -152,7 +156,7 @@ class Context:
                                f"starts {self.day(later[0].start)}: {self.line_text(later[0])}")
             status, verdict = self.until(until)
             reasons.append(verdict)
-            return status, best, reasons, [ln for ln in lines if ln is not best], flags, gap
+            return status, last, reasons, [ln for ln in lines if ln is not last], flags, gap
         if undated:
             best = undated[0]
             return (COVERED, best, [f"on {self.line_text(best)}, which gives no end date: expiry unknown"],

@@ -13,7 +13,8 @@ Rules as implemented (all dates inclusive; "window" = as_of .. as_of + window_da
 * A line is *active* on as_of if start <= as_of <= end and the file does not mark it not
   covered; *future* if it starts after as_of; *ended* if end < as_of.
 * covered / expiring: the active line that ends last decides; future lines starting by the day
-  after it ends extend it (a booked renewal).  expiring if that end is inside the window.  A
+  after it ends extend it (a booked renewal), and the last of them is the row's line (contract,
+  period, evidence), so a renewal is quoted after it.  expiring if that end is inside the window.  A
   future line that starts later leaves a gap: flag coverage-gap, ``gap_days`` = the days
   uncovered in between, status kept (covered today).
   A line with no end date but not marked uncovered: covered, "expiry unknown".
