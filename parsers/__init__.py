@@ -105,6 +105,8 @@ from agent.core.platforms import get as get_platform, lookup, refusal as refusal
 from . import csl as _csl
 from . import inventory as _inventory
 from . import licensing as _licensing
+from . import neighbours as _neighbours
+from . import neighbours_json as _neighbours_json
 from . import netconf as _netconf
 from . import nxos_json as _nxos_json
 from . import snmp as _snmp
@@ -132,7 +134,11 @@ _COMMAND_SPECS = (
     ("show license udi", "sh[[ow]] lic[[ense]] udi"),
     ("show license all", "sh[[ow]] lic[[ense]] all"),
     ("show license", "sh[[ow]] lic[[ense]]"),  # classic licensing (CSL) feature list
+    ("show cdp neighbors detail", "sh[[ow]] cdp nei[[ghbors]] det[[ail]]"),
+    ("show lldp neighbors detail", "sh[[ow]] lldp nei[[ghbors]] det[[ail]]"),
 )
+# Neighbour commands (issue 17) -> protocol: parsers.neighbours (text), parsers.neighbours_json (NX-OS).
+_NEIGHBOURS = {"show cdp neighbors detail": "cdp", "show lldp neighbors detail": "lldp"}
 COMMANDS = tuple(c for c, _ in _COMMAND_SPECS)
 
 
@@ -207,6 +213,9 @@ def _parse(platform: str, command: str, text: str) -> ParseResult:
         raise ParseError(plat, canon, "empty output")
     refusal = refusal_line(body, plat)
 
+    if canon in _NEIGHBOURS:
+        return _neighbour_table(plat, canon, _NEIGHBOURS[canon], body, refusal, is_json)
+
     if is_json:
         if plat != "cisco_nxos" or canon not in ("show version", "show inventory"):
             raise ParseError(plat, canon + " | json", "JSON output is parsed for NX-OS show version/inventory only")
@@ -264,6 +273,27 @@ def _parse(platform: str, command: str, text: str) -> ParseResult:
                     device="", smart_licensing_enabled=False, udi_serial=asa.get("serial", "")))
         raise ParseError(plat, canon, refusal or "no Smart Licensing section, table or UDI, nor classic licence, recognised")
     return ParseResult(licenses=licenses, license_status=status)
+
+
+def _neighbour_table(plat: str, canon: str, protocol: str, body: str, refusal: str | None,
+                     is_json: bool) -> ParseResult:
+    """A neighbour command's answer.  A device that says the protocol is off, or refuses the
+    command (an ASA has neither; NX-OS has no 'show lldp' without 'feature lldp'), answered: the
+    result says so (``neighbour_status``), it is no ParseError (issue 17)."""
+    off = _neighbours.not_enabled(body)
+    if off:
+        return ParseResult(neighbour_status=[_neighbours.status(protocol, "not-enabled", off)])
+    if refusal:
+        return ParseResult(neighbour_status=[_neighbours.status(protocol, "not-supported", refusal)])
+    if is_json or body.lstrip().startswith("{"):
+        if plat != "cisco_nxos":
+            raise ParseError(plat, canon + " | json", "JSON neighbour tables are parsed for NX-OS only")
+        entries = _neighbours_json.parse(protocol, body)
+        if entries is None:
+            raise ParseError(plat, canon + " | json", f"not an NX-OS {protocol.upper()} neighbour table in JSON")
+    else:
+        entries = _neighbours.parse(protocol, plat, canon, body)
+    return ParseResult(neighbours=entries, neighbour_status=[_neighbours.status(protocol)])
 
 
 STRUCTURED = ("netconf:", "snmp:")

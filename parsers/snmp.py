@@ -15,6 +15,8 @@ or a whole recording), every line is used:
   ``physical_class`` is the entPhysicalClass name (``chassis``, ``powerSupply``, ``port``...),
   ``source_index`` the entPhysicalIndex and ``parent_ref`` the index of the nearest kept
   ancestor along entPhysicalContainedIn (containers in between are skipped), ``""`` at the top.
+* CISCO-CDP-MIB cdpCacheTable, LLDP-MIB lldpRemTable / lldpRemManAddrTable -> ``neighbours``
+  and a 'read' ``neighbour_status`` per protocol (``parsers.snmp_neighbours``).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import re
 
 from agent.core.models import Facts, ParseResult, RawComponent
 
+from . import snmp_neighbours as _neighbours
 from ._util import ParseError, to_int
 
 SYS = "1.3.6.1.2.1.1."
@@ -183,10 +186,12 @@ def parse(platform: str, command: str, text: str) -> ParseResult:
         raise ParseError(platform, command, "no OID|type|value lines")
     facts = _facts(system)
     components = entity_rows(table)
+    # CDP / LLDP neighbour tables (issue 17), when the capture holds them: parsers.snmp_neighbours.
+    neighbours, statuses = _neighbours.parse(text, platform, command)
     # The top entity describes the device as a whole ('Cisco ASR9K Series chassis', 'C29xx Stacking').
     root = next((c for c in components if not c.parent_ref), None)
     if root is not None and (root.descr or root.name):
         facts["chassis_descr"] = root.descr or root.name
-    if not facts and not components:
+    if not facts and not components and not statuses:
         raise ParseError(platform, command, "neither SNMPv2-MIB system values nor entPhysicalTable rows")
-    return ParseResult(facts=facts, components=components)
+    return ParseResult(facts=facts, components=components, neighbours=neighbours, neighbour_status=statuses)

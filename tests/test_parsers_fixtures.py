@@ -42,6 +42,12 @@ def _as_dict(result) -> dict:
         if "policy" in st:
             st["policy"] = {k: {a: list(b) for a, b in v.items()} for k, v in st["policy"].items()}
         d["license_status"] = st
+    if result.neighbours:  # CDP / LLDP entries (issue 17): what each announced, and the derived forms
+        d["neighbours"] = [{k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(n).items()
+                            if k != "local_device" and v not in ("", (), None)} for n in result.neighbours]
+    if result.neighbour_status:
+        d["neighbour_status"] = [{k: v for k, v in dataclasses.asdict(s).items() if v != ""}
+                                 for s in result.neighbour_status]
     return d
 
 

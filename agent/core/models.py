@@ -9,8 +9,11 @@ matters when cron runs us every few minutes) and there are 10^5..10^6 of them pe
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypedDict
 
 from agent.core.hostkeys import HostKeyPolicy
@@ -223,6 +226,10 @@ class ParseResult:
     components: list[RawComponent] = field(default_factory=list)
     licenses: list["LicenseUsage"] = field(default_factory=list)
     license_status: "LicenseStatus | None" = None
+    # CDP / LLDP neighbour commands and MIB tables only (issue 17): the entries, and whether the
+    # table was read at all (a device with CDP off answers, it does not fail).
+    neighbours: list["Neighbour"] = field(default_factory=list)
+    neighbour_status: list["NeighbourStatus"] = field(default_factory=list)  # one per protocol read
 
 
 # ---------------------------------------------------------------- normalised records
@@ -329,6 +336,140 @@ class DeviceRecords:
     license_status: LicenseStatus | None = None
     # Non-fatal problems (a capture no parser could read...): kept beside the records.
     problems: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- neighbours (CDP / LLDP), issue 17
+# What a device's neighbours announce of themselves: the way to find Cisco gear that is on the
+# network but in no inventory.  Parsers fill them from 'show cdp|lldp neighbors detail' and the
+# CDP / LLDP MIB tables; matching them against the known devices is a later stage's job.
+
+NEIGHBOUR_PROTOCOLS = ("cdp", "lldp")
+# Whether a neighbour table was read.  'read': it was (no entries is an answer too); 'not-enabled':
+# the device says the protocol is off ('% CDP is not enabled'); 'not-supported': the command was
+# refused ('% Invalid input': an ASA has neither command, NX-OS without 'feature lldp' has no
+# 'show lldp').  Neither of the last two is a failure: issue 17, "commands a platform or release
+# refuses are not failures"; the device's own line is kept as ``detail``.
+NEIGHBOUR_STATES = ("read", "not-enabled", "not-supported")
+
+
+@dataclass(frozen=True, slots=True)
+class NeighbourStatus:
+    """One neighbour command's (or MIB table's) outcome on one device: read, or why not."""
+
+    protocol: str  # one of NEIGHBOUR_PROTOCOLS
+    state: str  # one of NEIGHBOUR_STATES
+    detail: str = ""  # the device's refusal line; '' when read
+
+
+# 'name(SERIAL)': NX-OS announces its CDP device id so by default (and IOS XR shows it so); the
+# serial is the chassis's.  Letters and digits only, 8..14 of them: Cisco serials are 11.
+_SERIAL_SUFFIX = re.compile(r"\(([A-Za-z0-9]{8,14})\)\Z")
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}\Z")
+_MAC_DIGITS = re.compile(r"[0-9A-Fa-f]{12}\Z")
+# The cisco rule's words and PID shapes.  The word 'Cisco' in the platform ('cisco WS-C2960X-48FPD-L',
+# 'Cisco IP Phone 8845'), the software text ('Cisco IOS Software', 'Cisco Nexus Operating System')
+# or the LLDP-MED manufacturer; else a platform string shaped like a Cisco PID, which NX-OS and
+# access points announce without the word ('N9K-C93180YC-EX', 'AIR-AP2802I-E-K9').
+_CISCO_WORD = re.compile(r"(?<![A-Za-z])cisco(?![A-Za-z])", re.I)
+_CISCO_PID = re.compile(
+    r"(?:WS-C|N[2-9]K-|C9[2-8]\d\d|C8[0-5]\d\d|ISR\d|ASR\d|ASR-|NCS-?\d|AIR-|CP-\d|IE-\d|IR\d{3}|"
+    r"CISCO\d|ASA\d|FPR-?\d|MDS|DS-C\d|CBS\d{3})", re.I)
+
+
+def mac_oui(text: str) -> str:
+    """The OUI (six upper-case hex digits) of a MAC written any usual way ('0000.0c12.3456',
+    '00:00:0c:12:34:56', '00-00-0C-12-34-56'), or '' when ``text`` is no MAC."""
+    digits = str(text).strip().replace(".", "").replace(":", "").replace("-", "")
+    return digits[:6].upper() if _MAC_DIGITS.match(digits) else ""
+
+
+@lru_cache(maxsize=1)
+def cisco_ouis() -> frozenset[str]:
+    """Cisco Systems' OUIs (IEEE MA-L registry, agent/core/cisco_oui.txt), read once."""
+    text = (Path(__file__).with_name("cisco_oui.txt")).read_text()
+    return frozenset(ln.strip().upper() for ln in text.splitlines() if ln.strip() and not ln.startswith("#"))
+
+
+def cisco_rule(platform: str = "", description: str = "", manufacturer: str = "", chassis_id: str = "") -> bool:
+    """Whether a neighbour is Cisco gear, from what it announces: the one rule (issue 17).
+
+    True when the platform, the software / system description or the LLDP-MED manufacturer
+    names Cisco; or the platform is shaped like a Cisco PID; or, for a neighbour that announces
+    only a MAC chassis id (LLDP), that MAC's OUI is one of Cisco's.  CDP is Cisco's protocol but
+    not only Cisco speaks it (VMware ESXi, Linux lldpd/ladvd, some phones): speaking CDP proves
+    nothing, so the protocol is not a fact here.
+    """
+    for text in (platform, description, manufacturer):
+        if text and _CISCO_WORD.search(text):
+            return True
+    if platform and _CISCO_PID.match(platform.strip()):
+        return True
+    oui = mac_oui(chassis_id) if chassis_id else ""
+    return bool(oui) and oui in cisco_ouis()
+
+
+def neighbour_names(device_id: str) -> tuple[str, str, str]:
+    """(name, hostname, serial) from an announced device id.
+
+    ``name``: lower-case, the '(SERIAL)' suffix taken off, domain kept; ``hostname``: ``name`` up
+    to its first dot (an address stays whole); ``serial``: the suffix, upper-case, when it holds
+    letters and digits both (a serial, not '(backup)').  The known devices are matched on either
+    form, since one device's ``ip domain-name`` is not another's.  An address or a MAC is kept whole.
+    """
+    text = str(device_id).strip()
+    serial = ""
+    m = _SERIAL_SUFFIX.search(text)
+    if m and m.start() > 0:
+        cand = m.group(1)
+        if any(c.isdigit() for c in cand) and any(c.isalpha() for c in cand):
+            serial, text = cand.upper(), text[: m.start()].rstrip()
+    name = text.lower()
+    # An address or a MAC (an LLDP neighbour that announces only its chassis id) stays whole.
+    hostname = name if (_IPV4.match(name) or ":" in name or mac_oui(name)) else name.split(".", 1)[0]
+    return name, hostname, serial
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    """One CDP or LLDP neighbour as one device saw it (one entry of its table).
+
+    Announced values are kept as printed (padding off); ``name``, ``hostname`` and ``cisco`` are
+    derived here, once, from them, so every source (CLI, JSON, SNMP) gets the same forms.
+    Serials: CDP has no serial TLV, but NX-OS announces its device id as ``name(SERIAL)``
+    (``serial_source`` 'device-id'); LLDP-MED's inventory TLVs carry one ('Serial number:',
+    'lldp-med', phones and access points).  Nothing else announces one.
+    """
+
+    protocol: str  # 'cdp' | 'lldp'
+    local_port: str  # the port of the device that saw it, as that device names it
+    device_id: str  # as announced: CDP Device ID; LLDP System Name, else the chassis id
+    remote_port: str = ""  # CDP 'Port ID (outgoing port)'; LLDP Port id
+    platform: str = ""  # CDP Platform; LLDP-MED Model
+    capabilities: tuple[str, ...] = ()  # as announced: 'Router', 'Switch' / LLDP 'B', 'R'
+    software: str = ""  # the release line: first line of CDP Version / LLDP System Description
+    description: str = ""  # that whole announced text, lines joined by newlines
+    addresses: tuple[str, ...] = ()  # CDP entry / interface addresses, IPv4 and IPv6, as printed (lower case)
+    mgmt_addresses: tuple[str, ...] = ()  # CDP management / LLDP management addresses
+    chassis_id: str = ""  # LLDP chassis id (a MAC, an address or a name)
+    port_description: str = ""  # LLDP Port Description
+    system_name: str = ""  # LLDP System Name; NX-OS CDP 'System Name', IOS XR 'SysName', cdpCacheSysName
+    manufacturer: str = ""  # LLDP-MED inventory
+    serial: str = ""  # announced serial (see above); '' when none
+    serial_source: str = ""  # 'device-id' | 'lldp-med' | ''
+    local_device: str = ""  # inventory name of the device that saw it: the normaliser's to set, parsers leave ''
+    name: str = field(init=False)  # device id, lower case, '(SERIAL)' off, domain kept
+    hostname: str = field(init=False)  # name without its domain
+    cisco: bool = field(init=False)  # cisco_rule() of what it announced
+
+    def __post_init__(self) -> None:
+        name, hostname, serial = neighbour_names(self.device_id)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "hostname", hostname)
+        if serial and not self.serial:
+            object.__setattr__(self, "serial", serial)
+            object.__setattr__(self, "serial_source", "device-id")
+        object.__setattr__(self, "cisco", cisco_rule(self.platform, self.description, self.manufacturer,
+                                                     self.chassis_id))
 
 
 def to_dict(record: Any) -> dict[str, Any]:
