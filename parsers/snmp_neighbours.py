@@ -66,7 +66,7 @@ def _octets(tag: str, value: str) -> bytes:
 def text(raw: bytes, limit: int = MAX_FIELD) -> str:
     """Bytes as printable text: control characters escaped (``\\x07``), cut at ``limit``.  A device id
     is device text that reaches tables and file names; it never carries a terminal escape through."""
-    s = raw.decode("utf-8", errors="replace").strip()
+    s = raw.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n").strip()
     out = "".join(c if c.isprintable() or c == "\n" else f"\\x{ord(c):02x}" for c in s[: limit * 4])
     return out[:limit].strip()
 
@@ -81,7 +81,11 @@ def _int(value: str) -> int | None:
 def _ip(raw: bytes) -> str:
     if len(raw) not in (4, 16):
         return ""
-    return str(ipaddress.ip_address(raw))
+    addr = ipaddress.ip_address(raw)
+    # An IPv4-mapped IPv6 address is written '::ffff:127.0.1.2', as devices print it (Python before
+    # 3.13 writes '::ffff:7f00:102'; the form must not change with the interpreter).
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return f"::ffff:{mapped}" if mapped is not None else str(addr)
 
 
 def _mac(raw: bytes) -> str:

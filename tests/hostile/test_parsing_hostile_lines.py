@@ -24,7 +24,8 @@ BOUND = 0.5  # seconds per call
 
 # The registry: every (platform, command) parsers.parse serves.
 PAIRS = [(p, c) for p in parsers.PLATFORMS for c in parsers.COMMANDS]
-PAIRS += [("cisco_nxos", "show version | json"), ("cisco_nxos", "show inventory | json")]
+PAIRS += [("cisco_nxos", "show version | json"), ("cisco_nxos", "show inventory | json"),
+          ("cisco_nxos", "show cdp neighbors detail | json"), ("cisco_nxos", "show lldp neighbors detail | json")]
 PAIRS += [(p, parsers.PROMPT) for p in parsers.PLATFORMS]
 PAIRS += [(p, "netconf:get") for p in parsers.PLATFORMS] + [(p, "snmp:recording") for p in parsers.PLATFORMS]
 

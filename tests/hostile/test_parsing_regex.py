@@ -45,7 +45,8 @@ def _modules() -> list:
         mod = importlib.import_module(pkg)
         names.append(pkg)
         names += [f"{pkg}.{info.name}" for info in pkgutil.iter_modules(mod.__path__)]
-    return [importlib.import_module(n) for n in names + ["agent.core.identity", "agent.core.versions"]]
+    return [importlib.import_module(n) for n in names + ["agent.core.identity", "agent.core.versions",
+                                                         "agent.core.models"]]  # the neighbour rule's
 
 
 def _flags(node) -> int:
