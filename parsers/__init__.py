@@ -11,7 +11,8 @@ Public API
     ``command``: as sent to the device, abbreviations allowed (``sh ver``) and corpus slugs
     too (``show_inventory``).  Supported: ``show version``, ``show inventory``,
     ``admin show inventory`` (XR), ``show license [summary|usage|status|udi|all]``, and on NX-OS
-    ``show version | json`` and ``show inventory | json``.
+    ``show version | json`` and ``show inventory | json``; ``show cdp neighbors detail`` and
+    ``show lldp neighbors detail`` (IOS, IOS XE, NX-OS also ``| json``, IOS XR; issue 17).
     Pure function: no I/O, no state between calls, safe from many threads.
 
     Structured captures: a ``command`` starting ``netconf:`` (raw ``<rpc-reply>`` XML, see
@@ -33,7 +34,9 @@ shows; ``None`` when it shows none of it).  Classic licensing (CSL, IOS 15 Catal
 ``Index 1 Feature:`` blocks, ``License Level: ipbase  Type: Permanent``, the CSL ``show license
 status`` lists) is not an error: a ``LicenseStatus`` with ``licensing="classic"``,
 ``smart_licensing_enabled=False``, the level, its type and every feature block
-(``parsers.csl``).  ``show version``: ``facts``.
+(``parsers.csl``).  ``show version``: ``facts``.  Neighbour commands (and CDP / LLDP MIB rows in an ``snmp:``
+capture): ``neighbours`` (``Neighbour`` per entry) and ``neighbour_status`` (read, or
+``not-enabled`` / ``not-supported`` with the device's line: a refusal is an answer there).
 
 Facts keys (present only when the output states them)
 -----------------------------------------------------
