@@ -40,6 +40,9 @@ COMMANDS = {
     "show_license": "show license",
     "show_inventory_json": "show inventory | json",
     "show_version_json": "show version | json",
+    # Issue 17: none in the corpus yet; a capture added under these names is run like the others.
+    "show_cdp_neighbors_detail": "show cdp neighbors detail",
+    "show_lldp_neighbors_detail": "show lldp neighbors detail",
 }
 
 
@@ -399,6 +402,7 @@ def run_case(case: Case) -> Outcome:
         refusal = cli_error(clean(text)) is not None
         return Outcome(case, parsed=False, error=str(exc), refusal=refusal)
     n = len(result.components) + len(result.licenses) + (1 if result.facts else 0) + (1 if result.license_status else 0)
+    n += len(result.neighbours) + len(result.neighbour_status)
     out = Outcome(case, parsed=True, records=n)
     exp_path = case.expected_path
     if exp_path is None:

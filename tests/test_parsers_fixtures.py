@@ -73,6 +73,56 @@ def test_fixture_facts_fit_the_model(txt: Path):
     assert typed_dict_problems(result.facts, Facts) == []
 
 
+def neighbour_problems(result) -> list[str]:
+    """Every Neighbour and NeighbourStatus of a result holds the types and values the model declares."""
+    from agent.core.models import NEIGHBOUR_PROTOCOLS, NEIGHBOUR_STATES, Neighbour, NeighbourStatus
+
+    out = []
+    for i, n in enumerate(result.neighbours):
+        if not isinstance(n, Neighbour):
+            out.append(f"neighbours[{i}]: {type(n).__name__}, not Neighbour")
+            continue
+        for f in dataclasses.fields(n):
+            v = getattr(n, f.name)
+            want = {"bool": bool, "tuple[str, ...]": tuple}.get(str(f.type), str)
+            if not isinstance(v, want) or (want is tuple and not all(isinstance(x, str) for x in v)):
+                out.append(f"neighbours[{i}].{f.name}: {v!r} is not {f.type}")
+        if n.protocol not in NEIGHBOUR_PROTOCOLS:
+            out.append(f"neighbours[{i}].protocol: {n.protocol!r}")
+        if n.serial_source not in ("", "device-id", "lldp-med") or bool(n.serial) != bool(n.serial_source):
+            out.append(f"neighbours[{i}].serial_source: {n.serial_source!r} for serial {n.serial!r}")
+    for i, st in enumerate(result.neighbour_status):
+        if not isinstance(st, NeighbourStatus) or st.protocol not in NEIGHBOUR_PROTOCOLS or st.state not in NEIGHBOUR_STATES:
+            out.append(f"neighbour_status[{i}]: {st!r}")
+        elif (st.state == "read") == bool(st.detail):
+            out.append(f"neighbour_status[{i}]: a refusal names its line, a read table none: {st!r}")
+    if result.neighbours and not any(st.state == "read" for st in result.neighbour_status):
+        out.append("neighbours without a 'read' status")
+    return out
+
+
+@pytest.mark.parametrize("txt", CASES, ids=[str(p.relative_to(FIXTURES)) for p in CASES])
+def test_fixture_neighbours_fit_the_model(txt: Path):
+    platform, slug = txt.parent.parent.name, txt.parent.name
+    result = parsers.parse(platform, slug.replace("_", " "), txt.read_text())
+    assert neighbour_problems(result) == []
+    if "neighbors" in slug:  # a neighbour command always says whether its table was read
+        assert len(result.neighbour_status) == 1
+
+
+def test_neighbour_check_catches_wrong_shapes():
+    from agent.core.models import Neighbour, NeighbourStatus, ParseResult
+
+    bad = ParseResult(neighbours=[Neighbour("cdpx", "Gi1", "sw1", capabilities=["Router"])],  # type: ignore[arg-type]
+                      neighbour_status=[NeighbourStatus("cdp", "read", "% CDP is not enabled")])
+    assert neighbour_problems(bad) == [
+        "neighbours[0].capabilities: ['Router'] is not tuple[str, ...]", "neighbours[0].protocol: 'cdpx'",
+        "neighbour_status[0]: a refusal names its line, a read table none: "
+        "NeighbourStatus(protocol='cdp', state='read', detail='% CDP is not enabled')"]
+    assert neighbour_problems(ParseResult(neighbours=[Neighbour("lldp", "Gi1", "sw1")])) == [
+        "neighbours without a 'read' status"]
+
+
 def test_facts_check_catches_unknown_keys_and_wrong_types():
     assert typed_dict_problems({"hostname": "r1", "serials": ["A"], "multiple_context": True}, Facts) == []
     found = typed_dict_problems({"hostname": 1, "colour": "red", "serials": "A", "multiple_context": "yes",
