@@ -18,6 +18,7 @@ Classes (what each hostile file is, as the adversarial review built them):
   csv-runaway-quote     a 3,367-line export where a stray quote swallows 1,414 lines
   json-deep             a contract JSON nested 100,000 levels deep
   huge-ack              a 300 MB ACK file (sparse: no disk used), refused before it is read
+  cdp-entries           'show cdp neighbors detail' with 20,001 entries (one past the bound, ~6.8 MB)
 """
 from __future__ import annotations
 
@@ -220,6 +221,21 @@ def normal_ack(path: Path) -> Path:
     return path
 
 
+def cdp_capture(path: Path, entries: int = 20_001) -> Path:
+    """A CDP table one entry past parsers.neighbours.MAX_ENTRIES: every entry is read before the
+    refusal, so this is the cost of the largest table accepted."""
+    entry = ("-------------------------\nDevice ID: sw{i}.corp.invalid\nEntry address(es): \n  IP address: 127.0.{a}.{b}\n"
+             "Platform: cisco WS-C2960X-48FPD-L,  Capabilities: Switch IGMP \n"
+             "Interface: GigabitEthernet1/0/1,  Port ID (outgoing port): GigabitEthernet0/1\nHoldtime : 137 sec\n\n"
+             "Version :\nCisco IOS Software, Version 15.2(7)E4\n\nadvertisement version: 2\n")
+    path.write_text("".join(entry.format(i=i, a=i // 250 % 250, b=i % 250 + 1) for i in range(entries)), encoding="utf-8")
+    return path
+
+
+def cdp_normal(path: Path) -> Path:
+    return cdp_capture(path, 48)  # a 48-port access switch, every port seeing one neighbour
+
+
 # ------------------------------------------------------------------ the readers, in a child
 
 
@@ -262,6 +278,14 @@ def _read(kind: str, path: str) -> None:
         load = load_contracts(path)
         fatal = [e for e in load.errors if getattr(e, "fatal", False) or e.row is None]
         print(f"refused: {fatal[0]}" if fatal else f"read {len(load.lines)} lines")
+    elif kind == "neighbours":
+        import parsers
+
+        try:
+            result = parsers.parse("cisco_xe", "show cdp neighbors detail", Path(path).read_text())
+            print(f"read {len(result.neighbours)} entries")
+        except parsers.ParseError as exc:
+            print(f"refused: {exc}")
     elif kind == "ack":
         from agent.slp.rum import RumError, parse_ack
         try:
@@ -285,6 +309,7 @@ CASES = {
     "csv-runaway-quote": ("contracts", csv_runaway_quote, csv_normal, "export.csv"),
     "json-deep": ("contracts", json_deep, json_normal, "export.json"),
     "huge-ack": ("ack", huge_ack, normal_ack, "ACK_sw1_rum.txt"),
+    "cdp-entries": ("neighbours", cdp_capture, cdp_normal, "show_cdp_neighbors_detail.txt"),
 }
 
 
