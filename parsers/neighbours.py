@@ -75,11 +75,23 @@ def _label(line: str) -> tuple[str, str] | None:
     return " ".join(head.split()).lower(), value
 
 
+def printable(value: str, limit: int = MAX_FIELD) -> str:
+    """``value`` cut at ``limit`` with every character that is not printable written as an escape
+    (``\\x1b``, ``\\x9b``, ``\\u2028``).  A neighbour's name is chosen by whoever plugged it in, and
+    reaches terminals, tables and file names: the cleaning of CLI text removes C0 controls, but C1
+    controls (an 8-bit CSI), line separators and the controls a JSON string spells ``\\u001b`` pass it."""
+    v = value[: limit * 2]
+    if not v.isprintable():
+        v = "".join(c if c.isprintable() else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+                    for c in v)
+    return v[:limit].strip()
+
+
 def _cut(value: str, limit: int = MAX_FIELD) -> str:
     v = value.strip()
     if v.lower() in _NOT_ANNOUNCED:
         return ""
-    return v[:limit]
+    return printable(v, limit)
 
 
 def address(value: str) -> str:
@@ -189,7 +201,7 @@ def parse(protocol: str, platform: str, command: str, body: str) -> list[Neighbo
                     continue
             else:
                 if len(entry.text) < MAX_TEXT_LINES:
-                    entry.text.append(stripped[:MAX_TEXT])
+                    entry.text.append(printable(stripped, MAX_TEXT))
                 continue
         if section.startswith("@"):
             if line[:1] in (" ", "\t") and stripped:

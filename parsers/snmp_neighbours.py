@@ -28,7 +28,7 @@ import ipaddress
 from agent.core.models import Neighbour, NeighbourStatus
 
 from ._util import ParseError
-from .neighbours import MAX_ENTRIES, MAX_FIELD, MAX_TEXT
+from .neighbours import MAX_ENTRIES, MAX_FIELD, MAX_TEXT, printable
 
 CDP_CACHE = "1.3.6.1.4.1.9.9.23.1.2.1.1."
 LLDP_REM = "1.0.8802.1.1.2.1.4.1.1."
@@ -67,8 +67,7 @@ def text(raw: bytes, limit: int = MAX_FIELD) -> str:
     """Bytes as printable text: control characters escaped (``\\x07``), cut at ``limit``.  A device id
     is device text that reaches tables and file names; it never carries a terminal escape through."""
     s = raw.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n").strip()
-    out = "".join(c if c.isprintable() or c == "\n" else f"\\x{ord(c):02x}" for c in s[: limit * 4])
-    return out[:limit].strip()
+    return "\n".join(printable(line, limit) for line in s[: limit * 2].split("\n"))[:limit].strip()
 
 
 def _int(value: str) -> int | None:

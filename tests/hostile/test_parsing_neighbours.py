@@ -84,3 +84,16 @@ def test_deep_json_is_a_parse_error():
     wide = json.dumps({"TABLE_nbor_detail": {"ROW_nbor_detail": [{"sys_name": "x"}] * (MAX_ENTRIES + 1)}})
     refused, _ = _timed(parsers.parse, "cisco_nxos", "show lldp neighbors detail | json", wide)
     assert isinstance(refused, parsers.ParseError)
+
+
+def test_c1_controls_line_separators_and_json_escapes_are_escaped():
+    """What the CLI cleaning lets through: an 8-bit CSI (U+009B), U+2028, and controls a JSON string
+    spells as \\u escapes."""
+    text = "Device ID: sw\u009b2J\u2028x\nInterface: Gi1/0/1,  Port ID (outgoing port): Gi\u00850/1\nVersion :\nIOS \u009b31m\n"
+    (n,) = parsers.parse("cisco_xe", "show cdp neighbors detail", text).neighbours
+    assert n.device_id == "sw\\x9b2J\\u2028x" and n.remote_port == "Gi\\x850/1" and n.software == "IOS \\x9b31m"
+    doc = json.dumps({"TABLE_nbor_detail": {"ROW_nbor_detail": {"sys_name": "a\u001b[2Jb", "l_port_id": "Eth1/1"}}})
+    (n,) = parsers.parse("cisco_nxos", "show lldp neighbors detail | json", doc).neighbours
+    assert n.device_id == "a\\x1b[2Jb" and n.hostname == "a\\x1b[2jb"
+    for value in (n.device_id, n.name, n.hostname):
+        assert value.isprintable()
