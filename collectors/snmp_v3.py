@@ -135,7 +135,7 @@ def decode(data: bytes) -> Message:
 
 def _scoped(data: bytes, pos: int, end: int, *, padded: bool) -> tuple[bytes, bytes, tuple]:
     s, e = _expect(data, pos, end, SEQUENCE, "scoped PDU")
-    if e != end and not (padded and end - e < 8):  # DES pads the plaintext to its 8-octet block
+    if e != end and not (padded and end - e <= 8):  # DES pads to its block (pysnmp: 1 to 8 zero octets)
         raise ProtocolError("bytes after the scoped PDU")
     engine_id, p = _octets(data, s, e, "context engine ID")
     name, p = _octets(data, p, e, "context name")

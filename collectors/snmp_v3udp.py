@@ -202,10 +202,14 @@ class V3Session:
             if oid == NOT_IN_TIME_WINDOW and not resynced and authenticated:
                 resynced = True  # _check_response took the agent's boots and time
                 continue
-            if oid == UNKNOWN_ENGINE_ID and not rediscovered:
+            if not rediscovered and (oid == UNKNOWN_ENGINE_ID or oid in REPORTS):
+                # An engine ID from the cache may be stale (another box now answers on that address: a
+                # pysnmp agent then says unknownUserName, others unknownEngineID): learn it again, once.
+                old = self._engine[0]
                 rediscovered = True
                 await self._discover(what)
-                continue
+                if oid == UNKNOWN_ENGINE_ID or self._engine[0] != old:
+                    continue
             if oid in REPORTS:
                 kind, reason = REPORTS[oid]
                 if kind == "auth":
