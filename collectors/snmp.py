@@ -4,7 +4,8 @@ Per host (``Target.options``, from the inventory's ``data``; secrets already res
 ``agent.collect.inventory``): ``snmp_version`` (``2c`` default, or ``3``), ``snmp_community``,
 ``snmp_user``, ``snmp_auth_key``, ``snmp_priv_key``, ``snmp_auth_proto`` (``SHA`` default;
 ``MD5``, ``SHA224``, ``SHA256``, ``SHA384``, ``SHA512``), ``snmp_priv_proto`` (``AES`` default;
-``AES192``, ``AES256``, ``DES``, ``3DES``), ``snmp_port`` (161), ``snmp_context`` (SNMPv3
+``AES192``, ``AES256`` (Cisco's key extension), ``AES192BLMT``, ``AES256BLMT`` (Blumenthal's), ``DES``,
+``3DES``), ``snmp_port`` (161), ``snmp_context`` (SNMPv3
 context name, default ``""``), ``snmp_timeout`` / ``snmp_retries`` (per request).
 
 Two requests kinds only: one GET for the system group, then GETBULK walks of just the eight
@@ -50,7 +51,7 @@ ENT_COLUMNS = (2, 4, 5, 7, 11, 13, 10, 16)
 DEFAULT_PORT = 161
 _MAX_ROUNDS = 10_000  # a table larger than this many GETBULKs is an agent looping, not a device
 AUTH_PROTOCOLS = ("MD5", "SHA", "SHA1", "SHA224", "SHA256", "SHA384", "SHA512")
-PRIV_PROTOCOLS = ("AES", "AES128", "AES192", "AES256", "DES", "3DES")
+PRIV_PROTOCOLS = ("AES", "AES128", "AES192", "AES256", "AES192BLMT", "AES256BLMT", "DES", "3DES")
 ENGINE_ENV = "IBAGENT_SNMP_ENGINE"
 ENGINES = ("wire", "pysnmp")
 

@@ -30,7 +30,8 @@ def _protocols():
     }
     priv = {
         "AES": hl.usmAesCfb128Protocol, "AES128": hl.usmAesCfb128Protocol, "AES192": hl.usmAesCfb192Protocol,
-        "AES256": hl.usmAesCfb256Protocol, "DES": hl.usmDESPrivProtocol, "3DES": hl.usm3DESEDEPrivProtocol,
+        "AES256": hl.usmAesCfb256Protocol, "AES192BLMT": hl.usmAesBlumenthalCfb192Protocol,
+        "AES256BLMT": hl.usmAesBlumenthalCfb256Protocol, "DES": hl.usmDESPrivProtocol, "3DES": hl.usm3DESEDEPrivProtocol,
     }
     return auth, priv
 

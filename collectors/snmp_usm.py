@@ -12,7 +12,9 @@ path talks to this one (tests/test_snmp_usm.py checks each piece against pysnmp'
   384/512 truncated to 16/24/32/48 octets), over the whole message with the digest field zeroed.
 - privacy: AES-128-CFB (RFC 3826: IV = boots | time | 64-bit salt), AES-192/256-CFB with the
   key extension pysnmp's ``usmAesCfb192/256Protocol`` use (Reeder: each further block is the
-  previous localised key put through password-to-key and localised again; what Cisco does),
+  previous localised key put through password-to-key and localised again; what Cisco does) or,
+  as ``AES192BLMT`` / ``AES256BLMT`` (snmpsim's names), draft-blumenthal-aes-usm-04's (each
+  further block is the hash of the key so far),
   DES-CBC (RFC 3414 8: IV = salt XOR pre-IV, salt = boots | counter) and 3DES-EDE-CBC
   (draft-reeder-snmpv3-usm-3desede, same extension), all through ``cryptography``; TripleDES
   comes from its ``decrepit`` module where the release has moved it there.
@@ -44,9 +46,10 @@ except ImportError:
 # name -> (hashlib name, digest truncation in octets)
 AUTH = {"MD5": ("md5", 12), "SHA": ("sha1", 12), "SHA1": ("sha1", 12), "SHA224": ("sha224", 16),
         "SHA256": ("sha256", 24), "SHA384": ("sha384", 32), "SHA512": ("sha512", 48)}
-# name -> (cipher family, localised key octets needed)
-PRIV = {"AES": ("aes", 16), "AES128": ("aes", 16), "AES192": ("aes", 24), "AES256": ("aes", 32),
-        "DES": ("des", 16), "3DES": ("3des", 32)}
+# name -> (cipher family, localised key octets needed, how a too-short localised key is extended)
+PRIV = {"AES": ("aes", 16, None), "AES128": ("aes", 16, None), "AES192": ("aes", 24, "reeder"),
+        "AES256": ("aes", 32, "reeder"), "AES192BLMT": ("aes", 24, "blumenthal"),
+        "AES256BLMT": ("aes", 32, "blumenthal"), "DES": ("des", 16, None), "3DES": ("3des", 32, "reeder")}
 
 NO_AUTH, AUTH_FLAG, PRIV_FLAG, REPORTABLE = 0, 1, 2, 4
 MAX_SALT = 0xFFFF_FFFF_FFFF_FFFF
@@ -92,18 +95,22 @@ def _ku(tag: bytes, password: bytes, hash_name: str) -> bytes:
     return _remember(_KU, (tag, hash_name), password_to_key(password, hash_name))
 
 
-def _local_key(password_secret, hash_name: str, engine_id: bytes, size: int) -> bytes:
-    """The key localised to ``engine_id``, extended to ``size`` octets (Reeder) when the hash is shorter."""
+def _local_key(password_secret, hash_name: str, engine_id: bytes, size: int = 0, extension: str | None = None) -> bytes:
+    """The key localised to ``engine_id``, extended to ``size`` octets when the hash is shorter: Reeder
+    (password-to-key and localise the key so far, again) or Blumenthal (hash the key so far)."""
     password = reveal(password_secret).encode("utf-8")  # the one place a v3 password is revealed
     tag = hmac.new(_TAG_SALT, password, "sha256").digest()
-    cache_key = (tag, hash_name, engine_id, size)
+    cache_key = (tag, hash_name, engine_id, size, extension)
     found = _LOCAL.get(cache_key)
     if found is not None:
         _LOCAL.move_to_end(cache_key)
         return found
     key = localize(_ku(tag, password, hash_name), engine_id, hash_name)
     while len(key) < size:
-        key += localize(password_to_key(key, hash_name), engine_id, hash_name)
+        if extension == "blumenthal":
+            key += hashlib.new(hash_name, key).digest()
+        else:
+            key += localize(password_to_key(key, hash_name), engine_id, hash_name)
     return _remember(_LOCAL, cache_key, key[:size] if size else key)
 
 
@@ -136,12 +143,12 @@ class Credentials:
         if not self.auth_name:
             return LocalKeys(None, 0, b"", None, b"")
         hash_name, digest_size = AUTH[self.auth_name]
-        auth_key = _local_key(self._auth_password, hash_name, engine_id, 0)
+        auth_key = _local_key(self._auth_password, hash_name, engine_id)
         priv_key = b""
         family = None
         if self.priv_name:
-            family, size = PRIV[self.priv_name]
-            priv_key = _local_key(self._priv_password, hash_name, engine_id, size)
+            family, size, extension = PRIV[self.priv_name]
+            priv_key = _local_key(self._priv_password, hash_name, engine_id, size, extension)
         return LocalKeys(hash_name, digest_size, auth_key, family, priv_key)
 
 

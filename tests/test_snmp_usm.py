@@ -39,7 +39,8 @@ AUTH_MODULES = {"MD5": hmacmd5.HmacMd5(), "SHA": hmacsha.HmacSha(),
                     ("SHA224", hmacsha2.HmacSha2.SHA224_SERVICE_ID), ("SHA256", hmacsha2.HmacSha2.SHA256_SERVICE_ID),
                     ("SHA384", hmacsha2.HmacSha2.SAH384_SERVICE_ID), ("SHA512", hmacsha2.HmacSha2.SHA512_SERVICE_ID))}}
 PRIV_MODULES = {"DES": des.Des(), "3DES": des3.Des3(), "AES": aes.Aes(), "AES192": aes192.Aes192(),
-                "AES256": aes256.Aes256()}
+                "AES256": aes256.Aes256(), "AES192BLMT": aes192.AesBlumenthal192(),
+                "AES256BLMT": aes256.AesBlumenthal256()}
 HASHES = {"MD5": hashlib.md5, "SHA": hashlib.sha1, "SHA224": hashlib.sha224, "SHA256": hashlib.sha256,
           "SHA384": hashlib.sha384, "SHA512": hashlib.sha512}
 

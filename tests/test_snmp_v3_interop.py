@@ -52,6 +52,8 @@ USERS = {
     "u-sha384-aes256": ("SHA384", "s384-auth-pass", "AES256", "s384-priv-pass"),
     "u-sha512-aes": ("SHA512", "s512-auth-pass", "AES", "s512-priv-pass"),
     "u-md5-aes256": ("MD5", "m-aes256-auth-pass", "AES256", "m-aes256-priv-pass"),
+    "u-sha-aes192b": ("SHA", "s-aes192b-auth-pass", "AES192BLMT", "s-aes192b-priv-pass"),
+    "u-md5-aes256b": ("MD5", "m-aes256b-auth-pass", "AES256BLMT", "m-aes256b-priv-pass"),
 }
 EXPECTED_ENTITY_LINES = [line for line in RECORDING.splitlines() if line.startswith(ENTRY)]
 
