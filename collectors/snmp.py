@@ -4,9 +4,9 @@ Per host (``Target.options``, from the inventory's ``data``; secrets already res
 ``agent.collect.inventory``): ``snmp_version`` (``2c`` default, or ``3``), ``snmp_community``,
 ``snmp_user``, ``snmp_auth_key``, ``snmp_priv_key``, ``snmp_auth_proto`` (``SHA`` default;
 ``MD5``, ``SHA224``, ``SHA256``, ``SHA384``, ``SHA512``), ``snmp_priv_proto`` (``AES`` default;
-``AES192``, ``AES256`` (Cisco's key extension), ``AES192BLMT``, ``AES256BLMT`` (Blumenthal's), ``DES``,
-``3DES``), ``snmp_port`` (161), ``snmp_context`` (SNMPv3
-context name, default ``""``), ``snmp_timeout`` / ``snmp_retries`` (per request).
+``AES192``, ``AES256`` (Cisco's key extension), ``AES192BLMT``, ``AES256BLMT`` (Blumenthal's),
+``DES``, ``3DES``), ``snmp_port`` (161), ``snmp_context`` (SNMPv3 context name, default ``""``),
+``snmp_timeout`` / ``snmp_retries`` (per request).
 
 Two requests kinds only: one GET for the system group, then GETBULK walks of just the eight
 entPhysicalTable columns ibagent reads, all eight advanced together in each request (one
@@ -21,10 +21,10 @@ replacement, so the lines give back every byte, and ``Capture.raw`` is the lines
 
 Two engines, one interface (docs/ARCHITECTURE.md, "SNMP on the wire"): SNMPv1/v2c go through
 ``collectors.snmp_udp`` (one connected UDP socket per device, requests and answers encoded by
-``collectors.snmp_ber``, no pysnmp object built), SNMPv3 through ``collectors.snmp_v3udp`` (the same,
-with the v3 message of ``collectors.snmp_v3`` and USM security of ``collectors.snmp_usm``).  ``IBAGENT_SNMP_ENGINE=pysnmp`` (or ``SnmpCollector(engine=
-"pysnmp")``) sends every version through pysnmp, as before: the baseline bench/scan_transports.py
-compares against.  SNMPv1 walks with GETNEXT (GETBULK is v2 only).
+``collectors.snmp_ber``, no pysnmp object built), SNMPv3 through ``collectors.snmp_v3udp`` (the
+same, with the v3 message of ``collectors.snmp_v3`` and the USM security of ``collectors.snmp_usm``).
+``IBAGENT_SNMP_ENGINE=pysnmp`` (or ``SnmpCollector(engine="pysnmp")``) sends every version through
+pysnmp, as before: the baseline bench/scan_transports.py compares against.  SNMPv1 walks with GETNEXT (GETBULK is v2 only).
 
 Errors: no answer -> ``timeout`` (for v2c the message says a wrong community looks exactly like
 this: agents drop such requests silently); SNMPv3 wrong digest / decryption error / unknown user
