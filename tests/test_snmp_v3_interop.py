@@ -39,21 +39,16 @@ RECORDING = "".join(f"{line}\n" for line in [
     f"{ENTRY}.13.1|4|C9300-48P", f"{ENTRY}.13.2|4|PWR-C1-715WAC",
     f"{ENTRY}.16.1|2|2", f"{ENTRY}.16.2|2|1",
 ])
-# user -> (auth proto, auth key, priv proto, priv key); names as the inventory spells them.
+# user -> (auth proto, auth key, priv proto, priv key); names as the inventory spells them.  Two
+# passwords for every user: each distinct Secret value is one more needle for the suite's secrets
+# sweep (tests/suite_sweep.py), and the keys differ per user anyway (protocol, hash, extension).
+AUTH_PW, PRIV_PW = "v3-interop-auth", "v3-interop-priv"
 USERS = {
     "u-none": (None, None, None, None),
-    "u-md5": ("MD5", "md5-auth-pass", None, None),
-    "u-sha": ("SHA", "sha-auth-pass", None, None),
-    "u-sha256": ("SHA256", "sha256-auth-pass", None, None),
-    "u-sha-aes": ("SHA", "sha-aes-auth-pass", "AES", "sha-aes-priv-pass"),
-    "u-md5-des": ("MD5", "md5-des-auth-pass", "DES", "md5-des-priv-pass"),
-    "u-sha-3des": ("SHA", "sha-3des-auth-pass", "3DES", "sha-3des-priv-pass"),
-    "u-sha224-aes192": ("SHA224", "s224-auth-pass", "AES192", "s224-priv-pass"),
-    "u-sha384-aes256": ("SHA384", "s384-auth-pass", "AES256", "s384-priv-pass"),
-    "u-sha512-aes": ("SHA512", "s512-auth-pass", "AES", "s512-priv-pass"),
-    "u-md5-aes256": ("MD5", "m-aes256-auth-pass", "AES256", "m-aes256-priv-pass"),
-    "u-sha-aes192b": ("SHA", "s-aes192b-auth-pass", "AES192BLMT", "s-aes192b-priv-pass"),
-    "u-md5-aes256b": ("MD5", "m-aes256b-auth-pass", "AES256BLMT", "m-aes256b-priv-pass"),
+    **{f"u-{auth.lower()}": (auth, AUTH_PW, None, None) for auth in ("MD5", "SHA", "SHA256")},
+    **{f"u-{auth.lower()}-{priv.lower()}": (auth, AUTH_PW, priv, PRIV_PW) for auth, priv in (
+        ("SHA", "AES"), ("MD5", "DES"), ("SHA", "3DES"), ("SHA224", "AES192"), ("SHA384", "AES256"),
+        ("SHA512", "AES"), ("MD5", "AES256"), ("SHA", "AES192BLMT"), ("MD5", "AES256BLMT"))},
 }
 EXPECTED_ENTITY_LINES = [line for line in RECORDING.splitlines() if line.startswith(ENTRY)]
 
