@@ -2,7 +2,7 @@
 
     python bench/scan_transports.py [--count 500] [--workers 100] [--latency 0.2] [--transports netconf,snmp,ssh]
                                     [--no-tick-compare] [--repeat 3] [--snmp-engines wire,pysnmp]
-                                    [--snmpbulkwalk-devices 50]
+                                    [--snmpbulkwalk-devices 50] [--snmp-versions 2c,3] [--snmp-v2c-pysnmp]
 
 The lab runs in its own process (``lab.process.LabProcess`` with ``--peers netconf,snmp``: one
 NETCONF listener per device, one snmpsim process for all), so its CPU is not the collector's.
@@ -12,9 +12,11 @@ collected, and serials checked against the lab's ground truth.  NETCONF runs twi
 with ncclient's stock send path (RPCs wait for its 0.1 s session tick) and with the collector's
 direct send (collectors/netconf.py), to show what the tick costs.
 
-SNMP runs once per engine (collectors/snmp.py): ``wire`` (today's: v1/v2c over collectors/snmp_ber.py)
-and ``pysnmp`` (the previous collector, ``IBAGENT_SNMP_ENGINE=pysnmp``), so before and after come
-from one run.  Beside them, net-snmp's C walker: ``snmpbulkwalk`` (Debian package ``snmp``) walks
+SNMP runs once per engine and version (collectors/snmp.py): ``wire`` (today's: v1/v2c over
+collectors/snmp_ber.py, v3 over collectors/snmp_v3udp.py) and ``pysnmp`` (the previous collector,
+``IBAGENT_SNMP_ENGINE=pysnmp``), v2c and v3 (the lab's authPriv SHA/AES user, each device's
+community as its context), so before and after come from one run.  v2c through pysnmp only with
+``--snmp-v2c-pysnmp`` (measured before: 65 ms/device).  Beside them, net-snmp's C walker: ``snmpbulkwalk`` (Debian package ``snmp``) walks
 the whole entPhysicalTable of ``--snmpbulkwalk-devices`` lab devices, one process per device, and
 its CPU per device (``os.wait4``: the child only, process start included) is printed; where it is
 not installed the bench says so and goes on.
@@ -55,6 +57,8 @@ def child(args: argparse.Namespace) -> int:
     from agent.store.views import device_rows
 
     inventory = load_inventory(args.inventory)
+    if args.snmp_version == "3":
+        _to_v3(inventory.targets)
     store = Store(args.db)
     options = ScanOptions(workers=args.workers, transport=args.transport, deadline=120, connect_timeout=20,
                           command_timeout=30, netconf_direct_send=not args.stock_send,
@@ -72,6 +76,21 @@ def child(args: argparse.Namespace) -> int:
                       "serials": serials, "kinds": kinds, "reasons": reasons}))
     store.close()
     return 0
+
+
+def _to_v3(targets) -> None:
+    """Point every SNMP host at the lab's SNMPv3 user (authPriv SHA/AES; its community names the
+    SNMPv3 context, lab/snmp.py), as lab/inventory.py writes hosts with ``snmp_version="3"``."""
+    from agent.core.secret import Secret, reveal
+    from lab.snmp import AUTH_PROTO, PRIV_PROTO, snmp_credentials
+
+    user, auth_key, priv_key = snmp_credentials()
+    for target in targets:
+        community = target.options.get("snmp_community")
+        if community:
+            target.options.update(snmp_version="3", snmp_user=user, snmp_auth_key=Secret(auth_key),
+                                  snmp_auth_proto=AUTH_PROTO, snmp_priv_key=Secret(priv_key),
+                                  snmp_priv_proto=PRIV_PROTO, snmp_context=reveal(community))
 
 
 # ------------------------------------------------------------------ parent
@@ -141,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--snmp-engines", default="wire,pysnmp",
                     help="SNMP collector engines to run, each its own scan (default wire,pysnmp: today's and the "
                          "previous collector, IBAGENT_SNMP_ENGINE=pysnmp)")
+    ap.add_argument("--snmp-versions", default="2c,3",
+                    help="SNMP versions to run with each engine (default 2c,3; 3 = the lab's authPriv SHA/AES user; "
+                         "2c runs with the wire engine only unless --snmp-v2c-pysnmp)")
+    ap.add_argument("--snmp-v2c-pysnmp", action="store_true",
+                    help="also run v2c through pysnmp (the figure before issue 15 item 2)")
     ap.add_argument("--repeat", type=int, default=1,
                     help="rounds of every run (default 1); with more, a summary of medians (min-max) follows")
     ap.add_argument("--snmpbulkwalk-devices", type=int, default=50,
@@ -150,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--transport", help=argparse.SUPPRESS)
     ap.add_argument("--stock-send", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--snmp-version", default="2c", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         return child(args)
@@ -161,16 +186,18 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault(ENABLE_ENV, DEFAULT_ENABLE)
     transports = [t.strip() for t in args.transports.split(",") if t.strip()]
     engines = [e.strip() for e in args.snmp_engines.split(",") if e.strip()]
+    versions = [v.strip().lower().lstrip("v") for v in args.snmp_versions.split(",") if v.strip()]
     print(f"lab: {args.count} devices (scale fleet), latency {args.latency}s, peers netconf+snmp, 127.0.0.1 ...",
           flush=True)
     plan = []
     for t in transports:
         if t == "netconf" and not args.no_tick_compare:
-            plan.append(("netconf (ncclient stock send)", t, True, None))
+            plan.append(("netconf (ncclient stock send)", t, True, None, None))
         if t == "snmp":
-            plan.extend((f"snmp ({e})", t, False, e) for e in engines)
+            plan.extend((f"snmp v{v} ({e})", t, False, e, v) for v in versions for e in engines
+                        if v != "2c" or e == "wire" or args.snmp_v2c_pysnmp)
         else:
-            plan.append((t if t != "netconf" else "netconf (direct send)", t, False, None))
+            plan.append((t if t != "netconf" else "netconf (direct send)", t, False, None, None))
     runs = []
     walker: list[float] = []
     walker_note = None
@@ -184,12 +211,13 @@ def main(argv: list[str] | None = None) -> int:
         netconf_capable = {d.name for d in lab.devices if d.netconf_port}
         for round_no in range(max(1, args.repeat)):
             order = plan if round_no % 2 == 0 else list(reversed(plan))
-            for label, transport, stock, engine in order:
-                db = Path(tmp) / f"r{round_no}-{label.split()[0]}-{engine or ('stock' if stock else 'direct')}.db"
+            for label, transport, stock, engine, version in order:
+                db = Path(tmp) / (f"r{round_no}-{label.split()[0]}-{engine or ('stock' if stock else 'direct')}"
+                                  f"-{version or ''}.db")
                 argv_child = [sys.executable, str(Path(__file__).resolve()), "--child", "--inventory",
                               str(lab.inventory_dir), "--db", str(db), "--transport", transport,
                               "--workers", str(args.snmp_workers if transport == "snmp" else args.workers),
-                              "--snmp-timeout", str(args.snmp_timeout)]
+                              "--snmp-timeout", str(args.snmp_timeout), "--snmp-version", version or "2c"]
                 if stock:
                     argv_child.append("--stock-send")
                 print(f"round {round_no + 1}: scan {label} ...", flush=True)

@@ -4,8 +4,9 @@ Per host (``Target.options``, from the inventory's ``data``; secrets already res
 ``agent.collect.inventory``): ``snmp_version`` (``2c`` default, or ``3``), ``snmp_community``,
 ``snmp_user``, ``snmp_auth_key``, ``snmp_priv_key``, ``snmp_auth_proto`` (``SHA`` default;
 ``MD5``, ``SHA224``, ``SHA256``, ``SHA384``, ``SHA512``), ``snmp_priv_proto`` (``AES`` default;
-``AES192``, ``AES256``, ``DES``, ``3DES``), ``snmp_port`` (161), ``snmp_context`` (SNMPv3
-context name, default ``""``), ``snmp_timeout`` / ``snmp_retries`` (per request).
+``AES192``, ``AES256`` (Cisco's key extension), ``AES192BLMT``, ``AES256BLMT`` (Blumenthal's),
+``DES``, ``3DES``), ``snmp_port`` (161), ``snmp_context`` (SNMPv3 context name, default ``""``),
+``snmp_timeout`` / ``snmp_retries`` (per request).
 
 Two requests kinds only: one GET for the system group, then GETBULK walks of just the eight
 entPhysicalTable columns ibagent reads, all eight advanced together in each request (one
@@ -20,15 +21,15 @@ replacement, so the lines give back every byte, and ``Capture.raw`` is the lines
 
 Two engines, one interface (docs/ARCHITECTURE.md, "SNMP on the wire"): SNMPv1/v2c go through
 ``collectors.snmp_udp`` (one connected UDP socket per device, requests and answers encoded by
-``collectors.snmp_ber``, no pysnmp object built), SNMPv3 through pysnmp (``collectors.snmp_pysnmp``:
-USM authentication and privacy).  ``IBAGENT_SNMP_ENGINE=pysnmp`` (or ``SnmpCollector(engine=
-"pysnmp")``) sends every version through pysnmp, as before: the baseline bench/scan_transports.py
-compares against.  SNMPv1 walks with GETNEXT (GETBULK is v2 only).
+``collectors.snmp_ber``, no pysnmp object built), SNMPv3 through ``collectors.snmp_v3udp`` (the
+same, with the v3 message of ``collectors.snmp_v3`` and the USM security of ``collectors.snmp_usm``).
+``IBAGENT_SNMP_ENGINE=pysnmp`` (or ``SnmpCollector(engine="pysnmp")``) sends every version through
+pysnmp, as before: the baseline bench/scan_transports.py compares against.  SNMPv1 walks with GETNEXT (GETBULK is v2 only).
 
 Errors: no answer -> ``timeout`` (for v2c the message says a wrong community looks exactly like
 this: agents drop such requests silently); SNMPv3 wrong digest / decryption error / unknown user
-/ unsupported level -> ``auth``; unknown context -> ``config``; only undecodable or mismatched
-answers (v1/v2c) -> ``garbage``; an error-status -> ``command``.
+/ unsupported level -> ``auth``; unknown context -> ``config``; only undecodable, mismatched or
+unauthenticated answers (wire engine) -> ``garbage``; an error-status -> ``command``.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ import time
 from agent.core import platforms
 from agent.core.models import Capture, Target
 from agent.core.secret import reveal
-from collectors import snmp_udp
+from collectors import snmp_udp, snmp_usm, snmp_v3udp
 from collectors.base import CollectError
 from collectors.snmp_pysnmp import snmprec_line  # noqa: F401 - part of this module's interface (tests, callers)
 
@@ -50,7 +51,7 @@ ENT_COLUMNS = (2, 4, 5, 7, 11, 13, 10, 16)
 DEFAULT_PORT = 161
 _MAX_ROUNDS = 10_000  # a table larger than this many GETBULKs is an agent looping, not a device
 AUTH_PROTOCOLS = ("MD5", "SHA", "SHA1", "SHA224", "SHA256", "SHA384", "SHA512")
-PRIV_PROTOCOLS = ("AES", "AES128", "AES192", "AES256", "DES", "3DES")
+PRIV_PROTOCOLS = ("AES", "AES128", "AES192", "AES256", "AES192BLMT", "AES256BLMT", "DES", "3DES")
 ENGINE_ENV = "IBAGENT_SNMP_ENGINE"
 ENGINES = ("wire", "pysnmp")
 
@@ -69,6 +70,7 @@ class SnmpCollector:
         # (collect), rather than the whole scan with a traceback.
         self.engine = engine or (os.environ.get(ENGINE_ENV) or "wire").strip().lower()
         self._pysnmp = None  # collectors.snmp_pysnmp.Engines, built on first use
+        self._engine_ids = snmp_v3udp.EngineCache()  # SNMPv3 discovery per agent address, for the run
 
     @property
     def engines_created(self) -> int:
@@ -78,7 +80,7 @@ class SnmpCollector:
     # ------------------------------------------------------------------ credentials
 
     def _auth(self, target: Target, version: str) -> dict:
-        """The checked credential settings of ``target`` (secrets revealed: they go to the wire only)."""
+        """The checked credential settings of ``target`` (the community revealed; v3 keys stay Secrets)."""
         opts = target.options
         if version in ("1", "2c", "2"):
             community = reveal(opts.get("snmp_community"))  # a Secret until here (agent.core.secret)
@@ -90,7 +92,8 @@ class SnmpCollector:
         user = opts.get("snmp_user")
         if not user:
             raise CollectError("config", "SNMPv3 needs snmp_user")
-        auth_key, priv_key = reveal(opts.get("snmp_auth_key")), reveal(opts.get("snmp_priv_key"))
+        # Kept as Secrets: revealed only where keys are localised (collectors.snmp_usm) or handed to pysnmp.
+        auth_key, priv_key = opts.get("snmp_auth_key"), opts.get("snmp_priv_key")
         auth_name = str(opts.get("snmp_auth_proto") or "SHA").upper().replace("-", "")
         priv_name = str(opts.get("snmp_priv_proto") or "AES").upper().replace("-", "")
         if auth_key and auth_name not in AUTH_PROTOCOLS:
@@ -100,18 +103,28 @@ class SnmpCollector:
         if priv_key and not auth_key:
             raise CollectError("config", "SNMPv3 privacy needs an authentication key too")
         for what, key in (("snmp_auth_key", auth_key), ("snmp_priv_key", priv_key)):
-            if key and len(str(key)) < 8:
+            if key and len(reveal(key)) < 8:  # the length only
                 raise CollectError("config", f"{what} is shorter than the 8 characters SNMPv3 requires")
         return {"version": "3", "user": str(user), "auth_key": auth_key, "auth_name": auth_name,
                 "priv_key": priv_key, "priv_name": priv_name}
 
     async def _open(self, target: Target, settings: dict, port: int, timeout: float, retries: int):
         version = settings["version"]
+        context = str(target.options.get("snmp_context") or "")
         if version != "3" and self.engine == "wire":
             hint = " (wrong community? an agent drops those without a word)"
             session = await snmp_udp.UdpSession.open(
                 target.host, port, version=0 if version == "1" else 1, community=settings["community"].encode(),
                 timeout=timeout, retries=retries, hint=hint)
+            return snmp_udp.WireRequest(session)
+        if self.engine == "wire":
+            try:
+                credentials = snmp_usm.Credentials(settings["user"], settings["auth_name"], settings["auth_key"],
+                                                   settings["priv_name"], settings["priv_key"])
+            except ValueError as exc:
+                raise CollectError("config", f"SNMPv3: {exc}") from None
+            session = await snmp_v3udp.V3Session.open(target.host, port, credentials=credentials, context_name=context,
+                                                      timeout=timeout, retries=retries, cache=self._engine_ids)
             return snmp_udp.WireRequest(session)
         from collectors import snmp_pysnmp
 
@@ -121,12 +134,11 @@ class SnmpCollector:
         if version == "3":
             user = settings["user"]
             fingerprint = hashlib.sha256("\0".join(
-                [user, settings["auth_name"], str(settings["auth_key"] or ""), settings["priv_name"],
-                 str(settings["priv_key"] or "")]).encode()).hexdigest()
+                [user, settings["auth_name"], reveal(settings["auth_key"]) or "", settings["priv_name"],
+                 reveal(settings["priv_key"]) or ""]).encode()).hexdigest()
         engine = self._pysnmp.get(user, fingerprint)
         auth = snmp_pysnmp.auth_data(**settings)
-        return await snmp_pysnmp.Request.open(engine, auth, target.host, port, str(target.options.get("snmp_context") or ""),
-                                              version, timeout, retries)
+        return await snmp_pysnmp.Request.open(engine, auth, target.host, port, context, version, timeout, retries)
 
     # ------------------------------------------------------------------ collection
 

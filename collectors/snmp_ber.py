@@ -97,13 +97,19 @@ def encode_oid(oid: Sequence[int]) -> bytes:
 def encode_request(version: int, community: bytes, pdu_type: int, request_id: int, oids: Sequence[Sequence[int]],
                    non_repeaters: int = 0, max_repetitions: int = 0) -> bytes:
     """One request message; ``version`` is the wire value (0 = v1, 1 = v2c), values are NULL."""
+    pdu = encode_pdu(pdu_type, request_id, oids, non_repeaters, max_repetitions)
+    return _tlv(SEQUENCE, _uint(version) + _tlv(OCTET_STRING, community) + pdu)
+
+
+def encode_pdu(pdu_type: int, request_id: int, oids: Sequence[Sequence[int]], non_repeaters: int = 0,
+               max_repetitions: int = 0) -> bytes:
+    """The PDU alone (what SNMPv3 wraps in its scoped PDU, collectors/snmp_v3.py)."""
     varbinds = b"".join(_tlv(SEQUENCE, encode_oid(oid) + b"\x05\x00") for oid in oids)
     if pdu_type == GETBULK:
         head = _uint(request_id) + _uint(non_repeaters) + _uint(max_repetitions)
     else:
         head = _uint(request_id) + _uint(0) + _uint(0)
-    pdu = _tlv(pdu_type, head + _tlv(SEQUENCE, varbinds))
-    return _tlv(SEQUENCE, _uint(version) + _tlv(OCTET_STRING, community) + pdu)
+    return _tlv(pdu_type, head + _tlv(SEQUENCE, varbinds))
 
 
 # ------------------------------------------------------------------ decoding (responses)
@@ -215,7 +221,14 @@ def decode_message(data: bytes) -> Response:
     version = _integer(data, s, e, "version")
     s, e = _expect(data, e, end, OCTET_STRING, "community")
     community = data[s:e]
-    pdu_type, pos, pdu_end = _header(data, e, end)
+    pdu_type, request_id, status, index, varbinds = decode_pdu(data, e, end)
+    return Response(version, bytes(community), pdu_type, request_id, status, index, varbinds)
+
+
+def decode_pdu(data: bytes, pos: int, end: int) -> tuple:
+    """(pdu type, request-id, error-status, error-index, varbinds) of the PDU that fills data[pos:end]
+    exactly; shared with SNMPv3's scoped PDU (collectors/snmp_v3.py)."""
+    pdu_type, pos, pdu_end = _header(data, pos, end)
     if pdu_type & 0xE0 != 0xA0:
         raise ProtocolError(f"PDU tag 0x{pdu_type:02x}")
     if pdu_end != end:
@@ -242,7 +255,7 @@ def decode_message(data: bytes) -> Response:
             raise ProtocolError(f"varbind {len(varbinds) + 1}: constructed value")
         varbinds.append((decode_oid(data[ns:ne]), tag, _value(tag, data[vs:ve])))
         pos = vb_end
-    return Response(version, bytes(community), pdu_type, header[0], header[1], header[2], varbinds)
+    return pdu_type, header[0], header[1], header[2], varbinds
 
 
 # ------------------------------------------------------------------ evidence

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 
+from agent.core.secret import reveal
 from collectors.base import CollectError
 
 _AUTH_ERRORS = ("WrongDigest", "DecryptionError", "UnknownUserName", "UnknownSecurityName",
@@ -29,7 +30,8 @@ def _protocols():
     }
     priv = {
         "AES": hl.usmAesCfb128Protocol, "AES128": hl.usmAesCfb128Protocol, "AES192": hl.usmAesCfb192Protocol,
-        "AES256": hl.usmAesCfb256Protocol, "DES": hl.usmDESPrivProtocol, "3DES": hl.usm3DESEDEPrivProtocol,
+        "AES256": hl.usmAesCfb256Protocol, "AES192BLMT": hl.usmAesBlumenthalCfb192Protocol,
+        "AES256BLMT": hl.usmAesBlumenthalCfb256Protocol, "DES": hl.usmDESPrivProtocol, "3DES": hl.usm3DESEDEPrivProtocol,
     }
     return auth, priv
 
@@ -135,10 +137,10 @@ def auth_data(version: str, community=None, user=None, auth_key=None, auth_name=
         return CommunityData(str(community), mpModel=0 if version == "1" else 1)
     auth_protos, priv_protos = _protocols()
     kwargs = {}
-    if auth_key:
-        kwargs.update(authKey=str(auth_key), authProtocol=auth_protos[auth_name])
+    if auth_key:  # a Secret until here: pysnmp localises the keys itself
+        kwargs.update(authKey=reveal(auth_key), authProtocol=auth_protos[auth_name])
     if priv_key:
-        kwargs.update(privKey=str(priv_key), privProtocol=priv_protos[priv_name])
+        kwargs.update(privKey=reveal(priv_key), privProtocol=priv_protos[priv_name])
     return UsmUserData(str(user), **kwargs)
 
 
