@@ -143,6 +143,17 @@ def write_nornir_inventory(lab_inventory: Path, out: Path, env: dict[str, str], 
 DEVICES_PER_LAB = 15_000  # one lab process: one fd per device (hard limit 20,000) and one address's ports
 
 
+def devices_per_lab() -> int:
+    """Devices one lab process takes: DEVICES_PER_LAB, fewer when this machine's hard open-files limit
+    (one descriptor per device, plus the connections in flight) is lower."""
+    import resource
+
+    from lab.main import FD_MARGIN
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return DEVICES_PER_LAB if hard == resource.RLIM_INFINITY else max(1000, min(DEVICES_PER_LAB, hard - FD_MARGIN))
+
+
 class LabGroup:
     """The fleet served by K lab processes, each on its own loopback address (127.0.k.1: its own
     port space) with its own slice of the scale fleet (``--first``), seen as one lab: one merged
@@ -468,7 +479,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="run the Nornir baseline on the first M devices only and extrapolate per-device figures")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (stores, baseline results, inventories)")
     ap.add_argument("--lab-processes", type=int, default=None,
-                    help=f"lab processes, each on its own loopback address (default: one per {DEVICES_PER_LAB:,} devices)")
+                    help=f"lab processes, each on its own loopback address (default: one per {DEVICES_PER_LAB:,} devices, "
+                         "fewer per process when the hard open-files limit is lower)")
     ap.add_argument("--processes", type=_int_list, default=None,
                     help="ibagent --processes, comma list; 1 is today's one-loop scan, the baseline in the same run "
                          "(default: 1 and the core count)")
@@ -497,7 +509,7 @@ def _bench(args: argparse.Namespace, tmp: Path, cores: int, env_secrets: dict[st
     from lab import profiles
 
     runs: list[Run] = []
-    k = args.lab_processes or max(1, -(-args.count // DEVICES_PER_LAB))
+    k = args.lab_processes or max(1, -(-args.count // devices_per_lab()))
     say(f"lab: starting {args.count} devices, latency {args.latency}s +-{args.jitter * 100:.0f}% "
         f"({k} separate process(es)) ...")
     t0 = time.perf_counter()

@@ -422,7 +422,9 @@ async def connect(target: Target, *, connect_timeout: float, profile: AlgorithmP
                 password=reveal(cred.password),  # the one place it leaves its Secret
                 known_hosts=check.known_hosts,
                 client_factory=lambda: check,
-                client_keys=(),
+                # None, not (): () makes asyncssh probe and load ~/.ssh/id_* and the agent's keys on
+                # every connection (in a thread), for a public-key auth never offered here.
+                client_keys=None,
                 agent_path=None,
                 preferred_auth=("keyboard-interactive", "password"),
                 login_timeout=connect_timeout,

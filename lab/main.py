@@ -130,10 +130,35 @@ def parse_peers(text: str) -> tuple[str, ...]:
     return names
 
 
+# Connections in flight beside the listeners (the client's workers, each one socket here), and a few
+# files: the margin a lab needs above one descriptor per listener.
+FD_MARGIN = 2048
+
+
+def raise_fd_limit(listeners: int) -> str | None:
+    """Lift the soft open-files limit towards the hard one so ``listeners`` sockets (one per device and
+    served transport) fit; many systems start processes at a soft 1,024.  Returns why it cannot fit,
+    naming the limit and the way out, else None."""
+    needed = listeners + FD_MARGIN
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        return (f"{listeners:,} listening sockets need about {needed:,} open files, and this process may open "
+                f"{hard:,} (ulimit -Hn): split the fleet over more lab processes (--first/--count, "
+                "bench/scan_fleet.py --lab-processes) or raise the hard limit")
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed if hard == resource.RLIM_INFINITY else min(hard, needed),
+                                                    hard))
+    return None
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     inventory_dir = args.inventory_dir or Path(tempfile.mkdtemp(prefix="ibagent-lab-"))
     specs = build_specs(args)
+    why = raise_fd_limit(len(specs) * (1 + len(args.peers)))
+    if why:
+        print(f"python -m lab: {why}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
 
     def ready(lab: Lab) -> None:

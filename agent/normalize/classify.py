@@ -16,6 +16,7 @@ transceivers / ports / ``mau`` -> ``optic``; route/switch processors and supervi
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from agent.core.identity import has_pid as _has_pid
 from agent.core.models import RawComponent
@@ -99,6 +100,22 @@ def classify(raw: RawComponent, stacked: bool = False) -> tuple[str, str]:
     A class stated by an SNMP / NETCONF source is used where it is unambiguous (``_SOURCE_CLASS``);
     CLI rows carry none and go by their name, description and PID.
     """
+    if len(raw.name) + len(raw.descr) + len(raw.pid) > _MEMO_TEXT:
+        return _from_source_class(raw, stacked) or _by_name(raw, stacked)
+    return _classify_memo(raw.physical_class, raw.name, raw.descr, raw.pid, stacked)
+
+
+# A fleet repeats the same rows (a model's PSU, fan and slot names) on every device of that model: the
+# class is a function of the row's text alone, so each distinct row is judged once per process (about
+# a third of a device's normalisation).  Bounded in entries, and rows with long text (hostile names)
+# are not kept: the cache holds at most _MEMO_SIZE short rows.
+_MEMO_SIZE = 4096
+_MEMO_TEXT = 512
+
+
+@lru_cache(maxsize=_MEMO_SIZE)
+def _classify_memo(physical_class: str, name: str, descr: str, pid: str, stacked: bool) -> tuple[str, str]:
+    raw = RawComponent(name, descr, pid, physical_class=physical_class)
     return _from_source_class(raw, stacked) or _by_name(raw, stacked)
 
 

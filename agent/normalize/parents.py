@@ -8,6 +8,7 @@ container whose path is the longest prefix; otherwise the device's single chassi
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterable
 
 from agent.core.models import Component
@@ -15,8 +16,22 @@ from agent.core.models import Component
 from .classify import _FEX_CHASSIS, _FEX_PREFIX, _SWITCH_PREFIX, CONTAINER_CLASSES
 
 
+# Row names repeat across a fleet (every device of a model has the same slots): a name's path and
+# switch number are computed once per process.  Bounded, and long (hostile) names are not kept.
+_MEMO_SIZE = 4096
+_MEMO_NAME = 256
+
+
 def _path(name: str) -> tuple[str, ...] | None:
     """Slot path of a row from its name: ('0', '1', '0', '0'), ('R0',), ('2', '1', '4')..."""
+    return _path_memo(name) if len(name) <= _MEMO_NAME else _path_of(name)
+
+
+def _switch_num(name: str) -> str | None:
+    return _switch_num_memo(name) if len(name) <= _MEMO_NAME else _switch_num_of(name)
+
+
+def _path_of(name: str) -> tuple[str, ...] | None:
     n = name.strip()
     m = re.match(r"^module\s+([A-Z]?\d+)$", n, re.I)  # IOS XE 'module 0', 'module R0', 'module F0'
     if m:
@@ -40,12 +55,16 @@ def _path(name: str) -> tuple[str, ...] | None:
     return tuple(p.upper() for p in parts)
 
 
-def _switch_num(name: str) -> str | None:
+def _switch_num_of(name: str) -> str | None:
     m = _SWITCH_PREFIX.match(name.strip())
     if m:
         return str(int(m.group(1)))
     m = re.match(r"^stackport\s*(\d+)/", name.strip(), re.I)
     return str(int(m.group(1))) if m else None
+
+
+_path_memo = lru_cache(maxsize=_MEMO_SIZE)(_path_of)
+_switch_num_memo = lru_cache(maxsize=_MEMO_SIZE)(_switch_num_of)
 
 
 def _assign_parents(comps: list[Component], stacked: bool) -> None:
