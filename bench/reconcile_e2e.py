@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -103,13 +104,16 @@ def run_command(tree: Path, db: Path, csv_path: Path, out: Path, profile: Path |
         shutil.rmtree(out)
     prefix = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else []) + ["-m", "agent.cli"]
     cmd = prefix + ["reconcile", "--db", str(db), "--contracts", str(csv_path), "--as-of", AS_OF, "--out", str(out)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=str(tree), env={**os.environ, "PYTHONPATH": str(tree)})
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command and its forked writers
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if proc.returncode not in (0, 1):
         raise SystemExit(f"reconcile under {tree} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     counts = next((ln for ln in proc.stderr.splitlines() if ln.startswith("reconcile as of")), "")
-    return {"seconds": wall, "counts": counts, "files": len(list(out.iterdir()))}
+    return {"seconds": wall, "cpu": cpu, "counts": counts, "files": len(list(out.iterdir()))}
 
 
 def in_process(db: Path, csv_path: Path, out: Path) -> None:
@@ -192,11 +196,13 @@ def main(argv=None) -> int:
     for name, rs in runs.items():
         secs = sorted(r["seconds"] for r in rs)
         med[name] = statistics.median(secs)
-        print(f"  {name:<10} median {med[name]:6.2f}  (min {secs[0]:.2f}, max {secs[-1]:.2f})  "
+        cpu = statistics.median(r["cpu"] for r in rs)
+        print(f"  {name:<10} median {med[name]:6.2f}  (min {secs[0]:.2f}, max {secs[-1]:.2f}; CPU {cpu:.2f} s)  "
               f"{rs[-1]['files']} files  {rs[-1]['counts']}")
     print(f"  release / this tree: {med['release'] / med['this tree']:.2f}x; target <= {TARGET_SECONDS:.0f} s: "
           f"{'PASS' if med['this tree'] <= TARGET_SECONDS else 'FAIL'}")
-    print(f"  machine load (1 min) at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(f"  machine load (1 min) at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (CPU: the command "
+          "and its forked report writers, user + system)")
     if not args.skip_steps:
         print("\nthis tree's steps, in process:")
         in_process(this_db, csv_path, work / "steps")

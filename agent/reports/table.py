@@ -54,18 +54,35 @@ GAP = 2  # blanks between columns (tabular.aligned_line)
 
 def render_table(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_COLUMNS,
                  group_by_contract: bool = False, totals: bool = True, width: int | None = None,
-                 wide: bool = False, group_by_parent: bool = False) -> str:
+                 wide: bool = False, group_by_parent: bool = False, memo=None) -> str:
     """Rows as aligned columns; ``group_by_contract`` puts a heading per (contract, end date);
     ``group_by_parent`` (rows in the add list's order) marks each minor item's serial with
     ``MINOR_MARK`` under its parent, and heads a group whose parent is not among the rows.
-    ``width``: fit a terminal that wide; None: the file layout; ``wide``: one line per row."""
+    ``width``: fit a terminal that wide; None: the file layout; ``wide``: one line per row.
+    ``memo`` (agent.reports.memo.RowMemo; the file layout only): a row's cells and wrapped
+    reasons worked out once for every list it is on."""
     rows = list(rows)
+    given = columns
     if group_by_parent:
         columns = [(h, _marked if h == "SERIAL" else get, floor) for h, get, floor in columns]
     headings = [h for h, _, _ in columns]
-    cells = [terminal_cells([get(r) for _, get, _ in columns]) for r in rows]
-    reasons = [terminal_cells(r.reasons) for r in rows]
-    if wide or width is None:
+    if memo is not None and width is None and not wide:
+        evidence = memo.evidence
+        getters = [evidence if get is evidence_text else get for _, get, _ in columns]
+
+        def both(r: ReconRow) -> tuple[list[str], list[str]]:
+            return (terminal_cells([get(r) for get in getters]),
+                    _wrap_all(terminal_cells(r.reasons), FILE_WHY_WIDTH))
+        kind = ("table", group_by_parent, id(given))  # given is alive for the whole call
+        pairs = [memo.per_row(kind, r, both) for r in rows]
+        cells, why = [p[0] for p in pairs], [p[1] for p in pairs]
+        reasons = None
+    else:
+        cells = [terminal_cells([get(r) for _, get, _ in columns]) for r in rows]
+        reasons = [terminal_cells(r.reasons) for r in rows]
+    if reasons is None:
+        keep, widths, note = list(range(len(columns))), column_widths(headings, cells), ""
+    elif wide or width is None:
         why = ([["; ".join(rs)] for rs in reasons] if wide
                else [_wrap_all(rs, FILE_WHY_WIDTH) for rs in reasons])
         keep, widths, note = list(range(len(columns))), column_widths(headings, cells), ""
@@ -77,14 +94,16 @@ def render_table(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_C
         why = [_wrap_all(rs, why_width) for rs in reasons]
     indent = sum(widths[i] + GAP for i in keep)
 
-    shown_widths = [widths[k] for k in keep] + [0]
     pad = " " * indent
     cutting = width is not None and not wide  # the file and wide layouts show every cell whole
+
+    # aligned_line as one %-format per row (the same text: %-Ns pads like ljust, never cuts).
+    line = "  ".join([f"%-{widths[k]}s" for k in keep] + ["%s"])
 
     def lines_of(i: int) -> list[str]:
         values = [_cut(cells[i][k], widths[k]) for k in keep] if cutting else [cells[i][k] for k in keep]
         values.append(why[i][0] if why[i] else "")
-        first = aligned_line(values, shown_widths)
+        first = (line % tuple(values)).rstrip()
         return [first, *(pad + more for more in why[i][1:])] if len(why[i]) > 1 else [first]
 
     head = [headings[k] for k in keep] + [WHY]
