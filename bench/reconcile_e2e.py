@@ -159,6 +159,7 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", help="build the store, CSV and reports here and keep them")
     ap.add_argument("--profile", action="store_true", help="run this tree's command once more under cProfile")
     ap.add_argument("--skip-steps", action="store_true", help="leave out the in-process step timings")
+    ap.add_argument("--reuse", action="store_true", help="with --keep: use the stores and CSV built there before")
     args = ap.parse_args(argv)
 
     from reconcile import generate, write_csv
@@ -167,24 +168,27 @@ def main(argv=None) -> int:
     tmp = tempfile.TemporaryDirectory(prefix="ibagent-e2e-")
     work = Path(args.keep) if args.keep else Path(tmp.name)
     work.mkdir(parents=True, exist_ok=True)
-    t = time.perf_counter()
-    fleet, devices, history, rows, _ = generate(args.items, args.lines, args.seed)
     csv_path = work / "coverage.csv"
-    write_csv(csv_path, rows)
     release_db, this_db = work / "release.db", work / "this.db"
-    for p in (release_db, this_db):
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(p) + suffix).unlink(missing_ok=True)
-    build_store(release_db, release, fleet, devices, history, args.scans)
-    del fleet, rows
-    shutil.copyfile(release_db, this_db)
-    built = time.perf_counter() - t
-    t = time.perf_counter()
-    from agent.store import Store
+    if args.reuse and csv_path.exists() and release_db.exists() and this_db.exists():
+        print(f"reusing {work}: {release_db.stat().st_size / 2**20:.0f} MiB store")
+    else:
+        t = time.perf_counter()
+        fleet, devices, history, rows, _ = generate(args.items, args.lines, args.seed)
+        write_csv(csv_path, rows)
+        for p in (release_db, this_db):
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(p) + suffix).unlink(missing_ok=True)
+        build_store(release_db, release, fleet, devices, history, args.scans)
+        del fleet, rows
+        shutil.copyfile(release_db, this_db)
+        built = time.perf_counter() - t
+        t = time.perf_counter()
+        from agent.store import Store
 
-    Store(this_db).close()  # this tree's migrations, once, untimed in the rounds
-    print(f"{args.items:,} items x {args.lines:,} lines, {args.scans} scans: built in {built:.0f} s "
-          f"({release_db.stat().st_size / 2**20:.0f} MiB); migrated for this tree in {time.perf_counter() - t:.1f} s")
+        Store(this_db).close()  # this tree's migrations, once, untimed in the rounds
+        print(f"{args.items:,} items x {args.lines:,} lines, {args.scans} scans: built in {built:.0f} s "
+              f"({release_db.stat().st_size / 2**20:.0f} MiB); migrated for this tree in {time.perf_counter() - t:.1f} s")
 
     runs: dict[str, list[dict]] = {"this tree": [], "release": []}
     for r in range(args.repeat):

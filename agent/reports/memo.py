@@ -73,6 +73,15 @@ class RowMemo:
             got = self._csv[key] = buf.getvalue()
         return got
 
+    def per_list(self, kind: Any, rows: Any, make: Callable[[Any], Any]) -> Any:
+        """``make(rows)`` once per list object and ``kind`` (the renew list's contract groups,
+        which the JSON and the text writer both need)."""
+        table = self.extra.setdefault(("list", kind), {})
+        got = table.get(id(rows))
+        if got is None or got[0] is not rows:
+            got = table[id(rows)] = (rows, make(rows))  # the list kept alive: its id stays its own
+        return got[1]
+
     def per_row(self, kind: Any, row: ReconRow, make: Callable[[ReconRow], Any]) -> Any:
         """``make(row)`` once per row and ``kind`` (a writer's own key)."""
         key = self._keep(row)

@@ -40,14 +40,16 @@ def _json(path: Path, name: str, rows: Sequence[ReconRow], meta: Mapping[str, An
     text = head[:-1] + ',\n"rows": ' + ("[\n" + body + "\n]" if body else "[]")
     if name == "renew":
         groups = ({"contract_number": c, "coverage_end": e.isoformat() if e else None, "count": len(g),
-                   "serials": [r.serial for r in g]} for c, e, g in renew_groups(rows))
+                   "serials": [r.serial for r in g]} for c, e, g in memo.per_list("renew_groups", rows, renew_groups))
         text += ',\n"groups": ' + json_array_lines(groups, ensure_ascii=False)
     _atomic_write(path, lambda tmp: tmp.write_text(text + "}\n", encoding="utf-8"))
 
 
 def _table(path: Path, name: str, rows: Sequence[ReconRow], meta: Mapping[str, Any], memo: RowMemo) -> None:
     text = f"{title_of(name)}\n\n" + render_table(rows, group_by_contract=(name == "renew"),
-                                                  group_by_parent=(name == "add"), memo=memo)
+                                                  group_by_parent=(name == "add"), memo=memo,
+                                                  groups=memo.per_list("renew_groups", rows, renew_groups)
+                                                  if name == "renew" else None)
     _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
