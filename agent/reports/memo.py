@@ -5,8 +5,9 @@ A row is on several lists (every seen row is on "deployed" and most also on "ren
 and the .txt lists its evidence text.  Measured at 100k items x 120k lines, flattening, encoding
 and evidence text were most of the report writers' time, each done again for every list.
 
-A memo lives for one ``write_reconcile_reports`` call (rows are keyed by ``id``, so each memo
-also holds the rows it has seen: an id is never reused while its row is alive).  The values are
+A memo lives for one ``write_reconcile_reports`` call.  Rows are keyed by ``id`` (hashing a
+37-field row costs more than the work saved), so the memo holds every row it has an entry for:
+no other row can take that id while the memo lives.  The values are
 exactly what the uncached functions return: the files are the same bytes.
 """
 from __future__ import annotations
@@ -22,7 +23,9 @@ from agent.reports.cells import evidence_text, row_cells, row_record
 
 class RowMemo:
     def __init__(self) -> None:
-        self._rows: dict[int, ReconRow] = {}  # keeps every row seen alive: ids stay unique
+        # Every row with an entry is kept alive here (appended on its first miss), so no other
+        # row can take its id while the memo lives.
+        self._alive: list[ReconRow] = []
         self._cells: dict[int, list[Any]] = {}
         self._json: dict[int, str] = {}
         self._evidence: dict[int, str] = {}
@@ -32,45 +35,40 @@ class RowMemo:
         self._csv_writer = csv.writer(self._csv_buf)
         self.extra: dict[Any, dict[int, Any]] = {}  # other writers' per-row values (table cells)
 
-    def _keep(self, row: ReconRow) -> int:
-        key = id(row)
-        self._rows.setdefault(key, row)
-        return key
-
     def cells(self, row: ReconRow) -> list[Any]:
         """``row_cells(row)``, one shared list per row: callers must not change it."""
-        key = self._keep(row)
-        got = self._cells.get(key)
+        got = self._cells.get(id(row))
         if got is None:
-            got = self._cells[key] = row_cells(row, self.evidence(row))
+            self._alive.append(row)
+            got = self._cells[id(row)] = row_cells(row, self.evidence(row))
         return got
 
     def json(self, row: ReconRow) -> str:
         """``row_record(row)`` encoded as the JSON reports write it (``ensure_ascii=False``)."""
-        key = self._keep(row)
-        got = self._json.get(key)
+        got = self._json.get(id(row))
         if got is None:
-            got = self._json[key] = self._encode(row_record(row, self.evidence(row)))
+            self._alive.append(row)
+            got = self._json[id(row)] = self._encode(row_record(row, self.evidence(row)))
         return got
 
     def evidence(self, row: ReconRow) -> str:
         """``evidence_text(row)``."""
-        key = self._keep(row)
-        got = self._evidence.get(key)
+        got = self._evidence.get(id(row))
         if got is None:
-            got = self._evidence[key] = evidence_text(row)
+            self._alive.append(row)
+            got = self._evidence[id(row)] = evidence_text(row)
         return got
 
     def csv_line(self, row: ReconRow) -> str:
         """The row's line as ``csv.writer`` writes its flat cells (default dialect)."""
-        key = self._keep(row)
-        got = self._csv.get(key)
+        got = self._csv.get(id(row))
         if got is None:
             buf = self._csv_buf
             buf.seek(0)
             buf.truncate()
             self._csv_writer.writerow(self.cells(row))
-            got = self._csv[key] = buf.getvalue()
+            self._alive.append(row)
+            got = self._csv[id(row)] = buf.getvalue()
         return got
 
     def per_list(self, kind: Any, rows: Any, make: Callable[[Any], Any]) -> Any:
@@ -84,9 +82,11 @@ class RowMemo:
 
     def per_row(self, kind: Any, row: ReconRow, make: Callable[[ReconRow], Any]) -> Any:
         """``make(row)`` once per row and ``kind`` (a writer's own key)."""
-        key = self._keep(row)
-        table = self.extra.setdefault(kind, {})
-        got = table.get(key)
+        table = self.extra.get(kind)
+        if table is None:
+            table = self.extra[kind] = {}
+        got = table.get(id(row))
         if got is None:
-            got = table[key] = make(row)
+            self._alive.append(row)
+            got = table[id(row)] = make(row)
         return got
