@@ -90,3 +90,20 @@ def test_the_memo_gives_each_row_its_own_values():
         assert memo.cells(r) == row_cells(r)
         assert json.loads(memo.json(r)) == json.loads(json.dumps(row_record(r)))
     assert memo.cells(data[0]) is memo.cells(data[0])  # one list per row, shared by the sheets
+
+
+def test_a_lists_status_hint_never_hides_a_row_its_rule_wants():
+    """select_lists asks a list's rule only about rows of its ``status``: the rule must never want
+    another status (rows of every status, with every flag, seen and not)."""
+    from dataclasses import replace
+
+    from agent.reconcile import STATUSES
+    from agent.reconcile.rows import FLAGS
+    from agent.reports.lists import LISTS
+
+    base = rows(1)[0]
+    variants = [replace(base, status=s, seen=seen, flags=(f,) if f else ())
+                for s in STATUSES for seen in (True, False) for f in (None, *FLAGS)]
+    for lst in LISTS:
+        if lst.status is not None:
+            assert all(r.status == lst.status for r in variants if lst.wants(r)), lst.name
