@@ -19,6 +19,7 @@ is parsed again with expat up to the fault, so the message names the row.  The p
 """
 from __future__ import annotations
 
+import io
 import posixpath
 import re
 import zipfile
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from agent.contracts.layouts import HEADER_SCAN_ROWS, _Header, _match_header
 from agent.contracts.records import FileSummary, RowError
-from agent.contracts.source import _CHUNK, Rows
+from agent.contracts.source import _CHUNK, MAX_FILE_BYTES, Rows
 from agent.contracts.xlsx_bounds import SheetReach, SheetTooLarge, column_letters, scan_sheet
 
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -55,7 +56,7 @@ def _mib(n: int) -> str:
     return f"{n / (1 << 20):,.1f} MiB"
 
 
-def _check_package(path: Path, count_elements: bool = True) -> str | None:
+def _check_package(path: Path | io.BytesIO, count_elements: bool = True) -> str | None:
     """Why this workbook must not be opened, or None.  Reads the zip directory and each XML
     part's first 64 KiB only; with ``count_elements`` (openpyxl's readers: the price list) also
     counts each sheet's elements as openpyxl will read them (the contract reader's own pass,
@@ -131,11 +132,16 @@ def _xlsx_source(path: Path, label: str, summary: FileSummary, header_map,
         import python_calamine
     except ImportError:  # pragma: no cover - python-calamine is a declared dependency
         return "python-calamine is not installed: save the sheet as CSV"
-    problem = _check_package(path, count_elements=False)
+    if path.stat().st_size > MAX_FILE_BYTES:
+        return f"the file is {_mib(path.stat().st_size)}, more than the {_mib(MAX_FILE_BYTES)} accepted; not read"
+    # Read once: the checks and calamine see the same bytes (a file changed in between cannot
+    # hand calamine a sheet the bounds pass never saw).
+    data = path.read_bytes()
+    problem = _check_package(io.BytesIO(data), count_elements=False)
     if problem:
         return problem
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
             parts = sheet_parts(z)
             reaches = _reaches(z, parts)
     except SheetTooLarge as exc:
@@ -148,7 +154,7 @@ def _xlsx_source(path: Path, label: str, summary: FileSummary, header_map,
             ET.ParseError) as exc:
         return f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})"
     try:
-        wb = python_calamine.CalamineWorkbook.from_path(str(path))
+        wb = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - zip/XML errors of every kind: a broken file is a message
         return f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})"
     try:
@@ -158,7 +164,7 @@ def _xlsx_source(path: Path, label: str, summary: FileSummary, header_map,
             try:
                 values = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
             except Exception as exc:  # noqa: BLE001 - bad XML in the sheet: say where, from the XML itself
-                with zipfile.ZipFile(path) as z:
+                with zipfile.ZipFile(io.BytesIO(data)) as z:
                     return _malformed_at(z, parts[name], name, label, errors, exc)
             _put_errors(values, reaches[name].errors)
             for rowno, cells in enumerate(values[:HEADER_SCAN_ROWS], 1):
