@@ -1,6 +1,7 @@
 """Benchmark: contract reconciliation at estate scale, ibagent vs a pandas merge of the same data.
 
     python bench/reconcile.py [--items 100000] [--lines 120000] [--seed 7] [--keep DIR]
+    python bench/reconcile.py --end-to-end [...]   # 'ibagent reconcile --out' beside the release: reconcile_e2e.py
 
 Generates a seeded fleet (FleetItem objects, as the store would hand them over) and contract
 lines written as a CX Cloud coverage CSV, then runs each contender in its own subprocess, twice:
@@ -317,6 +318,11 @@ def spawn(contender: str, measure: str, csv_path: Path, args) -> dict:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--end-to-end" in argv:  # the whole command from a store, beside the previous release
+        from reconcile_e2e import main as end_to_end
+
+        return end_to_end([a for a in argv if a != "--end-to-end"])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--items", type=int, default=100_000)
     ap.add_argument("--lines", type=int, default=120_000)

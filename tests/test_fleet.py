@@ -299,3 +299,27 @@ def test_max_age_days_comes_from_the_inventory_group(tmp_path):
     (tmp_path / "groups.yaml").write_text("branch:\n  data: {max_age_days: soon}\ncore: {}\n")
     with pytest.raises(InventoryError, match="max_age_days 'soon' is not a whole number of days"):
         load_inventory(tmp_path, env={"PW": "x"})
+
+
+def test_reconcile_reads_the_store_in_one_read_transaction(store):
+    """Items, device states and the history of absent serials come from one state of the store,
+    and the TEMP table of absent serials is filled inside that one transaction (autocommitted, one
+    transaction per serial took 1.3-2.2 s at 27,000 serials)."""
+    scan(store, FLEET, days_ago=1)
+    gone = [("Chassis", "C9300-48P", f"FOCGONE{i}") for i in range(50)]  # on contract, never seen
+    statements: list[str] = []
+    store.db.set_trace_callback(statements.append)
+    rows = reconcile_from_store(store, lines_for(all_items(FLEET) + gone), None, AS_OF, 90)
+    store.db.set_trace_callback(None)
+    assert {r.serial for r in rows if r.status == NOT_SEEN} >= {sn for _, _, sn in gone}
+    inserts = [i for i, sql in enumerate(statements) if "INTO wanted_serials" in sql]
+    begin = statements.index("BEGIN")
+    commit = max(i for i, sql in enumerate(statements) if sql == "COMMIT")
+    assert len(inserts) >= 50 and begin < min(inserts) and max(inserts) < commit
+    assert not any(sql in ("BEGIN", "COMMIT") for sql in statements[min(inserts):max(inserts)])
+    assert not store.db.in_transaction
+    # Inside a caller's own transaction it reads there and leaves it open.
+    store.db.execute("BEGIN")
+    assert reconcile_from_store(store, lines_for(all_items(FLEET)), None, AS_OF, 90)
+    assert store.db.in_transaction
+    store.db.execute("ROLLBACK")

@@ -4,7 +4,7 @@ every bad cell a ``RowError`` naming file, row and column.  Header recognition a
 layout registry (``layouts``), the readers per file type (``csv``, ``xlsx``, ``json``, sharing
 ``source``), dates (``dates``), serials a column at a time (``identifiers``), rows -> lines
 (``rows``), the entry points (``load``: ``load_contracts``, ``load_header_map``) and the EoX import
-(``eox``).  May import: ``agent.core`` only (and openpyxl for XLSX).
+(``eox``).  May import: ``agent.core`` only (and python-calamine for XLSX; openpyxl for the price list's package checks).
 
 To add a contract layout: add one ``Layout`` entry to ``LAYOUTS`` in ``agent/contracts/layouts.py``
 (and any new column names to ``ALIASES`` there), a sample file under ``fixtures/contracts/`` and a

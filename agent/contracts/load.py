@@ -66,6 +66,8 @@ def _read_file(reader, path: Path, label: str, summary: FileSummary, header_map,
         with paused_gc():
             got = reader(path, label, summary, header_map, load.errors)
         if isinstance(got, str):
+            if not got:  # refused with a row-precise error of the reader's own, already in load.errors
+                return
             msg = got
             if "recognised" in got and not header_map:
                 expected = "; ".join(f"{layout.name} (has '{layout.marker}')" for layout in LAYOUTS)

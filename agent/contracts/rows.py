@@ -84,14 +84,15 @@ class _Chunked:
         values = cols[idx]  # a new list: fixed in place below
         if cols.clean:
             return values
-        if self.strings:
+        try:  # a column of text only (CSV always; XLSX mostly): trimmed only where needed
             joined = "\x00".join(values)
+        except TypeError:  # numbers, dates, blanks as None: each cell as the user sees it
+            values = list(map(cell_text, values))
+            joined = "\x00".join(values)
+        else:
             if _needs_strip(joined):
                 values = list(map(str.strip, values))
                 joined = "\x00".join(values)
-        else:
-            values = list(map(cell_text, values))
-            joined = "\x00".join(values)
         if formulas and "=" in joined and (joined[:1] == "=" or "\x00=" in joined):
             for j, v in enumerate(values):
                 if v[:1] == "=":

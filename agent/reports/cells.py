@@ -21,8 +21,9 @@ COLUMNS = (
 _DATES = ("coverage_start", "coverage_end", "ldos", "end_of_sale", "last_renewal", "last_attach")
 _NUMBERS = ("scan_id", "capture_id", "contract_row", "evidence_age_days", "gap_days")
 
-def row_record(row: ReconRow) -> dict[str, Any]:
-    """Structured form (JSON): lists stay lists, dates are ISO strings."""
+def row_record(row: ReconRow, evidence: str | None = None) -> dict[str, Any]:
+    """Structured form (JSON): lists stay lists, dates are ISO strings.  ``evidence``: the row's
+    ``evidence_text`` when the caller has it already."""
     return {
         "status": row.status, "serial": row.serial, "base_pid": row.base_pid, "pid": row.pid,
         "seen": row.seen, "hostname": row.hostname, "device": row.device, "site": row.site,
@@ -36,7 +37,7 @@ def row_record(row: ReconRow) -> dict[str, Any]:
                      "other_lines": list(row.other_lines)},
         # Beside the evidence object (kept as it was): its one-line form, as the lists print it,
         # and where the EoX milestones come from.
-        "evidence_text": evidence_text(row), "milestone_source": row.milestone_source,
+        "evidence_text": evidence_text(row) if evidence is None else evidence, "milestone_source": row.milestone_source,
         "reasons": list(row.reasons),
         "evidence_age_days": row.evidence_age_days,
         "flags": list(row.flags), "contract_site": row.contract_site,
@@ -87,8 +88,9 @@ def evidence_text(row: ReconRow) -> str:
     return "; ".join(parts)
 
 
-def row_cells(row: ReconRow) -> list[Any]:
+def row_cells(row: ReconRow, evidence: str | None = None) -> list[Any]:
     """Flat form (CSV / XLSX), neutralised; dates stay ``date`` for the writer to format.
+    ``evidence``: the row's ``evidence_text`` when the caller has it already.
 
     Runs once per row and list at 10^5 rows: the text cells are checked for a formula start in
     one search over them joined, and neutralised one by one only when that finds something."""
@@ -98,7 +100,7 @@ def row_cells(row: ReconRow) -> list[Any]:
     values[_REASONS] = "; ".join(values[_REASONS])
     values[_FLAGS] = " ".join(values[_FLAGS])
     values[_MAJOR] = _RANK.get(values[_MAJOR], "")
-    values.append(evidence_text(row))
+    values.append(evidence_text(row) if evidence is None else evidence)
     try:
         joined = "\x00" + "\x00".join(_TEXT(values))
     except TypeError:  # a text field that is not text (None from an old store row): cell by cell

@@ -34,6 +34,7 @@ class ReportList:
     title: str
     wants: Callable[[ReconRow], bool]
     order: Callable[[ReconRow], tuple]
+    status: str | None = None  # wants() holds only for rows of this status: only those are asked
 
 
 def _place(r: ReconRow) -> tuple:
@@ -72,21 +73,22 @@ LISTS: tuple[ReportList, ...] = (
                "window, coverage gaps; items covered via their parent are renewed with it)",
                lambda r: r.status in (COVERED, EXPIRING) and FLAG_VIA_PARENT not in r.flags, _renewal),
     ReportList("reinstate", "Reinstate: lapsed and still on the network; reinstating needs re-certification",
-               lambda r: r.status == LAPSED and r.seen, _renewal),
+               lambda r: r.status == LAPSED and r.seen, _renewal, LAPSED),
     ReportList("add", "Add: seen and not covered today (on no contract, marked not covered, or a gap before a "
-               "future-dated line), can still be attached; each major item first, the minor items inside it under it", _add, _grouped),
+               "future-dated line), can still be attached; each major item first, the minor items inside it under it", _add, _grouped,
+               UNCOVERED),
     ReportList("cannot-attach", "Cannot attach: not covered and past End of Service Attach, no contract can be "
-               "added; replace the hardware or accept the risk", _cannot_attach, _place),
+               "added; replace the hardware or accept the risk", _cannot_attach, _place, UNCOVERED),
     ReportList("coverage-gap", "Coverage gap: days without coverage before a booked future-dated line starts; "
                "bridge or accept the gap", lambda r: FLAG_COVERAGE_GAP in r.flags, _gap),
     ReportList("drop", "Drop: on contract, collected cleanly, not there", lambda r: r.status == NOT_SEEN,
-               _renewal),
+               _renewal, NOT_SEEN),
     ReportList("transfer", "Transfer: RMA swaps, contract moves to the replacement serial",
-               lambda r: r.status == RMA_SWAP, lambda r: (r.device, r.slot, r.seen, r.serial)),
+               lambda r: r.status == RMA_SWAP, lambda r: (r.device, r.slot, r.seen, r.serial), RMA_SWAP),
     ReportList("refresh", "Refresh: replace the hardware, past Last Date of Support or End of Service Contract "
-               "Renewal", lambda r: r.status == END_OF_SUPPORT, _place),
+               "Renewal", lambda r: r.status == END_OF_SUPPORT, _place, END_OF_SUPPORT),
     ReportList("unverified", "Unverified: on contract, not seen, scope not collected cleanly",
-               lambda r: r.status == UNVERIFIED, _renewal),
+               lambda r: r.status == UNVERIFIED, _renewal, UNVERIFIED),
 )
 LIST_NAMES = tuple(lst.name for lst in LISTS)
 
@@ -97,7 +99,11 @@ def select_lists(rows: Iterable[ReconRow], names: Sequence[str] | None = None) -
     if unknown:
         raise ValueError(f"unknown report list(s) {', '.join(sorted(unknown))}; known: {', '.join(LIST_NAMES)}")
     rows = list(rows)
-    return {lst.name: sorted((r for r in rows if lst.wants(r)), key=lst.order) for lst in wanted}
+    by_status: dict[str, list[ReconRow]] = {}  # each in the rows' order: the sorts below are stable
+    for r in rows:
+        by_status.setdefault(r.status, []).append(r)
+    return {lst.name: sorted(filter(lst.wants, rows if lst.status is None else by_status.get(lst.status, ())),
+                             key=lst.order) for lst in wanted}
 
 
 def renew_groups(rows: Iterable[ReconRow]) -> list[tuple[str, date | None, list[ReconRow]]]:

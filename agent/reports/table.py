@@ -54,18 +54,38 @@ GAP = 2  # blanks between columns (tabular.aligned_line)
 
 def render_table(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_COLUMNS,
                  group_by_contract: bool = False, totals: bool = True, width: int | None = None,
-                 wide: bool = False, group_by_parent: bool = False) -> str:
+                 wide: bool = False, group_by_parent: bool = False, memo=None, groups=None) -> str:
     """Rows as aligned columns; ``group_by_contract`` puts a heading per (contract, end date);
     ``group_by_parent`` (rows in the add list's order) marks each minor item's serial with
     ``MINOR_MARK`` under its parent, and heads a group whose parent is not among the rows.
-    ``width``: fit a terminal that wide; None: the file layout; ``wide``: one line per row."""
+    ``width``: fit a terminal that wide; None: the file layout; ``wide``: one line per row.
+    ``memo`` (agent.reports.memo.RowMemo; the file layout only): a row's cells and wrapped
+    reasons worked out once for every list it is on; ``groups``: ``renew_groups(rows)``, when the
+    caller has them."""
     rows = list(rows)
+    given = columns
     if group_by_parent:
         columns = [(h, _marked if h == "SERIAL" else get, floor) for h, get, floor in columns]
     headings = [h for h, _, _ in columns]
-    cells = [terminal_cells([get(r) for _, get, _ in columns]) for r in rows]
-    reasons = [terminal_cells(r.reasons) for r in rows]
-    if wide or width is None:
+    if memo is not None and width is None and not wide:
+        evidence = memo.evidence
+        getters = [evidence if get is evidence_text else get for _, get, _ in columns]
+
+        def both(r: ReconRow) -> tuple[list[str], list[str], tuple[int, ...]]:
+            texts = terminal_cells([get(r) for get in getters])
+            return texts, _wrap_all(terminal_cells(r.reasons), FILE_WHY_WIDTH), tuple(map(len, texts))
+        kind = ("table", group_by_parent, id(given))  # given is alive for the whole call
+        triples = [memo.per_row(kind, r, both) for r in rows]
+        cells, why = [t[0] for t in triples], [t[1] for t in triples]
+        reasons = None
+    else:
+        cells = [terminal_cells([get(r) for _, get, _ in columns]) for r in rows]
+        reasons = [terminal_cells(r.reasons) for r in rows]
+    if reasons is None:  # column_widths from the lengths each row's memo holds
+        longest = list(map(max, zip(*(t[2] for t in triples)))) or [0] * len(headings)
+        keep, note = list(range(len(columns))), ""
+        widths = [max(len(h), n) for h, n in zip(headings, longest)]
+    elif wide or width is None:
         why = ([["; ".join(rs)] for rs in reasons] if wide
                else [_wrap_all(rs, FILE_WHY_WIDTH) for rs in reasons])
         keep, widths, note = list(range(len(columns))), column_widths(headings, cells), ""
@@ -77,14 +97,21 @@ def render_table(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_C
         why = [_wrap_all(rs, why_width) for rs in reasons]
     indent = sum(widths[i] + GAP for i in keep)
 
-    shown_widths = [widths[k] for k in keep] + [0]
     pad = " " * indent
     cutting = width is not None and not wide  # the file and wide layouts show every cell whole
 
+    # aligned_line as one %-format per row (the same text: %-Ns pads like ljust, never cuts).
+    line = "  ".join([f"%-{widths[k]}s" for k in keep] + ["%s"])
+
+    every = keep == list(range(len(columns)))
+
     def lines_of(i: int) -> list[str]:
-        values = [_cut(cells[i][k], widths[k]) for k in keep] if cutting else [cells[i][k] for k in keep]
+        if cutting:
+            values = [_cut(cells[i][k], widths[k]) for k in keep]
+        else:
+            values = cells[i][:] if every else [cells[i][k] for k in keep]
         values.append(why[i][0] if why[i] else "")
-        first = aligned_line(values, shown_widths)
+        first = (line % tuple(values)).rstrip()
         return [first, *(pad + more for more in why[i][1:])] if len(why[i]) > 1 else [first]
 
     head = [headings[k] for k in keep] + [WHY]
@@ -92,7 +119,7 @@ def render_table(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_C
            aligned_line(["-" * widths[k] for k in keep] + ["-" * len(WHY)], [widths[k] for k in keep] + [0])]
     if group_by_contract:
         index = {id(r): i for i, r in enumerate(rows)}
-        for contract, end, group in renew_groups(rows):
+        for contract, end, group in (renew_groups(rows) if groups is None else groups):
             out.append(f"# contract {contract or '(none)'}, coverage ends {end or '?'}: {len(group)} item(s)")
             for r in group:
                 out.extend(lines_of(index[id(r)]))

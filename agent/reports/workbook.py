@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import date
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from agent.reconcile import STATUSES, ReconRow
 from agent.reconcile.rows import FLAG_ATTACH_SOON, FLAG_LDOS_SOON, FLAG_RENEWAL_SOON, FLAG_SALE_SOON
@@ -55,9 +55,11 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def reconcile_sheets(lists: Mapping[str, Sequence[ReconRow]], meta: Mapping[str, Any],
-                     rows: Iterable[ReconRow] | None = None) -> list[Sheet]:
+                     rows: Iterable[ReconRow] | None = None,
+                     cells: Callable[[ReconRow], list[Any]] | None = None) -> list[Sheet]:
     """The workbook's sheets.  ``rows``: every reconciled row (the summary counts each item once);
-    without it, the rows of the lists given, each row once."""
+    without it, the rows of the lists given, each row once.  ``cells``: a row's flat cells
+    (default ``row_cells``; RowMemo.cells gives one list per row for every sheet it is on)."""
     if rows is None:
         seen: dict[int, ReconRow] = {}
         for list_rows in lists.values():
@@ -66,7 +68,7 @@ def reconcile_sheets(lists: Mapping[str, Sequence[ReconRow]], meta: Mapping[str,
         rows = seen.values()
     status_at = COLUMNS.index("status")
     sheets = [summary_sheet(list(rows))]
-    sheets += [Sheet(name, COLUMNS, map(row_cells, list_rows), len(list_rows),
+    sheets += [Sheet(name, COLUMNS, map(cells or row_cells, list_rows), len(list_rows),
                      fill_column=status_at, fills=STATUS_FILLS) for name, list_rows in lists.items()]
     if meta:
         about = [[neutralise(str(k)), _about_value(v)] for k, v in meta.items()]

@@ -227,7 +227,34 @@ def auto_widths(header: Sequence[Any] | None, sample: Sequence[Sequence[Any]], w
     return [min(max(n + 1, _MIN_WIDTH), _MAX_WIDTH) for n in longest]
 
 
-def _write_sheet(sheet: Sheet, out, styles: _Styles, selected: bool = False) -> None:
+# Stands for the row number in a shared row's XML: never in a cell's text, where escape_text
+# writes NUL as _x0000_.
+_NUMBER = "\x00"
+
+
+def _row_xml(values: Sequence[Any], n: int | str, letters: list[str], filled: dict, fill_at: int | None,
+             styles: _Styles) -> str:
+    if filled and len(values) > fill_at and values[fill_at] in filled:
+        values = list(values)
+        values[fill_at] = filled[values[fill_at]]
+    if len(values) > len(letters):
+        letters += [column_letter(i) for i in range(len(letters) + 1, len(values) + 1)]
+    # Text cells are the common case: _text_cell written out, without a call per cell; and one
+    # search over the row's texts tells whether any needs escaping (LF joins them: no escape
+    # pattern spans it), which most rows do not.
+    if not _SPECIAL.search("\n".join([v for v in values if type(v) is str])):
+        cells = [f'<c r="{letters[j]}{n}" t="inlineStr"><is><t xml:space="preserve">{v}</t></is></c>'
+                 if type(v) is str else _cell(f"{letters[j]}{n}", v, styles)
+                 for j, v in enumerate(values) if v is not None and v != ""]
+    else:
+        cells = [f'<c r="{letters[j]}{n}" t="inlineStr"><is><t xml:space="preserve">'
+                 f'{v if not _SPECIAL.search(v) else escape_text(v)}</t></is></c>'
+                 if type(v) is str else _cell(f"{letters[j]}{n}", v, styles)
+                 for j, v in enumerate(values) if v is not None and v != ""]
+    return f'<row r="{n}">{"".join(cells)}</row>'
+
+
+def _write_sheet(sheet: Sheet, out, styles: _Styles, selected: bool = False, shared: dict | None = None) -> None:
     width = max(sheet.width or len(sheet.header or ()), 1)
     letters = [column_letter(i) for i in range(1, width + 1)]
     rows: Iterable[Sequence[Any]] = sheet.rows
@@ -256,19 +283,20 @@ def _write_sheet(sheet: Sheet, out, styles: _Styles, selected: bool = False) -> 
     # Each fill value's cell made once: a filled status cell costs a dict lookup per row.
     filled = {v: _Prebuilt(v, styles, c) for v, c in (sheet.fills or {}).items()} if fill_at is not None else {}
     body = []
+    if shared is not None:  # a row's XML depends on its sheet's fills too
+        shared = shared.setdefault((fill_at, tuple(sorted((sheet.fills or {}).items()))), {})
     for values in rows:
         n += 1
-        if filled and len(values) > fill_at and values[fill_at] in filled:
-            values = list(values)
-            values[fill_at] = filled[values[fill_at]]
-        if len(values) > len(letters):
-            letters += [column_letter(i) for i in range(len(letters) + 1, len(values) + 1)]
-        # Text cells are the common case: _text_cell written out, without a call per cell.
-        cells = [f'<c r="{letters[j]}{n}" t="inlineStr"><is><t xml:space="preserve">'
-                 f'{v if not _SPECIAL.search(v) else escape_text(v)}</t></is></c>'
-                 if type(v) is str else _cell(f"{letters[j]}{n}", v, styles)
-                 for j, v in enumerate(values) if v is not None and v != ""]
-        body.append(f'<row r="{n}">{"".join(cells)}</row>')
+        if shared is not None:
+            # A row given before (the same list object, on another list's sheet): its XML is the
+            # same but for the row number, kept split where the number goes.
+            got = shared.get(id(values))
+            if got is None or got[0] is not values:
+                parts = _row_xml(values, _NUMBER, letters, filled, fill_at, styles).split(_NUMBER)
+                shared[id(values)] = got = (values, parts)  # the list kept alive: its id stays its own
+            body.append(str(n).join(got[1]))
+        else:
+            body.append(_row_xml(values, n, letters, filled, fill_at, styles))
         if len(body) == 1000:
             out.write("".join(body).encode("utf-8", "surrogatepass"))
             body = []
@@ -285,8 +313,10 @@ def _write_sheet(sheet: Sheet, out, styles: _Styles, selected: bool = False) -> 
     out.write(f"</sheetData>{tail}</worksheet>".encode())
 
 
-def write_workbook(path: str | Path, sheets: Sequence[Sheet]) -> None:
-    """Write ``sheets`` as one .xlsx file at ``path`` (overwritten)."""
+def write_workbook(path: str | Path, sheets: Sequence[Sheet], shared_rows: bool = False) -> None:
+    """Write ``sheets`` as one .xlsx file at ``path`` (overwritten).  ``shared_rows``: the sheets
+    give one list object per distinct row (a row on several sheets is the same list, never
+    changed): each is formatted once."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         n = len(sheets)
         put = partial(_put, zf)
@@ -336,9 +366,10 @@ def write_workbook(path: str | Path, sheets: Sequence[Sheet]) -> None:
             f'xmlns:r="{_REL_NS}"><bookViews><workbookView/></bookViews><sheets>{names}</sheets>'
             + (f"<definedNames>{filters}</definedNames>" if filters else "") + "</workbook>"))
         styles = _Styles()
+        shared: dict | None = {} if shared_rows else None
         for i, sheet in enumerate(sheets, 1):
             with zf.open(_member(f"xl/worksheets/sheet{i}.xml"), "w", force_zip64=True) as out:
-                _write_sheet(sheet, out, styles, selected=(i == 1))
+                _write_sheet(sheet, out, styles, selected=(i == 1), shared=shared)
         put("xl/styles.xml", styles.xml())
 
 
