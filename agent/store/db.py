@@ -30,10 +30,10 @@ from agent.core.models import Capture, Component, DeviceRecords, LicenseStatus, 
 
 from agent.store.hostkeys import HostKeyStore
 from agent.store.slp_runs import SlpStore
-from agent.store import opening
+from agent.store import itemsets, opening
 from agent.store.errors import StoreError, StoreLocked, StoreWriteError  # noqa: F401  (re-exported)
 from agent.store.schema import (  # noqa: F401  (re-exported)
-    _MIGRATIONS, _SCHEMA, DEFAULT_DB, DEVICE_STATES_SQL, SCHEMA_VERSION, SIGHTINGS_UPSERT, SIGHTINGS_UPSERT_SCAN,
+    _MIGRATIONS, BASE, DEFAULT_DB, DEVICE_STATES_SQL, SCHEMA_VERSION, SIGHTINGS_UPSERT, SIGHTINGS_UPSERT_SCAN,
     SNAPSHOT_SQL,
 )
 
@@ -130,7 +130,7 @@ class Store(HostKeyStore, SlpStore):
         if version < SCHEMA_VERSION:
             with self.transaction():
                 # A version with no migration here is another branch's (see schema._MIGRATIONS).
-                scripts = [_SCHEMA] + [_MIGRATIONS[v] for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1)
+                scripts = [*BASE] + [_MIGRATIONS[v] for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1)
                                        if v in _MIGRATIONS]
                 for script in scripts:
                     if callable(script):
@@ -277,11 +277,18 @@ class Store(HostKeyStore, SlpStore):
         ``failures``: every failed attempt as ``(transport, kind, reason)`` (a fallback keeps each
         one); without them the device's own ``error_kind``/``error`` is its one failure."""
         f = records.facts if records else None
+        # The device's items: a pointer to the set that holds them, written only when no earlier
+        # collection of this device saved the same items (agent/store/itemsets.py).
+        item_set = cap0 = id0 = None
+        if records is not None and records.components:
+            items, cap0 = itemsets.item_rows(records.components)
+            item_set = itemsets.put_set(self.db, target.name, items)
+            id0 = itemsets.take_ids(self.db, len(items))
         self.db.execute(
             "INSERT OR REPLACE INTO devices(scan_id, device, host, port, platform, site, contract_site_ids, status, transport,"
             " error_kind, error, hostname, os_version, version, chassis_pid, chassis_serial, uptime, roles, problems,"
-            " inventory_ok, version_ok, licenses_ok, max_age_days, started, ended, attempts)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " inventory_ok, version_ok, licenses_ok, max_age_days, started, ended, attempts, item_set, item_cap0, item_id0)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 scan_id, target.name, target.host, target.port, target.platform, target.site,
                 json.dumps(list(target.contract_site_ids)), status, transport, error_kind, error,
@@ -289,6 +296,7 @@ class Store(HostKeyStore, SlpStore):
                 f.chassis_pid if f else None, f.chassis_serial if f else None, f.uptime if f else None,
                 json.dumps(f.roles if f else []), json.dumps(records.problems if records else []),
                 *map(int, collection_facts(status, records)), target.max_age_days, started, ended, attempts,
+                item_set, cap0, id0,
             ),
         )
         if failures:
@@ -303,16 +311,8 @@ class Store(HostKeyStore, SlpStore):
             )
         if records is None:
             return
-        self.db.executemany(
-            "INSERT INTO components(scan_id, device, name, descr, pid, base_pid, vid, serial_raw, serial, class, parent,"
-            " contractable, reason, refurbished, transport, capture_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (scan_id, target.name, c.name, c.descr, c.pid, c.base_pid, c.vid, c.serial_raw, c.serial, c.cls, c.parent,
-                 int(c.contractable), c.reason, int(c.refurbished), c.transport, c.capture_id)
-                for c in records.components
-            ],
-        )
-        self.record_sightings(scan_id, target.name)
+        if item_set is not None:
+            self.db.execute(SIGHTINGS_UPSERT, (scan_id, id0, scan_id, id0, target.name, item_set))
         self.db.executemany(
             "INSERT INTO licenses(scan_id, device, license, entitlement_tag, count, status, enforcement, license_type,"
             " udi_pid, udi_serial, description, transport) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -333,15 +333,20 @@ class Store(HostKeyStore, SlpStore):
         ``sightings``.  save_device does it; call it after writing components any other way."""
         if device is None:
             self.db.execute(SIGHTINGS_UPSERT_SCAN, (scan_id,))
-        else:
-            self.db.execute(SIGHTINGS_UPSERT, (scan_id, device))
+            return
+        row = self.db.execute("SELECT item_set, item_id0 FROM devices WHERE scan_id = ? AND device = ?",
+                              (scan_id, device)).fetchone()
+        if row is not None and row[0] is not None:
+            self.db.execute(SIGHTINGS_UPSERT, (scan_id, row[1], scan_id, row[1], device, row[0]))
 
     # ------------------------------------------------------------------ reading
 
     def sightings_cover(self, upto_scan: int) -> bool:
         """Does ``sightings`` hold exactly the history up to ``upto_scan``?  Not while a later scan
         (one still running, say) has written components: its sightings are already folded in."""
-        newest = self.db.execute("SELECT MAX(scan_id) FROM components").fetchone()[0]
+        # Any device row of a later scan counts (one seek; before v11 only one that wrote items):
+        # a later scan that saved only failed devices makes history walk, which is exact too.
+        newest = self.db.execute("SELECT MAX(scan_id) FROM devices").fetchone()[0]
         return newest is None or newest <= upto_scan
 
     def sightings(self, serials: Iterable[str] | None = None) -> list[sqlite3.Row]:

@@ -121,8 +121,17 @@ def walk_history(store: Store, upto_scan: int, serials: Iterable[str] | None = N
         rows = store.db.execute(sql.format(src="components c"), (upto_scan,)).fetchall()
     else:
         with store.wanted_serials(serials) as wanted:
-            rows = store.db.execute(sql.format(src=f"{wanted} w JOIN components c ON c.serial = w.serial"),
-                                    (upto_scan,)).fetchall()
+            # The wanted serials outside, one seek each into the items' serial index, then each
+            # item's set and the device rows pointing to it (a TEMP table has no statistics: through
+            # the components view SQLite chose to walk every device row instead).
+            rows = store.db.execute(
+                f"""SELECT i.serial, i.base_pid, d.device, i.name, s.started
+                FROM {wanted} w CROSS JOIN set_items i ON i.serial = w.serial
+                CROSS JOIN item_sets t ON t.id = i.set_id
+                CROSS JOIN devices d ON d.device = t.device AND d.item_set = t.id
+                JOIN scans s ON s.id = d.scan_id
+                WHERE i.contractable = 1 AND i.serial != '' AND d.scan_id <= ?
+                ORDER BY d.scan_id, d.item_id0 + i.pos""", (upto_scan,)).fetchall()
     history: dict[Key, SeenHistory] = {}
     for serial, base_pid, device, name, started in rows:
         when = _when(started)
