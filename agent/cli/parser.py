@@ -11,14 +11,16 @@ import argparse
 import sys
 
 from agent.cli import (
-    errors, evidence, hostkeys, import_captures, lab, parse, quote, reconcile, report, retire, scan, slp,
+    errors, evidence, hostkeys, import_captures, lab, parse, prune_history, quote, reconcile, report, retire, scan,
+    slp,
 )
 from agent.cli.common import (
     EXIT_INTERNAL, EXIT_LOCKED, EXIT_OK, EXIT_SIGINT, EXIT_STORE, EXIT_USAGE, ParserCommon, UsageError,
     _get_redactor, say,
 )
 
-COMMANDS = (scan, errors, reconcile, quote, report, evidence, retire, hostkeys, parse, import_captures, lab, slp)
+COMMANDS = (scan, errors, reconcile, quote, report, evidence, retire, prune_history, hostkeys, parse, import_captures,
+            lab, slp)
 
 
 def version() -> str:

@@ -435,8 +435,8 @@ class Store(HostKeyStore, SlpStore):
 
     def scan_started_by(self, epoch: float) -> int | None:
         """The latest finished scan that started at or before ``epoch``."""
-        row = self.db.execute("SELECT MAX(id) FROM scans WHERE status != 'running' AND started <= ?",
-                              (epoch,)).fetchone()
+        row = self.db.execute("SELECT MAX(id) FROM scans WHERE status != 'running' AND pruned IS NULL"
+                              " AND started <= ?", (epoch,)).fetchone()
         return row[0]
 
     def snapshot_devices(self, scan_id: int | None = None) -> list[sqlite3.Row]:

@@ -278,7 +278,13 @@ def trueup(store: Store, since: date | int, scan_id: int | None = None) -> list[
 
 
 def scan_ids(store: Store) -> list[int]:
-    return [s["id"] for s in store.scans() if s["status"] != "running"]
+    # A pruned scan (ibagent prune-history) kept only its devices' latest state: the fleet as of it
+    # cannot be rebuilt, so it is no longer offered.
+    return [s["id"] for s in store.scans() if s["status"] != "running" and not _pruned(s)]
+
+
+def _pruned(scan_row) -> bool:
+    return "pruned" in scan_row.keys() and scan_row["pruned"] is not None
 
 
 def resolve_pair(store: Store, ids: Iterable[int | str] | None) -> tuple[int, int]:
@@ -307,7 +313,8 @@ def resolve_pair(store: Store, ids: Iterable[int | str] | None) -> tuple[int, in
             continue
         i = int(i)
         if i not in known:
-            raise ValueError(f"no finished scan {i} (known: {', '.join(map(str, known)) or 'none'})")
+            raise ValueError(f"no finished scan {i} (known: {', '.join(map(str, known)) or 'none'}; scans emptied "
+                             "by prune-history are not)")
         resolved.append(i)
     return resolved[0], resolved[1]
 
