@@ -171,6 +171,7 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline-rev", default=BASELINE_REV, help="git revision of the previous layout "
                     f"(default {BASELINE_REV}, the last v10 commit)")
     ap.add_argument("--skip-baseline", action="store_true", help="this tree only")
+    ap.add_argument("--keep", metavar="DIR", help="build the stores in DIR and keep them (for profiling reads)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each read; the best is shown (default 3)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--child", choices=("build", "reads"), help=argparse.SUPPRESS)
@@ -186,6 +187,8 @@ def main(argv=None) -> int:
     churns = [float(x) for x in args.churn.split(",") if x.strip()]
     with tempfile.TemporaryDirectory(prefix="ibagent-growth-") as tmp:
         work = Path(tmp)
+        stores = Path(args.keep).resolve() if args.keep else work
+        stores.mkdir(parents=True, exist_ok=True)
         trees = {"this tree": ROOT}
         if not args.skip_baseline:
             base = work / "base"
@@ -196,17 +199,20 @@ def main(argv=None) -> int:
         for churn in churns:
             results = {}
             for label, tree in trees.items():
-                db = work / f"{label.split()[0]}-{churn}.db"
+                db = stores / f"{label.split()[0]}-{churn:g}.db"
+                if db.exists():
+                    db.unlink()
                 lines = _run_child(tree, ["--child", "build", "--db", str(db), "--items", str(args.items),
                                           "--devices", str(args.devices), "--scans", str(args.scans),
                                           "--captures", str(args.captures), "--churn-one", str(churn),
                                           "--seed", str(args.seed)])
-                absent = work / "absent.json"
+                absent = stores / "absent.json"
                 absent.write_text(json.dumps(lines[-1]["absent"]))
                 reads = _run_child(tree, ["--child", "reads", "--db", str(db), "--absent", str(absent),
                                           "--repeat", str(args.repeat)])[-1]["reads"]
                 results[label] = (lines[:-1], lines[-1]["tables"], reads)
-                db.unlink()
+                if not args.keep:
+                    db.unlink()
             labels = list(results)
             print(f"\nchurn {churn:g} % of the items per night")
             print(f"  {'after scan':>10} " + " ".join(f"{x:>18}" for x in labels))

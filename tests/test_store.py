@@ -78,7 +78,7 @@ def test_fleet_queries_seek_each_device_by_index(tmp_path, query):
 
 @pytest.mark.parametrize("query, params, seek", [
     ("SIGHTINGS_UPSERT", (1, 1, 1, 1, "sw1", 1), "SEARCH i USING PRIMARY KEY (set_id=?)"),
-    ("SIGHTINGS_UPSERT_SCAN", (1,), "SEARCH d USING INDEX sqlite_autoindex_devices_1 (scan_id=?)"),
+    ("SIGHTINGS_UPSERT_SCAN", (1,), "SEARCH d USING PRIMARY KEY (scan_id=?)"),
 ])
 def test_sightings_upsert_seeks_one_device(tmp_path, query, params, seek):
     # save_device folds each device into sightings: with "(? IS NULL OR device = ?)" SQLite used only

@@ -343,14 +343,15 @@ def _schema_v9(db) -> None:
 def _schema_v10(db) -> None:
     from agent.core.versions import canonical_version
 
-    rows = db.execute("SELECT rowid, platform, os_version, version FROM devices "
+    # By primary key, not rowid: since v11 the table has none (a v11 store set back to v9 by a test).
+    rows = db.execute("SELECT scan_id, device, platform, os_version, version FROM devices "
                       "WHERE coalesce(os_version, '') != ''").fetchall()
     changed = []
-    for rowid, platform, os_version, version in rows:
+    for scan_id, device, platform, os_version, version in rows:
         new = canonical_version(platform or "", os_version)
         if new != (version or ""):
-            changed.append((new, rowid))
-    db.executemany("UPDATE devices SET version = ? WHERE rowid = ?", changed)
+            changed.append((new, scan_id, device))
+    db.executemany("UPDATE devices SET version = ? WHERE scan_id = ? AND device = ?", changed)
 
 
 # version -> statements (or a function of the connection) bringing a store from version-1 to it.
