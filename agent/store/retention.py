@@ -93,8 +93,8 @@ def prune(store, keep: int | None, keep_days: float | None, *, dry_run: bool, va
             for table in PER_DEVICE:
                 db.execute(f"DELETE FROM {table} WHERE {_GONE}")
             # The per-device rows are gone now, so "kept" is every row left.
+            db.execute("DELETE FROM set_items WHERE set_id IN (" + _UNUSED_SETS.format(select="SELECT id") + ")")
             db.execute(_UNUSED_SETS.format(select="DELETE"))
-            db.execute("DELETE FROM set_items WHERE set_id NOT IN (SELECT id FROM item_sets)")
             db.execute(_UNUSED_BLOBS.format(select="DELETE"))
             db.executemany("UPDATE scans SET pruned = ? WHERE id = ?", [(now, i) for i in old])
     finally:
