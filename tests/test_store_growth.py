@@ -241,3 +241,34 @@ def test_the_history_of_an_earlier_scan_walks_the_sets(both):
     assert seen[("FOC202", "C9300-48P")].last_seen.timestamp() == T0 + 2 * DAY
     assert ("FOC299", "C9300-48P") in seen and ("FOC299", "C9300-48P") not in fleet.seen_history(new, ids[2])
     assert fleet.trueup(new, date(2020, 1, 1)) == fleet.fleet_items(new)
+
+
+def test_the_current_fleet_from_device_latest_is_the_general_statements_answer(both):
+    from agent.store import latest, schema
+
+    new, ids, migrated, _legacy = both
+    for store in (new, migrated):
+        store.retire(["fw1"], how="retire", by="test", why="gone")
+        last = ids[-1]
+        for fast, general in ((latest.SNAPSHOT_LATEST_SQL, schema.SNAPSHOT_SQL),
+                              (latest.DEVICE_STATES_LATEST_SQL, schema.DEVICE_STATES_SQL)):
+            for cut in (float("inf"), 0.0):  # with and without the retirement
+                want = [tuple(r) for r in store.db.execute(general, (last, last, last, cut))]
+                assert [tuple(r) for r in store.db.execute(fast, (cut,))] == want
+                assert len(want) >= 5
+        # The summary is what a rebuild from the device rows gives.
+        rows = "SELECT * FROM device_latest ORDER BY device"
+        kept = store.db.execute(rows).fetchall()
+        store.db.execute("DELETE FROM device_latest")
+        store.db.execute(latest.LATEST_REBUILD)
+        assert store.db.execute(rows).fetchall() == kept
+    # A scan still running has saved a device: the current fleet is read the general way, and
+    # is the fleet as of the last finished scan.
+    before = new.snapshot_devices()
+    running = new.begin_scan("inv", {}, 1)
+    with new.transaction():
+        new.save_device(running, Target(name="acc1", host="127.0.0.1", platform="cisco_xe", site="hq"),
+                        status="failed", transport="ssh", records=None, error_kind="timeout", error="x",
+                        started=0, ended=0, attempts=1)
+    assert not new._latest_covers(ids[-1])
+    assert [tuple(r) for r in new.snapshot_devices()] == [tuple(r) for r in before]

@@ -30,7 +30,7 @@ from agent.core.models import Capture, Component, DeviceRecords, LicenseStatus, 
 
 from agent.store.hostkeys import HostKeyStore
 from agent.store.slp_runs import SlpStore
-from agent.store import itemsets, opening
+from agent.store import itemsets, latest, opening
 from agent.store.errors import StoreError, StoreLocked, StoreWriteError  # noqa: F401  (re-exported)
 from agent.store.schema import (  # noqa: F401  (re-exported)
     _MIGRATIONS, BASE, DEFAULT_DB, DEVICE_STATES_SQL, SCHEMA_VERSION, SIGHTINGS_UPSERT, SIGHTINGS_UPSERT_SCAN,
@@ -299,6 +299,7 @@ class Store(HostKeyStore, SlpStore):
                 item_set, cap0, id0,
             ),
         )
+        self.db.execute(latest.LATEST_UPSERT, {"device": target.name})
         if failures:
             self.db.executemany(
                 "INSERT INTO errors(scan_id, device, kind, message, at, transport) VALUES (?,?,?,?,?,?)",
@@ -450,6 +451,8 @@ class Store(HostKeyStore, SlpStore):
         scan_id, cut = self._fleet_point(scan_id)
         if scan_id is None:
             return []
+        if self._latest_covers(scan_id):
+            return self.db.execute(latest.SNAPSHOT_LATEST_SQL, (cut,)).fetchall()
         return self.db.execute(SNAPSHOT_SQL, (scan_id,) * 3 + (cut,)).fetchall()
 
     def fleet_device_states(self, scan_id: int | None) -> list[sqlite3.Row]:
@@ -458,7 +461,14 @@ class Store(HostKeyStore, SlpStore):
         scan_id, cut = self._fleet_point(scan_id)
         if scan_id is None:
             return []
+        if self._latest_covers(scan_id):
+            return self.db.execute(latest.DEVICE_STATES_LATEST_SQL, (cut,)).fetchall()
         return self.db.execute(DEVICE_STATES_SQL, (scan_id,) * 3 + (cut,)).fetchall()
+
+    def _latest_covers(self, scan_id: int) -> bool:
+        """Does ``device_latest`` summarise exactly the device rows up to ``scan_id``?  Yes unless
+        a later scan (one still running) has saved devices; then the general statements answer."""
+        return self.sightings_cover(scan_id)
 
     def _fleet_point(self, scan_id: int | None) -> tuple[int | None, float]:
         """(scan, retirement cut-off time) of a fleet state: as of a given scan, the retirements

@@ -28,6 +28,8 @@ import hashlib
 import json
 from collections.abc import Sequence
 
+from agent.store import latest
+
 # Columns of an item, in the order the old ``components`` table had them (after scan_id, device).
 ITEM_COLUMNS = ("name", "descr", "pid", "base_pid", "vid", "serial_raw", "serial", "class", "parent",
                 "contractable", "reason", "refurbished", "transport")
@@ -164,6 +166,7 @@ def schema_v11(db) -> None:
         db.execute("DROP TABLE components")  # its indexes go with it
     _devices_without_rowid(db)
     db.execute(COMPONENTS_VIEW)
+    latest.schema_v11(db)
     if "pruned" not in {row[1] for row in db.execute("PRAGMA table_info(scans)")}:
         db.execute("ALTER TABLE scans ADD COLUMN pruned REAL")  # when prune-history emptied it
     # The next item id follows the highest one stored, as the old table's next row id did.
