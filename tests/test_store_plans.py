@@ -22,7 +22,7 @@ GROWING = ("components", "devices", "captures", "sightings", "licenses", "licens
 INHERENT = {
     # fleet_items / device_states: every device known up to the scan, one pass over the covering
     # index (tests/test_store.py pins the per-device seeks inside it).
-    "SCAN devices USING COVERING INDEX devices_by_attempt",
+    "SCAN devices USING COVERING INDEX devices_by_name",
     # the snapshot's own derived tables, one row per device
     "SCAN a", "SCAN w", "SCAN latest", "SCAN known",
 }

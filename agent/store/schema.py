@@ -147,7 +147,9 @@ CREATE INDEX IF NOT EXISTS devices_by_name ON devices(device, status, scan_id);
 # latest ok one (a collection that could not read the hardware table does not empty the device).
 # A scan of part of the inventory, or one that ended early, leaves the devices it did not
 # attempt as they were.  The device list is one pass over the covering index (device, scan_id),
-# linear in stored rows; each device's look-ups are index seeks.  Parameters: S, S, S, T.
+# linear in stored rows; each device's look-ups are index seeks (since v11 one index,
+# devices_by_name (device, scan_id, status, inventory_ok): each look-up walks back from S in the
+# index until a row qualifies, usually the first).  Parameters: S, S, S, T.
 FLEET_ATTEMPTS_SQL = """
 SELECT device, MAX(scan_id) AS last_attempt FROM devices WHERE scan_id <= ? GROUP BY device
 """
@@ -160,9 +162,11 @@ SELECT d.*, cur.status AS latest_status, cur.error_kind AS latest_error_kind, cu
 FROM (""" + FLEET_ATTEMPTS_SQL + """) a
 JOIN devices cur ON cur.device = a.device AND cur.scan_id = a.last_attempt
 JOIN devices d ON d.device = a.device AND d.scan_id = coalesce(
-    (SELECT MAX(scan_id) FROM devices x
-     WHERE x.device = a.device AND x.status = 'ok' AND x.scan_id <= ? AND x.inventory_ok = 1),
-    (SELECT MAX(scan_id) FROM devices x WHERE x.device = a.device AND x.status = 'ok' AND x.scan_id <= ?))
+    (SELECT x.scan_id FROM devices x
+     WHERE x.device = a.device AND x.scan_id <= ? AND x.status = 'ok' AND x.inventory_ok = 1
+     ORDER BY x.scan_id DESC LIMIT 1),
+    (SELECT x.scan_id FROM devices x WHERE x.device = a.device AND x.scan_id <= ? AND x.status = 'ok'
+     ORDER BY x.scan_id DESC LIMIT 1))
 WHERE """ + _NOT_RETIRED + """
 ORDER BY d.device
 """
@@ -372,10 +376,11 @@ BASE = (_SCHEMA, itemsets.legacy_base)
 DEVICE_STATES_SQL = """
 SELECT cur.*,
        (SELECT x.scan_id FROM devices x
-        WHERE x.device = cur.device AND x.status = 'ok' AND x.scan_id <= ? AND x.inventory_ok = 1
+        WHERE x.device = cur.device AND x.scan_id <= ? AND x.status = 'ok' AND x.inventory_ok = 1
         ORDER BY x.scan_id DESC LIMIT 1) AS last_clean_scan,
-       (SELECT MAX(x.scan_id) FROM devices x
-        WHERE x.device = cur.device AND x.status = 'ok' AND x.scan_id <= ?) AS last_ok_scan
+       (SELECT x.scan_id FROM devices x
+        WHERE x.device = cur.device AND x.scan_id <= ? AND x.status = 'ok'
+        ORDER BY x.scan_id DESC LIMIT 1) AS last_ok_scan
 FROM (""" + FLEET_ATTEMPTS_SQL + """) a
 JOIN devices cur ON cur.device = a.device AND cur.scan_id = a.last_attempt
 WHERE """ + _NOT_RETIRED + """
