@@ -272,3 +272,34 @@ def test_the_current_fleet_from_device_latest_is_the_general_statements_answer(b
                         started=0, ended=0, attempts=1)
     assert not new._latest_covers(ids[-1])
     assert [tuple(r) for r in new.snapshot_devices()] == [tuple(r) for r in before]
+
+
+def _fleet_items_as_v10(store: Store, scan_id):
+    """fleet_items as the v10 code built it: the snapshot's rows, then their components (the view
+    gives the old table's rows, the test above checks it), one FleetItem per contractable row."""
+    from agent.core.models import FleetItem
+
+    snapshot = store.snapshot_devices(scan_id)
+    by_key = {(d["scan_id"], d["device"]): d for d in snapshot}
+    items = []
+    for comp in store.db.execute("SELECT * FROM components ORDER BY id"):
+        dev = by_key.get((comp["scan_id"], comp["device"]))
+        if dev is None or not comp["contractable"] or not comp["serial"]:
+            continue
+        items.append(FleetItem(serial=comp["serial"], base_pid=comp["base_pid"].upper(), pid=comp["pid"],
+                               device=comp["device"], hostname=dev["hostname"] or comp["device"],
+                               site=dev["site"] or "", cls=comp["class"], name=comp["name"],
+                               parent=comp["parent"] or "", scan_id=comp["scan_id"], capture_id=comp["capture_id"],
+                               slot=comp["name"]))
+    order = {key: n for n, key in enumerate(by_key)}
+    return sorted(items, key=lambda i: order[(i.scan_id, i.device)])  # stable: each device's in id order
+
+
+def test_fleet_items_read_from_the_sets_are_the_v10_answer(both):
+    new, ids, migrated, _legacy = both
+    for store in (new, migrated):
+        for scan in [*ids, None]:
+            assert fleet.fleet_items(store, scan) == _fleet_items_as_v10(store, scan), scan
+        store.retire(["acc2"], how="retire", by="test", why="gone")
+        assert fleet.fleet_items(store) == _fleet_items_as_v10(store, None)
+        assert "acc2" not in {i.device for i in fleet.fleet_items(store)}

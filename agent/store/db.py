@@ -485,10 +485,7 @@ class Store(HostKeyStore, SlpStore):
         """The components of each (scan, device), in the order of ``pairs``, each device's in id
         order: one query, not one per device (a snapshot is 10^4 devices)."""
         with self._temp_table("wanted_devices", ("scan_id", "device"), pairs) as wanted:
-            return self.db.execute(
-                f"SELECT c.* FROM {wanted} w JOIN components c ON c.scan_id = w.scan_id AND c.device = w.device"
-                " ORDER BY w.pos, c.id"
-            ).fetchall()
+            return self.db.execute(latest.COMPONENTS_OF_SQL.format(wanted=wanted)).fetchall()
 
     def licenses_of(self, scan_id: int, device: str) -> list[LicenseUsage]:
         rows = self.db.execute(

@@ -66,3 +66,62 @@ ORDER BY a.device
 def schema_v11(db) -> None:
     db.execute(DDL)
     db.execute(LATEST_REBUILD)
+
+
+# ------------------------------------------------------------------ the fleet's items, fast
+# fleet.fleet_items reads the fleet's devices (each with its set) and then their sets' items:
+# two queries, so the device's name, host name and site are made once per device, not once per
+# item (10^5 items: half the time went to making those strings).  Straight from the device rows
+# and their sets, not through the components view, whose join through item_sets cost 2.5x.
+_DEVICE_COLUMNS = ("d.item_set, d.device, coalesce(nullif(d.hostname, ''), d.device), coalesce(d.site, ''),"
+                   " d.scan_id, d.item_cap0")
+_ITEM_COLUMNS = "i.serial, i.base_pid, i.pid, i.class, i.name, coalesce(i.parent, ''), i.cap"
+_ITEM_FILTER = "i.contractable = 1 AND i.serial != ''"
+_LATEST_DEVICES = """FROM device_latest a
+JOIN devices d ON d.scan_id = coalesce(a.last_clean, a.last_ok) AND d.device = a.device
+WHERE d.item_set IS NOT NULL AND """ + _NOT_RETIRED
+
+# The current fleet.  Parameter: the retirement cut-off time T.
+FLEET_DEVICES_LATEST_SQL = f"SELECT {_DEVICE_COLUMNS} {_LATEST_DEVICES} ORDER BY a.device"
+FLEET_ITEMS_LATEST_SQL = (f"SELECT d.item_set, {_ITEM_COLUMNS} {_LATEST_DEVICES.replace('WHERE', 'JOIN set_items i ON i.set_id = d.item_set WHERE', 1)}"
+                          f" AND {_ITEM_FILTER} ORDER BY a.device, i.pos")
+
+# Given (scan, device) pairs, in the order of the TEMP table {wanted}.
+_OF_DEVICES = "FROM {wanted} w JOIN devices d ON d.scan_id = w.scan_id AND d.device = w.device"
+FLEET_DEVICES_OF_SQL = f"SELECT {_DEVICE_COLUMNS} {_OF_DEVICES} WHERE d.item_set IS NOT NULL ORDER BY w.pos"
+FLEET_ITEMS_OF_SQL = (f"SELECT d.item_set, {_ITEM_COLUMNS} {_OF_DEVICES} JOIN set_items i ON i.set_id = d.item_set"
+                      f" WHERE {_ITEM_FILTER} ORDER BY w.pos, i.pos")
+
+
+def fleet_rows(store, scan_id: int | None) -> tuple[dict[int, tuple], list[tuple]]:
+    """The fleet as of ``scan_id`` (None: now) for fleet.fleet_items: ({set id: (device, host
+    name, site, scan id, item_cap0)}, [(set id, serial, base PID as stored, PID, class, name,
+    parent, capture offset)] in fleet order).  The current fleet from ``device_latest``, an
+    earlier one from its snapshot's keys."""
+    point, cut = store._fleet_point(scan_id)
+    if point is None:
+        return {}, []
+    cursor = store.db.cursor()
+    cursor.row_factory = None  # plain tuples: 10^5 of them, read by position
+    if store._latest_covers(point):
+        devices = cursor.execute(FLEET_DEVICES_LATEST_SQL, (cut,)).fetchall()
+        items = cursor.execute(FLEET_ITEMS_LATEST_SQL, (cut,)).fetchall()
+    else:
+        keys = [(r["scan_id"], r["device"]) for r in store.snapshot_devices(scan_id)]
+        with store._temp_table("wanted_devices", ("scan_id", "device"), keys) as wanted:
+            devices = cursor.execute(FLEET_DEVICES_OF_SQL.format(wanted=wanted)).fetchall()
+            items = cursor.execute(FLEET_ITEMS_OF_SQL.format(wanted=wanted)).fetchall()
+    return {row[0]: row[1:] for row in devices}, items
+
+
+# The components view's columns for given (scan, device) pairs (Store.components_of).
+COMPONENTS_OF_SQL = """
+SELECT d.item_id0 + i.pos AS id, d.scan_id AS scan_id, d.device AS device, i.name AS name, i.descr AS descr,
+       i.pid AS pid, i.base_pid AS base_pid, i.vid AS vid, i.serial_raw AS serial_raw, i.serial AS serial,
+       i.class AS class, i.parent AS parent, i.contractable AS contractable, i.reason AS reason,
+       i.refurbished AS refurbished, i.transport AS transport, d.item_cap0 + i.cap AS capture_id
+FROM {wanted} w
+JOIN devices d ON d.scan_id = w.scan_id AND d.device = w.device
+JOIN set_items i ON i.set_id = d.item_set
+ORDER BY w.pos, i.pos
+"""
