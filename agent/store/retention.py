@@ -36,9 +36,11 @@ UNION SELECT MAX(l.scan_id), l.device FROM license_status l
 
 # The rows of a (scan, device) that goes: in an old scan, and no device's latest state.  {t}: the
 # table's alias and a dot, or nothing.
-_GONE_OF = ("{t}scan_id IN (SELECT id FROM temp.prune_old)"
-            " AND ({t}scan_id, {t}device) NOT IN (SELECT scan_id, device FROM temp.prune_keep)")
-_GONE = _GONE_OF.format(t="")
+# NOT EXISTS, not "(scan_id, device) NOT IN (SELECT ...)": SQLite ran that row-value form at
+# 1.7 ms a row (13 minutes for 460,000 device rows); this one is a seek per row (0.25 s).
+_GONE_OF = ("{t}scan_id IN (SELECT id FROM temp.prune_old) AND NOT EXISTS (SELECT 1 FROM temp.prune_keep k"
+            " WHERE k.scan_id = {t}scan_id AND k.device = {t}device)")
+_GONE = _GONE_OF.format(t="{table}.")
 
 
 @dataclass
@@ -84,14 +86,15 @@ def prune(store, keep: int | None, keep_days: float | None, *, dry_run: bool, va
         plan.latest_kept = db.execute(
             "SELECT COUNT(*) FROM temp.prune_keep WHERE scan_id IN (SELECT id FROM temp.prune_old)").fetchone()[0]
         for table in PER_DEVICE:
-            plan.rows[table] = db.execute(f"SELECT COUNT(*) FROM {table} WHERE {_GONE}").fetchone()[0]
+            plan.rows[table] = db.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE {_GONE.format(table=table)}").fetchone()[0]
         plan.sets = db.execute(_UNUSED_SETS.format(select="SELECT COUNT(*)")).fetchone()[0]
         plan.blobs = db.execute(_UNUSED_BLOBS.format(select="SELECT COUNT(*)")).fetchone()[0]
         if dry_run or not old:
             return plan
         with store.transaction():
             for table in PER_DEVICE:
-                db.execute(f"DELETE FROM {table} WHERE {_GONE}")
+                db.execute(f"DELETE FROM {table} WHERE {_GONE.format(table=table)}")
             # The per-device rows are gone now, so "kept" is every row left.
             db.execute("DELETE FROM set_items WHERE set_id IN (" + _UNUSED_SETS.format(select="SELECT id") + ")")
             db.execute(_UNUSED_SETS.format(select="DELETE"))
