@@ -2,10 +2,12 @@
 
 What it keeps, per scan: the devices tried (ok or failed, with the reason), every raw capture
 (content-addressed and compressed, so months of unchanged ``show inventory`` cost one copy),
-the normalised components, licences and licence status, and an errors table.  Nothing is ever
-updated in place except a scan's own row and ``sightings`` (each item's first and last
-sighting, a summary of the components that can always be rebuilt from them): history is the
-sequence of scans.
+the normalised components (since v11 a pointer to the device's content-addressed item set, so an
+unchanged device adds no item rows: ``itemsets``), licences and licence status, and an errors
+table.  Nothing is ever updated in place except a scan's own row and two summaries that can
+always be rebuilt from the rows: ``sightings`` (each item's first and last sighting) and
+``device_latest`` (each device's latest attempt, ok and clean scan: ``latest``).  History is the
+sequence of scans; ``prune-history`` (``retention``) empties old ones on request.
 
 Crash safety: each device's records land in one transaction together with its captures, so a
 crash or Ctrl-C leaves whole devices or nothing.  A scan row still marked ``running`` when the
