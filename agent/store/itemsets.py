@@ -38,7 +38,7 @@ _DDL = """
 CREATE TABLE IF NOT EXISTS item_sets (
     id INTEGER PRIMARY KEY,
     device TEXT NOT NULL,              -- sets are per device: a serial's sets lead to its device rows
-    digest BLOB NOT NULL UNIQUE,       -- sha256 of the device name and its items in order
+    digest TEXT NOT NULL UNIQUE,       -- sha256 (hex) of the device name and its items in order
     items INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS set_items (
@@ -112,9 +112,11 @@ def legacy_base(db) -> None:
             db.execute(statement)
 
 
-def digest(device: str, items: Sequence[tuple]) -> bytes:
-    """The set key: the device and its items (ITEM_COLUMNS + capture offset) in order."""
-    return hashlib.sha256(json.dumps([device, items], separators=(",", ":")).encode()).digest()
+def digest(device: str, items: Sequence[tuple]) -> str:
+    """The set key: the device and its items (ITEM_COLUMNS + capture offset) in order.  Hex, not
+    the 32 raw bytes: every BLOB in the store is a zlib stream (captures), and tools that sweep
+    the store (the secrets sweep of the tests) inflate every BLOB they find."""
+    return hashlib.sha256(json.dumps([device, items], separators=(",", ":")).encode()).hexdigest()
 
 
 def item_rows(components) -> tuple[list[tuple], int | None]:
