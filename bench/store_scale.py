@@ -2,10 +2,10 @@
 
     python bench/store_scale.py [--devices 20000] [--scans 30] [--items 5] [--keep DIR]
 
-Builds a store (the real schema, through ``agent.store.Store``) with ``--scans`` scans of
-``--devices`` devices, ``--items`` contractable components each (a few swapped between scans,
-a few devices failing each night), with rows written straight into the tables (a lab scan of
-20,000 devices would take minutes per night).  Then times what ``ibagent reconcile`` reads
+Builds a store (through ``Store.save_device``, what a scan writes per device, one transaction
+per scan) with ``--scans`` scans of ``--devices`` devices, ``--items`` contractable components
+each (a few swapped between scans, a few devices failing each night); a lab scan of 20,000
+devices would take minutes per night.  Then times what ``ibagent reconcile`` reads
 before it reconciles: the snapshot, the fleet items, the per-device scan state and the
 first/last-seen history, then the whole ``ibagent reconcile --out`` command against a coverage
 CSV for most of the fleet.  Prints seconds per step and the store's size.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import random
 import subprocess
 import sys
@@ -30,12 +29,13 @@ PIDS = ["C9300-48P", "C9300-NM-8X", "PWR-C1-715WAC", "SFP-10G-SR", "GLC-TE", "N9
 
 def build(path: Path, devices: int, scans: int, items: int, seed: int
           ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """Fill the store; returns the (serial, PID) pairs of the last scan, and those replaced."""
+    """Fill the store through ``Store.save_device`` (what a scan writes per device), one
+    transaction per scan; returns the (serial, PID) pairs of the last scan, and those replaced."""
+    from agent.core.models import Component, DeviceFacts, DeviceRecords, Target
     from agent.store import Store
 
     rng = random.Random(seed)
     store = Store(path)
-    db = store.db
     serial_no = 0
 
     def new_serial() -> str:
@@ -48,34 +48,29 @@ def build(path: Path, devices: int, scans: int, items: int, seed: int
     t0 = 1_760_000_000.0
     for s in range(1, scans + 1):
         started = t0 + s * 86400
+        scan = store.begin_scan("bench", {}, devices)
+        store.db.execute("UPDATE scans SET started = ? WHERE id = ?", (started, scan))
         with store.transaction():
-            db.execute("INSERT INTO scans(id, started, ended, status, inventory, options, devices_total)"
-                       " VALUES (?,?,?,?,?,?,?)", (s, started, started + 600, "completed", "bench", "{}", devices))
-            dev_rows, comp_rows = [], []
             for name, parts in fleet.items():
                 if rng.random() < 0.002:  # an RMA: one part replaced
                     k = rng.randrange(items)
                     replaced.append(parts[k])
                     parts[k] = (new_serial(), parts[k][1])
                 failed = rng.random() < 0.01
-                dev_rows.append((s, name, "192.0.2.1", 22, "ios", f"SITE-{int(name[3:]) % 80:03d}",
-                                 json.dumps([f"555{int(name[3:]) % 80:05d}"]), "failed" if failed else "ok",
-                                 "ssh", "timeout" if failed else None, "hung" if failed else None, name,
-                                 # The last night upgrades half the fleet: a diff full of version changes.
-                                 "IOS-XE", "17.12.4" if s == scans and hash(name) % 2 else "17.9.4",
-                                 parts[0][1], parts[0][0], "", "[]", "[]", int(not failed),
-                                 started, started + 5, 1))
-                if not failed:
-                    comp_rows += [(s, name, f"slot {k + 1}", "", pid, pid, "V01", serial, serial, "module",
-                                   "", 1, "", 0, "ssh", None) for k, (serial, pid) in enumerate(parts)]
-            db.executemany("INSERT INTO devices(scan_id, device, host, port, platform, site, contract_site_ids, status,"
-                           " transport, error_kind, error, hostname, os_version, version, chassis_pid, chassis_serial,"
-                           " uptime, roles, problems, inventory_ok, started, ended, attempts)"
-                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", dev_rows)
-            db.executemany("INSERT INTO components(scan_id, device, name, descr, pid, base_pid, vid, serial_raw, serial,"
-                           " class, parent, contractable, reason, refurbished, transport, capture_id)"
-                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", comp_rows)
-            store.record_sightings(s)  # what save_device does per device
+                n = int(name[3:])
+                target = Target(name=name, host="127.0.0.1", port=22, platform="cisco_xe", site=f"SITE-{n % 80:03d}",
+                                contract_site_ids=(f"555{n % 80:05d}",))
+                # The last night upgrades half the fleet: a diff full of version changes.
+                version = "17.12.4" if s == scans and hash(name) % 2 else "17.9.4"
+                records = None if failed else DeviceRecords(
+                    facts=DeviceFacts(device=name, platform="cisco_xe", hostname=name, os_version=version,
+                                      version=version, chassis_pid=parts[0][1], chassis_serial=parts[0][0]),
+                    components=[Component(name, f"slot {k + 1}", "", pid, pid, "V01", serial, serial, "module",
+                                          transport="ssh") for k, (serial, pid) in enumerate(parts)])
+                store.save_device(scan, target, status="failed" if failed else "ok", transport="ssh",
+                                  records=records, error_kind="timeout" if failed else None,
+                                  error="hung" if failed else None, started=started, ended=started + 5, attempts=1)
+        store.end_scan(scan, "completed")
     store.close()
     return [p for parts in fleet.values() for p in parts], replaced
 

@@ -71,25 +71,27 @@ def test_fleet_queries_seek_each_device_by_index(tmp_path, query):
 
     store = Store(tmp_path / "s.db")
     plan = " | ".join(r[3] for r in store.db.execute("EXPLAIN QUERY PLAN " + getattr(schema, query), (1, 1, 1, 1)))
-    assert "INDEX devices_by_name (device=? AND status=? AND scan_id<?)" in plan, plan
+    # Since v11 one index (device, scan_id, status): each look-up walks back from S.
+    assert "SEARCH x USING INDEX devices_by_name (device=? AND scan_id<?)" in plan, plan
     scans = [step for step in plan.split(" | ") if step.startswith("SCAN")]
-    assert scans == ["SCAN devices USING COVERING INDEX devices_by_attempt", "SCAN a"], plan
+    assert scans == ["SCAN devices USING COVERING INDEX devices_by_name", "SCAN a"], plan
 
 
 @pytest.mark.parametrize("query, params, seek", [
-    ("SIGHTINGS_UPSERT", (1, "sw1"), "components USING INDEX components_by_device (scan_id=? AND device=?)"),
-    ("SIGHTINGS_UPSERT_SCAN", (1,), "components USING INDEX components_by_device (scan_id=?)"),
+    ("SIGHTINGS_UPSERT", (1, 1, 1, 1, "sw1", 1), "SEARCH i USING PRIMARY KEY (set_id=?)"),
+    ("SIGHTINGS_UPSERT_SCAN", (1,), "SEARCH d USING PRIMARY KEY (scan_id=?)"),
 ])
 def test_sightings_upsert_seeks_one_device(tmp_path, query, params, seek):
     # save_device folds each device into sightings: with "(? IS NULL OR device = ?)" SQLite used only
     # scan_id of the index and read every component of the running scan on each save (issue 15:
-    # quadratic in the scan).  The per-device statement must seek (scan_id, device).
+    # quadratic in the scan).  Since schema v11 the per-device statement reads the device's item set
+    # through its primary key; the whole-scan one reads the scan's device rows, then their sets.
     from agent.store import schema
 
     store = Store(tmp_path / "s.db")
     plan = " | ".join(r[3] for r in store.db.execute("EXPLAIN QUERY PLAN " + getattr(schema, query), params))
     assert seek in plan, plan
-    assert "SCAN components" not in plan, plan
+    assert not [step for step in plan.split(" | ") if step.startswith("SCAN")], plan
 
 
 def test_sightings_per_device_and_per_scan_agree(tmp_path):

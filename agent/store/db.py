@@ -2,10 +2,12 @@
 
 What it keeps, per scan: the devices tried (ok or failed, with the reason), every raw capture
 (content-addressed and compressed, so months of unchanged ``show inventory`` cost one copy),
-the normalised components, licences and licence status, and an errors table.  Nothing is ever
-updated in place except a scan's own row and ``sightings`` (each item's first and last
-sighting, a summary of the components that can always be rebuilt from them): history is the
-sequence of scans.
+the normalised components (since v11 a pointer to the device's content-addressed item set, so an
+unchanged device adds no item rows: ``itemsets``), licences and licence status, and an errors
+table.  Nothing is ever updated in place except a scan's own row and two summaries that can
+always be rebuilt from the rows: ``sightings`` (each item's first and last sighting) and
+``device_latest`` (each device's latest attempt, ok and clean scan: ``latest``).  History is the
+sequence of scans; ``prune-history`` (``retention``) empties old ones on request.
 
 Crash safety: each device's records land in one transaction together with its captures, so a
 crash or Ctrl-C leaves whole devices or nothing.  A scan row still marked ``running`` when the
@@ -30,10 +32,10 @@ from agent.core.models import Capture, Component, DeviceRecords, LicenseStatus, 
 
 from agent.store.hostkeys import HostKeyStore
 from agent.store.slp_runs import SlpStore
-from agent.store import opening
+from agent.store import itemsets, latest, opening
 from agent.store.errors import StoreError, StoreLocked, StoreWriteError  # noqa: F401  (re-exported)
 from agent.store.schema import (  # noqa: F401  (re-exported)
-    _MIGRATIONS, _SCHEMA, DEFAULT_DB, DEVICE_STATES_SQL, SCHEMA_VERSION, SIGHTINGS_UPSERT, SIGHTINGS_UPSERT_SCAN,
+    _MIGRATIONS, BASE, DEFAULT_DB, DEVICE_STATES_SQL, SCHEMA_VERSION, SIGHTINGS_UPSERT, SIGHTINGS_UPSERT_SCAN,
     SNAPSHOT_SQL,
 )
 
@@ -130,7 +132,7 @@ class Store(HostKeyStore, SlpStore):
         if version < SCHEMA_VERSION:
             with self.transaction():
                 # A version with no migration here is another branch's (see schema._MIGRATIONS).
-                scripts = [_SCHEMA] + [_MIGRATIONS[v] for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1)
+                scripts = [*BASE] + [_MIGRATIONS[v] for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1)
                                        if v in _MIGRATIONS]
                 for script in scripts:
                     if callable(script):
@@ -277,11 +279,18 @@ class Store(HostKeyStore, SlpStore):
         ``failures``: every failed attempt as ``(transport, kind, reason)`` (a fallback keeps each
         one); without them the device's own ``error_kind``/``error`` is its one failure."""
         f = records.facts if records else None
+        # The device's items: a pointer to the set that holds them, written only when no earlier
+        # collection of this device saved the same items (agent/store/itemsets.py).
+        item_set = cap0 = id0 = None
+        if records is not None and records.components:
+            items, cap0 = itemsets.item_rows(records.components)
+            item_set = itemsets.put_set(self.db, target.name, items)
+            id0 = itemsets.take_ids(self.db, len(items))
         self.db.execute(
             "INSERT OR REPLACE INTO devices(scan_id, device, host, port, platform, site, contract_site_ids, status, transport,"
             " error_kind, error, hostname, os_version, version, chassis_pid, chassis_serial, uptime, roles, problems,"
-            " inventory_ok, version_ok, licenses_ok, max_age_days, started, ended, attempts)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " inventory_ok, version_ok, licenses_ok, max_age_days, started, ended, attempts, item_set, item_cap0, item_id0)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 scan_id, target.name, target.host, target.port, target.platform, target.site,
                 json.dumps(list(target.contract_site_ids)), status, transport, error_kind, error,
@@ -289,8 +298,10 @@ class Store(HostKeyStore, SlpStore):
                 f.chassis_pid if f else None, f.chassis_serial if f else None, f.uptime if f else None,
                 json.dumps(f.roles if f else []), json.dumps(records.problems if records else []),
                 *map(int, collection_facts(status, records)), target.max_age_days, started, ended, attempts,
+                item_set, cap0, id0,
             ),
         )
+        self.db.execute(latest.LATEST_UPSERT, {"device": target.name})
         if failures:
             self.db.executemany(
                 "INSERT INTO errors(scan_id, device, kind, message, at, transport) VALUES (?,?,?,?,?,?)",
@@ -303,16 +314,8 @@ class Store(HostKeyStore, SlpStore):
             )
         if records is None:
             return
-        self.db.executemany(
-            "INSERT INTO components(scan_id, device, name, descr, pid, base_pid, vid, serial_raw, serial, class, parent,"
-            " contractable, reason, refurbished, transport, capture_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (scan_id, target.name, c.name, c.descr, c.pid, c.base_pid, c.vid, c.serial_raw, c.serial, c.cls, c.parent,
-                 int(c.contractable), c.reason, int(c.refurbished), c.transport, c.capture_id)
-                for c in records.components
-            ],
-        )
-        self.record_sightings(scan_id, target.name)
+        if item_set is not None:
+            self.db.execute(SIGHTINGS_UPSERT, (scan_id, id0, scan_id, id0, target.name, item_set))
         self.db.executemany(
             "INSERT INTO licenses(scan_id, device, license, entitlement_tag, count, status, enforcement, license_type,"
             " udi_pid, udi_serial, description, transport) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -333,15 +336,20 @@ class Store(HostKeyStore, SlpStore):
         ``sightings``.  save_device does it; call it after writing components any other way."""
         if device is None:
             self.db.execute(SIGHTINGS_UPSERT_SCAN, (scan_id,))
-        else:
-            self.db.execute(SIGHTINGS_UPSERT, (scan_id, device))
+            return
+        row = self.db.execute("SELECT item_set, item_id0 FROM devices WHERE scan_id = ? AND device = ?",
+                              (scan_id, device)).fetchone()
+        if row is not None and row[0] is not None:
+            self.db.execute(SIGHTINGS_UPSERT, (scan_id, row[1], scan_id, row[1], device, row[0]))
 
     # ------------------------------------------------------------------ reading
 
     def sightings_cover(self, upto_scan: int) -> bool:
         """Does ``sightings`` hold exactly the history up to ``upto_scan``?  Not while a later scan
         (one still running, say) has written components: its sightings are already folded in."""
-        newest = self.db.execute("SELECT MAX(scan_id) FROM components").fetchone()[0]
+        # Any device row of a later scan counts (one seek; before v11 only one that wrote items):
+        # a later scan that saved only failed devices makes history walk, which is exact too.
+        newest = self.db.execute("SELECT MAX(scan_id) FROM devices").fetchone()[0]
         return newest is None or newest <= upto_scan
 
     def sightings(self, serials: Iterable[str] | None = None) -> list[sqlite3.Row]:
@@ -430,8 +438,8 @@ class Store(HostKeyStore, SlpStore):
 
     def scan_started_by(self, epoch: float) -> int | None:
         """The latest finished scan that started at or before ``epoch``."""
-        row = self.db.execute("SELECT MAX(id) FROM scans WHERE status != 'running' AND started <= ?",
-                              (epoch,)).fetchone()
+        row = self.db.execute("SELECT MAX(id) FROM scans WHERE status != 'running' AND pruned IS NULL"
+                              " AND started <= ?", (epoch,)).fetchone()
         return row[0]
 
     def snapshot_devices(self, scan_id: int | None = None) -> list[sqlite3.Row]:
@@ -445,6 +453,8 @@ class Store(HostKeyStore, SlpStore):
         scan_id, cut = self._fleet_point(scan_id)
         if scan_id is None:
             return []
+        if self._latest_covers(scan_id):
+            return self.db.execute(latest.SNAPSHOT_LATEST_SQL, (cut,)).fetchall()
         return self.db.execute(SNAPSHOT_SQL, (scan_id,) * 3 + (cut,)).fetchall()
 
     def fleet_device_states(self, scan_id: int | None) -> list[sqlite3.Row]:
@@ -453,7 +463,14 @@ class Store(HostKeyStore, SlpStore):
         scan_id, cut = self._fleet_point(scan_id)
         if scan_id is None:
             return []
+        if self._latest_covers(scan_id):
+            return self.db.execute(latest.DEVICE_STATES_LATEST_SQL, (cut,)).fetchall()
         return self.db.execute(DEVICE_STATES_SQL, (scan_id,) * 3 + (cut,)).fetchall()
+
+    def _latest_covers(self, scan_id: int) -> bool:
+        """Does ``device_latest`` summarise exactly the device rows up to ``scan_id``?  Yes unless
+        a later scan (one still running) has saved devices; then the general statements answer."""
+        return self.sightings_cover(scan_id)
 
     def _fleet_point(self, scan_id: int | None) -> tuple[int | None, float]:
         """(scan, retirement cut-off time) of a fleet state: as of a given scan, the retirements
@@ -470,10 +487,7 @@ class Store(HostKeyStore, SlpStore):
         """The components of each (scan, device), in the order of ``pairs``, each device's in id
         order: one query, not one per device (a snapshot is 10^4 devices)."""
         with self._temp_table("wanted_devices", ("scan_id", "device"), pairs) as wanted:
-            return self.db.execute(
-                f"SELECT c.* FROM {wanted} w JOIN components c ON c.scan_id = w.scan_id AND c.device = w.device"
-                " ORDER BY w.pos, c.id"
-            ).fetchall()
+            return self.db.execute(latest.COMPONENTS_OF_SQL.format(wanted=wanted)).fetchall()
 
     def licenses_of(self, scan_id: int, device: str) -> list[LicenseUsage]:
         rows = self.db.execute(

@@ -15,7 +15,7 @@ from typing import Any
 
 from agent.core.identity import Key, pid_key
 from agent.core.models import DeviceScanState, FleetItem, SeenHistory
-from agent.store import Store
+from agent.store import Store, latest
 
 
 
@@ -38,38 +38,40 @@ def identity(serial: str, base_pid: str) -> Key:
 
 def fleet_items(store: Store, scan_id: int | None = None) -> list[FleetItem]:
     """Every contractable item of the snapshot as of ``scan_id`` (default latest)."""
-    snapshot = store.snapshot_devices(scan_id)
-    by_key = {(d["scan_id"], d["device"]): d for d in snapshot}
+    devices, rows = latest.fleet_rows(store, scan_id)
+    upper: dict[str, str] = {}  # a fleet has a few hundred distinct PIDs: upper-case each once
     items = []
-    for comp in store.components_of(by_key):
-        if not comp["contractable"] or not comp["serial"]:
-            continue
-        dev = by_key[(comp["scan_id"], comp["device"])]
-        items.append(
-            FleetItem(
-                serial=comp["serial"], base_pid=identity("", comp["base_pid"])[1], pid=comp["pid"], device=comp["device"],
-                hostname=dev["hostname"] or comp["device"], site=dev["site"] or "", cls=comp["class"],
-                name=comp["name"], parent=comp["parent"] or "", scan_id=comp["scan_id"],
-                capture_id=comp["capture_id"], slot=comp["name"],
-            )
-        )
+    for set_id, serial, base_pid, pid, cls, name, parent, cap in rows:
+        device, hostname, site, scan, cap0 = devices[set_id]
+        key_pid = upper.get(base_pid)
+        if key_pid is None:
+            key_pid = upper[base_pid] = identity("", base_pid)[1]
+        items.append(FleetItem(serial, key_pid, pid, device, hostname, site, cls, name, parent, scan,
+                               None if cap is None else cap0 + cap, name))
     return items
 
 
 def device_states(store: Store, scan_id: int | None = None) -> list[DeviceScanState]:
     """Every device of the fleet as of ``scan_id`` (default latest): was its latest attempt clean,
     when was it last clean, when last collected at all, and what happened to it last."""
-    started = {s["id"]: s["started"] for s in store.scans()}
+    # Each scan's time and each distinct site-id list made once, not once per device (20,000
+    # devices: the JSON and datetime work was half of this function).
+    when = {s["id"]: _when(s["started"]) for s in store.scans()}
+    site_ids: dict[str, tuple[str, ...]] = {}
     states = []
     for row in store.fleet_device_states(scan_id):
         failed = row["status"] != "ok"
+        raw_ids = row["contract_site_ids"] or "[]"
+        ids = site_ids.get(raw_ids)
+        if ids is None:
+            ids = site_ids[raw_ids] = tuple(json.loads(raw_ids))
         states.append(
             DeviceScanState(
                 device=row["device"], site=row["site"] or "",
-                contract_site_ids=tuple(json.loads(row["contract_site_ids"] or "[]")),
-                last_clean_scan_at=_when(started.get(row["last_clean_scan"])),
+                contract_site_ids=ids,
+                last_clean_scan_at=when.get(row["last_clean_scan"]),
                 latest_scan_clean=is_clean(row), latest_scan_id=row["scan_id"],
-                last_ok_at=_when(started.get(row["last_ok_scan"])), max_age_days=row["max_age_days"],
+                last_ok_at=when.get(row["last_ok_scan"]), max_age_days=row["max_age_days"],
                 latest_status=row["status"],
                 latest_error=f"{row['error_kind']}: {row['error']}" if failed and row["error_kind"] else "",
             )
@@ -121,8 +123,17 @@ def walk_history(store: Store, upto_scan: int, serials: Iterable[str] | None = N
         rows = store.db.execute(sql.format(src="components c"), (upto_scan,)).fetchall()
     else:
         with store.wanted_serials(serials) as wanted:
-            rows = store.db.execute(sql.format(src=f"{wanted} w JOIN components c ON c.serial = w.serial"),
-                                    (upto_scan,)).fetchall()
+            # The wanted serials outside, one seek each into the items' serial index, then each
+            # item's set and the device rows pointing to it (a TEMP table has no statistics: through
+            # the components view SQLite chose to walk every device row instead).
+            rows = store.db.execute(
+                f"""SELECT i.serial, i.base_pid, d.device, i.name, s.started
+                FROM {wanted} w CROSS JOIN set_items i ON i.serial = w.serial
+                CROSS JOIN item_sets t ON t.id = i.set_id
+                CROSS JOIN devices d ON d.device = t.device AND d.item_set = t.id
+                JOIN scans s ON s.id = d.scan_id
+                WHERE i.contractable = 1 AND i.serial != '' AND d.scan_id <= ?
+                ORDER BY d.scan_id, d.item_id0 + i.pos""", (upto_scan,)).fetchall()
     history: dict[Key, SeenHistory] = {}
     for serial, base_pid, device, name, started in rows:
         when = _when(started)
@@ -269,7 +280,13 @@ def trueup(store: Store, since: date | int, scan_id: int | None = None) -> list[
 
 
 def scan_ids(store: Store) -> list[int]:
-    return [s["id"] for s in store.scans() if s["status"] != "running"]
+    # A pruned scan (ibagent prune-history) kept only its devices' latest state: the fleet as of it
+    # cannot be rebuilt, so it is no longer offered.
+    return [s["id"] for s in store.scans() if s["status"] != "running" and not _pruned(s)]
+
+
+def _pruned(scan_row) -> bool:
+    return "pruned" in scan_row.keys() and scan_row["pruned"] is not None
 
 
 def resolve_pair(store: Store, ids: Iterable[int | str] | None) -> tuple[int, int]:
@@ -298,7 +315,8 @@ def resolve_pair(store: Store, ids: Iterable[int | str] | None) -> tuple[int, in
             continue
         i = int(i)
         if i not in known:
-            raise ValueError(f"no finished scan {i} (known: {', '.join(map(str, known)) or 'none'})")
+            raise ValueError(f"no finished scan {i} (known: {', '.join(map(str, known)) or 'none'}; scans emptied "
+                             "by prune-history are not)")
         resolved.append(i)
     return resolved[0], resolved[1]
 

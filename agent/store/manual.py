@@ -21,7 +21,7 @@ def latest_rows(store: Store, devices: Iterable[str]) -> dict[str, dict]:
     for device in devices:
         row = store.db.execute(
             "SELECT platform, site, contract_site_ids, max_age_days FROM devices WHERE device = ?"
-            " ORDER BY scan_id DESC LIMIT 1", (device,)).fetchone()  # devices_by_attempt: one seek
+            " ORDER BY scan_id DESC LIMIT 1", (device,)).fetchone()  # devices_by_name: one seek
         if row is not None:
             try:
                 ids = tuple(json.loads(row["contract_site_ids"] or "[]"))

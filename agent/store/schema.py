@@ -3,7 +3,9 @@ queries the fleet reads share.  Only ever add a migration; a store newer than th
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 10
+from agent.store import itemsets
+
+SCHEMA_VERSION = 11
 DEFAULT_DB = "ibagent.db"
 
 _SCHEMA = """
@@ -49,16 +51,6 @@ CREATE TABLE IF NOT EXISTS captures (
     error TEXT, error_kind TEXT
 );
 CREATE INDEX IF NOT EXISTS captures_by_device ON captures(scan_id, device);
-CREATE TABLE IF NOT EXISTS components (
-    id INTEGER PRIMARY KEY,
-    scan_id INTEGER NOT NULL, device TEXT NOT NULL,
-    name TEXT, descr TEXT, pid TEXT, base_pid TEXT, vid TEXT,
-    serial_raw TEXT, serial TEXT, class TEXT, parent TEXT,
-    contractable INTEGER, reason TEXT, refurbished INTEGER,
-    transport TEXT, capture_id INTEGER
-);
-CREATE INDEX IF NOT EXISTS components_by_device ON components(scan_id, device);
-CREATE INDEX IF NOT EXISTS components_by_serial ON components(serial);
 CREATE TABLE IF NOT EXISTS licenses (
     scan_id INTEGER NOT NULL, device TEXT NOT NULL,
     license TEXT, entitlement_tag TEXT, count INTEGER, status TEXT, enforcement TEXT,
@@ -155,7 +147,9 @@ CREATE INDEX IF NOT EXISTS devices_by_name ON devices(device, status, scan_id);
 # latest ok one (a collection that could not read the hardware table does not empty the device).
 # A scan of part of the inventory, or one that ended early, leaves the devices it did not
 # attempt as they were.  The device list is one pass over the covering index (device, scan_id),
-# linear in stored rows; each device's look-ups are index seeks.  Parameters: S, S, S, T.
+# linear in stored rows; each device's look-ups are index seeks (since v11 one index,
+# devices_by_name (device, scan_id, status, inventory_ok): each look-up walks back from S in the
+# index until a row qualifies, usually the first).  Parameters: S, S, S, T.
 FLEET_ATTEMPTS_SQL = """
 SELECT device, MAX(scan_id) AS last_attempt FROM devices WHERE scan_id <= ? GROUP BY device
 """
@@ -168,9 +162,11 @@ SELECT d.*, cur.status AS latest_status, cur.error_kind AS latest_error_kind, cu
 FROM (""" + FLEET_ATTEMPTS_SQL + """) a
 JOIN devices cur ON cur.device = a.device AND cur.scan_id = a.last_attempt
 JOIN devices d ON d.device = a.device AND d.scan_id = coalesce(
-    (SELECT MAX(scan_id) FROM devices x
-     WHERE x.device = a.device AND x.status = 'ok' AND x.scan_id <= ? AND x.inventory_ok = 1),
-    (SELECT MAX(scan_id) FROM devices x WHERE x.device = a.device AND x.status = 'ok' AND x.scan_id <= ?))
+    (SELECT x.scan_id FROM devices x
+     WHERE x.device = a.device AND x.scan_id <= ? AND x.status = 'ok' AND x.inventory_ok = 1
+     ORDER BY x.scan_id DESC LIMIT 1),
+    (SELECT x.scan_id FROM devices x WHERE x.device = a.device AND x.scan_id <= ? AND x.status = 'ok'
+     ORDER BY x.scan_id DESC LIMIT 1))
 WHERE """ + _NOT_RETIRED + """
 ORDER BY d.device
 """
@@ -193,22 +189,19 @@ FROM (SELECT serial, base_pid, MIN(id) AS first_id, MAX(id) AS last_id FROM comp
 JOIN components a ON a.id = f.first_id JOIN components b ON b.id = f.last_id;
 """
 
-# A device's contractable components into sightings (SIGHTINGS_UPSERT: save_device runs it once
-# per device), or a whole scan's (SIGHTINGS_UPSERT_SCAN).  Two statements, not one with
-# "(? IS NULL OR device = ?)": SQLite plans a statement once, so that form could use only scan_id
-# of components_by_device and walked every component row of the running scan on every save, which
-# made a scan quadratic in its size (issue 15: 1.46 ms -> 0.004 ms per save at 25k rows).
-# tests/test_store.py pins both plans.
-_SIGHTINGS_UPSERT = """
+# A whole scan's contractable components into sightings (Store.record_sightings with no device;
+# save_device folds each device in as it is saved, itemsets.SIGHTINGS_UPSERT, through the
+# device's set: per device, never per scan, which once made a scan quadratic in its size (issue
+# 15: 1.46 ms -> 0.004 ms per save at 25k rows).  tests/test_store.py pins both plans.
+SIGHTINGS_UPSERT = itemsets.SIGHTINGS_UPSERT
+SIGHTINGS_UPSERT_SCAN = """
 INSERT INTO sightings(serial, base_pid, first_scan, first_id, last_scan, last_id, last_device, last_name)
 SELECT serial, base_pid, scan_id, id, scan_id, id, device, name FROM components
-WHERE {where} AND contractable = 1 AND serial != '' ORDER BY id
+WHERE scan_id = ? AND contractable = 1 AND serial != '' ORDER BY id
 ON CONFLICT(serial, base_pid) DO UPDATE SET last_scan = excluded.last_scan, last_id = excluded.last_id,
     last_device = excluded.last_device, last_name = excluded.last_name
 WHERE excluded.last_id > sightings.last_id
 """
-SIGHTINGS_UPSERT = _SIGHTINGS_UPSERT.format(where="scan_id = ? AND device = ?")
-SIGHTINGS_UPSERT_SCAN = _SIGHTINGS_UPSERT.format(where="scan_id = ?")
 
 # "Collected cleanly" as a stored fact: the device was collected and its hardware inventory read
 # in full, the only state in which an item's absence means something (a not-seen claim rests on
@@ -354,20 +347,26 @@ def _schema_v9(db) -> None:
 def _schema_v10(db) -> None:
     from agent.core.versions import canonical_version
 
-    rows = db.execute("SELECT rowid, platform, os_version, version FROM devices "
+    # By primary key, not rowid: since v11 the table has none (a v11 store set back to v9 by a test).
+    rows = db.execute("SELECT scan_id, device, platform, os_version, version FROM devices "
                       "WHERE coalesce(os_version, '') != ''").fetchall()
     changed = []
-    for rowid, platform, os_version, version in rows:
+    for scan_id, device, platform, os_version, version in rows:
         new = canonical_version(platform or "", os_version)
         if new != (version or ""):
-            changed.append((new, rowid))
-    db.executemany("UPDATE devices SET version = ? WHERE rowid = ?", changed)
+            changed.append((new, scan_id, device))
+    db.executemany("UPDATE devices SET version = ? WHERE scan_id = ? AND device = ?", changed)
 
 
 # version -> statements (or a function of the connection) bringing a store from version-1 to it.
 # Only ever add to this.  Every migration checks before it adds, so running one twice is harmless.
+# Version 11: a device's items as content-addressed sets, ``components`` a view over them
+# (agent/store/itemsets.py says why); scans.pruned (``ibagent prune-history``).
 _MIGRATIONS = {2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _schema_v5, 6: _schema_v6, 7: _schema_v7,
-               8: _schema_v8, 9: _schema_v9, 10: _schema_v10}
+               8: _schema_v8, 9: _schema_v9, 10: _schema_v10, 11: itemsets.schema_v11}
+# Run before the migrations, after _SCHEMA: the pre-v11 components table for a new store, so the
+# migrations that read it run as written (v11 then turns it into sets).
+BASE = (_SCHEMA, itemsets.legacy_base)
 
 
 # Every device of the fleet as of a scan S (as SNAPSHOT_SQL, failed-only devices included) at its
@@ -377,10 +376,11 @@ _MIGRATIONS = {2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _schema_v5, 6: _s
 DEVICE_STATES_SQL = """
 SELECT cur.*,
        (SELECT x.scan_id FROM devices x
-        WHERE x.device = cur.device AND x.status = 'ok' AND x.scan_id <= ? AND x.inventory_ok = 1
+        WHERE x.device = cur.device AND x.scan_id <= ? AND x.status = 'ok' AND x.inventory_ok = 1
         ORDER BY x.scan_id DESC LIMIT 1) AS last_clean_scan,
-       (SELECT MAX(x.scan_id) FROM devices x
-        WHERE x.device = cur.device AND x.status = 'ok' AND x.scan_id <= ?) AS last_ok_scan
+       (SELECT x.scan_id FROM devices x
+        WHERE x.device = cur.device AND x.scan_id <= ? AND x.status = 'ok'
+        ORDER BY x.scan_id DESC LIMIT 1) AS last_ok_scan
 FROM (""" + FLEET_ATTEMPTS_SQL + """) a
 JOIN devices cur ON cur.device = a.device AND cur.scan_id = a.last_attempt
 WHERE """ + _NOT_RETIRED + """

@@ -43,7 +43,8 @@ def last_ok_rows_before(store, scan_id: int) -> list[tuple]:
     """Each device's last ok row (``DEVICE_COLUMNS``) in a scan before ``scan_id``."""
     return _raw(store).execute(
         f"""SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.status = 'ok' AND d.scan_id = (
-               SELECT MAX(scan_id) FROM devices x WHERE x.device = d.device AND x.status = 'ok' AND x.scan_id < ?)""",
+               SELECT x.scan_id FROM devices x WHERE x.device = d.device AND x.scan_id < ? AND x.status = 'ok'
+               ORDER BY x.scan_id DESC LIMIT 1)""",
         (scan_id,),
     ).fetchall()
 
