@@ -18,8 +18,14 @@ _UNIT_SPACE = len(ALPHABET) ** 4  # 1,679,616 = 2^8 * 3^8
 # Any multiplier prime to 2 and 3 makes `a*x + b mod 36^4` a permutation; this one also
 # scatters neighbouring ordinals so consecutive devices do not get consecutive unit ids.
 _MULTIPLIER = 1_046_527
-TOKENS_PER_DEVICE = 64  # upper bound on serial tokens in one profile
-MAX_DEVICES = _UNIT_SPACE // TOKENS_PER_DEVICE
+TOKENS_PER_DEVICE = 32  # upper bound on serial tokens in one profile (the largest uses 22)
+# Ordinals are laid out in slots of 64: the first 26,244 devices take the lower half of slot
+# `index` (the layout of the lab's first releases, so their serials are unchanged), the next
+# 26,244 the upper half of slot `index - 26,244`: every ordinal in 0..36^4-1 is used once, so a
+# 50,000-device lab still gets unique unit ids by construction.
+_SLOT = 2 * TOKENS_PER_DEVICE
+_LOWER_DEVICES = _UNIT_SPACE // _SLOT
+MAX_DEVICES = 2 * _LOWER_DEVICES
 
 # Year code = manufacturing year - 1996 (FORMATS.md 4.1); 2015..2024 looks like a live fleet.
 _YEAR_CODES = range(19, 29)
@@ -53,7 +59,10 @@ def make_serial(kind: str, seed: int, device_index: int, token_index: int) -> st
         raise ValueError(f"device index {device_index} out of range (max {MAX_DEVICES - 1})")
     if not 0 <= token_index < TOKENS_PER_DEVICE:
         raise ValueError(f"token index {token_index} out of range (max {TOKENS_PER_DEVICE - 1})")
-    ordinal = device_index * TOKENS_PER_DEVICE + token_index
+    if device_index < _LOWER_DEVICES:
+        ordinal = device_index * _SLOT + token_index
+    else:
+        ordinal = (device_index - _LOWER_DEVICES) * _SLOT + TOKENS_PER_DEVICE + token_index
     unit = _unit(seed, ordinal)
     noise = _digest("serial", seed, ordinal)
     if kind.startswith("virtual:"):

@@ -106,6 +106,34 @@ def test_serials_unique_realistic_and_deterministic():
     assert offline("c9300_stack3", 3, seed=7).truth.serials.isdisjoint(offline("c9300_stack3", 3, seed=8).truth.serials)
 
 
+def test_serial_unit_ids_cover_a_50000_device_lab_without_collision():
+    """Every (device, token) of the largest lab maps to its own ordinal, so unit ids cannot collide
+    (the 50,000-device bench once stopped at device 26,244), and the first 26,244 devices keep the
+    serials of the lab's earlier layout (index * 64 + token)."""
+    from lab import serials as S
+
+    assert S.MAX_DEVICES >= 50_000
+    units = {S._unit(1, o) for o in range(S._UNIT_SPACE)}
+    assert len(units) == S._UNIT_SPACE  # the unit map is a permutation
+    seen = set()
+    for index in range(0, S.MAX_DEVICES, 97):  # a spread of devices over both halves
+        for token in (0, S.TOKENS_PER_DEVICE - 1):
+            serial = S.make_serial("FOC", 1, index, token)
+            assert serial[-4:] not in seen
+            seen.add(serial[-4:])
+    ordinals = set()
+    for index in (0, 1, S.MAX_DEVICES // 2 - 1, S.MAX_DEVICES // 2, S.MAX_DEVICES - 1):
+        for token in range(S.TOKENS_PER_DEVICE):
+            unit = S.make_serial("FOC", 3, index, token)[-4:]
+            assert unit not in ordinals
+            ordinals.add(unit)
+    assert S.make_serial("FOC", 1, 5, 3)[-4:] == S._unit(1, 5 * 64 + 3)
+    with pytest.raises(ValueError):
+        S.make_serial("FOC", 1, S.MAX_DEVICES, 0)
+    with pytest.raises(ValueError):
+        S.make_serial("FOC", 1, 0, S.TOKENS_PER_DEVICE)
+
+
 def test_two_instances_of_a_profile_differ():
     a, b = offline("c9500_svl", 0), offline("c9500_svl", 1)
     assert a.truth.serials.isdisjoint(b.truth.serials)
