@@ -87,29 +87,39 @@ class UdpSession:
         self._next_id = (self._next_id % 0x7FFF_FFFE) + 1
         message = ber.encode_request(self.version, self._community, pdu_type, request_id, oids,
                                      max_repetitions=max_repetitions)
-        loop = asyncio.get_running_loop()
         protocol = self._protocol
         protocol.expect, protocol.garbage = (request_id, self.version, self._community), None
         try:
-            for _ in range(self.retries + 1):
-                waiter = loop.create_future()
-                protocol.waiter = waiter
-                self._transport.sendto(message)
-                timer = loop.call_later(self.timeout, _expire, waiter)
-                try:
-                    response = await waiter
-                finally:
-                    timer.cancel()
-                if response is not None:
-                    return response
-                if protocol.lost:
-                    break
+            response = await send_and_wait(self._transport, protocol, message, self.timeout, self.retries)
+            if response is not None:
+                return response
         finally:
             protocol.waiter = protocol.expect = None
         if protocol.garbage:
             raise CollectError("garbage", f"no usable SNMP answer to {what}: {protocol.garbage}")
         wait = f"{self.timeout:g}s x {self.retries + 1}"
         raise CollectError("timeout", f"no SNMP answer to {what} within {wait}{self._hint}")
+
+
+async def send_and_wait(transport, protocol, message: bytes, timeout: float, retries: int):
+    """Send ``message`` and wait up to ``timeout`` for the protocol to hand its waiter an accepted
+    answer, sending again ``retries`` times; None when every wait expired or the socket was lost.
+    v1/v2c here and v3 (snmp_v3udp) share it: the protocol decides what it accepts."""
+    loop = asyncio.get_running_loop()
+    for _ in range(retries + 1):
+        waiter = loop.create_future()
+        protocol.waiter = waiter
+        transport.sendto(message)
+        timer = loop.call_later(timeout, _expire, waiter)
+        try:
+            answer = await waiter
+        finally:
+            timer.cancel()
+        if answer is not None:
+            return answer
+        if protocol.lost:
+            break
+    return None
 
 
 def _expire(waiter: asyncio.Future) -> None:

@@ -28,6 +28,7 @@ import secrets
 
 from collectors import snmp_ber as ber, snmp_v3 as v3
 from collectors.base import CollectError
+from collectors.snmp_udp import send_and_wait
 from collectors.snmp_usm import AUTH_FLAG, PRIV_FLAG, REPORTABLE, Credentials, UsmError
 
 TIME_WINDOW = 150  # seconds, RFC 3414 2.2.3
@@ -124,23 +125,12 @@ class V3Session:
     # ---------------------------------------------------------------- one exchange
 
     async def _exchange(self, message: bytes, accept, what: str):
-        loop = asyncio.get_running_loop()
         protocol = self._protocol
         protocol.accept, protocol.garbage = accept, None
         try:
-            for _ in range(self.retries + 1):
-                waiter = loop.create_future()
-                protocol.waiter = waiter
-                self._transport.sendto(message)
-                timer = loop.call_later(self.timeout, _expire, waiter)
-                try:
-                    result = await waiter
-                finally:
-                    timer.cancel()
-                if result is not None:
-                    return result
-                if protocol.lost:
-                    break
+            result = await send_and_wait(self._transport, protocol, message, self.timeout, self.retries)
+            if result is not None:
+                return result
         finally:
             protocol.waiter = protocol.accept = None
         if protocol.garbage:
@@ -250,7 +240,3 @@ class V3Session:
 
         return await self._exchange(message, accept, what)
 
-
-def _expire(waiter: asyncio.Future) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
