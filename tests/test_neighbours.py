@@ -171,3 +171,36 @@ def test_ntc_templates_lose_what_these_fixtures_hold():
     names = [r["neighbor_name"] for r in _ntc("cisco_nxos", "show_lldp_neighbors_detail", nx_lldp)]
     assert len(parsers.parse("cisco_nxos", "show lldp neighbors detail", nx_lldp).neighbours) == 3
     assert len(names) < 3 or "null" in names  # the chassis-id-only entry is lost or named 'null'
+
+
+# ---------------------------------------------------------------- through the normaliser and `ibagent parse`
+
+def test_the_normaliser_ties_each_neighbour_to_the_device_that_saw_it(tmp_path, capsys):
+    import json as _json
+    import time as _time
+
+    from agent.cli import main
+    from agent.core.models import Capture
+    from agent.normalize import records_from_captures
+
+    cdp_dir = REPO / "fixtures" / "parsers" / "cisco_xe" / "show_cdp_neighbors_detail"
+    read = next(p for p in sorted(cdp_dir.glob("*.txt")) if "not enabled" not in p.read_text())
+    refused = REPO / "fixtures" / "parsers" / "cisco_asa" / "show_cdp_neighbors_detail"
+    now = _time.time()
+    caps = [Capture("edge-1", "cisco_xe", "ssh", "show cdp neighbors detail", read.read_text(), now, now)]
+    records = records_from_captures("edge-1", "cisco_xe", caps)
+    assert records.neighbours and {n.local_device for n in records.neighbours} == {"edge-1"}
+    assert [(s.protocol, s.state) for s in records.neighbour_status] == [("cdp", "read")]
+    # A refusal is an answer: the device is not 'unparseable' for it.
+    asa = next(iter(sorted(refused.glob("*.txt"))))
+    caps = [Capture("fw-1", "cisco_asa", "ssh", "show cdp neighbors detail", asa.read_text(), now, now)]
+    records = records_from_captures("fw-1", "cisco_asa", caps)
+    assert records.neighbours == [] and records.neighbour_status[0].state == "not-supported"
+    # `ibagent parse` shows them (json), so a capture can be checked by hand as a scan would read it.
+    assert main(["parse", str(read), "--platform", "cisco_xe", "--command", "show cdp neighbors detail",
+                 "--format", "json"]) == 0
+    out = _json.loads(capsys.readouterr().out)
+    assert len(out["neighbours"]) == len(records_from_captures(
+        "x", "cisco_xe", [Capture("x", "cisco_xe", "file", "show cdp neighbors detail", read.read_text(), now, now)]
+    ).neighbours)
+    assert out["neighbour_status"] == [{"protocol": "cdp", "state": "read", "detail": ""}]

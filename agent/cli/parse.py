@@ -35,6 +35,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
         "licenses": [to_dict(u) for u in records.licenses],
         "license_status": to_dict(records.license_status) if records.license_status else None,
         "problems": records.problems,
+        "neighbours": [to_dict(n) for n in records.neighbours],
+        "neighbour_status": [to_dict(st) for st in records.neighbour_status],
     }
     if args.format == "json":
         print(json.dumps(out, indent=2, default=str))  # ensure_ascii: control characters escaped
@@ -54,6 +56,13 @@ def cmd_parse(args: argparse.Namespace) -> int:
             for key, value in out["license_status"].items():
                 if value not in ("", None, [], {}):
                     print(printable(f"{key:25} {value}"))
+        for st in out["neighbour_status"]:
+            print(printable(f"{st['protocol']:5} {st['state']}" + (f": {st['detail']}" if st["detail"] else "")))
+        if out["neighbours"]:
+            rows = [{**n, "addresses": " ".join([*(n.get("mgmt_addresses") or ()), *(n.get("addresses") or ())]), "cisco": "yes" if n.get("cisco") else "no"}
+                    for n in out["neighbours"]]
+            print(tabular.to_table(rows, ("protocol", "local_port", "device_id", "remote_port", "platform", "addresses",
+                                          "cisco")))
     return EXIT_OK
 
 

@@ -336,6 +336,10 @@ class DeviceRecords:
     license_status: LicenseStatus | None = None
     # Non-fatal problems (a capture no parser could read...): kept beside the records.
     problems: list[str] = field(default_factory=list)
+    # CDP / LLDP (issue 17): what the device's neighbours announce, each with ``local_device`` set
+    # to this device, and per protocol whether its table was read (a refusal is not a failure).
+    neighbours: list["Neighbour"] = field(default_factory=list)
+    neighbour_status: list["NeighbourStatus"] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- neighbours (CDP / LLDP), issue 17

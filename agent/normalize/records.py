@@ -60,7 +60,8 @@ def records_from_captures(device: str, platform: str, captures: Sequence[Capture
         parsed.append((cap, canon[0] if canon else cap.command, result))
     if on_step is not None:
         on_step("normalise")
-    usable = [(c, cmd, r) for c, cmd, r in parsed if r.facts or r.components or r.licenses or r.license_status]
+    usable = [(c, cmd, r) for c, cmd, r in parsed
+              if r.facts or r.components or r.licenses or r.license_status or r.neighbours or r.neighbour_status]
     # A prompt alone (everything else unreadable) is not a collected device.
     if not any(cmd != parsers.PROMPT for _, cmd, _ in usable):
         reason = "; ".join(failures) if failures else "no capture to parse"
@@ -133,7 +134,15 @@ def records_from_captures(device: str, platform: str, captures: Sequence[Capture
     licenses = _merge_licenses(licenses)
     if status is not None and not status.udi_pid and not status.udi_serial:
         status.udi_pid, status.udi_serial = udi_pid, udi_sn
-    return DeviceRecords(facts=facts, components=comps, licenses=licenses, license_status=status, problems=problems)
+    # Neighbours as announced, each tied to the device that saw it; one status per protocol (a
+    # table read over two transports is one answer: the first capture's).
+    neighbours = [replace(n, local_device=device) for _, _, r in usable for n in r.neighbours]
+    statuses: dict[str, Any] = {}
+    for _, _, r in usable:
+        for st in r.neighbour_status:
+            statuses.setdefault(st.protocol, st)
+    return DeviceRecords(facts=facts, components=comps, licenses=licenses, license_status=status, problems=problems,
+                         neighbours=neighbours, neighbour_status=list(statuses.values()))
 
 
 def _optional_commands(platform: str) -> frozenset[str]:
