@@ -38,18 +38,21 @@ SELECT device, MAX(scan_id), MAX(CASE WHEN status = 'ok' THEN scan_id END),
 FROM devices GROUP BY device
 """
 
-_NOT_RETIRED = """NOT EXISTS (SELECT 1 FROM retirements r
+# Shared with schema.py's general statements (the fleet as of any scan), which alias the same way:
+# ``a`` = the device's latest attempt, ``cur`` = that attempt's row, ``d`` = its good collection.
+NOT_RETIRED = """NOT EXISTS (SELECT 1 FROM retirements r
                   WHERE r.device = a.device AND r.after_scan >= a.last_attempt AND r.at <= ?)"""
+SNAPSHOT_COLUMNS = """d.*, cur.status AS latest_status, cur.error_kind AS latest_error_kind, cur.error AS latest_error,
+       cur.scan_id AS latest_attempt_scan, cur.ended AS latest_attempt_at, d.scan_id AS collected_in,
+       cur.inventory_ok AS latest_inventory_ok"""
 
 # schema.SNAPSHOT_SQL's columns and rows for the current fleet.  Parameter: the cut-off time T.
 SNAPSHOT_LATEST_SQL = """
-SELECT d.*, cur.status AS latest_status, cur.error_kind AS latest_error_kind, cur.error AS latest_error,
-       cur.scan_id AS latest_attempt_scan, cur.ended AS latest_attempt_at, d.scan_id AS collected_in,
-       cur.inventory_ok AS latest_inventory_ok
+SELECT """ + SNAPSHOT_COLUMNS + """
 FROM device_latest a
 JOIN devices cur ON cur.scan_id = a.last_attempt AND cur.device = a.device
 JOIN devices d ON d.scan_id = coalesce(a.last_clean, a.last_ok) AND d.device = a.device
-WHERE """ + _NOT_RETIRED + """
+WHERE """ + NOT_RETIRED + """
 ORDER BY a.device
 """
 
@@ -58,7 +61,7 @@ DEVICE_STATES_LATEST_SQL = """
 SELECT cur.*, a.last_clean AS last_clean_scan, a.last_ok AS last_ok_scan
 FROM device_latest a
 JOIN devices cur ON cur.scan_id = a.last_attempt AND cur.device = a.device
-WHERE """ + _NOT_RETIRED + """
+WHERE """ + NOT_RETIRED + """
 ORDER BY a.device
 """
 
@@ -79,7 +82,7 @@ _ITEM_COLUMNS = "i.serial, i.base_pid, i.pid, i.class, i.name, coalesce(i.parent
 _ITEM_FILTER = "i.contractable = 1 AND i.serial != ''"
 _LATEST_DEVICES = """FROM device_latest a
 JOIN devices d ON d.scan_id = coalesce(a.last_clean, a.last_ok) AND d.device = a.device
-WHERE d.item_set IS NOT NULL AND """ + _NOT_RETIRED
+WHERE d.item_set IS NOT NULL AND """ + NOT_RETIRED
 
 # The current fleet.  Parameter: the retirement cut-off time T.
 FLEET_DEVICES_LATEST_SQL = f"SELECT {_DEVICE_COLUMNS} {_LATEST_DEVICES} ORDER BY a.device"

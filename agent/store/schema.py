@@ -4,6 +4,7 @@ queries the fleet reads share.  Only ever add a migration; a store newer than th
 from __future__ import annotations
 
 from agent.store import itemsets
+from agent.store.latest import NOT_RETIRED, SNAPSHOT_COLUMNS
 
 SCHEMA_VERSION = 11
 DEFAULT_DB = "ibagent.db"
@@ -153,12 +154,8 @@ CREATE INDEX IF NOT EXISTS devices_by_name ON devices(device, status, scan_id);
 FLEET_ATTEMPTS_SQL = """
 SELECT device, MAX(scan_id) AS last_attempt FROM devices WHERE scan_id <= ? GROUP BY device
 """
-_NOT_RETIRED = """NOT EXISTS (SELECT 1 FROM retirements r
-                  WHERE r.device = a.device AND r.after_scan >= a.last_attempt AND r.at <= ?)"""
 SNAPSHOT_SQL = """
-SELECT d.*, cur.status AS latest_status, cur.error_kind AS latest_error_kind, cur.error AS latest_error,
-       cur.scan_id AS latest_attempt_scan, cur.ended AS latest_attempt_at, d.scan_id AS collected_in,
-       cur.inventory_ok AS latest_inventory_ok
+SELECT """ + SNAPSHOT_COLUMNS + """
 FROM (""" + FLEET_ATTEMPTS_SQL + """) a
 JOIN devices cur ON cur.device = a.device AND cur.scan_id = a.last_attempt
 JOIN devices d ON d.device = a.device AND d.scan_id = coalesce(
@@ -167,7 +164,7 @@ JOIN devices d ON d.device = a.device AND d.scan_id = coalesce(
      ORDER BY x.scan_id DESC LIMIT 1),
     (SELECT x.scan_id FROM devices x WHERE x.device = a.device AND x.scan_id <= ? AND x.status = 'ok'
      ORDER BY x.scan_id DESC LIMIT 1))
-WHERE """ + _NOT_RETIRED + """
+WHERE """ + NOT_RETIRED + """
 ORDER BY d.device
 """
 
@@ -383,6 +380,6 @@ SELECT cur.*,
         ORDER BY x.scan_id DESC LIMIT 1) AS last_ok_scan
 FROM (""" + FLEET_ATTEMPTS_SQL + """) a
 JOIN devices cur ON cur.device = a.device AND cur.scan_id = a.last_attempt
-WHERE """ + _NOT_RETIRED + """
+WHERE """ + NOT_RETIRED + """
 ORDER BY cur.device
 """
