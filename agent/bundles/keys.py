@@ -72,18 +72,25 @@ def generate_key(path: str | Path) -> tuple[Path, Path, str]:
     return path, pub_path, key_id(key.public_key())
 
 
+def _key_bytes(path: Path, what: str) -> bytes:
+    """The bytes of a key file, bounded; any failure a SigningKeyError naming the file."""
+    try:
+        return read_capped(path, KEY_FILE_MAX, "key file")
+    except OSError as exc:
+        raise SigningKeyError(f"{path}: cannot read the {what}: {exc.strerror}") from None
+    except InputError as exc:
+        raise SigningKeyError(f"{path}: {exc}") from None
+
+
 def load_private_key(path: str | Path) -> Ed25519PrivateKey:
     path = Path(path)
     try:
-        mode = path.stat().st_mode
-        if stat.S_IMODE(mode) & 0o077:
-            raise SigningKeyError(f"{path}: the signing key can be read by others (mode {stat.S_IMODE(mode):04o}); "
-                                  f"run: chmod 600 {path}")
-        data = read_capped(path, KEY_FILE_MAX, "key file")
+        mode = stat.S_IMODE(path.stat().st_mode)
     except OSError as exc:
         raise SigningKeyError(f"{path}: cannot read the signing key: {exc.strerror}") from None
-    except InputError as exc:
-        raise SigningKeyError(f"{path}: {exc}") from None
+    if mode & 0o077:
+        raise SigningKeyError(f"{path}: the signing key can be read by others (mode {mode:04o}); run: chmod 600 {path}")
+    data = _key_bytes(path, "signing key")
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
@@ -96,12 +103,7 @@ def load_private_key(path: str | Path) -> Ed25519PrivateKey:
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
-    try:
-        data = read_capped(path, KEY_FILE_MAX, "key file")
-    except OSError as exc:
-        raise SigningKeyError(f"{path}: cannot read the public key: {exc.strerror}") from None
-    except InputError as exc:
-        raise SigningKeyError(f"{path}: {exc}") from None
+    data = _key_bytes(path, "public key")
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, TypeError, UnsupportedAlgorithm):
