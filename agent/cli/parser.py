@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from agent.cli import (
-    bundles, errors, evidence, hostkeys, import_captures, lab, parse, prune_history, quote, reconcile, report, retire,
+    bundles, errors, evidence, export, hostkeys, import_captures, lab, parse, prune_history, quote, reconcile, report, retire,
     scan, slp,
 )
 from agent.cli.common import (
@@ -20,7 +20,7 @@ from agent.cli.common import (
 )
 
 COMMANDS = (scan, errors, reconcile, quote, report, evidence, retire, prune_history, hostkeys, parse, import_captures,
-            lab, slp, bundles)
+            lab, slp, bundles, export)
 
 
 def version() -> str:
