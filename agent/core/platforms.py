@@ -31,8 +31,9 @@ _DEFS = Path(__file__).with_name("platform_defs")
 _SHARED = "_shared"  # platform_defs/_shared.yaml: not a platform, what every platform inherits
 
 # The data a collection can answer for (a command, a NETCONF filter, an SNMP table): the scan
-# plans and merges transports on these (agent/collect/scan.py).
-DATA = ("inventory", "version", "licenses", "license_status")
+# plans and merges transports on these (agent/collect/scan.py).  'neighbours': the CDP / LLDP tables
+# (issue 17), answered by a read table or by the device saying the protocol is off or unknown.
+DATA = ("inventory", "version", "licenses", "license_status", "neighbours")
 # Version numbering rule sets; agent.core.versions implements one function per name.
 VERSION_SCHEMES = ("ios", "nxos", "ios_xr", "asa")
 
@@ -96,6 +97,9 @@ SCHEMA: dict[str, Any] = {
                 "port": {"type": "integer"},
                 "version": {"type": "string", "enum": ["1", "2c", "3"]},
                 "max_repetitions": {"type": "integer"},
+                # CDP / LLDP MIB tables the SNMP collector walks (collectors.snmp.NEIGHBOUR_WALKS's keys)
+                "neighbour_tables": {"type": "array", "items": {"type": "string",
+                                                               "enum": ["cdpCacheTable", "lldpRemTable"]}},
             },
         },
     },
