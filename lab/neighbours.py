@@ -202,10 +202,14 @@ def build(devices: Sequence[Any]) -> Topology:
             box = _stranger(entry, g, seed, ordinal)
             truth = Unlisted(box.key, box.device_id, box.model or box.platform, box.cisco, box.addresses, box.serial,
                              tuple(sorted(box.protocols)))
+            heard: set[str] = set()
             for pos in dict.fromkeys(p % len(members) for p in entry["seen_at"]):
                 d, seer = members[pos]
                 made = connect(seer, box, runs(d), None)
                 truth.seen_by += [(d.name, link.local_port) for link in made[:1]]
+                heard |= {link.protocol for link in made}
+            # What the report can know of its platform: CDP's Platform line, else LLDP-MED's model.
+            truth.platform = box.platform if "cdp" in heard else box.model
             if truth.seen_by:
                 unlisted.append(truth)
     return Topology(links, offs, unlisted)
