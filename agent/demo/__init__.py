@@ -88,9 +88,9 @@ def run_demo(args, redactor, scan, open_store, print_summary) -> int:
         load = load_contracts([contracts])
         eox_load = load_eox([eox])
         recon = reconcile_from_store(store, load.lines, eox_load.index, as_of, 90)
-        from agent.demo.neighbours import write_neighbours  # CDP/LLDP: the Cisco gear in no inventory
+        from agent.reports.neighbours import write_csv  # CDP/LLDP: the Cisco gear in no inventory
 
-        said_neighbours = write_neighbours(store, out)
+        said_neighbours = "demo: " + write_csv(store, out)
     finally:
         store.close()
     (out / "devices.csv").write_text(tabular.to_csv(rows, DEVICE_COLUMNS))

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import yaml
 
+from pathlib import Path
+
 from agent.reconcile.neighbours import Unlisted
 
-from .tabular import to_csv, to_json, to_table
+from .tabular import atomic_write, to_csv, to_json, to_table
+
+FILE = "neighbours.csv"
 
 COLUMNS = ("name", "platform", "software", "addresses", "serial", "seen_by", "protocols", "ibagent_platform",
            "cisco", "device_ids", "captures")
@@ -49,6 +53,17 @@ def render(report, fmt: str, everything: bool = False) -> str:
     if fmt == "json":
         return to_json(data)
     return to_table(data, TABLE_COLUMNS) if data else "no Cisco neighbour outside the inventory\n"
+
+
+def write_csv(store, directory: Path) -> str:
+    """``neighbours.csv`` in ``directory`` (beside reconcile's outputs, the demo's): every neighbour in
+    no inventory, the Cisco ones first, column ``cisco`` telling them apart; returns the summary line."""
+    from agent.reconcile.neighbours_store import gap_report  # the store wiring: only when writing
+
+    report = gap_report(store)
+    path = Path(directory) / FILE
+    atomic_write(path, lambda tmp: tmp.write_text(render(report, "csv", everything=True)))
+    return f"{summary(report)} -> {path}"
 
 
 def inventory_fragment(report, generated: str = "") -> tuple[str, int]:
