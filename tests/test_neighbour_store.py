@@ -128,3 +128,13 @@ def test_a_document_of_an_unknown_format_is_refused(bad):
     data = bad if bad is not None else zlib.compress(json.dumps({"format": 99}).encode())
     with pytest.raises(Exception):
         stored.load(data, "x")
+
+
+def test_the_document_does_not_depend_on_the_order_printed():
+    records = records_from_captures("acc-sw1", "cisco_xe", _caps("acc-sw1"))
+    first = stored.document(records)
+    records.neighbours.reverse()
+    records.neighbour_status.reverse()
+    assert stored.document(records) == first
+    # And it holds no local device (the row's) nor a capture id (a new one every scan).
+    assert "acc-sw1" not in first and "capture" not in first

@@ -35,14 +35,11 @@ def document(records: DeviceRecords) -> str | None:
     refused (nothing to say: the device was not asked, e.g. an ASA or an older platform file)."""
     if not records.neighbours and not records.neighbour_status:
         return None
-    rows = []
-    for n in records.neighbours:
-        row = {}
-        for name in _STORED:
-            value = getattr(n, name)
-            row[name] = list(value) if isinstance(value, tuple) else value
-        rows.append(row)
-    rows.sort(key=lambda r: json.dumps(r, sort_keys=True))
+    # Sorted on every stored field (a total order: the same table gives the same bytes whatever
+    # order the device printed it in); tuples compared as tuples, no JSON built twice.
+    entries = sorted((tuple(getattr(n, name) for name in _STORED) for n in records.neighbours),
+                     key=lambda values: tuple(v if isinstance(v, tuple) else (v,) for v in values))
+    rows = [{name: list(v) if isinstance(v, tuple) else v for name, v in zip(_STORED, values)} for values in entries]
     status = sorted(({"protocol": s.protocol, "state": s.state, "detail": s.detail} for s in records.neighbour_status),
                     key=lambda s: (s["protocol"], s["state"], s["detail"]))
     return json.dumps({"format": FORMAT, "neighbours": rows, "status": status}, sort_keys=True,
