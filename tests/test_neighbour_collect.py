@@ -1,0 +1,121 @@
+"""Collecting neighbours (issue 17): the commands and tables are platform data, a refused or failed
+neighbour table never fails a device nor drags in another transport, and the lab prints, for every
+platform, tables that ibagent's parsers read back as the lab's topology says."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+import parsers
+from agent.collect.scan import _covered, _provides
+from agent.core import platforms
+from agent.core.models import Capture, Target
+from agent.normalize import records_from_captures
+from collectors.base import CollectError
+from collectors.snmp import NEIGHBOUR_WALKS, SnmpCollector
+from lab import fleet, neighbour_text
+from lab.device import RunningDevice
+from lab.neighbours import build
+from lab.server import resolve
+
+CDP, LLDP = "show cdp neighbors detail", "show lldp neighbors detail"
+
+
+@pytest.mark.parametrize("name", platforms.names())
+def test_neighbour_commands_are_optional_platform_data(name):
+    plat = platforms.get(name)
+    commands = [c for c in plat.ssh.commands if c in (CDP, LLDP)]
+    tables = plat.snmp.get("neighbour_tables") or ()
+    if name == "cisco_asa":  # neither protocol on an ASA: nothing sent, over any transport
+        assert commands == [] and not tables and "neighbours" not in _provides("snmp", name)
+        return
+    assert commands == [CDP, LLDP] and set(commands) <= plat.ssh.optional
+    assert all(plat.ssh.provides[c] == ("neighbours",) for c in commands)
+    assert set(tables) <= set(NEIGHBOUR_WALKS) and tables and "neighbours" in _provides("snmp", name)
+
+
+def test_a_refused_or_disabled_table_still_covers_the_datum():
+    now = time.time()
+    refused = Capture("r1", "cisco_xe", "ssh", LLDP, "% Invalid input detected at '^' marker.", now, now,
+                      error="device rejected the command", error_kind="command")
+    off = Capture("r1", "cisco_xe", "ssh", CDP, "% CDP is not enabled", now, now)
+    assert _covered("ssh", "cisco_xe", [refused, off]) == {"neighbours"}  # so no other transport is run for it
+
+
+def test_a_failed_snmp_walk_is_a_failed_capture_not_a_failed_device():
+    class Silent:
+        async def bulk(self, cursors, n):
+            raise CollectError("timeout", "no SNMP answer within 2s")
+
+    sink: list[Capture] = []
+    target = Target(name="sw1", host="127.0.0.1", platform="cisco_xe", transports=("snmp",))
+    asyncio.run(SnmpCollector()._neighbours(target, Silent(), "cdpCacheTable", 25, sink))
+    [cap] = sink
+    assert cap.command == "snmp:cdpCacheTable" and cap.error_kind == "timeout" and not cap.ok
+    assert "neighbours" not in _covered("snmp", "cisco_xe", sink)
+
+
+def test_an_empty_snmp_walk_is_a_table_read_with_no_entry():
+    for command, protocol in (("snmp:cdpCacheTable", "cdp"), ("snmp:lldpRemTable", "lldp")):
+        result = parsers.parse("cisco_xe", command, "")
+        assert result.neighbours == [] and [(s.protocol, s.state) for s in result.neighbour_status] == [(protocol, "read")]
+    with pytest.raises(parsers.ParseError):
+        parsers.parse("cisco_xe", "snmp:entPhysicalTable", "")  # any other empty walk is still nothing
+
+
+def _lab(n_scale: int = 0):
+    specs = fleet.demo_fleet() if not n_scale else fleet.scale_fleet(n_scale)
+    devices = [RunningDevice(s, "127.0.0.1", 0) for s in resolve(specs)]
+    return devices, build(devices)
+
+
+@pytest.mark.parametrize("which", ["demo", "scale"])
+def test_what_the_lab_prints_is_its_topology(which):
+    devices, topo = _lab(0 if which == "demo" else 40)
+    for d in devices:
+        d.neighbour_links, d.neighbour_off = topo.links.get(d.name), topo.off.get(d.name, frozenset())
+        for command, protocol in neighbour_text.COMMANDS.items():
+            text = d.output(command)
+            if not neighbour_text.supports(d.platform):
+                assert text is None  # the ASA: the command does not exist
+                continue
+            result = parsers.parse(d.platform, command, text.replace("\r\n", "\n"))
+            [status] = result.neighbour_status
+            if protocol in d.neighbour_off:
+                assert status.state == "not-enabled" and not result.neighbours
+                continue
+            want = [(lk.local_port, lk.remote.device_id, lk.remote_port) for lk in d.neighbour_links
+                    if lk.protocol == protocol]
+            if protocol == "lldp":  # LLDP names a box by its System Name
+                want = [(p, next(lk.remote.system_name for lk in d.neighbour_links if lk.local_port == p), r)
+                        for p, _, r in want]
+            assert [(n.local_port, n.device_id, n.remote_port) for n in result.neighbours] == want, (d.name, command)
+
+
+def test_the_lab_topology_is_deterministic_and_says_who_is_off():
+    (_, a), (_, b) = _lab(), _lab()
+    assert [u.to_dict() for u in a.unlisted] == [u.to_dict() for u in b.unlisted]
+    assert any(a.off.values())
+    # A scale lab: one set of strangers per twelve healthy devices (105 announce here: nine sets),
+    # each with a unique name; a stranger whose only seer has its protocol off is seen by nobody.
+    _, big = _lab(120)
+    names = [u.name for u in big.unlisted]
+    assert len(names) == len(set(names)) and 6 * 9 <= len(names) <= 8 * 9
+    assert {n.rsplit("-g", 1)[-1] for n in names if "-g" in n} == {str(g) for g in range(1, 9)}
+
+
+def test_the_lab_snmp_rows_read_back_as_its_links():
+    devices, topo = _lab()
+    for d in devices:
+        d.neighbour_links, d.neighbour_off = topo.links.get(d.name), topo.off.get(d.name, frozenset())
+        if not d.neighbour_links:
+            continue
+        text = "".join(".".join(map(str, oid)) + f"|{tag}|{value}\n" for oid, tag, value in neighbour_text.snmp_rows(d))
+        records = records_from_captures(d.name, d.platform, [Capture(d.name, d.platform, "snmp", "snmp:cdpCacheTable",
+                                                                     text, 0, 0)])
+        got = sorted((n.protocol, n.local_port, n.device_id) for n in records.neighbours)
+        want = sorted((lk.protocol, lk.local_port, lk.remote.device_id if lk.protocol == "cdp" else lk.remote.system_name)
+                      for lk in d.neighbour_links if lk.protocol not in d.neighbour_off)
+        assert got == want, d.name
