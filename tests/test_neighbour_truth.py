@@ -136,3 +136,28 @@ def test_the_cli_lists_them_and_writes_an_inventory(lab, scans, capsys):
     (inv / "defaults.yaml").write_text("username: admin\npassword: ${IBAGENT_TEST_NEIGHBOUR_PW}\n")
     os.environ["IBAGENT_TEST_NEIGHBOUR_PW"] = "x" * 8
     assert {t.name for t in load_inventory(inv).targets} == set(hosts)
+
+
+def test_the_demo_writes_neighbours_csv_naming_each_unlisted_neighbour(demo_run):
+    """Acceptance: `ibagent demo` writes neighbours.csv, each unlisted neighbour with its platform and
+    the devices that see it, checked against the demo fleet's truth (computed here from the specs)."""
+    from lab.device import RunningDevice
+    from lab.neighbours import build
+    from lab.server import resolve
+
+    out, proc = demo_run
+    assert "Cisco neighbour(s) in no inventory" in proc.stdout
+    rows = {r["name"]: r for r in csv.DictReader((out / "neighbours.csv").read_text().splitlines())}
+    devices = [RunningDevice(s, "127.0.0.1", 0) for s in resolve(fleet.demo_fleet())]
+    truth = {u.name: u for u in build(devices).unlisted}
+    assert set(rows) == set(truth)
+    for name, u in truth.items():
+        r = rows[name]
+        assert r["cisco"] == ("yes" if u.cisco else "no"), name
+        assert {part.split(" ")[0] for part in r["seen_by"].split("; ")} == set(u.seers), name
+        if u.cisco:
+            assert r["platform"] == u.platform, name
+    # Cisco ones first, and no listed device anywhere in the file.
+    flags = [r["cisco"] for r in rows.values()]
+    assert flags == sorted(flags, key=lambda f: f != "yes")
+    assert not ({d.name for d in devices} | {d.hostname for d in devices}) & set(rows)
