@@ -1,7 +1,8 @@
 """Issue 17 acceptance: the demo lab announces devices that are in no inventory; a scan collects
 every device's CDP / LLDP tables and the gap report names each of them with its platform and the
 devices that see it, and never a listed device.  The truth is lab.neighbours' data, not a parse
-of what the lab printed.  Over SSH (the demo's transport) and over SNMP (the CDP / LLDP MIBs)."""
+of what the lab printed.  Over SSH (the demo's transport), over SNMP (the CDP / LLDP MIBs) and over
+NETCONF (IOS XE's cdp-oper / lldp-oper: only the IOS XE devices' tables are read that way)."""
 from __future__ import annotations
 
 import asyncio
@@ -30,7 +31,7 @@ FAST = dict(connect_timeout=2, command_timeout=2, deadline=40, retries=1, retry_
 
 @pytest.fixture(scope="module")
 def lab():
-    with LabThread(fleet.demo_fleet(latency=0.01, jitter=0.25), peers=("snmp",)) as running:
+    with LabThread(fleet.demo_fleet(latency=0.01, jitter=0.25), peers=("snmp", "netconf")) as running:
         yield running
 
 
@@ -38,7 +39,7 @@ def lab():
 def scans(lab, tmp_path_factory):
     """One store per transport, each scanned once."""
     out = {}
-    for transport in ("ssh", "snmp"):
+    for transport in ("ssh", "snmp", "netconf"):
         tmp = tmp_path_factory.mktemp(transport)
         write_inventory(lab.devices, tmp / "inv")
         inventory = load_inventory(tmp / "inv")
@@ -161,3 +162,20 @@ def test_the_demo_writes_neighbours_csv_naming_each_unlisted_neighbour(demo_run)
     flags = [r["cisco"] for r in rows.values()]
     assert flags == sorted(flags, key=lambda f: f != "yes")
     assert not ({d.name for d in devices} | {d.hostname for d in devices}) & set(rows)
+
+
+def test_over_netconf_the_ios_xe_devices_tables_give_the_same_answer(lab, scans):
+    store, _ = scans["netconf"]
+    report = gap_report(store)
+    xe = {d.name for d in lab.devices if d.platform == "cisco_xe"}
+    got = {u.name: u for u in report.cisco + report.other}
+    for name, u in _truth(lab).items():
+        seers = sorted(set(u.seers) & xe)
+        if not seers:
+            assert name not in got  # seen only by devices whose platform has no neighbour model here
+            continue
+        assert got[name].seers == seers and got[name].cisco == u.cisco, name
+        if "cdp" in got[name].protocols:
+            assert got[name].platform == u.platform, name
+    listed = {d.name for d in lab.devices} | {d.hostname for d in lab.devices}
+    assert not listed & set(got)
