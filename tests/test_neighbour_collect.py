@@ -119,3 +119,41 @@ def test_the_lab_snmp_rows_read_back_as_its_links():
         want = sorted((lk.protocol, lk.local_port, lk.remote.device_id if lk.protocol == "cdp" else lk.remote.system_name)
                       for lk in d.neighbour_links if lk.protocol not in d.neighbour_off)
         assert got == want, d.name
+
+
+_NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
+
+
+def _reply(body: str) -> str:
+    return f'<rpc-reply xmlns="{_NC}" message-id="101"><data>{body}</data></rpc-reply>'
+
+
+def test_ios_xe_neighbour_models_over_netconf():
+    cdp = ('<cdp-neighbor-details xmlns="http://cisco.com/ns/yang/Cisco-IOS-XE-cdp-oper"><cdp-neighbor-detail>'
+           '<device-id>1</device-id><device-name>Core-1.corp.invalid</device-name>'
+           '<local-intf-name>GigabitEthernet1/0/1</local-intf-name><port-id>Te1/1/1</port-id>'
+           '<capability><router/><switch/></capability><platform-name>cisco C9500-24Y4C</platform-name>'
+           '<version>Cisco IOS Software [Dublin], Version 17.12.4&#x9b;2J\nline 2</version>'
+           '<ip-address>127.0.7.1</ip-address><mgmt-address>127.0.7.2</mgmt-address></cdp-neighbor-detail>'
+           '</cdp-neighbor-details>')
+    result = parsers.parse("cisco_xe", "netconf:cdp", _reply(cdp))
+    [n] = result.neighbours
+    assert (n.device_id, n.hostname, n.local_port, n.remote_port, n.platform) == (
+        "Core-1.corp.invalid", "core-1", "GigabitEthernet1/0/1", "Te1/1/1", "cisco C9500-24Y4C")
+    assert n.capabilities == ("router", "switch") and n.addresses == ("127.0.7.1",) and n.mgmt_addresses == ("127.0.7.2",)
+    assert "\x9b" not in n.software and "\\x9b" in n.software and n.cisco  # an 8-bit CSI is shown, not sent
+    lldp = ('<lldp-entries xmlns="http://cisco.com/ns/yang/Cisco-IOS-XE-lldp-oper"><lldp-intf-details>'
+            '<if-name>Gi1/0/2</if-name><lldp-neighbor-details><identifier>1</identifier>'
+            '<chassis-id>0200.5e00.0001</chassis-id><port-id>eth0</port-id><system-name>build-1</system-name>'
+            '<system-desc>Debian GNU/Linux 12</system-desc><mgmt-addrs><mgmt-addr>127.0.7.3</mgmt-addr></mgmt-addrs>'
+            '</lldp-neighbor-details></lldp-intf-details></lldp-entries>')
+    [m] = parsers.parse("cisco_xe", "netconf:lldp", _reply(lldp)).neighbours
+    assert (m.local_port, m.device_id, m.mgmt_addresses, m.cisco) == ("Gi1/0/2", "build-1", ("127.0.7.3",), False)
+    # No neighbour: IOS XE sends no empty list; the filter's reply is an empty <data/>: read, no entry.
+    empty = parsers.parse("cisco_xe", "netconf:cdp", _reply(""))
+    assert empty.neighbours == [] and [(s.protocol, s.state) for s in empty.neighbour_status] == [("cdp", "read")]
+    # An rpc-error (the model is missing on this release) is no table.
+    error = (f'<rpc-reply xmlns="{_NC}" message-id="1"><rpc-error><error-type>application</error-type>'
+             '<error-tag>unknown-element</error-tag><error-severity>error</error-severity></rpc-error></rpc-reply>')
+    with pytest.raises(parsers.ParseError):
+        parsers.parse("cisco_xe", "netconf:cdp", error)
