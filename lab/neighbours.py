@@ -113,7 +113,11 @@ def _lab_box(device) -> Box | None:
             text = text.replace(k, v)
         return text
 
-    software = tuple(line for line in entities.load(device.profile).sys_descr.replace("\r\n", "\n").split("\n") if line)
+    try:  # what it announces as its software: its sysDescr, as SNMP serves it
+        descr = entities.load(device.profile).sys_descr
+    except KeyError:  # a profile without an SNMP/NETCONF view (IBAGENT_LAB_FIXTURES): its release
+        descr = f"Cisco {device.profile_def.description}, Version {truth.os_version}"
+    software = tuple(line for line in descr.replace("\r\n", "\n").split("\n") if line)
     return Box(
         key=device.name, device_id=fill(spec["device_id"]), system_name=fill(spec["system_name"]),
         platform=fill(spec["platform"]), software=software,
