@@ -179,3 +179,16 @@ def test_over_netconf_the_ios_xe_devices_tables_give_the_same_answer(lab, scans)
             assert got[name].platform == u.platform, name
     listed = {d.name for d in lab.devices} | {d.hostname for d in lab.devices}
     assert not listed & set(got)
+
+
+def test_reconcile_out_and_the_html_report_carry_the_list(demo_run, tmp_path, capsys):
+    out, _ = demo_run
+    html = (out / "report.html").read_text()
+    assert "Cisco neighbours in no inventory" in html and "leaf-9301" in html and "linux-build-01" not in html
+    code = cli_main(["reconcile", "--db", str(out / "ibagent.db"), "--contracts", str(out / "sample-contracts.csv"),
+                     "--out", str(tmp_path)])
+    assert code in (0, 1)
+    assert "neighbours.csv" in capsys.readouterr().err
+    beside = {r["name"]: r for r in csv.DictReader((tmp_path / "neighbours.csv").read_text().splitlines())}
+    demo = {r["name"]: r for r in csv.DictReader((out / "neighbours.csv").read_text().splitlines())}
+    assert beside == demo and beside
