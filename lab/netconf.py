@@ -55,9 +55,11 @@ _MODULES = {
         ("Cisco-IOS-XE-cdp-oper", "http://cisco.com/ns/yang/Cisco-IOS-XE-cdp-oper", "2023-07-01"),
         ("Cisco-IOS-XE-lldp-oper", "http://cisco.com/ns/yang/Cisco-IOS-XE-lldp-oper", "2023-07-01")],
     "xr-invmgr": [
-        ("Cisco-IOS-XR-invmgr-oper", XR_INV, "2022-03-01"), ("Cisco-IOS-XR-shellutil-oper", XR_SHELL, "2021-01-01")],
+        ("Cisco-IOS-XR-invmgr-oper", XR_INV, "2022-03-01"), ("Cisco-IOS-XR-shellutil-oper", XR_SHELL, "2021-01-01"),
+        ("openconfig-lldp", "http://openconfig.net/yang/lldp", "2018-11-21")],
     "openconfig": [
-        ("openconfig-platform", OC_PLATFORM, "2022-12-20"), ("cisco-nx-os-device", NXOS, "2024-03-26")],
+        ("openconfig-platform", OC_PLATFORM, "2022-12-20"), ("cisco-nx-os-device", NXOS, "2024-03-26"),
+        ("openconfig-lldp", "http://openconfig.net/yang/lldp", "2018-11-21")],
 }
 _XE_HW_TYPE = {"chassis": "hw-type-chassis", "powerSupply": "hw-type-pem", "fan": "hw-type-fantray",
                "port": "hw-type-transceiver", "module": "hw-type-pim", "cpu": "hw-type-cpu"}
@@ -201,6 +203,49 @@ def _xe_neighbours(device: RunningDevice, data) -> None:
                         _sub(caps, XE_LLDP, _LLDP_CAPS[letter.strip()])
 
 
+OC_LLDP = "http://openconfig.net/yang/lldp"
+_OC_LLDP_CAPS = {"B": "MAC_BRIDGE", "R": "ROUTER", "W": "WLAN_ACCESS_POINT", "T": "TELEPHONE", "P": "REPEATER",
+                 "S": "STATION_ONLY", "C": "DOCSIS_CABLE_DEVICE", "O": "OTHER"}
+
+
+def _oc_lldp(device: RunningDevice, data) -> None:
+    """Its LLDP table (lab.neighbours) as openconfig-lldp, which IOS XR and NX-OS serve; nothing
+    when LLDP is off or it has no LLDP neighbour."""
+    links = [lk for lk in (getattr(device, "neighbour_links", None) or []) if lk.protocol == "lldp"]
+    if not links or "lldp" in (getattr(device, "neighbour_off", None) or ()):
+        return
+    top = _sub(data, OC_LLDP, "lldp")
+    interfaces = _sub(top, OC_LLDP, "interfaces")
+    by_port: dict[str, list] = {}
+    for lk in links:
+        by_port.setdefault(lk.local_port, []).append(lk)
+    for port, group in by_port.items():
+        intf = _sub(interfaces, OC_LLDP, "interface")
+        _sub(intf, OC_LLDP, "name", port)
+        neighbors = _sub(intf, OC_LLDP, "neighbors")
+        for lk in group:
+            r, nb = lk.remote, _sub(neighbors, OC_LLDP, "neighbor")
+            _sub(nb, OC_LLDP, "id", r.mac)
+            st = _sub(nb, OC_LLDP, "state")
+            _sub(st, OC_LLDP, "id", r.mac)
+            _sub(st, OC_LLDP, "system-name", r.system_name)
+            _sub(st, OC_LLDP, "system-description", "\n".join(r.software))
+            _sub(st, OC_LLDP, "chassis-id", r.mac)
+            _sub(st, OC_LLDP, "chassis-id-type", "MAC_ADDRESS")
+            _sub(st, OC_LLDP, "port-id", lk.remote_port)
+            _sub(st, OC_LLDP, "port-description", lk.remote_port)
+            if r.addresses:
+                _sub(st, OC_LLDP, "management-address", r.addresses[0])
+            caps = _sub(nb, OC_LLDP, "capabilities")
+            for letter in r.caps_lldp.split(","):
+                if letter.strip() in _OC_LLDP_CAPS:
+                    cap = _sub(caps, OC_LLDP, "capability")
+                    _sub(cap, OC_LLDP, "name", _OC_LLDP_CAPS[letter.strip()])
+                    cst = _sub(cap, OC_LLDP, "state")
+                    _sub(cst, OC_LLDP, "name", _OC_LLDP_CAPS[letter.strip()])
+                    _sub(cst, OC_LLDP, "enabled", "true")
+
+
 def _xr(device: RunningDevice, data, ents: list[entities.Entity]) -> None:
     inv = _sub(data, XR_INV, "inventory")
     listed = _sub(inv, XR_INV, "entities")
@@ -263,8 +308,10 @@ def device_data(device: RunningDevice):
         _xe(device, data, ents, bool(entities.load(device.profile).netconf.get("licensing")))
     elif model == "xr-invmgr":
         _xr(device, data, ents)
+        _oc_lldp(device, data)
     elif model == "openconfig":
         _openconfig(device, data, ents)
+        _oc_lldp(device, data)
     return data
 
 

@@ -8,8 +8,12 @@ entries (issue 17), called by ``parsers.netconf`` on any reply.
   its ``lldp-neighbor-details``: ``chassis-id``, ``port-id``, ``port-desc``, ``system-name``,
   ``system-desc``, ``mgmt-addrs/mgmt-addr``, ``enabled-capabilities`` (empty leaves).
 
+* openconfig-lldp ``lldp/interfaces/interface`` (``name``, the local port) with
+  ``neighbors/neighbor/state``: ``system-name``, ``system-description``, ``chassis-id``,
+  ``port-id``, ``port-description``, ``management-address`` (IOS XR and NX-OS serve it).
+
 The element names follow the models' YANG (lldp-oper as published for 16.11; cdp-oper as its
-RESTCONF users read it); IOS XR's Cisco-IOS-XR-cdp-oper and openconfig-lldp are not read yet.
+RESTCONF users read it); IOS XR's Cisco-IOS-XR-cdp-oper is not read yet (XR's CDP: SSH or SNMP).
 Same bounds and printable-text rule as the CLI and SNMP readers.
 """
 from __future__ import annotations
@@ -21,6 +25,7 @@ from .neighbours import MAX_ENTRIES, MAX_FIELD, MAX_TEXT, printable
 
 XE_CDP = "http://cisco.com/ns/yang/Cisco-IOS-XE-cdp-oper"
 XE_LLDP = "http://cisco.com/ns/yang/Cisco-IOS-XE-lldp-oper"
+OC_LLDP = "http://openconfig.net/yang/lldp"
 # The NETCONF collector's neighbour captures (platform data: netconf.collect) -> the protocol they read.
 FILTERS = {"netconf:cdp": "cdp", "netconf:lldp": "lldp"}
 _ADDRESSES = 64
@@ -75,18 +80,41 @@ def _lldp(top) -> list[Neighbour]:
     return out
 
 
+def _oc_lldp(top) -> list[Neighbour]:
+    out = []
+    for intf in top.iter(f"{{{OC_LLDP}}}interface"):
+        local = _text(intf, OC_LLDP, "name")
+        for nb in intf.iter(f"{{{OC_LLDP}}}neighbor"):
+            st = nb.find(f"{{{OC_LLDP}}}state")
+            if st is None:
+                continue
+            name, chassis = _text(st, OC_LLDP, "system-name"), _text(st, OC_LLDP, "chassis-id")
+            description = _text(st, OC_LLDP, "system-description", MAX_TEXT)
+            mgmt = _text(st, OC_LLDP, "management-address").lower()
+            caps = tuple(_text(c, OC_LLDP, "name").rsplit(":", 1)[-1] for c in nb.iter(f"{{{OC_LLDP}}}capability")
+                         if (s := c.find(f"{{{OC_LLDP}}}state")) is not None and _text(s, OC_LLDP, "enabled") == "true")
+            out.append(Neighbour(
+                protocol="lldp", local_port=local, device_id=name or chassis, remote_port=_text(st, OC_LLDP, "port-id"),
+                capabilities=caps[:16], software=description.split("\n", 1)[0], description=description,
+                mgmt_addresses=(mgmt,) if mgmt else (), chassis_id=chassis,
+                port_description=_text(st, OC_LLDP, "port-description"), system_name=name))
+    return out
+
+
 def parse(data, platform: str = "?", command: str = "netconf") -> tuple[list[Neighbour], list[NeighbourStatus]]:
     """Neighbours and one 'read' status per protocol whose model the reply holds; a reply to a
     neighbour filter that holds nothing (no neighbour: IOS XE sends no empty list) is a table read
     with no entry."""
     found: list[Neighbour] = []
     statuses: list[NeighbourStatus] = []
-    for ns, tag, protocol, read in ((XE_CDP, "cdp-neighbor-details", "cdp", _cdp), (XE_LLDP, "lldp-entries", "lldp", _lldp)):
+    for ns, tag, protocol, read in ((XE_CDP, "cdp-neighbor-details", "cdp", _cdp), (XE_LLDP, "lldp-entries", "lldp", _lldp),
+                                    (OC_LLDP, "lldp", "lldp", _oc_lldp)):
         tops = list(data.iter(f"{{{ns}}}{tag}"))
         if tops:
             for top in tops:
                 found += read(top)
-            statuses.append(NeighbourStatus(protocol, "read"))
+            if protocol not in {s.protocol for s in statuses}:
+                statuses.append(NeighbourStatus(protocol, "read"))
     if not statuses and command in FILTERS:
         statuses.append(NeighbourStatus(FILTERS[command], "read"))
     if len(found) > MAX_ENTRIES:

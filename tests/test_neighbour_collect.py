@@ -157,3 +157,22 @@ def test_ios_xe_neighbour_models_over_netconf():
              '<error-tag>unknown-element</error-tag><error-severity>error</error-severity></rpc-error></rpc-reply>')
     with pytest.raises(parsers.ParseError):
         parsers.parse("cisco_xe", "netconf:cdp", error)
+
+
+def test_openconfig_lldp_over_netconf():
+    body = ('<lldp xmlns="http://openconfig.net/yang/lldp"><interfaces><interface><name>GigabitEthernet0/0/0/1</name>'
+            '<neighbors><neighbor><id>x</id><state><system-name>edge-9.corp.invalid</system-name>'
+            '<system-description>Cisco IOS XR Software, Version 7.3.2</system-description>'
+            '<chassis-id>7069.5a00.0001</chassis-id><port-id>Gi0/0/0/3</port-id>'
+            '<management-address>::FFFF:127.0.7.9</management-address></state>'
+            '<capabilities><capability><name>oc-lldp-types:ROUTER</name><state><name>ROUTER</name>'
+            '<enabled>true</enabled></state></capability><capability><name>MAC_BRIDGE</name><state>'
+            '<enabled>false</enabled></state></capability></capabilities></neighbor></neighbors></interface>'
+            '</interfaces></lldp>')
+    for platform in ("cisco_xr", "cisco_nxos"):
+        result = parsers.parse(platform, "netconf:lldp", _reply(body))
+        [n] = result.neighbours
+        assert (n.local_port, n.hostname, n.remote_port, n.chassis_id) == (
+            "GigabitEthernet0/0/0/1", "edge-9", "Gi0/0/0/3", "7069.5a00.0001")
+        assert n.mgmt_addresses == ("::ffff:127.0.7.9",) and n.capabilities == ("ROUTER",) and n.cisco
+        assert [(s.protocol, s.state) for s in result.neighbour_status] == [("lldp", "read")]

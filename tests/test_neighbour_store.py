@@ -138,3 +138,13 @@ def test_the_document_does_not_depend_on_the_order_printed():
     assert stored.document(records) == first
     # And it holds no local device (the row's) nor a capture id (a new one every scan).
     assert "acc-sw1" not in first and "capture" not in first
+
+
+def test_merged_transports_take_each_protocol_from_the_first_that_read_it():
+    lldp_only = records_from_captures("acc-sw1", "cisco_xe", [c for c in _caps("acc-sw1") if c.command != CDP])
+    both = records_from_captures("acc-sw1", "cisco_xe", _caps("acc-sw1"))
+    merged = merge_records([(_Part("netconf", [], {"version", "neighbours"}), lldp_only),
+                            (_Part("ssh", [], {"version", "licenses", "neighbours"}), both)])
+    assert {s.protocol for s in merged.neighbour_status} == {"cdp", "lldp"}
+    assert [n for n in merged.neighbours if n.protocol == "lldp"] == [n for n in lldp_only.neighbours]
+    assert [n for n in merged.neighbours if n.protocol == "cdp"] == [n for n in both.neighbours if n.protocol == "cdp"]

@@ -164,13 +164,16 @@ def test_the_demo_writes_neighbours_csv_naming_each_unlisted_neighbour(demo_run)
     assert not ({d.name for d in devices} | {d.hostname for d in devices}) & set(rows)
 
 
-def test_over_netconf_the_ios_xe_devices_tables_give_the_same_answer(lab, scans):
+def test_over_netconf_the_tables_give_the_same_answer(lab, scans):
+    """IOS XE serves CDP and LLDP (its own models), IOS XR and NX-OS LLDP (openconfig-lldp)."""
     store, _ = scans["netconf"]
     report = gap_report(store)
     xe = {d.name for d in lab.devices if d.platform == "cisco_xe"}
+    lldp = xe | {d.name for d in lab.devices if d.platform in ("cisco_xr", "cisco_nxos")}
     got = {u.name: u for u in report.cisco + report.other}
     for name, u in _truth(lab).items():
-        seers = sorted(set(u.seers) & xe)
+        seen_over = {dev: proto for dev, proto in _protocols(lab, u)}
+        seers = sorted(d for d in set(u.seers) if d in xe or (d in lldp and "lldp" in seen_over.get(d, ())))
         if not seers:
             assert name not in got  # seen only by devices whose platform has no neighbour model here
             continue
@@ -192,3 +195,11 @@ def test_reconcile_out_and_the_html_report_carry_the_list(demo_run, tmp_path, ca
     beside = {r["name"]: r for r in csv.DictReader((tmp_path / "neighbours.csv").read_text().splitlines())}
     demo = {r["name"]: r for r in csv.DictReader((out / "neighbours.csv").read_text().splitlines())}
     assert beside == demo and beside
+
+
+def _protocols(lab, u):
+    """(lab device, the protocols over which it sees ``u``), from the topology."""
+    for d in lab.devices:
+        protos = {lk.protocol for lk in (d.neighbour_links or ()) if lk.remote.key == u.name}
+        if protos:
+            yield d.name, protos

@@ -115,7 +115,22 @@ def merge_records(parts: Sequence[tuple[_Part, DeviceRecords]]) -> DeviceRecords
     status_from = next((rec for part, rec in parts if "license_status" in part.covered), None)
     if status_from is not None:
         status = status_from.license_status
-    # Neighbours (issue 17) from the first transport that answered for them, as licences are.
-    nb_from = next((rec for part, rec in parts if "neighbours" in part.covered), base)
+    neighbours, neighbour_status = _merge_neighbours(parts)
     return DeviceRecords(facts=facts, components=comps, licenses=licenses, license_status=status, problems=problems,
-                         neighbours=list(nb_from.neighbours), neighbour_status=list(nb_from.neighbour_status))
+                         neighbours=neighbours, neighbour_status=neighbour_status)
+
+
+def _merge_neighbours(parts: Sequence[tuple[_Part, DeviceRecords]]) -> tuple[list, list]:
+    """Neighbours (issue 17) per protocol from the first transport that answered for it, as licences
+    are taken: NETCONF may read LLDP only (openconfig-lldp) while SSH, complementing it, reads CDP."""
+    chosen: dict[str, tuple[Any, list]] = {}
+    for part, rec in parts:
+        if "neighbours" not in part.covered:
+            continue
+        for st in rec.neighbour_status:
+            if st.protocol not in chosen:
+                chosen[st.protocol] = (st, [n for n in rec.neighbours if n.protocol == st.protocol])
+    if not chosen:
+        base = parts[0][1]
+        return list(base.neighbours), list(base.neighbour_status)
+    return [n for _, found in chosen.values() for n in found], [st for st, _ in chosen.values()]
