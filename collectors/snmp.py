@@ -48,6 +48,22 @@ SYSTEM_OIDS = ("1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.5.0")  #
 ENT_PHYSICAL_ENTRY = (1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1)
 # descr, containedIn, class, name, serialNum, modelName, softwareRev, isFRU
 ENT_COLUMNS = (2, 4, 5, 7, 11, 13, 10, 16)
+# CDP / LLDP neighbour tables (issue 17), walked after the inventory on the platforms whose
+# ``snmp.neighbour_tables`` name them.  Each walk is one capture; its columns advance together, the
+# port-name columns beside them (their own row counts: each column ends on its own).  Read by
+# parsers.snmp_neighbours.  table -> (capture name, columns)
+_CDP_CACHE_ENTRY = (1, 3, 6, 1, 4, 1, 9, 9, 23, 1, 2, 1, 1)
+_LLDP_REM_ENTRY = (1, 0, 8802, 1, 1, 2, 1, 4, 1, 1)
+NEIGHBOUR_WALKS: dict[str, tuple[str, tuple[tuple[int, ...], ...]]] = {
+    # cdpCacheAddressType, Address, Version, DeviceId, DevicePort, Platform, Capabilities, SysName,
+    # primary / secondary management address type and address; IF-MIB ifName names the local port.
+    "cdpCacheTable": ("snmp:cdpCacheTable", tuple(_CDP_CACHE_ENTRY + (c,) for c in (3, 4, 5, 6, 7, 8, 9, 17, 19, 20, 21, 22))
+                      + ((1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1),)),
+    # lldpRemChassisIdSubtype .. lldpRemSysCapEnabled, lldpRemManAddrIfSubtype (the address is in its
+    # index), lldpLocPortId (the local port).
+    "lldpRemTable": ("snmp:lldpRemTable", tuple(_LLDP_REM_ENTRY + (c,) for c in (4, 5, 6, 7, 8, 9, 10, 12))
+                     + ((1, 0, 8802, 1, 1, 2, 1, 4, 2, 1, 3), (1, 0, 8802, 1, 1, 2, 1, 3, 7, 1, 3))),
+}
 DEFAULT_PORT = 161
 _MAX_ROUNDS = 10_000  # a table larger than this many GETBULKs is an agent looping, not a device
 AUTH_PROTOCOLS = ("MD5", "SHA", "SHA1", "SHA224", "SHA256", "SHA384", "SHA512")
@@ -167,8 +183,27 @@ class SnmpCollector:
                               int(profile.get("max_repetitions") or self.max_repetitions))
             lines = [line for oid, value in rows if (line := request.line(oid, value))]
             sink.append(_capture(target, "snmp:entPhysicalTable", lines, started))
+            for table in profile.get("neighbour_tables") or ():
+                await self._neighbours(target, request, table, int(profile.get("max_repetitions") or self.max_repetitions),
+                                       sink)
         finally:
             request.close()
+
+    async def _neighbours(self, target: Target, request, table: str, max_repetitions: int,
+                          sink: list[Capture]) -> None:
+        """One neighbour table.  Its failure is the capture's, not the device's: the inventory is
+        already read, and a device without the MIB (or with CDP off) is still collected (issue 17).
+        A silent agent is a timeout here as anywhere, so it costs the request timeout once."""
+        command, columns = NEIGHBOUR_WALKS[table]
+        started = time.time()
+        try:
+            rows = await walk(request, list(columns), max_repetitions)
+        except CollectError as exc:
+            sink.append(Capture(target.name, target.platform, "snmp", command, "", started, time.time(),
+                                error=exc.message, error_kind=exc.kind))
+            return
+        lines = [line for oid, value in rows if (line := request.line(oid, value))]
+        sink.append(_capture(target, command, lines, started))
 
 
 def _capture(target: Target, command: str, lines: list[str], started: float) -> Capture:

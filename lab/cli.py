@@ -13,7 +13,7 @@ from enum import Enum
 from functools import cache
 from typing import Protocol
 
-from . import faults, profiles, slp
+from . import faults, neighbour_text, profiles, slp
 from .commands import Command, Match, Outcome, lookup
 from .device import RunningDevice
 from .dialects import DIALECTS
@@ -52,6 +52,8 @@ def command_tables(profile_name: str) -> dict[Mode, list[Command]]:
     profile = profiles.load(profile_name)
     extra = [Command.of(c) for c in DIALECTS[profile.platform].extra_commands]
     shows = [Command.of(c, output=True) for c in profile.commands]
+    if neighbour_text.supports(profile.platform):  # CDP / LLDP tables: per device, not profile templates
+        shows += [Command.of(c, output=True) for c in neighbour_text.COMMANDS]
     return {
         Mode.USER: _USER_TABLE + extra + [c for c in shows if c.key in _USER_VISIBLE],
         Mode.EXEC: _EXEC_TABLE + extra + shows + slp.commands(profile),

@@ -88,6 +88,10 @@ class RunningDevice:
         self.netconf_port: int | None = None
         self.snmp_port: int | None = None
         self.snmp_community: str | None = None  # a secret: never in repr, to_dict or lab.json
+        # CDP / LLDP (lab.neighbours.attach sets them when the lab starts): what it sees, and the
+        # protocols it has switched off.  None: no topology (an empty table is printed).
+        self.neighbour_links: list | None = None
+        self.neighbour_off: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
         return f"RunningDevice({self.name!r}, {self.profile!r}, {self.host}:{self.port}, faults={sorted(self.faults)})"
@@ -133,7 +137,11 @@ class RunningDevice:
     def output(self, command: str) -> str | None:
         """What the device prints for a canonical command, None if it does not know it."""
         template = self.profile_def.commands.get(command)
-        return template.render(self.values) if template is not None else None
+        if template is None:
+            from .neighbour_text import output as neighbour_output  # per device, from the lab's topology
+
+            return neighbour_output(self, command)
+        return template.render(self.values)
 
     def netmiko_params(self, **extra: Any) -> dict[str, Any]:
         """Keyword arguments for netmiko.ConnectHandler."""

@@ -64,7 +64,9 @@ async def serve(
         startup = time.perf_counter() - started
         if manifest:
             write_manifest(lab.devices, inventory_dir, startup_seconds=round(startup, 3),
-                           peers=list(peers), peer_startup={k: round(v, 3) for k, v in lab.peer_startup.items()})
+                           peers=list(peers), peer_startup={k: round(v, 3) for k, v in lab.peer_startup.items()},
+                           # CDP / LLDP ground truth (lab.neighbours): the strangers and who sees them
+                           unlisted_neighbours=[u.to_dict() for u in (lab.topology.unlisted if lab.topology else ())])
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)

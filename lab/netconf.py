@@ -51,11 +51,15 @@ MAX_MESSAGE = 4 * 1024 * 1024
 
 _MODULES = {
     "xe-device-hardware": [
-        ("Cisco-IOS-XE-device-hardware-oper", XE_HW, "2023-07-01"), ("Cisco-IOS-XE-native", XE_NATIVE, "2023-07-01")],
+        ("Cisco-IOS-XE-device-hardware-oper", XE_HW, "2023-07-01"), ("Cisco-IOS-XE-native", XE_NATIVE, "2023-07-01"),
+        ("Cisco-IOS-XE-cdp-oper", "http://cisco.com/ns/yang/Cisco-IOS-XE-cdp-oper", "2023-07-01"),
+        ("Cisco-IOS-XE-lldp-oper", "http://cisco.com/ns/yang/Cisco-IOS-XE-lldp-oper", "2023-07-01")],
     "xr-invmgr": [
-        ("Cisco-IOS-XR-invmgr-oper", XR_INV, "2022-03-01"), ("Cisco-IOS-XR-shellutil-oper", XR_SHELL, "2021-01-01")],
+        ("Cisco-IOS-XR-invmgr-oper", XR_INV, "2022-03-01"), ("Cisco-IOS-XR-shellutil-oper", XR_SHELL, "2021-01-01"),
+        ("openconfig-lldp", "http://openconfig.net/yang/lldp", "2018-11-21")],
     "openconfig": [
-        ("openconfig-platform", OC_PLATFORM, "2022-12-20"), ("cisco-nx-os-device", NXOS, "2024-03-26")],
+        ("openconfig-platform", OC_PLATFORM, "2022-12-20"), ("cisco-nx-os-device", NXOS, "2024-03-26"),
+        ("openconfig-lldp", "http://openconfig.net/yang/lldp", "2018-11-21")],
 }
 _XE_HW_TYPE = {"chassis": "hw-type-chassis", "powerSupply": "hw-type-pem", "fan": "hw-type-fantray",
                "port": "hw-type-transceiver", "module": "hw-type-pim", "cpu": "hw-type-cpu"}
@@ -120,6 +124,7 @@ def _xe(device: RunningDevice, data, ents: list[entities.Entity], licensing: boo
     _sub(system, XE_HW, "last-reboot-reason", "Reload Command")
     native = _sub(data, XE_NATIVE, "native")
     _sub(native, XE_NATIVE, "hostname", device.hostname)
+    _xe_neighbours(device, data)
     truth = device.truth
     if licensing and truth.licenses:
         lic = _sub(data, XE_LIC, "licensing")
@@ -141,6 +146,104 @@ def _xe(device: RunningDevice, data, ents: list[entities.Entity], licensing: boo
             _sub(usage, XE_LIC, "count", t.count if t.count is not None else 0)
             _sub(usage, XE_LIC, "enforcement-mode", t.enforcement or "")
             _sub(usage, XE_LIC, "post-paid", "false")
+
+
+XE_CDP = "http://cisco.com/ns/yang/Cisco-IOS-XE-cdp-oper"
+XE_LLDP = "http://cisco.com/ns/yang/Cisco-IOS-XE-lldp-oper"
+_LLDP_CAPS = {"B": "bridge", "R": "router", "W": "access-point", "T": "telephone", "P": "repeater", "S": "station",
+              "C": "docsis", "O": "other"}
+
+
+def _xe_neighbours(device: RunningDevice, data) -> None:
+    """Its CDP / LLDP tables (lab.neighbours) as Cisco-IOS-XE-cdp-oper / lldp-oper; a protocol that is
+    off, or has no neighbour, sends nothing (IOS XE prints no empty list)."""
+    links = getattr(device, "neighbour_links", None) or []
+    off = getattr(device, "neighbour_off", None) or ()
+    cdp = [lk for lk in links if lk.protocol == "cdp" and "cdp" not in off]
+    if cdp:
+        top = _sub(data, XE_CDP, "cdp-neighbor-details")
+        for i, lk in enumerate(cdp, start=1):
+            r, d = lk.remote, _sub(top, XE_CDP, "cdp-neighbor-detail")
+            _sub(d, XE_CDP, "device-id", i)
+            _sub(d, XE_CDP, "device-name", r.device_id)
+            _sub(d, XE_CDP, "local-intf-name", lk.local_port)
+            _sub(d, XE_CDP, "port-id", lk.remote_port)
+            caps = _sub(d, XE_CDP, "capability")
+            for word in r.caps_cdp.lower().split():
+                _sub(caps, XE_CDP, word)
+            _sub(d, XE_CDP, "platform-name", r.platform)
+            _sub(d, XE_CDP, "version", "\n".join(r.software))
+            if r.addresses:
+                _sub(d, XE_CDP, "ip-address", r.addresses[0])
+                _sub(d, XE_CDP, "mgmt-address", r.addresses[0])
+    lldp = [lk for lk in links if lk.protocol == "lldp" and "lldp" not in off]
+    if lldp:
+        top = _sub(data, XE_LLDP, "lldp-entries")
+        by_port: dict[str, list] = {}
+        for lk in lldp:
+            by_port.setdefault(lk.local_port, []).append(lk)
+        for port, group in by_port.items():
+            intf = _sub(top, XE_LLDP, "lldp-intf-details")
+            _sub(intf, XE_LLDP, "if-name", port)
+            for i, lk in enumerate(group, start=1):
+                r, d = lk.remote, _sub(intf, XE_LLDP, "lldp-neighbor-details")
+                _sub(d, XE_LLDP, "identifier", i)
+                _sub(d, XE_LLDP, "chassis-id", r.mac)
+                _sub(d, XE_LLDP, "port-id", lk.remote_port)
+                _sub(d, XE_LLDP, "port-desc", lk.remote_port)
+                _sub(d, XE_LLDP, "system-name", r.system_name)
+                _sub(d, XE_LLDP, "system-desc", "\n".join(r.software))
+                for a in r.addresses:
+                    m = _sub(d, XE_LLDP, "mgmt-addrs")
+                    _sub(m, XE_LLDP, "mgmt-addr", a)
+                    _sub(m, XE_LLDP, "mgmt-addr-type", "mgmt-ipv6" if ":" in a else "mgmt-ip")
+                caps = _sub(d, XE_LLDP, "enabled-capabilities")
+                for letter in r.caps_lldp.split(","):
+                    if letter.strip() in _LLDP_CAPS:
+                        _sub(caps, XE_LLDP, _LLDP_CAPS[letter.strip()])
+
+
+OC_LLDP = "http://openconfig.net/yang/lldp"
+_OC_LLDP_CAPS = {"B": "MAC_BRIDGE", "R": "ROUTER", "W": "WLAN_ACCESS_POINT", "T": "TELEPHONE", "P": "REPEATER",
+                 "S": "STATION_ONLY", "C": "DOCSIS_CABLE_DEVICE", "O": "OTHER"}
+
+
+def _oc_lldp(device: RunningDevice, data) -> None:
+    """Its LLDP table (lab.neighbours) as openconfig-lldp, which IOS XR and NX-OS serve; nothing
+    when LLDP is off or it has no LLDP neighbour."""
+    links = [lk for lk in (getattr(device, "neighbour_links", None) or []) if lk.protocol == "lldp"]
+    if not links or "lldp" in (getattr(device, "neighbour_off", None) or ()):
+        return
+    top = _sub(data, OC_LLDP, "lldp")
+    interfaces = _sub(top, OC_LLDP, "interfaces")
+    by_port: dict[str, list] = {}
+    for lk in links:
+        by_port.setdefault(lk.local_port, []).append(lk)
+    for port, group in by_port.items():
+        intf = _sub(interfaces, OC_LLDP, "interface")
+        _sub(intf, OC_LLDP, "name", port)
+        neighbors = _sub(intf, OC_LLDP, "neighbors")
+        for lk in group:
+            r, nb = lk.remote, _sub(neighbors, OC_LLDP, "neighbor")
+            _sub(nb, OC_LLDP, "id", r.mac)
+            st = _sub(nb, OC_LLDP, "state")
+            _sub(st, OC_LLDP, "id", r.mac)
+            _sub(st, OC_LLDP, "system-name", r.system_name)
+            _sub(st, OC_LLDP, "system-description", "\n".join(r.software))
+            _sub(st, OC_LLDP, "chassis-id", r.mac)
+            _sub(st, OC_LLDP, "chassis-id-type", "MAC_ADDRESS")
+            _sub(st, OC_LLDP, "port-id", lk.remote_port)
+            _sub(st, OC_LLDP, "port-description", lk.remote_port)
+            if r.addresses:
+                _sub(st, OC_LLDP, "management-address", r.addresses[0])
+            caps = _sub(nb, OC_LLDP, "capabilities")
+            for letter in r.caps_lldp.split(","):
+                if letter.strip() in _OC_LLDP_CAPS:
+                    cap = _sub(caps, OC_LLDP, "capability")
+                    _sub(cap, OC_LLDP, "name", _OC_LLDP_CAPS[letter.strip()])
+                    cst = _sub(cap, OC_LLDP, "state")
+                    _sub(cst, OC_LLDP, "name", _OC_LLDP_CAPS[letter.strip()])
+                    _sub(cst, OC_LLDP, "enabled", "true")
 
 
 def _xr(device: RunningDevice, data, ents: list[entities.Entity]) -> None:
@@ -205,8 +308,10 @@ def device_data(device: RunningDevice):
         _xe(device, data, ents, bool(entities.load(device.profile).netconf.get("licensing")))
     elif model == "xr-invmgr":
         _xr(device, data, ents)
+        _oc_lldp(device, data)
     elif model == "openconfig":
         _openconfig(device, data, ents)
+        _oc_lldp(device, data)
     return data
 
 

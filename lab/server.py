@@ -136,6 +136,7 @@ class Lab:
         self.netconf = None  # lab.netconf.NetconfServer when started with peers=("netconf", ...)
         self.snmp = None  # lab.snmp.SnmpAgent when started with peers=(..., "snmp")
         self.peer_startup: dict[str, float] = {}  # seconds each peer took to come up
+        self.topology = None  # lab.neighbours.Topology: the CDP / LLDP tables and their truth
 
     def device(self, name: str) -> RunningDevice:
         for d in self.devices:
@@ -231,6 +232,10 @@ async def start_lab(specs: Iterable[DeviceSpec], host: str = "127.0.0.1", peers:
         for start in range(0, len(resolved), _LISTEN_BATCH):
             batch = resolved[start : start + _LISTEN_BATCH]
             lab.devices += await asyncio.gather(*(lab._listen(s) for s in batch))
+        # Who announces whom over CDP / LLDP (before the SNMP agent writes its recordings).
+        from .neighbours import attach
+
+        lab.topology = attach(lab.devices)
         # snmpsim starts in its own process meanwhile: the two overlap.
         jobs = [lab._start_netconf()] if "netconf" in peers else []
         jobs += [lab._start_snmp()] if "snmp" in peers else []

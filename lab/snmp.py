@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from . import entities, faults
+from . import entities, faults, neighbour_text
 from .device import RunningDevice
 
 USER_ENV = "IBAGENT_LAB_SNMP_USER"
@@ -90,6 +90,8 @@ def recording(device: RunningDevice) -> str:
         }
         for col, (tag, value) in columns.items():
             rows.append((ENT_PHYSICAL_ENTRY + (col, e.index), _value(tag, value)))
+    # CDP / LLDP MIB rows of its links (lab.neighbour_text), none without a topology.
+    rows += [(oid, f"{tag}|{value}") for oid, tag, value in neighbour_text.snmp_rows(device)]
     rows.sort()
     return "".join(".".join(map(str, oid)) + "|" + value + "\n" for oid, value in rows)
 

@@ -37,6 +37,7 @@ from lxml import etree
 
 from agent.core.models import Facts, LicenseStatus, LicenseUsage, ParseResult, RawComponent
 
+from . import netconf_neighbours as _neighbours
 from ._util import ParseError, to_int
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
@@ -302,11 +303,14 @@ def parse(platform: str, command: str, text: str) -> ParseResult:
     _nxos_device(data, facts)
     if "versions_seen" in facts:
         facts["versions_seen"] = list(dict.fromkeys(facts["versions_seen"]))
-    if not (facts or comps or licenses or status):
+    # CDP / LLDP operational models (issue 17): parsers.netconf_neighbours; an rpc-error is no table.
+    neighbours, neighbour_status = _neighbours.parse(data, platform, command) if not errors else ([], [])
+    if not (facts or comps or licenses or status or neighbour_status):
         if errors:
             raise ParseError(platform, command, "device answered rpc-error: " + "; ".join(errors))
         namespaces = sorted({el.tag.split("}", 1)[0][1:] for el in data.iter() if isinstance(el.tag, str)
                              and el.tag.startswith("{") and not el.tag.startswith("{" + NC)})
         found = ", ".join(namespaces[:5]) or "no data"
         raise ParseError(platform, command, f"no hardware, version or licensing model in the reply ({found})")
-    return ParseResult(facts=facts, components=comps, licenses=licenses, license_status=status)
+    return ParseResult(facts=facts, components=comps, licenses=licenses, license_status=status,
+                       neighbours=neighbours, neighbour_status=neighbour_status)

@@ -183,6 +183,11 @@ def parse(platform: str, command: str, text: str) -> ParseResult:
             if name and index is not None and "." not in idx:
                 table.setdefault(index, {})[name] = value
     if not seen:
+        protocol = _neighbours.WALKS.get(command)
+        if protocol:
+            # A neighbour walk that found no row: an agent with no neighbour (or the protocol off:
+            # the MIB cannot tell the two apart) answers an empty table, which is an answer (issue 17).
+            return ParseResult(neighbour_status=[_neighbours.NeighbourStatus(protocol, "read")])
         raise ParseError(platform, command, "no OID|type|value lines")
     facts = _facts(system)
     components = entity_rows(table)

@@ -36,6 +36,8 @@ LLDP_REM_MAN_ADDR = "1.0.8802.1.1.2.1.4.2.1."
 LLDP_LOC_PORT = "1.0.8802.1.1.2.1.3.7.1."
 IF_NAME = "1.3.6.1.2.1.31.1.1.1.1."
 IF_DESCR = "1.3.6.1.2.1.2.2.1.2."
+# The SNMP collector's neighbour captures (collectors.snmp.NEIGHBOUR_WALKS) -> the protocol they read.
+WALKS = {"snmp:cdpCacheTable": "cdp", "snmp:lldpRemTable": "lldp"}
 PREFIXES = (CDP_CACHE, LLDP_REM, LLDP_REM_MAN_ADDR, LLDP_LOC_PORT, IF_NAME, IF_DESCR)
 
 CDP_COLUMNS = {3: "address_type", 4: "address", 5: "version", 6: "device_id", 7: "device_port", 8: "platform",

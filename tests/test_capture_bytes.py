@@ -241,7 +241,8 @@ def test_netconf_capture_is_the_reply_document_as_sent(tmp_path, monkeypatch, ca
             truth = lab.device(DEVICE).truth
         finally:
             store.close()
-    assert [r["command"] for r in rows] == ["netconf:hardware", "netconf:version", "netconf:licenses"]
+    assert [r["command"] for r in rows] == ["netconf:hardware", "netconf:version", "netconf:licenses", "netconf:cdp",
+                                            "netconf:lldp"]  # the last two: IOS XE's CDP / LLDP models (issue 17)
     assert stored == sent[: len(rows)]  # byte for byte: not re-serialised, framing removed
     assert b"<![CDATA[" in stored[0] and b"&#70;" in stored[0] and "caf\u00e9".encode() in stored[0]
     for row, data, text in zip(rows, stored, texts):
@@ -439,7 +440,8 @@ def test_snmp_capture_holds_every_byte_the_agent_sent(tmp_path, monkeypatch, cap
             reparsed = _reparse(store, rows, platform)
         finally:
             store.close()
-    assert set(stored) == {"snmp:system", "snmp:entPhysicalTable"}
+    # (and the CDP / LLDP tables the lab's topology gives it, issue 17: every byte of those too)
+    assert set(stored) == {"snmp:system", "snmp:entPhysicalTable", "snmp:cdpCacheTable", "snmp:lldpRemTable"}
     for command, data in stored.items():
         assert data == texts[command].encode()  # the lines' bytes, nothing beside them
         got = _values(data.decode().splitlines())

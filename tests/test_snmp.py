@@ -58,7 +58,12 @@ def _collect(collector: SnmpCollector, *targets: Target):
 
 
 def _check_against_truth(device, sink) -> None:
-    assert [c.command for c in sink] == ["snmp:system", "snmp:entPhysicalTable"]
+    # Then the CDP / LLDP tables the platform's data names (issue 17; none on an ASA).
+    from collectors.snmp import NEIGHBOUR_WALKS
+    from agent.core import platforms
+
+    walks = [NEIGHBOUR_WALKS[t][0] for t in platforms.get(device.platform).snmp.get("neighbour_tables") or ()]
+    assert [c.command for c in sink] == ["snmp:system", "snmp:entPhysicalTable", *walks]
     for cap in sink:
         assert cap.ok and cap.transport == "snmp"
         for line in cap.output.splitlines():

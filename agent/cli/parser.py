@@ -11,16 +11,16 @@ import argparse
 import sys
 
 from agent.cli import (
-    bundles, errors, evidence, export, hostkeys, import_captures, lab, parse, prune_history, quote, reconcile, report, retire,
-    scan, slp,
+    bundles, errors, evidence, export, hostkeys, import_captures, lab, neighbours, parse, prune_history, quote, reconcile,
+    report, retire, scan, slp,
 )
 from agent.cli.common import (
     EXIT_INTERNAL, EXIT_LOCKED, EXIT_OK, EXIT_SIGINT, EXIT_STORE, EXIT_USAGE, ParserCommon, UsageError,
     _get_redactor, say,
 )
 
-COMMANDS = (scan, errors, reconcile, quote, report, evidence, retire, prune_history, hostkeys, parse, import_captures,
-            lab, slp, bundles, export)
+COMMANDS = (scan, errors, reconcile, quote, report, evidence, neighbours, retire, prune_history, hostkeys, parse,
+            import_captures, lab, slp, bundles, export)
 
 
 def version() -> str:

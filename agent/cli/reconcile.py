@@ -59,6 +59,17 @@ def reconciled_rows(args: argparse.Namespace, load, eox, as_of):
         store.close()
 
 
+def _neighbours_beside(db: str, out: str) -> str:
+    """The CDP / LLDP gap list (``ibagent neighbours``) as ``neighbours.csv`` beside the lists."""
+    from agent.reports.neighbours import write_csv
+
+    store = _require_store(db)
+    try:
+        return write_csv(store, out)
+    finally:
+        store.close()
+
+
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
@@ -95,6 +106,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         except ReportWriteError as exc:
             raise UsageError(str(exc)) from None
         print(f"wrote {len(written)} files to {args.out}/", file=sys.stderr)
+        print("ibagent: " + _neighbours_beside(args.db, args.out), file=sys.stderr)  # issue 17: neighbours.csv
     elif args.format == "json":
         from agent.reports.tabular import json_array_lines
 

@@ -30,9 +30,21 @@ def _normalise(target: Target, captures: list[Capture],
 
     usable = [c for c in captures if c.ok]
     try:
-        return records_from_captures(target.name, target.platform, usable, on_step), None
+        records = records_from_captures(target.name, target.platform, usable, on_step)
     except ParseError as exc:
         return None, str(exc)
+    if (records.neighbours or records.neighbour_status) and not describes_device(records):
+        # Its neighbours' table says who is next to it, nothing of the device itself (issue 17): a
+        # device whose version and inventory could not be read is not collected for it.
+        return None, "only the CDP / LLDP neighbour tables were read, nothing of the device itself"
+    return records, None
+
+
+def describes_device(records: DeviceRecords) -> bool:
+    """Do the records say anything of the device itself (its release, hardware or licensing)?"""
+    f = records.facts
+    return bool(records.components or records.licenses or records.license_status is not None
+                or (f is not None and (f.os_version or f.chassis_pid or f.chassis_serial)))
 
 
 def _normalise_outcome(target: Target, outcome: Any,
@@ -103,4 +115,22 @@ def merge_records(parts: Sequence[tuple[_Part, DeviceRecords]]) -> DeviceRecords
     status_from = next((rec for part, rec in parts if "license_status" in part.covered), None)
     if status_from is not None:
         status = status_from.license_status
-    return DeviceRecords(facts=facts, components=comps, licenses=licenses, license_status=status, problems=problems)
+    neighbours, neighbour_status = _merge_neighbours(parts)
+    return DeviceRecords(facts=facts, components=comps, licenses=licenses, license_status=status, problems=problems,
+                         neighbours=neighbours, neighbour_status=neighbour_status)
+
+
+def _merge_neighbours(parts: Sequence[tuple[_Part, DeviceRecords]]) -> tuple[list, list]:
+    """Neighbours (issue 17) per protocol from the first transport that answered for it, as licences
+    are taken: NETCONF may read LLDP only (openconfig-lldp) while SSH, complementing it, reads CDP."""
+    chosen: dict[str, tuple[Any, list]] = {}
+    for part, rec in parts:
+        if "neighbours" not in part.covered:
+            continue
+        for st in rec.neighbour_status:
+            if st.protocol not in chosen:
+                chosen[st.protocol] = (st, [n for n in rec.neighbours if n.protocol == st.protocol])
+    if not chosen:
+        base = parts[0][1]
+        return list(base.neighbours), list(base.neighbour_status)
+    return [n for _, found in chosen.values() for n in found], [st for st, _ in chosen.values()]

@@ -186,7 +186,8 @@ def build_collectors(options: ScanOptions) -> dict[str, Collector]:
 # ------------------------------------------------------------------ what each transport provides
 
 DATA = platforms.DATA
-_SNMP_PROVIDES = {"snmp:system": ("version",), "snmp:entPhysicalTable": ("inventory",)}
+_SNMP_PROVIDES = {"snmp:system": ("version",), "snmp:entPhysicalTable": ("inventory",),
+                  "snmp:cdpCacheTable": ("neighbours",), "snmp:lldpRemTable": ("neighbours",)}
 
 
 def _ssh_provides(platform: str) -> Mapping[str, tuple[str, ...]]:
@@ -203,7 +204,12 @@ def _netconf_profile(platform: str) -> Mapping[str, Any] | None:
 def _provides(transport: str, platform: str) -> set[str]:
     """What a transport can collect on a platform at all (platform data, not a device's answer)."""
     if transport == "snmp":
-        return {d for data in _SNMP_PROVIDES.values() for d in data}
+        # The neighbour tables only where the platform's SNMP section names them (an ASA has none).
+        try:
+            tables = platforms.get(platform).snmp.get("neighbour_tables") or ()
+        except Exception:  # noqa: BLE001 - unknown platform: the collector will say so
+            tables = ()
+        return {"version", "inventory"} | ({"neighbours"} if tables else set())
     if transport == "netconf":
         profile = _netconf_profile(platform) or {}
         return {d for data in (profile.get("provides") or {}).values() for d in data}

@@ -461,6 +461,10 @@ class Neighbour:
     serial: str = ""  # announced serial (see above); '' when none
     serial_source: str = ""  # 'device-id' | 'lldp-med' | ''
     local_device: str = ""  # inventory name of the device that saw it: the normaliser's to set, parsers leave ''
+    # The command (or SNMP table capture) it was read from, the normaliser's to set: with the device
+    # row's scan it names the capture that is its evidence (agent/store/neighbours.py), and unlike a
+    # capture id it is the same in every scan, so an unchanged table is stored once.
+    source: str = ""
     name: str = field(init=False)  # device id, lower case, '(SERIAL)' off, domain kept
     hostname: str = field(init=False)  # name without its domain
     cisco: bool = field(init=False)  # cisco_rule() of what it announced

@@ -31,8 +31,9 @@ _DEFS = Path(__file__).with_name("platform_defs")
 _SHARED = "_shared"  # platform_defs/_shared.yaml: not a platform, what every platform inherits
 
 # The data a collection can answer for (a command, a NETCONF filter, an SNMP table): the scan
-# plans and merges transports on these (agent/collect/scan.py).
-DATA = ("inventory", "version", "licenses", "license_status")
+# plans and merges transports on these (agent/collect/scan.py).  'neighbours': the CDP / LLDP tables
+# (issue 17), answered by a read table or by the device saying the protocol is off or unknown.
+DATA = ("inventory", "version", "licenses", "license_status", "neighbours")
 # Version numbering rule sets; agent.core.versions implements one function per name.
 VERSION_SCHEMES = ("ios", "nxos", "ios_xr", "asa")
 
@@ -63,6 +64,9 @@ SCHEMA: dict[str, Any] = {
         # how its 'show version' names it (detect()): captures saved by hand name no platform
         "detect": {"type": "object", "additionalProperties": False,
                    "properties": {"show_version": _STRS, "unless": _STRS}},
+        # how a CDP / LLDP neighbour running it announces it (from_announced()): regular expressions
+        # searched in its announced software line and platform, for the gap report's inventory
+        "announced": _STRS,
         "ssh": {
             "type": "object",
             "required": ["prompt", "commands", "provides"],
@@ -96,6 +100,9 @@ SCHEMA: dict[str, Any] = {
                 "port": {"type": "integer"},
                 "version": {"type": "string", "enum": ["1", "2c", "3"]},
                 "max_repetitions": {"type": "integer"},
+                # CDP / LLDP MIB tables the SNMP collector walks (collectors.snmp.NEIGHBOUR_WALKS's keys)
+                "neighbour_tables": {"type": "array", "items": {"type": "string",
+                                                               "enum": ["cdpCacheTable", "lldpRemTable"]}},
             },
         },
     },
@@ -163,6 +170,8 @@ def problems(data: Any, file_name: str) -> list[str]:
     for i, rx in enumerate(data.get("refusals", ())):
         out += _regex_problem(rx, f"refusals[{i}]")
     out += _regex_problem(ssh["prompt"], "ssh.prompt")
+    for i, rx in enumerate(data.get("announced") or ()):
+        out += _regex_problem(rx, f"announced[{i}]")
     for key, patterns in (data.get("detect") or {}).items():
         for i, rx in enumerate(patterns):
             out += _regex_problem(rx, f"detect.{key}[{i}]")
@@ -221,6 +230,7 @@ class Platform:
     detect: re.Pattern[str] | None = None
     detect_unless: re.Pattern[str] | None = None
     classic_licensing: str | None = None  # 'csl' | 'asa' | None: which classic licence reader applies
+    announced: re.Pattern[str] | None = None  # from_announced(): a neighbour's software / platform naming it
 
 
 class UnknownPlatform(ValueError):
@@ -273,6 +283,7 @@ def get(name: str) -> Platform:
         detect=_any_of((data.get("detect") or {}).get("show_version")),
         detect_unless=_any_of((data.get("detect") or {}).get("unless")),
         classic_licensing=data.get("classic_licensing"),
+        announced=_any_of(data.get("announced")),
     )
 
 
@@ -341,3 +352,15 @@ def refusal(text: str, platform: str | None = None) -> str | None:
         if rx.match(ln):
             return ln.strip()
     return None
+
+
+ANNOUNCED_CHARS = 512  # a software line and a platform: what a neighbour says of itself
+
+
+def from_announced(software: str, platform: str = "") -> str | None:
+    """Our platform for a CDP / LLDP neighbour, from what it announces (its software line, its
+    platform string): the one platform whose ``announced:`` patterns match, else None (none, or
+    several: a guess would put the wrong commands in an inventory)."""
+    text = f"{software[:ANNOUNCED_CHARS]}\n{platform[:ANNOUNCED_CHARS]}"
+    found = [n for n in names() if (p := get(n).announced) is not None and p.search(text)]
+    return found[0] if len(found) == 1 else None

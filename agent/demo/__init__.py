@@ -88,6 +88,9 @@ def run_demo(args, redactor, scan, open_store, print_summary) -> int:
         load = load_contracts([contracts])
         eox_load = load_eox([eox])
         recon = reconcile_from_store(store, load.lines, eox_load.index, as_of, 90)
+        from agent.reports.neighbours import write_csv  # CDP/LLDP: the Cisco gear in no inventory
+
+        said_neighbours = "demo: " + write_csv(store, out)
     finally:
         store.close()
     (out / "devices.csv").write_text(tabular.to_csv(rows, DEVICE_COLUMNS))
@@ -103,6 +106,7 @@ def run_demo(args, redactor, scan, open_store, print_summary) -> int:
     print(f"demo: reconciled against {contracts.name} and {eox.name} as of {as_of}: "
           + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
     print(f"demo: {len(written)} report files in {out}/reports/ (renew, add, drop, transfer, refresh, ...)")
+    print(said_neighbours)
     from agent.demo.quote import demo_quote  # the co-termed renewal quote from a sample price list
 
     said, quote_lines, quote_sums, prices = demo_quote(

@@ -136,7 +136,7 @@ def records_from_captures(device: str, platform: str, captures: Sequence[Capture
         status.udi_pid, status.udi_serial = udi_pid, udi_sn
     # Neighbours as announced, each tied to the device that saw it; one status per protocol (a
     # table read over two transports is one answer: the first capture's).
-    neighbours = [replace(n, local_device=device) for _, _, r in usable for n in r.neighbours]
+    neighbours = [replace(n, local_device=device, source=cap.command) for cap, _, r in usable for n in r.neighbours]
     statuses: dict[str, Any] = {}
     for _, _, r in usable:
         for st in r.neighbour_status:

@@ -32,7 +32,7 @@ from agent.core.models import Capture, Component, DeviceRecords, LicenseStatus, 
 
 from agent.store.hostkeys import HostKeyStore
 from agent.store.slp_runs import SlpStore
-from agent.store import itemsets, latest, opening
+from agent.store import itemsets, latest, neighbours, opening
 from agent.store.errors import StoreError, StoreLocked, StoreWriteError  # noqa: F401  (re-exported)
 from agent.store.schema import (  # noqa: F401  (re-exported)
     _MIGRATIONS, BASE, DEFAULT_DB, DEVICE_STATES_SQL, SCHEMA_VERSION, SIGHTINGS_UPSERT, SIGHTINGS_UPSERT_SCAN,
@@ -306,6 +306,7 @@ class Store(HostKeyStore, SlpStore):
                 item_set, cap0, id0,
             ),
         )
+        neighbours.save(self, scan_id, target.name, records)  # CDP / LLDP: one blob (agent/store/neighbours.py)
         self.db.execute(latest.LATEST_UPSERT, {"device": target.name})
         if failures:
             self.db.executemany(

@@ -117,7 +117,10 @@ _UNUSED_SETS = ("{select} FROM item_sets WHERE id NOT IN (SELECT d.item_set FROM
                 " WHERE d.item_set IS NOT NULL AND NOT (" + _GONE_OF.format(t="d.") + "))")
 _KEPT_CAPTURES = "FROM captures c WHERE {col} IS NOT NULL AND NOT (" + _GONE_OF.format(t="c.") + ")"
 _UNUSED_BLOBS = ("{select} FROM blobs WHERE sha256 NOT IN (SELECT c.sha256 " + _KEPT_CAPTURES.format(col="c.sha256")
-                 + " UNION SELECT c.text_sha256 " + _KEPT_CAPTURES.format(col="c.text_sha256") + ")")
+                 + " UNION SELECT c.text_sha256 " + _KEPT_CAPTURES.format(col="c.text_sha256")
+                 # a kept device row's CDP / LLDP neighbours (agent/store/neighbours.py) are a blob too
+                 + " UNION SELECT d.neighbours FROM devices d WHERE d.neighbours IS NOT NULL AND NOT ("
+                 + _GONE_OF.format(t="d.") + "))")
 
 
 def _size(store) -> int:

@@ -1,7 +1,7 @@
 """The whole report: what the caller hands in (``ReportInputs``), the context the template reads,
 the page, the file.
 
-``render_report(inputs, store)`` reads only the evidence from ``store`` (captures, scans); the
+``render_report(inputs, store)`` reads only the evidence (captures, scans) and the CDP / LLDP gap list from ``store``; the
 rows, the contract lines, a quote and an SLP report come from the caller, which already has
 them (``ibagent report``, the demo).
 """
@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from agent.reconcile import ReconRow
+from agent.reconcile.neighbours_store import gap_report
+from agent.reports import neighbours as nb_out
 from agent.reports.html import columns, evidence, model
 from agent.reports.html import money as money_mod
 from agent.reports.html.env import render
@@ -48,6 +50,7 @@ def context(inputs: ReportInputs, store) -> dict[str, Any]:
     priced = lines is not None
     timeline = model.eol_timeline(rows, inputs.as_of, inputs.window_days)
     slp = inputs.slp
+    gaps = gap_report(store)
     return {
         "as_of": inputs.as_of, "window_days": inputs.window_days, "store": inputs.store,
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -71,6 +74,8 @@ def context(inputs: ReportInputs, store) -> dict[str, Any]:
         "slp": slp, "slp_counts": slp.counts() if slp is not None else {},
         "slp_action": [d for d in slp.devices if d.get("reporting_status") in SLP_ACTION] if slp is not None else [],
         "evidence": ev, "max_capture": inputs.max_capture,
+        # CDP / LLDP (issue 17): the Cisco neighbours that match no device of the fleet
+        "neighbours": nb_out.rows(gaps), "neighbours_summary": nb_out.summary(gaps),
     }
 
 
