@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from agent.cli.filters import add_agent_option
 from agent.cli.common import (
     EXIT_LOCKED, EXIT_OK, EXIT_STORE, UsageError, _emit, _get_redactor, _open_store, _print_summary, _run_scan,
     _setup_logging, at_least, exit_code, host_key_settings, say,
@@ -54,8 +55,21 @@ def auto_processes(devices: int) -> int:
     return max(1, min(cores, devices // DEVICES_PER_PROCESS))
 
 
+def agent_name(given: str | None) -> str:
+    """``--agent``, else ``$IBAGENT_AGENT``, else this machine's host name: a scan always says who ran it."""
+    import os
+    import socket
+
+    name = (given or os.environ.get("IBAGENT_AGENT") or socket.gethostname() or "").strip()
+    if not name or len(name) > 200 or ":" in name or not name.isprintable():
+        raise UsageError(f"--agent {name!r}: give a name of at most 200 characters without ':' or control characters "
+                         "(it is part of an imported scan's identity, <key id>:<agent>:<scan id>)")
+    return name
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
     from agent.collect.inventory import load_inventory
+    from agent.store.agents import scope_of
     from agent.store import StoreLocked, StoreWriteError
 
     redactor = _get_redactor()
@@ -64,6 +78,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     redactor.add(inventory.secrets)
     options = _scan_options(args, inventory.targets)
     store = _open_store(args.db)
+    store.scan_agent = (agent_name(args.agent), scope_of(inventory.source, inventory.targets))
     try:
         try:
             store.lock()
@@ -114,17 +129,31 @@ def cmd_devices(args: argparse.Namespace) -> int:
         raise UsageError(f"no store at {args.db}: run 'ibagent scan' or 'ibagent demo' first, or pass --db")
     if args.failed:
         return _failed_devices(args)
+    from agent.cli.filters import held_devices, warn_contested
+    from agent.store.agents import holders
+
     store = _open_store(args.db, readonly=True)
     try:
         rows = device_rows(store, args.scan, include_virtual=not args.contractable_only)
+        held = held_devices(store, args.site, args.agent)
+        # Who stands behind each device's state, and the devices two agents claim (agent/store/agents.py).
+        agent_of = holders(store, args.scan)
+        contested = warn_contested(store) if args.scan is None else {}
     finally:
         store.close()
+    for row in rows:
+        row["agent"] = agent_of.get(row["device"], ("", ""))[0]
+        row["claimed_by"] = ", ".join(contested.get(row["device"], ()))
+    if held is not None:
+        rows = [r for r in rows if r["device"] in held]
+    columns = (*DEVICE_COLUMNS, "agent", "claimed_by")
     if args.format == "json":
         sys.stdout.write(tabular.to_json(rows))
     elif args.format == "csv":
-        sys.stdout.write(tabular.to_csv(rows, DEVICE_COLUMNS))
+        sys.stdout.write(tabular.to_csv(rows, columns))
     else:
-        sys.stdout.write(tabular.to_table(rows, TABLE_COLUMNS))
+        sys.stdout.write(tabular.to_table(rows, (*TABLE_COLUMNS, "agent", "claimed_by") if contested or args.agent
+                                          else TABLE_COLUMNS))
     return EXIT_OK
 
 
@@ -174,6 +203,10 @@ def register(sub, common) -> None:
                    help="worker processes that collect and parse, the devices split between them; this process "
                         "stays the one store writer (default: the number of cores, at most one per "
                         f"{DEVICES_PER_PROCESS} devices; 1 keeps everything in one process)")
+    p.add_argument("--agent", metavar="NAME",
+                   help="the agent this scan runs as, recorded with its scope (the inventory, and its devices' sites "
+                        "and groups) so several agents can feed one store; default $IBAGENT_AGENT, else this "
+                        "machine's host name. 'ibagent agents' lists them")
     common.scan_knobs(p, 200)
     common.host_key_options(p)
     common.common_log(p)
@@ -186,6 +219,9 @@ def register(sub, common) -> None:
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--scan", type=int, help="snapshot as of this scan id (default: latest)")
     p.add_argument("--contractable-only", action="store_true", help="leave out virtual rows, duplicates and rows without serial")
+    p.add_argument("--site", action="append", metavar="SITE",
+                   help="only devices whose current state is of this site (repeatable)")
+    add_agent_option(p, "device")
     p.add_argument("--failed", action="store_true",
                    help="list the devices whose latest attempt failed (with --scan: that failed in that scan), one row "
                    "per failed attempt: transport, kind, reason ('*' marks the headline); JSON: one object per device "
