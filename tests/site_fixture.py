@@ -27,7 +27,7 @@ DEVICES = {
 
 def save_device(store, scan_id, name, items, *, when, status="ok", neighbours=True):
     site = DEVICES[name][0]
-    t = Target(name=name, host="127.0.0.1", platform="cisco_xe", port=22, site=site, contract_site_ids=("42",),
+    t = Target(name=name, host="127.0.0.1", platform="cisco_xe", port=22, site=site, contract_site_ids=("42" if site == "berlin" else "77",),
                max_age_days=30)
     raw = f"{name}#show inventory\r\nNAME: \"Chassis\"\r\n\xff{len(items)}".encode("latin-1")
     caps = [Capture(name, "cisco_xe", "ssh", "show version", f"Cisco IOS XE {name}", when, when + 1),

@@ -223,7 +223,7 @@ def check_scan_member(name: str, doc: Any) -> tuple[dict[str, Any], list[dict[st
         where = f"member {name}, device {i}"
         if not isinstance(dev, dict):
             raise SiteBundleError(f"{where}: not an object")
-        check_record(dev.get("row"), ROW_SPEC, where, optional=tuple(ROW_SPEC)[2:])
+        check_record(dev.get("row"), ROW_SPEC, where, optional=tuple(k for k in ROW_SPEC if k not in ("device", "status")))
         where = f"{where} ({dev['row']['device']!r})"
         for key, types in DEVICE_LISTS.items():
             if not isinstance(dev.get(key), list):
