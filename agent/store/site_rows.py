@@ -32,11 +32,18 @@ LICENSE_COLUMNS = ("license", "entitlement_tag", "count", "status", "enforcement
 def site_scans(store, site: str, since_scan: int | None = None, since_time: float | None = None) -> list[Any]:
     """Finished scans holding at least one device row of ``site``, oldest first: after scan
     ``since_scan``, or started at or after ``since_time``."""
+    # The conditions are written only when given: "? IS NULL" leaves PostgreSQL a parameter of no type.
+    where, params = [], []
+    if since_scan is not None:
+        where.append(" AND s.id > ?")
+        params.append(since_scan)
+    if since_time is not None:
+        where.append(" AND s.started >= ?")
+        params.append(since_time)
     return store.db.execute(
-        "SELECT s.* FROM scans s WHERE s.status != 'running' AND s.pruned IS NULL"
-        " AND (? IS NULL OR s.id > ?) AND (? IS NULL OR s.started >= ?)"
-        " AND EXISTS (SELECT 1 FROM devices d WHERE d.scan_id = s.id AND d.site = ?) ORDER BY s.id",
-        (since_scan, since_scan, since_time, since_time, site)).fetchall()
+        "SELECT s.* FROM scans s WHERE s.status != 'running' AND s.pruned IS NULL" + "".join(where)
+        + " AND EXISTS (SELECT 1 FROM devices d WHERE d.scan_id = s.id AND d.site = ?) ORDER BY s.id",
+        (*params, site)).fetchall()
 
 
 def scan_record(scan) -> dict[str, Any]:
@@ -100,8 +107,9 @@ def slp_state(store, site: str, devices: set[str], since_time: float | None) -> 
     """The SLP runs (started at or after ``since_time``) that touched ``site`` or its
     ``devices``, each with its events, usage reports (RUM files, bytes as hex) and ACKs for them."""
     runs = []
-    for run in store.db.execute("SELECT * FROM slp_runs WHERE status != 'running' AND (? IS NULL OR started >= ?)"
-                                " ORDER BY id", (since_time, since_time)).fetchall():
+    since = (" AND started >= ?", (since_time,)) if since_time is not None else ("", ())
+    for run in store.db.execute(f"SELECT * FROM slp_runs WHERE status != 'running'{since[0]} ORDER BY id",
+                                since[1]).fetchall():
         rid = run["id"]
         reports = [r for r in store.db.execute("SELECT * FROM slp_reports WHERE run_id = ? ORDER BY id", (rid,))
                    if r["site"] == site or r["device"] in devices]
