@@ -204,3 +204,29 @@ def test_imported_and_unnamed_scans_are_agents_too(tmp_path):
         assert rows["(unnamed)"]["imported"] is False and rows["berlin-1"]["imported"] is True
     finally:
         store.close()
+
+
+def test_scan_prune_retires_only_the_agents_own_devices(tmp_path):
+    """Agent A's complete inventory vouches for A's devices: B's and an imported site's stay."""
+    from types import SimpleNamespace
+
+    from agent.cli.scan import _prune
+    from agent.core.models import Target
+
+    store, a, b = _two_agents(tmp_path / "s.db")
+    try:
+        with store.transaction():  # a device of a scan that names no agent (before v12): anyone's to prune
+            store.db.execute("UPDATE scans SET agent = NULL WHERE id = ?", (a,))
+        a2 = site_scan(store, 1, skip=("par-core", "ber-acc"), agent="A")  # A's inventory lost ber-acc
+        store.scan_agent = ("A", None)
+        inventory = SimpleNamespace(targets=[Target("ber-core", "127.0.0.1", "cisco_xe")], source="inv-a")
+        said = _prune(store, inventory, SimpleNamespace(status="completed", scan_id=a2))
+        assert "ber-acc" in said and "par-core" not in said
+        assert [r["device"] for r in store.retirements()] == ["ber-acc"]
+        # B's complete inventory (par-core only) retires none of A's.
+        store.scan_agent = ("B", None)
+        inventory = SimpleNamespace(targets=[Target("par-core", "127.0.0.1", "cisco_xe")], source="inv-b")
+        assert "pruned nothing" in _prune(store, inventory, SimpleNamespace(status="completed", scan_id=b))
+        assert [r["device"] for r in store.retirements()] == ["ber-acc"]
+    finally:
+        store.close()

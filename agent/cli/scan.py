@@ -108,15 +108,19 @@ def cmd_scan(args: argparse.Namespace) -> int:
 def _prune(store, inventory, summary) -> str:
     """``scan --prune``: once a scan of the whole inventory has completed, the fleet's devices that
     are not in it are retired (recorded, shown by history and diff).  An unfinished scan prunes
-    nothing: the inventory is what the user vouches for, the scan is what makes it safe."""
+    nothing: the inventory is what the user vouches for, the scan is what makes it safe.  With
+    several agents in one store, an agent's inventory vouches only for its own devices: another
+    agent's (or an imported site's) are never retired by it."""
     from agent.cli.retire import who
     from agent.store import fleet
+    from agent.store.agents import stood_for_by
 
     if summary.status != "completed":
         return f"not pruned: scan {summary.scan_id} did not complete ({summary.status})"
     absent = fleet.absent_from(store, (t.name for t in inventory.targets))
+    absent = stood_for_by(store, store.scan_agent[0], absent)
     if not absent:
-        return "pruned nothing: every device of the fleet is in the inventory"
+        return "pruned nothing: every device of the fleet this agent collected is in the inventory"
     store.retire(absent, how="prune", by=who(None), why=f"not in the inventory {inventory.source}")
     return f"retired {len(absent)} device(s) absent from the inventory: {', '.join(absent)}"
 

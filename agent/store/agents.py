@@ -59,6 +59,16 @@ def holders(store, scan_id: int | None = None) -> dict[str, tuple[str, str]]:
             for row in store.snapshot_devices(scan_id)}
 
 
+def stood_for_by(store, agent: str | None, devices) -> list[str]:
+    """Those of ``devices`` whose current state ``agent`` made: its latest good collection, or for
+    a device never collected, its latest attempt (what ``scan --prune`` may retire for that agent).
+    A scan that names no agent (written before v12) stands for whoever runs the store locally now."""
+    wanted = set(devices)
+    agent_of = {r["id"]: r["agent"] for r in store.db.execute("SELECT id, agent FROM scans")}
+    return [row["device"] for row in store.fleet_device_states(None) if row["device"] in wanted
+            and agent_of.get(row["last_ok_scan"] or row["scan_id"]) in (agent, None)]
+
+
 def claims(store) -> dict[str, list[str]]:
     """device -> the agents that claim it, for every device claimed by two or more: an agent
     claims a device when its latest scan lists the device and it has collected the device (in
