@@ -124,13 +124,16 @@ def _pack(blobs, lie=None):
     ([_scan_member([_device(captures=[{"id": 1}])])], "capture 1: no 'platform'"),
     ([_scan_member([_device(components=[["Chassis", "", "P", "P", "", "S", "S", "chassis", "", 1, "", 0, "ssh", 99]])])],
      "an item points to capture 99"),
-    ([_scan_member([_device(row={"device": "x1", "status": "ok", "roles": "{\"a\": 1}", "hostname": "X"})])],
+    ([_scan_member([_device(row={"device": "x1", "status": "ok", "site": "berlin", "roles": "{\"a\": 1}",
+                                 "hostname": "X"})])],
      "a list column is not a list of texts"),
     ([_scan_member([_device(captures=[{"id": 1, "platform": "cisco_xe", "transport": "ssh", "command": "show version",
                                        "sha256": "ab" * 32, "text_sha256": None, "started": 1.0, "ended": 2.0,
                                        "error": None, "error_kind": None}])])],
      "is neither in the bundle nor in the store"),
     ([("scans/1/0000.json", _scan_member([], scan_id=2)[1])], "holds scan 2, not the one its name says"),
+    ([_scan_member([_device(row={"device": "x1", "status": "ok", "site": "paris"})])],
+     "of site 'paris', in a bundle of site 'berlin'"),
     (_pack([b"hello"], lie=lambda ix: [[ix[0][0], 5, 0, 10_000]]), "lies outside blobs/0000.z"),
     (_pack([b"a" * 100_000], lie=lambda ix: [[ix[0][0], 1000, ix[0][2], ix[0][3]]]),
      "inflates to other than the 1,000 bytes announced"),
@@ -179,3 +182,23 @@ def test_a_zlib_bomb_is_never_inflated_whole(tmp_path, setup, capsys):
     tracemalloc.stop()
     assert "inflates to other than the 10 bytes announced" in err
     assert peak < 64 << 20, f"peak {peak:,} bytes"
+
+
+def test_an_origin_carried_in_a_bundle_is_not_taken(tmp_path, setup, capsys):
+    """A scan's identity is always under the key that signed it: a bundle naming another site's
+    origin cannot make that site's genuine scan look already imported."""
+    from agent.store import Store
+
+    _, pub, key, central = setup
+    name, data = _scan_member([], scan_id=5)
+    doc = json.loads(data)
+    doc["scan"]["origin"] = "0123456789abcdef:other-site:5"
+    path = _hostile(tmp_path, key, [(name, json.dumps(doc).encode())])
+    assert main(["import", str(path), "--trust", str(pub), "--db", str(central)]) == 0
+    store = Store(central, readonly=True)
+    try:
+        origins = [r["origin"] for r in store.scans()]
+    finally:
+        store.close()
+    assert "0123456789abcdef:other-site:5" not in origins
+    assert any(o.endswith(":berlin-1:5") and not o.startswith("0123456789abcdef") for o in origins)

@@ -212,19 +212,24 @@ def check_sha(value: Any, where: str) -> str:
     return value
 
 
-def check_scan_member(name: str, doc: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The scan and device records of a scan member, every field type-checked."""
+def check_scan_member(name: str, doc: Any, site: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The scan and device records of a scan member, every field type-checked, every device of
+    ``site`` (the site the signed manifest names: a bundle speaks for its site only)."""
     if not isinstance(doc, dict) or not isinstance(doc.get("devices"), list):
         raise SiteBundleError(f"member {name}: not a scan member")
     scan = check_record(doc.get("scan"), SCAN_SPEC, f"member {name}, scan")
     if str(scan["site_scan_id"]) != name.split("/")[1]:
         raise SiteBundleError(f"member {name}: holds scan {scan['site_scan_id']}, not the one its name says")
+    if scan["agent"] is not None and (":" in scan["agent"] or not scan["agent"]):
+        raise SiteBundleError(f"member {name}: the scan's agent {scan['agent']!r} cannot be part of an origin")
     for i, dev in enumerate(doc["devices"], 1):
         where = f"member {name}, device {i}"
         if not isinstance(dev, dict):
             raise SiteBundleError(f"{where}: not an object")
         check_record(dev.get("row"), ROW_SPEC, where, optional=tuple(k for k in ROW_SPEC if k not in ("device", "status")))
         where = f"{where} ({dev['row']['device']!r})"
+        if dev["row"].get("site") != site:
+            raise SiteBundleError(f"{where}: of site {dev['row'].get('site')!r}, in a bundle of site {site!r}")
         for key, types in DEVICE_LISTS.items():
             if not isinstance(dev.get(key), list):
                 raise SiteBundleError(f"{where}: no {key} list")

@@ -33,6 +33,8 @@ def _verified(paths: list[str], trust: list[str]):
                 raise BundleError(f"{path}: not a site bundle (ibagent export --site writes them)")
             if not isinstance(bundle.meta.get("agent"), str) or not bundle.meta["agent"] or ":" in bundle.meta["agent"]:
                 raise BundleError(f"{path}: the bundle names no usable agent")
+            if not isinstance(bundle.meta.get("site"), str) or not bundle.meta["site"]:
+                raise BundleError(f"{path}: the bundle names no site")
             bundle.verify()
     except (BundleError, SigningKeyError) as exc:
         for b in opened:
@@ -65,7 +67,7 @@ def _merge(store, bundle) -> dict:
     for name, data in bundle.read():  # pass 2: scans and SLP runs
         kind = member_kind(name)
         if kind == "scan":
-            scan, devices = check_scan_member(name, read_json(name, data))
+            scan, devices = check_scan_member(name, read_json(name, data), bundle.meta["site"])
             merge.scan(scan)
             for i, dev in enumerate(devices, 1):
                 merge.device(scan, dev, f"member {name}, device {i}")

@@ -6,9 +6,9 @@ Call everything inside one ``store.transaction()`` per bundle: a bundle is merge
 all.  The records were type-checked by agent/bundles/site.py; what is checked here is what only
 the store can know (a capture an item points to, a blob that is not there).
 
-- **Identity.** An imported scan's ``origin`` is ``<key id>:<agent>:<site scan id>`` (kept as it
-  is when the site had itself imported the scan); a scan whose origin is already here is skipped,
-  so importing a bundle twice changes nothing.  Its id is a new id of this store.
+- **Identity.** An imported scan's ``origin`` is ``<key id>:<agent>:<site scan id>``, always under
+  the key that signed the bundle; a scan whose origin is already here is skipped, so importing a
+  bundle twice changes nothing.  Its id is a new id of this store.
 - **Times.** The site's own: scans.started/ended, devices.started/ended, captures' times.
 - **Out of order.** Scan ids order the history (a device's latest row is its highest scan id), so
   a scan older than one already imported from the same site agent (a lower site scan id) adds its
@@ -74,7 +74,9 @@ class SiteImport:
     # ---------------------------------------------------------------- scans
 
     def origin(self, scan: dict[str, Any]) -> str:
-        return scan["origin"] or f"{self.key_id}:{scan['agent'] or self.agent}:{scan['site_scan_id']}"
+        # Always under the signing key: an origin carried in the bundle could name another site's key
+        # and so pre-empt (skip as "already here") that site's genuine scans.
+        return f"{self.key_id}:{scan['agent'] or self.agent}:{scan['site_scan_id']}"
 
     def scan(self, scan: dict[str, Any]) -> int | None:
         """This store's id for the site's scan (opened on first sight), or None when it is already here."""
