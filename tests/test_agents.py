@@ -58,6 +58,18 @@ def test_scan_records_its_agent_and_scope(tmp_path, monkeypatch, capsys):
     assert json.loads(rows[0]["scope"]) == {"inventory": str(inv), "sites": ["hamburg"], "groups": ["core", "zone-a"]}
     assert main([*base, "--agent", "a:b"]) == 2
     assert "without ':'" in capsys.readouterr().err
+    # An agent's zone: --site / --group take part of the inventory, and the scope says so.
+    assert main([*base, "--agent", "core-1", "--site", "hamburg", "--group", "core"]) == 1
+    assert main([*base, "--site", "nowhere"]) == 2
+    assert "no device of" in capsys.readouterr().err
+    store = Store(db, readonly=True)
+    try:
+        last = store.scans()[-1]
+        assert last["agent"] == "core-1" and last["devices_total"] == 1
+        assert [r["device"] for r in store.scan_devices(last["id"])] == ["r2"]
+        assert json.loads(last["scope"])["filter"] == {"sites": ["hamburg"], "groups": ["core"]}
+    finally:
+        store.close()
 
 
 def test_agent_name_is_checked():

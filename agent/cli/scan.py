@@ -67,6 +67,19 @@ def agent_name(given: str | None) -> str:
     return name
 
 
+def _zone(inventory, sites, groups):
+    """The inventory's devices this scan covers: those of ``--site`` and ``--group`` (each
+    repeatable; both given, a device must match both); every device without them."""
+    sites, groups = set(sites or ()), set(groups or ())
+    targets = [t for t in inventory.targets
+               if (not sites or t.site in sites) and (not groups or groups & set(t.groups))]
+    if not targets:
+        raise UsageError(f"no device of {inventory.source} is in "
+                         + " and ".join(([f"site {', '.join(sorted(sites))}"] if sites else [])
+                                        + ([f"group {', '.join(sorted(groups))}"] if groups else [])))
+    return targets
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
     from agent.collect.inventory import load_inventory
     from agent.store.agents import scope_of
@@ -76,15 +89,20 @@ def cmd_scan(args: argparse.Namespace) -> int:
     _setup_logging(args, redactor)
     inventory = load_inventory(args.inventory)
     redactor.add(inventory.secrets)
-    options = _scan_options(args, inventory.targets)
+    targets = _zone(inventory, args.site, args.group)
+    options = _scan_options(args, targets)
+    agent = agent_name(args.agent)
     store = _open_store(args.db)
-    store.scan_agent = (agent_name(args.agent), scope_of(inventory.source, inventory.targets))
+    scope = scope_of(inventory.source, targets)
+    if args.site or args.group:
+        scope["filter"] = {"sites": sorted(set(args.site or ())), "groups": sorted(set(args.group or ()))}
+    store.scan_agent = (agent, scope)
     try:
         try:
             store.lock()
             # -q off a terminal: not even the minute's status line (the systemd unit's -q --log-file).
             progress = False if args.quiet and args.progress is None and not sys.stderr.isatty() else args.progress
-            summary = _run_scan(inventory.targets, store, options, inventory.source, redactor, progress)
+            summary = _run_scan(targets, store, options, inventory.source, redactor, progress)
             pruned = _prune(store, inventory, summary) if args.prune else None
         except StoreLocked as exc:
             say(f"ibagent: {redactor.scrub(str(exc))}")
@@ -208,9 +226,14 @@ def register(sub, common) -> None:
                         "stays the one store writer (default: the number of cores, at most one per "
                         f"{DEVICES_PER_PROCESS} devices; 1 keeps everything in one process)")
     p.add_argument("--agent", metavar="NAME",
-                   help="the agent this scan runs as, recorded with its scope (the inventory, and its devices' sites "
-                        "and groups) so several agents can feed one store; default $IBAGENT_AGENT, else this "
-                        "machine's host name. 'ibagent agents' lists them")
+                   help="the agent this scan runs as, recorded with its scope (the inventory, its devices' sites "
+                        "and groups, and any --site/--group) so several agents can feed one store; default "
+                        "$IBAGENT_AGENT, else this machine's host name. 'ibagent agents' lists them")
+    p.add_argument("--site", action="append", metavar="SITE",
+                   help="only the inventory's devices of this site (repeatable): an agent's zone. The others are "
+                        "left as they are in the store (the fleet keeps them at their last collection)")
+    p.add_argument("--group", action="append", metavar="GROUP",
+                   help="only the inventory's devices in this group (repeatable; with --site, both must match)")
     common.scan_knobs(p, 200)
     common.host_key_options(p)
     common.common_log(p)
