@@ -202,3 +202,22 @@ def test_an_origin_carried_in_a_bundle_is_not_taken(tmp_path, setup, capsys):
         store.close()
     assert "0123456789abcdef:other-site:5" not in origins
     assert any(o.endswith(":berlin-1:5") and not o.startswith("0123456789abcdef") for o in origins)
+
+
+def test_scan_members_are_cut_by_size_and_read_back_whole(tmp_path, monkeypatch):
+    """Big devices make more, smaller members; the import sees every device once."""
+    from agent.bundles import site as layout
+    from agent.bundles import open_bundle, load_trusted_keys
+    from test_bundle_site import site_view
+
+    monkeypatch.setattr(layout, "MEMBER_TARGET", 3000)  # each device's records are ~4 KB
+    db = tmp_path / "site.db"
+    make_site_store(db, days=(0, 1)).close()
+    key, pub, _ = generate_key(tmp_path / "k.key")
+    out = tmp_path / "b.ibb"
+    assert export(db, key, out) == 0
+    with open_bundle(out, load_trusted_keys(pub)) as b:
+        names = [m.name for m in b.members if m.name.startswith("scans/")]
+    assert names == ["scans/1/0000.json", "scans/1/0001.json", "scans/2/0000.json", "scans/2/0001.json"]
+    assert main(["import", str(out), "--trust", str(pub), "--db", str(tmp_path / "c.db")]) == 0
+    assert site_view(tmp_path / "c.db") == site_view(db)

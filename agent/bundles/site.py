@@ -6,7 +6,8 @@ what an exporter writes, naming the member, with memory and time bounded.
 Members (names are labels, never file names):
 
 - ``scans/<site scan id>/<nnnn>.json``: ``{"scan": {...}, "devices": [...]}``, a scan row and up
-  to DEVICES_PER_MEMBER of its site's device records (agent/store/site_rows.py says what one holds);
+  to DEVICES_PER_MEMBER (and about MEMBER_TARGET bytes) of its site's device records
+  (agent/store/site_rows.py says what one holds);
 - ``blobs/<nnnn>.idx.json`` + ``blobs/<nnnn>.z``: a pack of blobs (capture bytes, cleaned texts,
   neighbour tables), each a zlib stream, and its index ``[[sha256, size, offset, length], ...]``;
 - ``slp.json``: the Smart Licensing runs that touched the site.
@@ -28,7 +29,8 @@ from typing import Any
 
 from agent.core.untrusted import InputError, loads_json
 
-JSON_MEMBER_MAX = 64 << 20
+JSON_MEMBER_MAX = 32 << 20
+MEMBER_TARGET = 4 << 20
 BLOB_MAX = 128 << 20
 BLOBS_TOTAL_MAX = 16 << 30
 PACK_TARGET = 32 << 20
@@ -61,9 +63,26 @@ class SiteBundleWriter:
         self.blobs: set[str] = set()
 
     def add_scan(self, scan: dict[str, Any], devices: list[dict[str, Any]]) -> None:
-        chunks = [devices[i:i + DEVICES_PER_MEMBER] for i in range(0, len(devices), DEVICES_PER_MEMBER)] or [[]]
-        for n, chunk in enumerate(chunks):
-            self._json(f"scans/{scan['site_scan_id']}/{n:04d}.json", {"scan": scan, "devices": chunk})
+        """The scan row and its devices, cut into members of about MEMBER_TARGET bytes each (a
+        reader parses one member at a time), never more than DEVICES_PER_MEMBER devices."""
+        head = _dumps(scan)
+        chunk: list[str] = []
+        size, n = 0, 0
+        for dev in devices:
+            text = _dumps(dev)
+            if len(text) + len(head) + 32 > JSON_MEMBER_MAX:
+                raise SiteBundleError(f"scan {scan['site_scan_id']}, device {dev['row']['device']!r}: its records are "
+                                      f"{len(text):,} bytes of JSON (limit {JSON_MEMBER_MAX:,})")
+            if chunk and (size + len(text) > MEMBER_TARGET or len(chunk) >= DEVICES_PER_MEMBER):
+                self._scan_member(scan, head, chunk, n)
+                chunk, size, n = [], 0, n + 1
+            chunk.append(text)
+            size += len(text)
+        self._scan_member(scan, head, chunk, n)
+
+    def _scan_member(self, scan: dict[str, Any], head: str, chunk: list[str], n: int) -> None:
+        data = ('{"devices":[' + ",".join(chunk) + '],"scan":' + head + "}").encode("utf-8")
+        self.writer.add(f"scans/{scan['site_scan_id']}/{n:04d}.json", data)
 
     def add_blob(self, sha256: str, data: bytes) -> None:
         if sha256 in self.blobs:
@@ -92,10 +111,14 @@ class SiteBundleWriter:
         self._pack, self._index, self._pack_size = [], [], 0
 
     def _json(self, name: str, doc: Any) -> None:
-        data = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        data = _dumps(doc).encode("utf-8")
         if len(data) > JSON_MEMBER_MAX:
             raise SiteBundleError(f"member {name} would be {len(data):,} bytes (limit {JSON_MEMBER_MAX:,})")
         self.writer.add(name, data)
+
+
+def _dumps(doc: Any) -> str:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 # ------------------------------------------------------------------ reading
@@ -166,6 +189,7 @@ def unpack(index_name: str, index_doc: Any, pack: bytes, budget: BlobBudget) -> 
 
 # ------------------------------------------------------------------ the records' shapes
 
+SCAN_STATUSES = ("completed", "interrupted", "failed")
 _T = (str, type(None))
 _N = (int, float, type(None))
 _I = (int, type(None))
@@ -220,6 +244,8 @@ def check_scan_member(name: str, doc: Any, site: str) -> tuple[dict[str, Any], l
     scan = check_record(doc.get("scan"), SCAN_SPEC, f"member {name}, scan")
     if str(scan["site_scan_id"]) != name.split("/")[1]:
         raise SiteBundleError(f"member {name}: holds scan {scan['site_scan_id']}, not the one its name says")
+    if scan["status"] not in SCAN_STATUSES:
+        raise SiteBundleError(f"member {name}: scan status {scan['status']!r} (a bundle holds finished scans)")
     if scan["agent"] is not None and (":" in scan["agent"] or not scan["agent"]):
         raise SiteBundleError(f"member {name}: the scan's agent {scan['agent']!r} cannot be part of an origin")
     for i, dev in enumerate(doc["devices"], 1):
@@ -228,6 +254,8 @@ def check_scan_member(name: str, doc: Any, site: str) -> tuple[dict[str, Any], l
             raise SiteBundleError(f"{where}: not an object")
         check_record(dev.get("row"), ROW_SPEC, where, optional=tuple(k for k in ROW_SPEC if k not in ("device", "status")))
         where = f"{where} ({dev['row']['device']!r})"
+        if dev["row"]["status"] not in ("ok", "failed"):
+            raise SiteBundleError(f"{where}: status {dev['row']['status']!r}")
         if dev["row"].get("site") != site:
             raise SiteBundleError(f"{where}: of site {dev['row'].get('site')!r}, in a bundle of site {site!r}")
         for key, types in DEVICE_LISTS.items():
