@@ -154,6 +154,10 @@ def test_a_device_two_agents_claim_is_reported_not_overwritten(tmp_path, capsys)
     assert {i["claimed_by"] for i in items if i["device"] == "ber-core"} == {"A, B"}
     assert {i["claimed_by"] for i in items if i["device"] != "ber-core"} == {""}
     assert "warning: device ber-core is claimed by agents A, B" in out.err
+    contracts = tmp_path / "c.csv"
+    contracts.write_text("Serial Number,Product ID,Contract Number,Coverage End Date\nFOCBER001,C9500-24Y4C,900,2027-06-30\n")
+    assert main(["reconcile", "--contracts", str(contracts), "--db", str(path), "--format", "csv"]) == 0
+    assert "warning: device ber-core is claimed by agents A, B" in capsys.readouterr().err
     # Once B's latest scan no longer lists it (its inventory fixed), the claim is A's alone.
     store = Store(path)
     site_scan(store, 2, skip=("ber-acc", "ber-core"), agent="B")

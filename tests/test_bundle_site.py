@@ -17,6 +17,7 @@ from agent.contracts import ContractLine, split_pid
 from agent.reconcile.from_store import reconcile_from_store
 from agent.store import Store, fleet
 from agent.store import sessions as store_sessions
+from agent.store.agents import agent_rows
 from site_fixture import DEVICES, T0, make_site_store, site_scan, slp_run
 
 AS_OF = date(2026, 10, 1)
@@ -147,6 +148,8 @@ def test_round_trip_gives_the_central_store_the_sites_own_view(tmp_path, site, c
         assert {r["device"] for r in c.db.execute("SELECT device FROM devices")} == {"ber-core", "ber-acc"}
         origins = [r["origin"] for r in c.db.execute("SELECT origin FROM scans ORDER BY id")]
         assert origins == [f"{kid}:berlin-1:{n}" for n in (1, 2, 3)]
+        (agent,) = agent_rows(c)  # the site is one more agent of the central store
+        assert (agent["agent"], agent["imported"], agent["device_names"]) == ("berlin-1", True, ["ber-acc", "ber-core"])
         # The SLP state: the site's usage report byte for byte, its device events, not paris's.
         (rep,) = c.slp_reports()
         assert bytes(rep["data"]) == b"<rum>\x00\x01</rum>" and rep["collected_at"] == T0 + 2 * 86400
