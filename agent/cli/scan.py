@@ -150,6 +150,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
     if not Path(args.db).exists():
         raise UsageError(f"no store at {args.db}: run 'ibagent scan' or 'ibagent demo' first, or pass --db")
     if args.failed:
+        if args.site or args.agent:
+            raise UsageError("--failed lists every failed device; --site/--agent filter the fleet's items (not both)")
         return _failed_devices(args)
     from agent.cli.filters import held_devices, warn_contested
     from agent.store.agents import holders
