@@ -18,7 +18,7 @@ from agent.reconcile.from_store import reconcile_from_store
 from agent.store import Store, fleet
 from agent.store import sessions as store_sessions
 from agent.store.agents import agent_rows
-from site_fixture import DEVICES, T0, make_site_store, site_scan, slp_run
+from site_fixture import T0, make_site_store, site_scan, slp_run
 
 AS_OF = date(2026, 10, 1)
 
@@ -76,7 +76,7 @@ def site_view(path, site="berlin") -> list:
                 name = r["device"]
                 nb = None
                 if r["neighbours"]:
-                    doc = json.loads(store.db.execute("SELECT 1").fetchone() and _blob(store, r["neighbours"]))
+                    doc = json.loads(_blob(store, r["neighbours"]))
                     nb = [{**n, "capture_id": cap(n["capture_id"])} for n in doc["neighbours"]]
                 devices.append({
                     "row": {k: r[k] for k in r.keys() if k not in ("scan_id", "item_set", "item_cap0", "item_id0",

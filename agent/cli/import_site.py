@@ -10,7 +10,6 @@ still leaves each device at its newest state.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from agent.cli.common import EXIT_OK, UsageError, _emit, _open_store, say
@@ -87,8 +86,9 @@ def cmd_import(args: argparse.Namespace) -> int:
                          "signature is checked")
     bundles = _verified(args.files, args.trust)
     rows = []
-    store = _open_store(args.db)
+    store = None
     try:
+        store = _open_store(args.db)
         store.lock()  # as a scan: one writer of a store's scans at a time (exit 75 while a scan runs)
         for bundle in bundles:
             try:
@@ -106,7 +106,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     finally:
         for bundle in bundles:
             bundle.close()
-        store.close()
+        if store is not None:
+            store.close()
     if args.format != "none":
         _emit(rows, ("file", "key_id", "site", "agent", "scans", "scans_already_here", "devices",
                      "devices_superseded", "captures", "blobs_new", "slp_runs", "slp_runs_already_here"), args.format)
