@@ -90,6 +90,11 @@ def slp_run(store, day):
                               file_name="bootflash:rum.txt", mode="all", transfer="scp", data=b"<rum>\x00\x01</rum>",
                               report_ids=[7, 8], collected_at=when)
         store.add_slp_event(rid, "par-core", "save-usage", "ok", at=when)
+        store.save_slp_ack(rid, "ber-core", file_name="ack_berlin.txt", data=b"<ack>\xfe</ack>",
+                           udis=[["C9500-24Y4C", "FOCBER001"]], report_ids=[7, 8], status="imported",
+                           last_ack_received="Sep 22 2026 09:00:00 UTC", next_ack_deadline="Dec 21 2026 09:00:00 UTC",
+                           license_status=LicenseStatus("ber-core", slp_enabled=True, policy_name="Cisco default"),
+                           at=when + 2)
     store.end_slp_run(rid, "completed", 1, 0)
     with store.transaction():
         store.db.execute("UPDATE slp_runs SET started = ?, ended = ? WHERE id = ?", (when, when + 5, rid))

@@ -154,10 +154,29 @@ def test_round_trip_gives_the_central_store_the_sites_own_view(tmp_path, site, c
         (rep,) = c.slp_reports()
         assert bytes(rep["data"]) == b"<rum>\x00\x01</rum>" and rep["collected_at"] == T0 + 2 * 86400
         assert [e["device"] for e in c.slp_events()] == ["ber-core"]
+        (ack,) = c.slp_acks()
+        assert bytes(ack["data"]) == b"<ack>\xfe</ack>" and ack["at"] == T0 + 2 * 86400 + 2
+        assert c.latest_imported_acks()["ber-core"][1].policy_name == "Cisco default"
         origin = json.loads(c.slp_runs()[0]["options"])["imported_from"]  # key id : exporting agent : slp : run
         assert origin.startswith(f"{kid}:") and origin.endswith(":slp:1")
     finally:
         c.close()
+
+
+def test_import_waits_for_no_scan(tmp_path, site, capsys):
+    """Import writes scans: while a scan holds the store's lock it stops with exit 75, writing nothing."""
+    db, key, pub, _ = site
+    out = tmp_path / "b.ibb"
+    assert export(db, key, out) == 0
+    central = tmp_path / "central.db"
+    holder = Store(central)
+    holder.lock()
+    try:
+        assert do_import(central, pub, out) == 75
+        assert "another scan is running" in capsys.readouterr().err
+        assert holder.scans() == []
+    finally:
+        holder.close()
 
 
 def test_importing_twice_changes_nothing(tmp_path, site):
