@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import zlib
 from collections.abc import Iterator
@@ -208,6 +209,18 @@ ERROR_TYPES = (_T, (str,), (str,), _N)
 DEVICE_LISTS = {"components": COMPONENT_TYPES, "licenses": LICENSE_TYPES, "errors": ERROR_TYPES}
 
 
+_INT_MAX = 1 << 62  # within every store's integer column
+
+
+def _number_ok(value: Any) -> bool:
+    """A number a store column holds: finite (JSON's NaN and Infinity are not times), in range."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, int):
+        return -_INT_MAX < value < _INT_MAX
+    return True
+
+
 def check_record(doc: Any, spec: dict[str, tuple], where: str, optional: tuple[str, ...] = ()) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise SiteBundleError(f"{where}: not an object")
@@ -218,6 +231,8 @@ def check_record(doc: Any, spec: dict[str, tuple], where: str, optional: tuple[s
             raise SiteBundleError(f"{where}: no {key!r}")
         if type(doc[key]) is bool or not isinstance(doc[key], types):
             raise SiteBundleError(f"{where}: {key!r} is a {type(doc[key]).__name__}")
+        if not _number_ok(doc[key]):
+            raise SiteBundleError(f"{where}: {key!r} is {doc[key]!r}, not a number a store holds")
     return doc
 
 
@@ -225,8 +240,8 @@ def check_tuple(row: Any, types: tuple[tuple, ...], where: str) -> list:
     if not isinstance(row, list) or len(row) != len(types):
         raise SiteBundleError(f"{where}: not a list of {len(types)} fields")
     for i, (value, allowed) in enumerate(zip(row, types)):
-        if not isinstance(value, allowed):
-            raise SiteBundleError(f"{where}: field {i + 1} is a {type(value).__name__}")
+        if not isinstance(value, allowed) or not _number_ok(value):
+            raise SiteBundleError(f"{where}: field {i + 1} is a {type(value).__name__} ({str(value)[:20]})")
     return row
 
 
@@ -234,6 +249,13 @@ def check_sha(value: Any, where: str) -> str:
     if not isinstance(value, str) or not _SHA.match(value):
         raise SiteBundleError(f"{where}: not a sha256")
     return value
+
+
+def _json_text(text: str) -> Any:
+    try:
+        return loads_json(text, "a scan column")
+    except (ValueError, InputError):
+        return None
 
 
 def check_scan_member(name: str, doc: Any, site: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -244,6 +266,9 @@ def check_scan_member(name: str, doc: Any, site: str) -> tuple[dict[str, Any], l
     scan = check_record(doc.get("scan"), SCAN_SPEC, f"member {name}, scan")
     if str(scan["site_scan_id"]) != name.split("/")[1]:
         raise SiteBundleError(f"member {name}: holds scan {scan['site_scan_id']}, not the one its name says")
+    for key in ("scope", "options"):
+        if scan[key] is not None and not isinstance(_json_text(scan[key]), dict):
+            raise SiteBundleError(f"member {name}: the scan's {key} is not a JSON object")
     if scan["status"] not in SCAN_STATUSES:
         raise SiteBundleError(f"member {name}: scan status {scan['status']!r} (a bundle holds finished scans)")
     if scan["agent"] is not None and (":" in scan["agent"] or not scan["agent"]):

@@ -90,6 +90,14 @@ def _collected_before(store, agent: str | None, device: str, before: int) -> boo
     return row is not None
 
 
+def _scope(text: str | None) -> dict[str, Any]:
+    try:
+        scope = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return scope if isinstance(scope, dict) else {}
+
+
 def agent_rows(store) -> list[dict[str, Any]]:
     """One row per agent: its last run, scope, the devices whose current state it collected, and
     those of them another agent claims too (``ibagent agents``)."""
@@ -102,7 +110,7 @@ def agent_rows(store) -> list[dict[str, Any]]:
         name = name_of(agent)
         mine = held.get(name, [])
         shared = sorted(d for d, agents in contested.items() if name in agents)
-        scope = json.loads(scan["scope"]) if scan["scope"] else {}
+        scope = _scope(scan["scope"])
         rows.append({
             "agent": name, "last_scan": scan["id"], "started": scan["started"], "ended": scan["ended"],
             "status": scan["status"], "imported": scan["origin"] is not None, "origin": scan["origin"] or "",
