@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from agent.cli import (
-    agents, import_site,  # noqa: E401  (issue 16: agents and site bundles)
+    agents, import_site,  # issue 16: agents and site bundles (one line, so concurrent registrations merge)
     bundles, errors, evidence, export, hostkeys, import_captures, lab, parse, prune_history, quote, reconcile, report, retire,
     scan, slp,
 )
