@@ -210,6 +210,29 @@ def test_import_of_a_scan_alongside_local_scans_keeps_both(tmp_path, site):
     assert fleet_view(central) == fleet_view(db)
 
 
+def test_a_site_collection_older_than_one_here_does_not_become_the_latest(tmp_path, site, capsys):
+    """The central agent reached ber-core after the site's last scan: the bundle arriving later
+    adds ber-acc and its scans, while ber-core stays at the newer central collection."""
+    db, key, pub, _ = site
+    out = tmp_path / "b.ibb"
+    assert export(db, key, out) == 0
+    central = tmp_path / "central.db"
+    c = Store(central)
+    newer = site_scan(c, 5, skip=("ber-acc", "par-core"), agent="central-1")
+    c.close()
+    capsys.readouterr()
+    assert do_import(central, pub, out) == 0
+    assert "3 superseded" in capsys.readouterr().err
+    c = Store(central, readonly=True)
+    try:
+        snap = {r["device"]: r for r in c.snapshot_devices()}
+        assert snap["ber-core"]["collected_in"] == newer and snap["ber-core"]["latest_attempt_scan"] == newer
+        assert snap["ber-acc"]["started"] == T0 + 2 * 86400  # the site's own newest collection
+        assert len(c.scans()) == 4
+    finally:
+        c.close()
+
+
 def test_out_of_order_import_leaves_the_newest_state(tmp_path):
     db = tmp_path / "site.db"
     store = make_site_store(db, days=(0, 1))

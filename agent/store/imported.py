@@ -11,10 +11,11 @@ the store can know (a capture an item points to, a blob that is not there).
   bundle twice changes nothing.  Its id is a new id of this store.
 - **Times.** The site's own: scans.started/ended, devices.started/ended, captures' times.
 - **Out of order.** Scan ids order the history (a device's latest row is its highest scan id), so
-  a scan older than one already imported from the same site agent (a lower site scan id) adds its
-  scan row and the devices the newer scans did not carry; a device a newer imported scan holds
-  keeps that newer state (its older collection is counted as superseded, not inserted: inserted
-  under a higher id it would become the device's latest).
+  a scan older than one already imported from the same site agent (a lower site scan id), or older
+  than a scan here that already collected the device (by scan start: another agent's), adds its
+  scan row and the devices nothing newer holds; a device something newer holds keeps that newer
+  state (its older collection is counted as superseded, not inserted: inserted under a higher id
+  it would become the device's latest).
 """
 from __future__ import annotations
 
@@ -112,6 +113,16 @@ class SiteImport:
             self._newest[prefix] = newest
         return self._newest[prefix]
 
+    def _newer_here(self, device: str, started: float, prefix: str) -> bool:
+        """Does this store hold a collection of ``device`` from another source (a local agent,
+        another site) whose scan started after ``started``?  Then the site's older collection would
+        wrongly become its latest.  The site's own scans are ordered by their ids, not clocks."""
+        row = self.store.db.execute(
+            "SELECT MAX(s.started) FROM devices d JOIN scans s ON s.id = d.scan_id WHERE d.device = ?"
+            " AND (s.origin IS NULL OR substr(s.origin, 1, ?) != ?)",
+            (device, len(prefix) + 1, prefix + ":")).fetchone()
+        return row is not None and row[0] is not None and row[0] > started
+
     def device(self, scan: dict[str, Any], dev: dict[str, Any], where: str) -> None:
         scan_id = self.scan(scan)
         if scan_id is None:
@@ -120,7 +131,7 @@ class SiteImport:
         name = row["device"]
         prefix, site_id = split_origin(self.origin(scan))
         newest = self._newest_of(prefix)
-        if site_id is not None and newest.get(name, -1) > site_id:
+        if (site_id is not None and newest.get(name, -1) > site_id) or self._newer_here(name, scan["started"], prefix):
             self.counts["devices_superseded"] += 1
             return
         captures = [self._capture(name, c, where) for c in dev["captures"]]
