@@ -46,6 +46,16 @@ def _since(text: str | None, store) -> tuple[int | None, float | None]:
     return None, datetime.combine(day, datetime.min.time(), timezone.utc).timestamp()
 
 
+def _slp_since(store, since_scan: int | None, since_time: float | None) -> float | None:
+    """SLP runs have no scan id: after scan N means those started since scan N started (an
+    overlap with the previous bundle is harmless, imports are idempotent)."""
+    if since_scan is None:
+        return since_time
+    from agent.store.site_rows import scan_started
+
+    return scan_started(store, since_scan)
+
+
 def run(args: argparse.Namespace) -> int:
     from agent.bundles import BundleError, BundleWriter, SigningKeyError, load_private_key
     from agent.bundles.site import KIND, SiteBundleError, SiteBundleWriter
@@ -86,8 +96,7 @@ def run(args: argparse.Namespace) -> int:
                         for sha in shas + ([rec["neighbours"]] if rec["neighbours"] else []):
                             if sha not in bundle.blobs:
                                 bundle.add_blob(sha, site_rows.blob(store, sha))
-                runs = site_rows.slp_state(store, args.site, devices, since_time if since_scan is None
-                                           else scans[0]["started"])
+                runs = site_rows.slp_state(store, args.site, devices, _slp_since(store, since_scan, since_time))
                 bundle.add_slp(runs)
                 bundle.finish()
         except (BundleError, SiteBundleError) as exc:

@@ -46,6 +46,11 @@ def site_scans(store, site: str, since_scan: int | None = None, since_time: floa
         (*params, site)).fetchall()
 
 
+def scan_started(store, scan_id: int) -> float | None:
+    row = store.db.execute("SELECT started FROM scans WHERE id = ?", (scan_id,)).fetchone()
+    return row[0] if row else None
+
+
 def scan_record(scan) -> dict[str, Any]:
     return {"site_scan_id": scan["id"], **{c: scan[c] for c in SCAN_COLUMNS}}
 
