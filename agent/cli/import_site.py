@@ -89,7 +89,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     store = None
     try:
         store = _open_store(args.db)
-        store.lock()  # as a scan: one writer of a store's scans at a time (exit 75 while a scan runs)
+        # As a scan (exit 75 while one holds the lock); its own scope where locks are per agent:
+        # two imports exclude each other, agents' scans go on (each write is its own transaction).
+        store.lock("import")
         for bundle in bundles:
             try:
                 with store.transaction():

@@ -99,7 +99,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     store.scan_agent = (agent, scope)
     try:
         try:
-            store.lock()
+            store.lock(agent)  # per agent where the backend allows two agents' scans at once
             # -q off a terminal: not even the minute's status line (the systemd unit's -q --log-file).
             progress = False if args.quiet and args.progress is None and not sys.stderr.isatty() else args.progress
             summary = _run_scan(targets, store, options, inventory.source, redactor, progress)

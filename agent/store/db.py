@@ -186,8 +186,9 @@ class Store(HostKeyStore, SlpStore):
         real = self.path.resolve()
         return real.with_name(real.name + suffix)
 
-    def lock(self) -> None:
-        """Take the scan lock for this store, or raise StoreLocked naming the holder."""
+    def lock(self, scope: str = "") -> None:
+        """Take the scan lock for this store, or raise StoreLocked naming the holder.  ``scope``
+        (the scanning agent) is for a backend with a lock per agent; SQLite has one writer."""
         lock_path = self.lock_file(".lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
