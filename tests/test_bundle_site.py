@@ -164,7 +164,8 @@ def test_round_trip_gives_the_central_store_the_sites_own_view(tmp_path, site, c
 
 
 def test_import_waits_for_no_scan(tmp_path, site, capsys):
-    """Import writes scans: while a scan holds the store's lock it stops with exit 75, writing nothing."""
+    """Import writes scans: while a scan holds the store's lock it stops with exit 75, writing nothing (SQLite: one
+    writer; with per-agent locks, PostgreSQL, an import and a scan of another scope run at once)."""
     db, key, pub, _ = site
     out = tmp_path / "b.ibb"
     assert export(db, key, out) == 0
