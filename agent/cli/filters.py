@@ -1,5 +1,7 @@
 """What ``reconcile`` and ``slp report`` share for a person at a terminal and for cron: the
-``--site`` / ``--status`` filters, ``--fail-on`` and its exit code, and the table's width.
+``--site`` / ``--agent`` / ``--status`` filters, ``--fail-on`` and its exit code, and the table's width.
+``--agent`` (and ``devices --site``) restrict the merged fleet to the devices whose current state
+came from those agents' (or sites') collections: ``held_devices``.
 
 Only the standard library: imported when the parsers are built (``ibagent --help``).
 """
@@ -20,11 +22,56 @@ def add_filter_options(p: argparse.ArgumentParser, what: str, statuses: str, sit
     if site:
         p.add_argument("--site", action="append", metavar="SITE",
                        help=f"only {what}s of this site (repeatable; the inventory's site names)")
+    add_agent_option(p, what)
     p.add_argument("--status", metavar="STATUS[,STATUS]",
                    help=f"only {what}s with one of these statuses ({statuses})")
     p.add_argument("--fail-on", metavar="STATUS[,STATUS]",
                    help=f"exit {EXIT_FAIL_ON} when any {what} shown (after --site/--status) has one of these statuses, "
                         "so cron can alert; the output is written as usual")
+
+
+def add_agent_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--agent", action="append", metavar="NAME",
+                   help=f"only {what}s of devices whose current state this agent collected (repeatable; "
+                        "'ibagent agents' lists them; an imported site's scans keep their agent's name)")
+
+
+def held_devices(store, sites: Iterable[str] | None, agents: Iterable[str] | None) -> set[str] | None:
+    """The devices of the current fleet whose latest good collection came from one of ``agents``
+    and is of one of ``sites`` (either None: any); None when neither is given (no filter)."""
+    sites, agents = set(sites or ()), set(agents or ())
+    if not sites and not agents:
+        return None
+    from agent.store.agents import holders
+
+    return {device for device, (agent, site) in holders(store).items()
+            if (not agents or agent in agents) and (not sites or site in sites)}
+
+
+def fleet_scope(db: str, sites: Iterable[str] | None, agents: Iterable[str] | None) -> set[str] | None:
+    """``held_devices`` of the store at ``db`` (read-only), with the contested devices warned about."""
+    from agent.cli.common import _require_store
+
+    store = _require_store(db)
+    try:
+        warn_contested(store)
+        return held_devices(store, sites, agents)
+    finally:
+        store.close()
+
+
+def warn_contested(store, stream: TextIO | None = None) -> dict[str, list[str]]:
+    """One warning line on stderr per device two agents claim (never settled silently); returns them."""
+    from agent.core.untrusted import printable
+    from agent.store.agents import claims
+
+    contested = claims(store)
+    for device, agents in list(contested.items())[:50]:
+        print(printable(f"warning: device {device} is claimed by agents {', '.join(agents)} (overlapping scopes; "
+                        "'ibagent agents' lists them)"), file=stream or sys.stderr)
+    if len(contested) > 50:
+        print(f"warning: ... and {len(contested) - 50} more devices claimed by two agents", file=stream or sys.stderr)
+    return contested
 
 
 def status_set(text: str | None, known: Iterable[str], option: str) -> frozenset[str]:

@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from agent.cli import (
+    agents, import_site,  # issue 16: agents and site bundles (one line, so concurrent registrations merge)
     bundles, errors, evidence, export, hostkeys, import_captures, lab, neighbours, parse, prune_history, quote, reconcile,
     report, retire, scan, slp,
 )
@@ -20,7 +21,7 @@ from agent.cli.common import (
 )
 
 COMMANDS = (scan, errors, reconcile, quote, report, evidence, neighbours, retire, prune_history, hostkeys, parse,
-            import_captures, lab, slp, bundles, export)
+            import_captures, lab, slp, bundles, export, import_site, agents)
 
 
 def version() -> str:

@@ -9,7 +9,7 @@ from agent.cli.common import (
     EXIT_DEVICES_FAILED, EXIT_OK, UsageError, _emit, _out, _parse_day, _require_store, positive_days,
     say,
 )
-from agent.cli.filters import add_filter_options, fail_on_exit, status_set, table_width
+from agent.cli.filters import add_filter_options, fail_on_exit, fleet_scope, status_set, table_width
 
 
 def load_inputs(args: argparse.Namespace, doing: str = "reconciling"):
@@ -89,13 +89,16 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     fail_on = status_set(args.fail_on, STATUSES, "--fail-on")
     load, eox = load_inputs(args)
     rows = reconciled_rows(args, load, eox, as_of)
-    if args.site or wanted:
+    held = fleet_scope(args.db, None, args.agent)
+    if args.site or wanted or held is not None:
         sites = set(args.site or ())
-        rows = [r for r in rows if (not sites or r.site in sites) and (not wanted or r.status in wanted)]
+        rows = [r for r in rows if (not sites or r.site in sites) and (not wanted or r.status in wanted)
+                and (held is None or r.device in held)]
     counts = count_by_status(rows)
     print("reconcile as of " + as_of.isoformat() + ": "
           + (", ".join(f"{k} {v}" for k, v in counts.items() if v) or "no rows")
           + (f" (only site {', '.join(args.site)})" if args.site else "")
+          + (f" (only agent {', '.join(args.agent)})" if args.agent else "")
           + (f" (only {', '.join(sorted(wanted))})" if wanted else ""), file=sys.stderr)
     if args.out:
         meta = {"as_of": as_of.isoformat(), "window_days": args.window, "contracts": list(args.contracts),

@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from agent.cli.common import EXIT_USAGE, UsageError, _parse_day, _require_store
-from agent.cli.filters import add_filter_options, fail_on_exit, status_set
+from agent.cli.filters import add_filter_options, fail_on_exit, fleet_scope, status_set
 from agent.cli.quote import add_price_options, priced_quote, read_prices
 from agent.cli.reconcile import add_input_options, load_inputs, reconciled_rows
 
@@ -37,18 +37,21 @@ def cmd_report(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     load, eox = load_inputs(args, doing="reporting")
     rows = reconciled_rows(args, load, eox, as_of)
+    held = fleet_scope(args.db, None, args.agent)
     scope = []
-    if args.site or wanted:
+    if args.site or wanted or held is not None:
         sites = set(args.site or ())
-        rows = [r for r in rows if (not sites or r.site in sites) and (not wanted or r.status in wanted)]
+        rows = [r for r in rows if (not sites or r.site in sites) and (not wanted or r.status in wanted)
+                and (held is None or r.device in held)]
         scope = ([f"site {', '.join(args.site)}"] if args.site else []) + (
+            [f"agent {', '.join(args.agent)}"] if args.agent else []) + (
             [f"status {', '.join(sorted(wanted))}"] if wanted else [])
     lines = sums = None
     if prices is not None:
         lines, sums = priced_quote(args, rows, prices, load, eox, as_of)
     store = _require_store(args.db)
     try:
-        slp = _slp(store, as_of, args.site)
+        slp = _slp(store, as_of, args.site, held)
         inputs = ReportInputs(as_of, args.window, rows, args.db, list(args.contracts), list(args.eox or []),
                               load.lines, args.prices, coterm, lines, sums, slp, scope)
         try:
@@ -64,14 +67,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     return fail_on_exit(fail_on, counts, "report")
 
 
-def _slp(store, as_of, sites):
+def _slp(store, as_of, sites, held=None):
     """The SLP report as ``ibagent slp report`` builds it; only the devices of ``sites`` when
-    given (its entitlement totals are per site already)."""
+    given (its entitlement totals are per site already), and of ``held`` (``--agent``)."""
     from dataclasses import replace
 
     from agent.slp import slp_report
 
     report = slp_report(store, as_of)
+    if held is not None:
+        report = replace(report, devices=[d for d in report.devices if d["device"] in held],
+                         rows=[r for r in report.rows if r.get("device") in held])
     if sites:
         keep = set(sites)
         report = replace(report, devices=[d for d in report.devices if d["site"] in keep],

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from agent.cli.filters import add_agent_option
 from agent.cli.common import (
     EXIT_LOCKED, EXIT_OK, EXIT_STORE, UsageError, _emit, _get_redactor, _open_store, _print_summary, _run_scan,
     _setup_logging, at_least, exit_code, host_key_settings, say,
@@ -54,22 +55,54 @@ def auto_processes(devices: int) -> int:
     return max(1, min(cores, devices // DEVICES_PER_PROCESS))
 
 
+def agent_name(given: str | None) -> str:
+    """``--agent``, else ``$IBAGENT_AGENT``, else this machine's host name: a scan always says who ran it."""
+    import os
+    import socket
+
+    name = (given or os.environ.get("IBAGENT_AGENT") or socket.gethostname() or "").strip()
+    if not name or len(name) > 200 or ":" in name or not name.isprintable():
+        raise UsageError(f"--agent {name!r}: give a name of at most 200 characters without ':' or control characters "
+                         "(it is part of an imported scan's identity, <key id>:<agent>:<scan id>)")
+    return name
+
+
+def _zone(inventory, sites, groups):
+    """The inventory's devices this scan covers: those of ``--site`` and ``--group`` (each
+    repeatable; both given, a device must match both); every device without them."""
+    sites, groups = set(sites or ()), set(groups or ())
+    targets = [t for t in inventory.targets
+               if (not sites or t.site in sites) and (not groups or groups & set(t.groups))]
+    if not targets:
+        raise UsageError(f"no device of {inventory.source} is in "
+                         + " and ".join(([f"site {', '.join(sorted(sites))}"] if sites else [])
+                                        + ([f"group {', '.join(sorted(groups))}"] if groups else [])))
+    return targets
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
     from agent.collect.inventory import load_inventory
+    from agent.store.agents import scope_of
     from agent.store import StoreLocked, StoreWriteError
 
     redactor = _get_redactor()
     _setup_logging(args, redactor)
     inventory = load_inventory(args.inventory)
     redactor.add(inventory.secrets)
-    options = _scan_options(args, inventory.targets)
+    targets = _zone(inventory, args.site, args.group)
+    options = _scan_options(args, targets)
+    agent = agent_name(args.agent)
     store = _open_store(args.db)
+    scope = scope_of(inventory.source, targets)
+    if args.site or args.group:
+        scope["filter"] = {"sites": sorted(set(args.site or ())), "groups": sorted(set(args.group or ()))}
+    store.scan_agent = (agent, scope)
     try:
         try:
-            store.lock()
+            store.lock(agent)  # per agent where the backend allows two agents' scans at once
             # -q off a terminal: not even the minute's status line (the systemd unit's -q --log-file).
             progress = False if args.quiet and args.progress is None and not sys.stderr.isatty() else args.progress
-            summary = _run_scan(inventory.targets, store, options, inventory.source, redactor, progress)
+            summary = _run_scan(targets, store, options, inventory.source, redactor, progress)
             pruned = _prune(store, inventory, summary) if args.prune else None
         except StoreLocked as exc:
             say(f"ibagent: {redactor.scrub(str(exc))}")
@@ -93,15 +126,19 @@ def cmd_scan(args: argparse.Namespace) -> int:
 def _prune(store, inventory, summary) -> str:
     """``scan --prune``: once a scan of the whole inventory has completed, the fleet's devices that
     are not in it are retired (recorded, shown by history and diff).  An unfinished scan prunes
-    nothing: the inventory is what the user vouches for, the scan is what makes it safe."""
+    nothing: the inventory is what the user vouches for, the scan is what makes it safe.  With
+    several agents in one store, an agent's inventory vouches only for its own devices: another
+    agent's (or an imported site's) are never retired by it."""
     from agent.cli.retire import who
     from agent.store import fleet
+    from agent.store.agents import stood_for_by
 
     if summary.status != "completed":
         return f"not pruned: scan {summary.scan_id} did not complete ({summary.status})"
     absent = fleet.absent_from(store, (t.name for t in inventory.targets))
+    absent = stood_for_by(store, store.scan_agent[0], absent)
     if not absent:
-        return "pruned nothing: every device of the fleet is in the inventory"
+        return "pruned nothing: every device of the fleet this agent collected is in the inventory"
     store.retire(absent, how="prune", by=who(None), why=f"not in the inventory {inventory.source}")
     return f"retired {len(absent)} device(s) absent from the inventory: {', '.join(absent)}"
 
@@ -113,18 +150,34 @@ def cmd_devices(args: argparse.Namespace) -> int:
     if not Path(args.db).exists():
         raise UsageError(f"no store at {args.db}: run 'ibagent scan' or 'ibagent demo' first, or pass --db")
     if args.failed:
+        if args.site or args.agent:
+            raise UsageError("--failed lists every failed device; --site/--agent filter the fleet's items (not both)")
         return _failed_devices(args)
+    from agent.cli.filters import held_devices, warn_contested
+    from agent.store.agents import holders
+
     store = _open_store(args.db, readonly=True)
     try:
         rows = device_rows(store, args.scan, include_virtual=not args.contractable_only)
+        held = held_devices(store, args.site, args.agent)
+        # Who stands behind each device's state, and the devices two agents claim (agent/store/agents.py).
+        agent_of = holders(store, args.scan)
+        contested = warn_contested(store) if args.scan is None else {}
     finally:
         store.close()
+    for row in rows:
+        row["agent"] = agent_of.get(row["device"], ("", ""))[0]
+        row["claimed_by"] = ", ".join(contested.get(row["device"], ()))
+    if held is not None:
+        rows = [r for r in rows if r["device"] in held]
+    columns = (*DEVICE_COLUMNS, "agent", "claimed_by")
     if args.format == "json":
         sys.stdout.write(tabular.to_json(rows))
     elif args.format == "csv":
-        sys.stdout.write(tabular.to_csv(rows, DEVICE_COLUMNS))
+        sys.stdout.write(tabular.to_csv(rows, columns))
     else:
-        sys.stdout.write(tabular.to_table(rows, TABLE_COLUMNS))
+        sys.stdout.write(tabular.to_table(rows, (*TABLE_COLUMNS, "agent", "claimed_by") if contested or args.agent
+                                          else TABLE_COLUMNS))
     return EXIT_OK
 
 
@@ -174,6 +227,15 @@ def register(sub, common) -> None:
                    help="worker processes that collect and parse, the devices split between them; this process "
                         "stays the one store writer (default: the number of cores, at most one per "
                         f"{DEVICES_PER_PROCESS} devices; 1 keeps everything in one process)")
+    p.add_argument("--agent", metavar="NAME",
+                   help="the agent this scan runs as, recorded with its scope (the inventory, its devices' sites "
+                        "and groups, and any --site/--group) so several agents can feed one store; default "
+                        "$IBAGENT_AGENT, else this machine's host name. 'ibagent agents' lists them")
+    p.add_argument("--site", action="append", metavar="SITE",
+                   help="only the inventory's devices of this site (repeatable): an agent's zone. The others are "
+                        "left as they are in the store (the fleet keeps them at their last collection)")
+    p.add_argument("--group", action="append", metavar="GROUP",
+                   help="only the inventory's devices in this group (repeatable; with --site, both must match)")
     common.scan_knobs(p, 200)
     common.host_key_options(p)
     common.common_log(p)
@@ -186,6 +248,9 @@ def register(sub, common) -> None:
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--scan", type=int, help="snapshot as of this scan id (default: latest)")
     p.add_argument("--contractable-only", action="store_true", help="leave out virtual rows, duplicates and rows without serial")
+    p.add_argument("--site", action="append", metavar="SITE",
+                   help="only devices whose current state is of this site (repeatable)")
+    add_agent_option(p, "device")
     p.add_argument("--failed", action="store_true",
                    help="list the devices whose latest attempt failed (with --scan: that failed in that scan), one row "
                    "per failed attempt: transport, kind, reason ('*' marks the headline); JSON: one object per device "

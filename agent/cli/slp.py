@@ -10,7 +10,7 @@ from agent.cli.common import (
     EXIT_DEVICES_FAILED, EXIT_OK, EXIT_USAGE, UsageError, _emit, _get_redactor, _open_store, _parse_day,
     _require_store, _setup_logging, at_least, host_key_settings, say, seconds,
 )
-from agent.cli.filters import add_filter_options, fail_on_exit, status_set
+from agent.cli.filters import add_filter_options, fail_on_exit, fleet_scope, status_set
 
 
 def _slp_options(args: argparse.Namespace, targets):
@@ -63,6 +63,12 @@ def cmd_slp_report(args: argparse.Namespace) -> int:
         report = slp_report(store, as_of, args.days, args.site)
     finally:
         store.close()
+    held = fleet_scope(args.db, None, args.agent)
+    if held is not None:  # --agent: the devices whose current state that agent collected, and their rows
+        from dataclasses import replace
+
+        report = replace(report, devices=[d for d in report.devices if d["device"] in held],
+                         rows=[r for r in report.rows if r.get("device") in held])
     if wanted:  # the devices and their usage rows; the entitlement totals stay the site's
         from dataclasses import replace
 

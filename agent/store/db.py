@@ -81,6 +81,9 @@ class Store(HostKeyStore, SlpStore):
     ibagent store of this version is refused with a message (another application's database
     once came out of ``ibagent devices`` with fourteen ibagent tables added)."""
 
+    # (agent, scope) that begin_scan records when its caller names none (``scan --agent``: agent/store/agents.py).
+    scan_agent: tuple[str | None, dict[str, Any] | None] = (None, None)
+
     def __init__(self, path: str | Path = DEFAULT_DB, *, readonly: bool = False):
         self.path = Path(path)
         self.readonly = readonly
@@ -183,8 +186,9 @@ class Store(HostKeyStore, SlpStore):
         real = self.path.resolve()
         return real.with_name(real.name + suffix)
 
-    def lock(self) -> None:
-        """Take the scan lock for this store, or raise StoreLocked naming the holder."""
+    def lock(self, scope: str = "") -> None:
+        """Take the scan lock for this store, or raise StoreLocked naming the holder.  ``scope``
+        (the scanning agent) is for a backend with a lock per agent; SQLite has one writer."""
         lock_path = self.lock_file(".lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -218,6 +222,7 @@ class Store(HostKeyStore, SlpStore):
                    scope: dict[str, Any] | None = None) -> int:
         """Open a scan's row.  ``agent`` names the agent that runs it, ``scope`` what it may see
         (inventory, sites, groups): several agents can feed one store (issue 16)."""
+        agent, scope = (agent, scope) if agent is not None else self.scan_agent
         with self.transaction():
             cur = self.db.execute(
                 "INSERT INTO scans(started, status, inventory, options, devices_total, agent, scope)"
