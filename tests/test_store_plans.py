@@ -138,7 +138,7 @@ def test_the_v11_statements_are_recorded_and_seek(traced):
     want = [
         (("SELECT id FROM item_sets WHERE digest =",),
          "SEARCH item_sets USING COVERING INDEX sqlite_autoindex_item_sets_1 (digest=?)"),
-        (("INSERT OR REPLACE INTO device_latest", "ORDER BY scan_id DESC LIMIT 1"),
+        (("INSERT INTO device_latest", "ORDER BY scan_id DESC LIMIT 1"),
          "SEARCH devices USING COVERING INDEX devices_by_name (device=?)"),
         (("INSERT INTO sightings", "FROM set_items i WHERE i.set_id ="), "SEARCH i USING PRIMARY KEY (set_id=?)"),
     ]

@@ -137,8 +137,8 @@ def put_set(db, device: str, items: list[tuple], positions: Sequence[int] | None
     row = db.execute("SELECT id FROM item_sets WHERE digest = ?", (key,)).fetchone()
     if row is not None:
         return int(row[0])
-    set_id = int(db.execute("INSERT INTO item_sets(device, digest, items) VALUES (?,?,?)",
-                            (device, key, len(items))).lastrowid)
+    set_id = int(db.execute("INSERT INTO item_sets(device, digest, items) VALUES (?,?,?) RETURNING id",
+                            (device, key, len(items))).fetchall()[0][0])
     db.executemany(f"INSERT INTO set_items(set_id, pos, {', '.join(ITEM_COLUMNS)}, cap)"
                    f" VALUES ({', '.join('?' * (len(ITEM_COLUMNS) + 3))})",
                    [(set_id, p, *row) for p, row in zip(positions, items)])
