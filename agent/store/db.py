@@ -64,17 +64,17 @@ _DEVICE_REPLACE = (" ON CONFLICT(scan_id, device) DO UPDATE SET "
 # The TEMP tables of joins through a list: name -> (columns, unique).  Declared here, not where
 # used, so that a reader on PostgreSQL can make them all before it reads (Store._make_temp_tables).
 TEMP_TABLES = {
-    "wanted_serials": (("serial",), True),
-    "wanted_retired": (("device",), False),
-    "wanted_devices": (("scan_id", "device"), False),
+    "wanted_serials": (("serial TEXT",), True),
+    "wanted_retired": (("device TEXT",), False),
+    "wanted_devices": (("scan_id INTEGER", "device TEXT"), False),
 }
 
 
 def _temp_ddl(name: str) -> str:
     columns, unique = TEMP_TABLES[name]
-    cols = ", ".join(columns)
-    return (f"CREATE TEMP TABLE IF NOT EXISTS {name} (pos INTEGER PRIMARY KEY, {cols}"
-            + (f", UNIQUE ({cols})" if unique else "") + ")")
+    names = ", ".join(c.split()[0] for c in columns)
+    return (f"CREATE TEMP TABLE IF NOT EXISTS {name} (pos INTEGER PRIMARY KEY, {', '.join(columns)}"
+            + (f", UNIQUE ({names})" if unique else "") + ")")
 
 
 _DIED = "the scan process ended without closing its scan (killed, or its store could not be written)"
@@ -374,7 +374,7 @@ class Store(HostKeyStore, SlpStore):
         columns), emptied again on the way out; yields the name.  TEMP tables live in the
         connection's own temporary space: no write lock on the store, so reads stay possible during
         a scan, and a read-only connection may fill them."""
-        columns, _unique = TEMP_TABLES[name]
+        columns = [c.split()[0] for c in TEMP_TABLES[name][0]]
         if name not in self._temps:
             self.db.execute(_temp_ddl(name))
             self._temps.add(name)
