@@ -5,7 +5,7 @@ on either backend (issue 16 item 1; docs/ARCHITECTURE.md, "The store on PostgreS
 What it adapts, once per statement text (cached):
 - parameters: SQLite's ``?`` and ``:name`` become psycopg's ``%s`` and ``%(name)s``, a literal
   ``%`` is doubled (outside string literals and comments only);
-- the few SQLite words PostgreSQL has no use for or refuses: ``BEGIN IMMEDIATE`` (PostgreSQL takes
+- the few SQLite words PostgreSQL has no use for or refuses: ``BEGIN IMMEDIATE`` and a reader's ``BEGIN`` (isolation levels: PostgreSQL takes
   row locks as it writes), ``CROSS JOIN ... ON`` (SQLite's join-order hint; PostgreSQL accepts ON
   only on a plain JOIN and plans the order itself), ``temp.`` (``pg_temp.``) and a TEMP table's
   ``INTEGER PRIMARY KEY`` (SQLite numbers such a column by itself; here an identity does).
@@ -67,7 +67,10 @@ def url_password(url: str) -> str | None:
 
 _TOKENS = re.compile(r"""('(?:[^']|'')*')|(--[^\n]*)|(\?)|(?<!:):([A-Za-z_]\w*)|(%)""")
 _REWRITES = (
-    (re.compile(r"^\s*BEGIN\s+IMMEDIATE\s*$", re.I), "BEGIN"),
+    # A reader's BEGIN (reconcile's three reads) is one snapshot, as SQLite's read transaction is;
+    # a writer's is READ COMMITTED, under which two agents' upserts of one row wait, never fail.
+    (re.compile(r"^\s*BEGIN\s*$", re.I), "BEGIN ISOLATION LEVEL REPEATABLE READ"),
+    (re.compile(r"^\s*BEGIN\s+IMMEDIATE\s*$", re.I), "BEGIN ISOLATION LEVEL READ COMMITTED"),
     (re.compile(r"\bCROSS\s+JOIN\b", re.I), "JOIN"),
     (re.compile(r"\btemp\.", re.I), "pg_temp."),
     (re.compile(r"(CREATE\s+TEMP\s+TABLE.*?\(\s*\w+\s+)INTEGER\s+PRIMARY\s+KEY", re.I | re.S),
@@ -217,6 +220,11 @@ class Connection:
         status = self._pg.info.transaction_status
         return status != self._psycopg.pq.TransactionStatus.IDLE and not self._pg.closed
 
+    def commit(self) -> None:
+        """As sqlite3's in autocommit mode: ends an open transaction, else does nothing."""
+        if self.in_transaction:
+            self.execute("COMMIT")
+
     def close(self) -> None:
         self._pg.close()
 
@@ -300,7 +308,7 @@ class PgBackend:
     # Several agents write at once: a scan that holds its scope's lock may close only its own
     # scope's dead scans (Store.lock).
     one_writer = False
-    BEGIN_WRITE = "BEGIN"
+    BEGIN_WRITE = "BEGIN IMMEDIATE"  # translate() makes it READ COMMITTED
     WRITE_ERRORS: tuple = ()  # Connection raises StoreWriteError itself, with the words
 
     def __init__(self, url: str) -> None:
