@@ -94,6 +94,23 @@ def _setup_logging(args: argparse.Namespace, redactor) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING if level > logging.DEBUG else logging.INFO)
 
 
+def take_store_password(args) -> None:
+    """A password written into a ``--db postgresql://user:PASSWORD@...`` URL leaves the URL at
+    once: it is scrubbed from every message from now on, handed to libpq as PGPASSWORD (as if the
+    user had set it), and ``args.db`` keeps the URL without it, so that no message, report or
+    ``scans.options`` can carry it (they name args.db in many places)."""
+    from agent.store import is_store_url, shown_store, store_url_password
+
+    db = getattr(args, "db", None)
+    if not isinstance(db, str) or not is_store_url(db):
+        return
+    password = store_url_password(db)
+    if password:
+        _get_redactor().add([password])
+        os.environ["PGPASSWORD"] = password
+        args.db = shown_store(db).replace("password=***", "").rstrip("?&")
+
+
 def _open_store(path: str, *, readonly: bool = False):
     """Writers (scan, slp collect...) open the store to write: created when missing, migrated when
     older.  Readers open it read-only: nothing is created, migrated or changed, and a file that
