@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
 import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
@@ -247,6 +248,10 @@ class Connection:
         psycopg = self._psycopg
         try:
             return work()
+        except psycopg.IntegrityError as exc:
+            # The store's callers were written against sqlite3 (an import's unique scans.origin, a
+            # key already there): the same exception, PostgreSQL's words.
+            raise sqlite3.IntegrityError(_said(exc)) from None
         except (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction) as exc:
             readonly = isinstance(exc, psycopg.errors.ReadOnlySqlTransaction)
             raise StoreWriteError(f"cannot write the store {self.shown}: "
