@@ -206,3 +206,27 @@ def test_not_a_store(tmp_path):
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="not an ibagent store"):
         Store(path)
+
+
+def test_failures_of_a_scan_and_of_the_fleet(store_target):
+    # agent/store/failures.py's statements (a CROSS JOIN ... ON, SQLite's join-order hint that
+    # PostgreSQL takes as a JOIN) on both backends: every attempt kept, a partial scan forgets none.
+    from agent.store import failures
+
+    store = Store(store_target)
+    s1 = store.begin_scan("inv", {}, 2)
+    with store.transaction():
+        store.save_device(s1, target("sw1"), status="failed", transport="ssh", records=None, error_kind="auth",
+                          error="refused", started=0, ended=1, attempts=2,
+                          failures=[("netconf", "connect", "port closed"), ("ssh", "auth", "refused")])
+    save(store, s1, target("sw2"), records("sw2", ["FOC2"]))
+    store.end_scan(s1, "completed")
+    s2 = store.begin_scan("inv", {}, 1)  # sw2 only: sw1's failure still stands in the fleet
+    save(store, s2, target("sw2"), records("sw2", ["FOC2"]))
+    store.end_scan(s2, "completed")
+    assert [(f["device"], f["kind"]) for f in failures.scan_failures(store, s1)] == [("sw1", "connect"),
+                                                                                     ("sw1", "auth")]
+    assert failures.scan_failures(store, s2) == []
+    assert [(f["device"], f["kind"]) for f in failures.fleet_failures(store)] == [("sw1", "connect"), ("sw1", "auth")]
+    assert [d["device"] for d in failures.failed_devices(store)] == ["sw1"]
+    store.close()
