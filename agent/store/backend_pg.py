@@ -12,8 +12,11 @@ What it adapts, once per statement text (cached):
 Everything else is one SQL text both accept (ON CONFLICT, RETURNING, window functions...).
 
 Rows answer by position and by name, as ``sqlite3.Row`` does.  Parameters are bound on the
-client (psycopg's ``ClientCursor``): SQLite types a parameter by its value, and so does a literal,
-where a server-side ``$1`` in ``? IS NULL OR x <= ?`` has no type PostgreSQL can infer.
+server (psycopg's default cursor: statements prepared after a few runs, ``executemany`` pipelined),
+which halves a device's save against binding them into the text (bench/store_backends.py: 3.2
+against 6.2 ms a device).  The exception: a parameter tested with ``IS NULL`` (``? IS NULL OR x <=
+?``), whose type PostgreSQL cannot infer where SQLite types it by its value; such a statement is
+bound on the client (psycopg's ``ClientCursor``, a literal in the text), decided once per text.
 
 Errors: a connection that fails (server gone, refused, disk full on the server, a read-only
 session asked to write) is ``StoreWriteError`` naming the store without its password, the same
@@ -79,6 +82,14 @@ _REWRITES = (
 )
 
 
+# A parameter whose type only its value gives (``? IS NULL``): bind such a statement on the client.
+_UNTYPED = re.compile(r"(\?|:[A-Za-z_]\w*)\s+IS\s+(NOT\s+)?NULL", re.I)
+
+
+def client_bound(sql: str) -> bool:
+    return bool(_UNTYPED.search(sql))
+
+
 @lru_cache(maxsize=2048)
 def translate(sql: str, with_params: bool) -> str:
     """SQLite's statement text as psycopg takes it (see the module's docstring)."""
@@ -136,6 +147,11 @@ class Row:
 
     def __repr__(self) -> str:
         return f"Row({dict(zip(self._index, self._values))!r})"
+
+
+# Bind every statement on the client (psycopg's ClientCursor), as the first version did: the
+# benchmark (bench/store_backends.py) sets it to measure the difference.
+CLIENT_BINDING_ONLY = False
 
 
 def _row_factory(cursor):
@@ -200,7 +216,6 @@ class Connection:
             # change nothing (TEMP tables excepted, made in Store's own read-write step).
             options = "-c default_transaction_read_only=on" if readonly else None
             self._pg = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout,
-                                       cursor_factory=psycopg.ClientCursor,
                                        **({"options": options} if options else {}))
         except psycopg.Error as exc:
             raise StoreError(f"cannot open store {self.shown}: {_said(exc, url)}") from None
@@ -232,13 +247,17 @@ class Connection:
     # the work ------------------------------------------------------------------------------
 
     def _run(self, sql: str, params, *, plain: bool = False):
-        cur = self._pg.cursor(row_factory=self._psycopg.rows.tuple_row if plain else _row_factory)
+        rows = self._psycopg.rows.tuple_row if plain else _row_factory
+        if params is not None and (CLIENT_BINDING_ONLY or client_bound(sql)):
+            cur = self._psycopg.ClientCursor(self._pg, row_factory=rows)
+        else:
+            cur = self._pg.cursor(row_factory=rows)
         if params is not None and not isinstance(params, dict):
             params = tuple(params)
         return self._guard(lambda: cur.execute(translate(sql, params is not None), params) and cur)
 
     def _run_many(self, sql: str, seq: Iterable[Sequence[Any]]):
-        cur = self._pg.cursor()
+        cur = self._psycopg.ClientCursor(self._pg) if CLIENT_BINDING_ONLY or client_bound(sql) else self._pg.cursor()
         rows = [tuple(r) for r in seq]
         if rows:
             self._guard(lambda: cur.executemany(translate(sql, True), rows))
