@@ -322,7 +322,7 @@ def require_psycopg() -> None:
 
 # Every scan lock holds this key shared, and prune-history (``Store.lock(everything=True)``) holds
 # it alone: two agents' scans run at once, a prune waits for neither and deletes under no one.
-_ALL_SCOPES = "scan:*"
+_ALL_SCOPES = "scans-all"  # not "scan:<scope>": no scope name can be this key
 
 
 class PgBackend:
@@ -402,15 +402,16 @@ class PgBackend:
                              f"({SCHEMA_VERSION}); upgrade ibagent")
         return version
 
-    def temp_tables(self, db: Connection, statements: Iterable[str]) -> None:
+    def temp_tables(self, db: Connection, statements: Iterable[str]) -> bool:
         """TEMP tables made in a read-write step of their own: a read-only session's transactions
-        may fill a TEMP table but not create one."""
+        may fill a TEMP table but not create one.  True: they are made."""
         db.execute("BEGIN READ WRITE")
         try:
             for statement in statements:
                 db.execute(statement)
         finally:
             db.execute("COMMIT")
+        return True
 
     def write_error(self, exc: Exception) -> StoreWriteError:
         return StoreWriteError(f"cannot write the store {self.shown}: {_said(exc, self.url)}")
@@ -450,6 +451,9 @@ class PgBackend:
 
     def holds(self, name: str) -> bool:
         return name in self._held
+
+    def lock_file(self, suffix: str):
+        raise StoreError(f"{self.shown} is a PostgreSQL store: it has no lock files (Store.lock, Store.named_lock)")
 
     # ------------------------------------------------------------------ size (prune-history)
 

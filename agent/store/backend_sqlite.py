@@ -94,6 +94,9 @@ class SqliteBackend:
             db.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?)"
                        " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
 
+    def temp_tables(self, db, statements) -> None:
+        """Nothing ahead: a reading SQLite connection may create TEMP tables as they are first used."""
+
     # ------------------------------------------------------------------ writes
 
     WRITE_ERRORS = (sqlite3.OperationalError,)

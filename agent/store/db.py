@@ -125,8 +125,7 @@ class Store(HostKeyStore, SlpStore):
     def _make_temp_tables(self) -> None:
         """A reader's TEMP tables, made before any read: PostgreSQL refuses to create one in a
         read-only session's transaction (SQLite would make them as they are first used)."""
-        if hasattr(self.backend, "temp_tables"):
-            self.backend.temp_tables(self.db, [_temp_ddl(name) for name in TEMP_TABLES])
+        if self.backend.temp_tables(self.db, [_temp_ddl(name) for name in TEMP_TABLES]):
             self._temps.update(TEMP_TABLES)
 
     @contextmanager
