@@ -111,6 +111,23 @@ def test_two_scopes_scan_at_once_and_one_scope_once(pg_url):
     store.close()
 
 
+def test_a_cli_scan_of_a_scope_being_scanned_exits_75(pg_url, tmp_path):
+    inv = tmp_path / "inv"
+    inv.mkdir()
+    (inv / "hosts.yaml").write_text("sw1:\n  hostname: 127.0.0.1\n  platform: cisco_xe\n  username: u\n  password: ${IBAGENT_TEST_PG_PW}\n")
+    holder = _holder(pg_url, "")  # the default scope, which 'ibagent scan' takes
+    assert holder.stdout.readline().startswith("holding")
+    try:
+        scan = subprocess.run([sys.executable, "-m", "agent.cli", "scan", "-i", str(inv), "--db", pg_url,
+                               "--no-progress"], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                              env={**os.environ, "IBAGENT_TEST_PG_PW": "x"})
+        assert scan.returncode == 75 and "another scan is running on postgresql://" in scan.stderr, scan.stderr
+    finally:
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert holder.wait(timeout=60) == 0
+
+
 def test_a_dead_scan_is_closed_by_its_own_scope_only(pg_url):
     dead_a, live_b = Store(pg_url), Store(pg_url)
     dead_a.lock("a")
