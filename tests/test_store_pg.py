@@ -24,7 +24,7 @@ import pytest
 
 from agent.core.models import Capture, Target
 from agent.core.secret import Secret
-from agent.store import Store, StoreError, StoreLocked, StoreWriteError, schema_pg  # noqa: F401
+from agent.store import Store, StoreError, StoreLocked, StoreWriteError
 from agent.store.schema_pg import DDL
 
 ROOT = Path(__file__).resolve().parents[1]
