@@ -99,7 +99,7 @@ def take_store_password(args) -> None:
     once: it is scrubbed from every message from now on, handed to libpq as PGPASSWORD (as if the
     user had set it), and ``args.db`` keeps the URL without it, so that no message, report or
     ``scans.options`` can carry it (they name args.db in many places)."""
-    from agent.store import is_store_url, shown_store, store_url_password
+    from agent.store import is_store_url, store_url_password, store_url_without_password
 
     db = getattr(args, "db", None)
     if not isinstance(db, str) or not is_store_url(db):
@@ -108,7 +108,7 @@ def take_store_password(args) -> None:
     if password:
         _get_redactor().add([password])
         os.environ["PGPASSWORD"] = password
-        args.db = shown_store(db).replace("password=***", "").rstrip("?&")
+        args.db = store_url_without_password(db)
 
 
 def _open_store(path: str, *, readonly: bool = False):

@@ -15,6 +15,7 @@ from agent.store.db import (  # noqa: F401  (the stage's public names)
 from agent.store.schema import DEFAULT_DB, SCHEMA_VERSION  # noqa: F401
 from agent.store.backend_pg import (  # noqa: F401
     is_url as is_store_url, shown_url as shown_store, url_password as store_url_password,
+    without_password as store_url_without_password,
 )
 
 

@@ -43,28 +43,31 @@ def is_url(target: object) -> bool:
     return isinstance(target, str) and target.lower().startswith(SCHEMES)
 
 
+_USERINFO = re.compile(r"^([a-z]+://)([^@/?#]*)@", re.I)
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.I)
+
+
 def shown_url(url: str) -> str:
     """The URL with any password removed (user, host, port, database and options kept): what logs,
-    errors, ``scans.options``, reports and ``repr(store)`` may show."""
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        netloc = userinfo.split(":", 1)[0] + "@" + host
-    query = urllib.parse.urlencode([(k, "***" if k.lower() == "password" else v)
-                                    for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)])
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    errors, ``scans.options``, reports and ``repr(store)`` may show.  By pattern, not by parsing:
+    a URL that does not parse (``postgresql://[bad``) must still lose its password."""
+    shown = _USERINFO.sub(lambda m: m.group(1) + m.group(2).split(":", 1)[0] + "@", url, count=1)
+    return _QUERY_PASSWORD.sub(r"\1***", shown)
+
+
+def without_password(url: str) -> str:
+    """The URL to connect with once its password went to PGPASSWORD: no password at all."""
+    url = _USERINFO.sub(lambda m: m.group(1) + m.group(2).split(":", 1)[0] + "@", url, count=1)
+    return re.sub(r"([?&])password=[^&#]*&?", r"\1", url, flags=re.I).rstrip("?&")
 
 
 def url_password(url: str) -> str | None:
     """The password a URL carries (for the redactor), or None."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password:
-        return urllib.parse.unquote(parts.password)
-    for k, v in urllib.parse.parse_qsl(parts.query):
-        if k.lower() == "password" and v:
-            return v
-    return None
+    m = _USERINFO.match(url)
+    if m and ":" in m.group(2):
+        return urllib.parse.unquote(m.group(2).split(":", 1)[1]) or None
+    q = re.search(r"[?&]password=([^&#]*)", url, re.I)
+    return urllib.parse.unquote(q.group(1)) or None if q else None
 
 
 # ------------------------------------------------------------------ statement translation
