@@ -128,6 +128,46 @@ def test_a_cli_scan_of_a_scope_being_scanned_exits_75(pg_url, tmp_path):
         assert holder.wait(timeout=60) == 0
 
 
+_WRITER = textwrap.dedent("""
+    import sys
+    from agent.core.models import Capture, Target
+    from agent.store import Store
+    store = Store(sys.argv[1])
+    agent = sys.argv[2]
+    store.lock(agent)
+    scan = store.begin_scan("inv", {}, 150, agent=agent)
+    sys.stdin.readline()  # both start saving together
+    for d in range(150):
+        t = Target(name=f"{agent}-sw{d}", host="127.0.0.1", platform="cisco_xe")
+        with store.transaction():
+            # The same bytes on every device of both agents (a refused command's message, an empty
+            # neighbour table): one blob, inserted by whichever agent comes first.
+            store.save_captures(scan, [Capture(t.name, "cisco_xe", "ssh", "show license summary",
+                                               "% Invalid input detected at '^' marker.", 0, 0)])
+            store.save_device(scan, t, status="ok", transport="ssh", records=None, error_kind=None, error=None,
+                              started=0, ended=0, attempts=1)
+    store.end_scan(scan, "completed")
+    store.close()
+""")
+
+
+def test_two_agents_writing_the_same_blobs_at_once_both_complete(pg_url):
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, pg_url, agent], stdin=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+             for agent in ("east", "west")]
+    time.sleep(1.5)  # both connected and holding their scope's lock
+    for proc in procs:
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0, proc.stderr.read()[-2000:]
+    store = Store(pg_url, readonly=True)
+    assert [r["status"] for r in store.scans()] == ["completed", "completed"]
+    assert store.db.execute("SELECT COUNT(*) FROM devices").fetchone()[0] == 300
+    assert store.db.execute("SELECT COUNT(*) FROM blobs").fetchone()[0] == 1
+    store.close()
+
+
 def test_a_dead_scan_is_closed_by_its_own_scope_only(pg_url):
     dead_a, live_b = Store(pg_url), Store(pg_url)
     dead_a.lock("a")

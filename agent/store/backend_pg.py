@@ -335,7 +335,18 @@ class PgBackend:
     # Several agents write at once: a scan that holds its scope's lock may close only its own
     # scope's dead scans (Store.lock).
     one_writer = False
-    BEGIN_WRITE = "BEGIN IMMEDIATE"  # translate() makes it READ COMMITTED
+
+    def begin_write(self, db: "Connection") -> None:
+        """SQLite's BEGIN IMMEDIATE: one write transaction at a time, over every agent, its lock
+        taken first.  Why: with each transaction taking the same lock before any other, two agents'
+        device saves cannot deadlock (one inserting blob X then waiting for the item-id counter in
+        ``meta``, the other holding the counter and inserting the same blob X: an empty neighbour
+        table or a refused command prints the same bytes on many devices), nor fail on a capture
+        blob the other inserted meanwhile (tests/test_store_pg.py shows both).  A device's save is
+        a few milliseconds; the collection around it, not the writing, is what agents do in
+        parallel."""
+        db.execute("BEGIN IMMEDIATE")  # translate(): READ COMMITTED
+        db.execute("SELECT pg_advisory_xact_lock(?)", (lock_key("writes"),))
     WRITE_ERRORS: tuple = ()  # Connection raises StoreWriteError itself, with the words
 
     def __init__(self, url: str) -> None:

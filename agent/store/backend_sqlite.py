@@ -25,7 +25,10 @@ class SqliteBackend:
     # The scan lock excludes every other writer of the file, whatever its scope: every scan still
     # 'running' when a writer holds it is dead.
     one_writer = True
-    BEGIN_WRITE = "BEGIN IMMEDIATE"
+
+    def begin_write(self, db) -> None:
+        """A write transaction that holds the file's write lock from its first statement."""
+        db.execute("BEGIN IMMEDIATE")
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)

@@ -133,7 +133,7 @@ class Store(HostKeyStore, SlpStore):
         """One write transaction; raises StoreWriteError when the store cannot be written (the
         caller's other exceptions pass through unchanged, after the rollback)."""
         try:
-            self.db.execute(self.backend.BEGIN_WRITE)
+            self.backend.begin_write(self.db)
             try:
                 yield self.db
                 self.db.execute("COMMIT")  # a full disk can refuse the commit itself
