@@ -1,5 +1,10 @@
 """The store's schema: the DDL of a new store, each migration since version 1, and the hot
 queries the fleet reads share.  Only ever add a migration; a store newer than this code is refused.
+
+This is SQLite's.  A PostgreSQL store is born at the current version from its own DDL
+(``schema_pg.py``); from v12 on every migration has both forms: one here in ``_MIGRATIONS``, one in
+``schema_pg.MIGRATIONS`` (tests/test_store_pg.py compares the two schemas, so a migration written
+for one backend only fails the suite).
 """
 from __future__ import annotations
 
