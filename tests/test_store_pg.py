@@ -63,6 +63,15 @@ def test_the_two_schemas_have_the_same_tables_and_columns(tmp_path, pg_url):
     assert "WITHOUT ROWID" not in DDL and 'TEXT COLLATE "C"' in DDL
 
 
+def test_every_version_after_the_first_has_a_postgresql_migration(pg_url):
+    from agent.store import SCHEMA_VERSION, schema_pg
+
+    assert sorted(schema_pg.MIGRATIONS) == list(range(schema_pg.FIRST_VERSION + 1, SCHEMA_VERSION + 1))
+    store = Store(pg_url)  # born at FIRST_VERSION, migrated to this one
+    assert store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+    store.close()
+
+
 # ------------------------------------------------------------------ locks
 
 _HOLDER = textwrap.dedent("""

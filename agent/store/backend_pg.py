@@ -385,7 +385,11 @@ class PgBackend:
                 version = self._version(db, readonly=False)
                 if version == 0:
                     schema_pg.create(db)
-                for v in range(max(version, schema_pg.FIRST_VERSION) + 1, SCHEMA_VERSION + 1):
+                    version = schema_pg.FIRST_VERSION
+                for v in range(version + 1, SCHEMA_VERSION + 1):
+                    if v not in schema_pg.MIGRATIONS:
+                        raise StoreError(f"{self.shown}: this ibagent has no PostgreSQL form of schema "
+                                         f"migration v{v} (schema_pg.MIGRATIONS): nothing was changed")
                     for statement in schema_pg.MIGRATIONS[v].split(";"):
                         if statement.strip():
                             db.execute(statement)
