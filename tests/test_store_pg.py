@@ -237,6 +237,24 @@ def test_a_reader_cannot_write_and_an_empty_database_is_not_a_store(pg_url):
         Store(pg_url, readonly=True)
 
 
+def test_a_store_in_its_own_schema_beside_another(pg_url):
+    # The URL's options choose the schema (search_path): one database can hold several stores,
+    # each refused or created on its own, read-only opening included.
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA estate")
+    url = pg_url + "?options=-csearch_path%3Destate"
+    store = Store(url)
+    store.lock("a")
+    store.end_scan(store.begin_scan("inv", {}, 0), "completed")
+    store.close()
+    reader = Store(url, readonly=True)
+    assert [r["status"] for r in reader.scans()] == ["completed"]
+    reader.close()
+    public = Store(pg_url, readonly=True)  # the template's store in public: untouched
+    assert public.scans() == []
+    public.close()
+
+
 def test_a_password_in_the_url_is_never_shown(pg_url, capsys):
     password = "pg-url-Secret-4711"
     Secret(password)  # the suite's secrets sweep looks for it in every output, log and store row

@@ -217,8 +217,17 @@ class Connection:
         try:
             # The session's default: every transaction read-only, so a command that only reads can
             # change nothing (TEMP tables excepted, made in Store's own read-write step).
-            options = "-c default_transaction_read_only=on" if readonly else None
-            self._pg = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout,
+            # TCP keepalives: a server that vanished mid-scan (no reset, no answer) is found dead in
+            # about a minute and the device's save fails in words, instead of the scan hanging.
+            # Defaults only: what the URL says wins (connect_timeout=3, keepalives_idle=...); its own
+            # options (a search_path: the store in another schema) are kept beside read-only's.
+            given = psycopg.conninfo.conninfo_to_dict(url)
+            options = (" ".join(filter(None, (given.get("options"), "-c default_transaction_read_only=on")))
+                       if readonly else None)
+            defaults = {"connect_timeout": connect_timeout, "keepalives": 1, "keepalives_idle": 30,
+                        "keepalives_interval": 10, "keepalives_count": 3}
+            self._pg = psycopg.connect(url, autocommit=True,
+                                       **{k: v for k, v in defaults.items() if k not in given},
                                        **({"options": options} if options else {}))
         except psycopg.Error as exc:
             raise StoreError(f"cannot open store {self.shown}: {_said(exc, url)}") from None
@@ -461,11 +470,14 @@ class PgBackend:
         keys = self._held.pop(name, ())
         if self._db is None or self._db._pg.closed:
             return
-        for key in keys:
-            if key.startswith("shared:"):
-                self._db.execute("SELECT pg_advisory_unlock_shared(?)", (lock_key(key[7:]),))
-            else:
-                self._db.unlock(key)
+        try:
+            for key in keys:
+                if key.startswith("shared:"):
+                    self._db.execute("SELECT pg_advisory_unlock_shared(?)", (lock_key(key[7:]),))
+                else:
+                    self._db.unlock(key)
+        except StoreError:
+            pass  # a broken session's locks ended with it
 
     def holds(self, name: str) -> bool:
         return name in self._held

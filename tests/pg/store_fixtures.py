@@ -60,10 +60,12 @@ def _sweep_database(url: str, name: str) -> None:
         return
     texts: dict[str, bytes] = {}
     with psycopg.connect(url, autocommit=True) as conn:
-        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        tables = [f'"{r[0]}"."{r[1]}"' for r in conn.execute(
+            "SELECT schemaname, tablename FROM pg_tables"
+            " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")]
         for table in tables:
             chunks = []
-            for row in conn.execute(f'SELECT * FROM "{table}"'):
+            for row in conn.execute(f"SELECT * FROM {table}"):
                 for value in row:
                     if isinstance(value, str):
                         chunks.append(value.encode())
