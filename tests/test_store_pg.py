@@ -19,8 +19,15 @@ import textwrap
 import time
 from pathlib import Path
 
-import psycopg
 import pytest
+
+try:
+    import psycopg
+except ImportError:  # outside CI: skip, saying why; under CI (IBAGENT_CI) the import error fails the run
+    if os.environ.get("IBAGENT_CI"):
+        raise
+    pytest.skip("psycopg is not installed (pip install 'ibagent[postgres]'; it is in the test extra)",
+                allow_module_level=True)
 
 from agent.core.models import Capture, Target
 from agent.core.secret import Secret
