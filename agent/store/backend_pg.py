@@ -323,11 +323,12 @@ def _said(exc: Exception, url: str | None = None) -> str:
     return text.replace(password, "***") if password else text
 
 
-def require_psycopg() -> None:
+def require_psycopg(shown: str) -> None:
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        raise StoreError("a postgresql:// store needs psycopg 3: pip install 'ibagent[postgres]'") from None
+        raise StoreError(f"cannot open store {shown}: a PostgreSQL store needs psycopg 3 "
+                         "(pip install 'ibagent[postgres]')") from None
 
 
 # ------------------------------------------------------------------ the backend Store talks to
@@ -366,7 +367,7 @@ class PgBackend:
         self._db: Connection | None = None
 
     def connect(self, readonly: bool) -> Connection:
-        require_psycopg()
+        require_psycopg(self.shown)
         self._db = Connection(self.url, readonly=readonly)
         if readonly:
             try:
