@@ -1,4 +1,6 @@
-"""The local store: SQLite, versioned schema, WAL, one writer.
+"""The store: SQLite (a file: WAL, one writer) or PostgreSQL (a ``postgresql://`` URL: several
+agents, one write transaction at a time), a versioned schema; the backend is chosen in
+``Store.__init__`` and lives in ``backend_sqlite`` / ``backend_pg``, the SQL here is the same for both.
 
 What it keeps, per scan: the devices tried (ok or failed, with the reason), every raw capture
 (content-addressed and compressed, so months of unchanged ``show inventory`` cost one copy),
