@@ -9,7 +9,7 @@ os.environ.setdefault(PASSWORD_ENV, DEFAULT_PASSWORD)
 os.environ.setdefault(ENABLE_ENV, DEFAULT_ENABLE)
 
 # The whole-suite secrets sweep: every output, log and store row the suite writes (tests/suite_sweep.py).
-pytest_plugins = ["suite_sweep", "pytester"]
+pytest_plugins = ["suite_sweep", "pytester", "pg.store_fixtures"]
 
 
 import subprocess  # noqa: E402

@@ -82,8 +82,10 @@ def serials(store, scan_id=None):
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "f.db")
+def store(store_target):
+    # Every test of this file runs on both backends (tests/pg/store_fixtures.py), but those
+    # marked sqlite_only.
+    s = Store(store_target)
     yield s
     s.close()
 
@@ -203,6 +205,7 @@ def test_diff_reports_moves_inside_a_device_and_rma_pairs(store):
         fleet.resolve_pair(store, ["yesterday", "1"])
 
 
+@pytest.mark.sqlite_only("a migration from an older SQLite schema")
 def test_a_v5_store_migrates_to_the_fleet_model_with_nothing_lost(store):
     first = scan(store, FLEET, days_ago=2)
     scan(store, {"c": []})  # read nothing
@@ -301,6 +304,7 @@ def test_max_age_days_comes_from_the_inventory_group(tmp_path):
         load_inventory(tmp_path, env={"PW": "x"})
 
 
+@pytest.mark.sqlite_only("reads SQLite's statement trace")
 def test_reconcile_reads_the_store_in_one_read_transaction(store):
     """Items, device states and the history of absent serials come from one state of the store,
     and the TEMP table of absent serials is filled inside that one transaction (autocommitted, one

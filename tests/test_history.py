@@ -49,8 +49,10 @@ def _as_older_version(store, version: int, undo: str) -> Store:
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "h.db")
+def store(store_target):
+    # Every test of this file runs on both backends (tests/pg/store_fixtures.py), but those
+    # marked sqlite_only.
+    s = Store(store_target)
     yield s
     s.close()
 
@@ -146,6 +148,7 @@ def test_sightings_table_gives_the_history_walked_over_every_scan(store):
     assert history.seen_history(store) == walked
 
 
+@pytest.mark.sqlite_only("a migration from an older SQLite schema")
 def test_a_version_3_store_gets_its_sightings_from_the_components(store, tmp_path):
     _mixed_history(store)
     walked = history.walk_history(store, store.latest_scan_id())
@@ -191,6 +194,7 @@ def test_reconcile_cli_errors_are_precise(tmp_path, capsys, store):
     assert "cannot write reports" in err and "deployed.csv" in err and "Traceback" not in err
 
 
+@pytest.mark.sqlite_only("a migration from an older SQLite schema")
 def test_a_version_4_store_gets_the_inventory_ok_fact_from_its_rows(store):
     """Schema v5 stores "collected cleanly" as a column; a v4 store (no column) is back-filled
     with the rule that used to run at read time: ok, and no problem mentioning the inventory."""

@@ -1,5 +1,8 @@
 """Host-key trust without a network: the policy's verdicts, OpenSSH known_hosts matching, the
-store's host_keys table (schema v7) and the inventory's host_keys / known_hosts settings."""
+store's host_keys table (schema v7) and the inventory's host_keys / known_hosts settings.
+
+The store's table is tested on both backends (``store_target``: tests/pg/store_fixtures.py); the v7
+migration stays SQLite-only."""
 from __future__ import annotations
 
 import base64
@@ -119,8 +122,8 @@ def test_policy_book_modes_files_and_store(tmp_path):
         PolicyBook(stored, "trusting")
 
 
-def test_store_records_first_use_match_change_accept_forget(tmp_path):
-    store = Store(tmp_path / "s.db")
+def test_store_records_first_use_match_change_accept_forget(store_target):
+    store = Store(store_target)
     policy = HostKeyPolicy("tofu")
     first = policy.verify("127.0.0.1", 22, *A, at=100.0)
     assert [s.key for s in store.record_host_keys("sw1", [first])] == [A[1]]

@@ -58,8 +58,10 @@ def parsed(page: str) -> Page:
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "r.db")
+def store(store_target):
+    # Each test through this fixture runs on both backends (tests/pg/store_fixtures.py): the
+    # report's evidence reads are the store's.
+    s = Store(store_target)
     sid = s.begin_scan("inventory/hosts.yaml", {}, 2)
     caps = [Capture("sw1", "cisco_xe", "ssh", "show inventory", "NAME: \"Chassis\"\r\nPID: C9300-48P , SN: FOC1\r\n",
                     1.0, 2.0, raw=b"sw1#show inventory\r\nNAME: \"Chassis\"\r\nPID: C9300-48P , SN: FOC1\r\n\x1b[2J"),

@@ -13,7 +13,6 @@ import hashlib
 import os
 import json
 import shutil
-import sqlite3
 import time
 from pathlib import Path
 
@@ -44,12 +43,11 @@ def devices(capsys, db) -> list[dict]:
 
 
 def rows(db, sql, *args):
-    con = sqlite3.connect(db)
-    con.row_factory = sqlite3.Row
+    store = Store(db, readonly=True)  # an SQLite file or a PostgreSQL URL (store_target)
     try:
-        return [dict(r) for r in con.execute(sql, args)]
+        return [dict(r) for r in store.db.execute(sql, args)]
     finally:
-        con.close()
+        store.close()
 
 
 def contracts(tmp_path, serials) -> str:
@@ -77,8 +75,8 @@ def reconcile(capsys, db, coverage) -> dict[str, dict]:
 # ------------------------------------------------------------------ end to end
 
 
-def test_pasted_xe_session_and_nxos_files_end_to_end(tmp_path, capsys):
-    db = tmp_path / "ib.db"
+def test_pasted_xe_session_and_nxos_files_end_to_end(tmp_path, capsys, store_target):
+    db = store_target  # both backends (tests/pg/store_fixtures.py)
     code, out, err = run(capsys, "import-captures", str(SESSION), str(NXOS), "--store", str(db))
     assert code == 0, err
     assert "2 device(s): 2 ok, 0 failed (transport manual)" in out
@@ -121,8 +119,8 @@ def test_pasted_xe_session_and_nxos_files_end_to_end(tmp_path, capsys):
     assert not any(b"enable secret" in b for b in blobs)
 
 
-def test_stored_bytes_are_the_files_slices(tmp_path, capsys):
-    db = tmp_path / "ib.db"
+def test_stored_bytes_are_the_files_slices(tmp_path, capsys, store_target):
+    db = store_target  # both backends (tests/pg/store_fixtures.py)
     assert run(capsys, "import-captures", str(SESSION), str(NXOS), "--db", str(db))[0] == 0
     data = SESSION.read_bytes()
     # A session's command: from its prompt line to the next prompt line.
@@ -148,8 +146,8 @@ def test_stored_bytes_are_the_files_slices(tmp_path, capsys):
     assert {r["capture_id"] for r in rows(db, "SELECT capture_id FROM components WHERE device='core-sw1'")} == {inv}
 
 
-def test_reimport_changes_nothing_and_again_is_a_new_attempt(tmp_path, capsys):
-    db = tmp_path / "ib.db"
+def test_reimport_changes_nothing_and_again_is_a_new_attempt(tmp_path, capsys, store_target):
+    db = store_target  # both backends (tests/pg/store_fixtures.py)
     assert run(capsys, "import-captures", str(SESSION), str(NXOS), "--db", str(db))[0] == 0
     code, out, _ = run(capsys, "import-captures", str(SESSION), str(NXOS), "--db", str(db))
     assert code == 0 and out.startswith("nothing new:") and "core-sw1 in scan 1" in out
@@ -177,8 +175,8 @@ def _variant(tmp_path, name, *, drop_psu=False, version_only=False, uptime=b"12 
     return path
 
 
-def test_only_a_read_inventory_is_clean_and_a_missing_one_never_shrinks_the_fleet(tmp_path, capsys):
-    db = tmp_path / "ib.db"
+def test_only_a_read_inventory_is_clean_and_a_missing_one_never_shrinks_the_fleet(tmp_path, capsys, store_target):
+    db = store_target  # both backends (tests/pg/store_fixtures.py)
     coverage = contracts(tmp_path, [("FOC2444Q1AA", "C9300-24P", "FOC2444Q1AA"),
                                     ("LIT24400AAA", "PWR-C1-715WAC", "FOC2444Q1AA")])
     assert run(capsys, "import-captures", str(SESSION), "--db", str(db))[0] == 0
@@ -206,9 +204,9 @@ def test_only_a_read_inventory_is_clean_and_a_missing_one_never_shrinks_the_flee
     assert recon["FOC2444Q1AA"]["status"] == "covered"
 
 
-def test_a_prompt_names_the_device_the_store_knows_by_its_host_name(tmp_path, capsys):
+def test_a_prompt_names_the_device_the_store_knows_by_its_host_name(tmp_path, capsys, store_target):
     """The inventory calls it sw-0042; its prompt says core-sw1: the same device, another attempt."""
-    db = tmp_path / "ib.db"
+    db = store_target  # both backends (tests/pg/store_fixtures.py)
     assert run(capsys, "import-captures", str(SESSION), "--db", str(db), "--device", "sw-0042", "--site", "hq")[0] == 0
     later = _variant(tmp_path, "later.log", uptime=b"13 weeks, 1 day")
     code, out, err = run(capsys, "import-captures", str(later), "--db", str(db))

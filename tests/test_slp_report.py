@@ -163,9 +163,10 @@ STACK = [{"role": "Active", "udi_pid": "C9300-48UXM", "udi_serial": "FCWA"},
 
 
 @pytest.fixture()
-def history_store(tmp_path):
-    """Three scans (40, 20 and 1 day before AS_OF) of a small fleet whose usage changes."""
-    store = Store(tmp_path / "ib.db")
+def history_store(store_target):
+    """Three scans (40, 20 and 1 day before AS_OF) of a small fleet whose usage changes, on each
+    backend (tests/pg/store_fixtures.py)."""
+    store = Store(store_target)
     dna = ("dna-advantage", "C9300-48 DNA Advantage")
     net = ("network-advantage", "C9300-48 Network Advantage")
     plan = [

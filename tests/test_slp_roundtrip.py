@@ -40,10 +40,11 @@ def lab():
         yield running
 
 
-def _setup(lab, tmp_path: Path, scan: bool = True, names=NAMES) -> tuple[str, str]:
+def _setup(lab, tmp_path: Path, scan: bool = True, names=NAMES, target: str | None = None) -> tuple[str, str]:
+    """(inventory, store): ``target`` an SQLite path or PostgreSQL URL (``store_target``), default a file."""
     inv = tmp_path / "inv"
     write_inventory([d for d in lab.devices if d.name in names], inv)
-    db = tmp_path / "ib.db"
+    db = target or tmp_path / "ib.db"
     if scan:
         store = Store(db)
         inventory = load_inventory(inv)
@@ -72,8 +73,9 @@ def _acks_for(bundle_dir: Path) -> list[str]:
     return acks
 
 
-def test_collect_bundle_import_round_trip(lab, tmp_path, capsys):
-    inv, db = _setup(lab, tmp_path)
+def test_collect_bundle_import_round_trip(lab, tmp_path, capsys, store_target):
+    # On both backends (tests/pg/store_fixtures.py): the SLP tables' writes and reads, the SLP lock.
+    inv, db = _setup(lab, tmp_path, target=store_target)
     capsys.readouterr()
     assert cli_main(["slp", "collect", "-i", inv, "--db", db, "--format", "json", *FAST]) == 0
     got = _outcomes(capsys)

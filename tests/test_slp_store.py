@@ -1,4 +1,7 @@
-"""Store schema 2: an additive migration from schema 1 (no data touched), RUM bytes kept exactly."""
+"""Store schema 2: an additive migration from schema 1 (no data touched), RUM bytes kept exactly.
+
+Tests taking ``store_target`` run on both backends (tests/pg/store_fixtures.py); the migrations from
+older SQLite versions and the PRAGMA reads stay SQLite-only."""
 from __future__ import annotations
 
 import hashlib
@@ -37,8 +40,8 @@ def test_a_version_1_store_migrates_in_place(tmp_path):
     Store(path).close()  # opening a current store again is a no-op
 
 
-def test_rum_bytes_are_kept_exactly(tmp_path):
-    store = Store(tmp_path / "ib.db")
+def test_rum_bytes_are_kept_exactly(store_target):
+    store = Store(store_target)
     data = b"<smartLicense>\r\n<RUMReport><![CDATA[{\"payload\":\"{\\\"a\\\":1}\"}]]></RUMReport>\n\x00\xff</smartLicense>"
     run = store.begin_slp_run("collect", "inv", {})
     with store.transaction():

@@ -1,7 +1,10 @@
-"""The store: schema, evidence links, snapshots, lock, crash recovery."""
+"""The store: schema, evidence links, snapshots, lock, crash recovery.
+
+Tests taking ``store_target`` run on both backends (an SQLite file and a PostgreSQL database:
+tests/pg/store_fixtures.py); the query-plan tests read SQLite's EXPLAIN QUERY PLAN and stay
+SQLite-only, as do the tests of what a file can be (damaged, another format)."""
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -38,8 +41,8 @@ def save(store, scan_id, t, recs, status="ok", kind=None, output="NAME: x"):
     return cap
 
 
-def test_snapshot_keeps_last_clean_collection(tmp_path):
-    store = Store(tmp_path / "s.db")
+def test_snapshot_keeps_last_clean_collection(store_target):
+    store = Store(store_target)
     s1 = store.begin_scan("inv", {}, 2)
     cap = save(store, s1, target("sw1"), records("sw1", ["FOC1"]))
     save(store, s1, target("sw2"), records("sw2", ["FOC2"]))
@@ -78,7 +81,7 @@ def test_fleet_queries_seek_each_device_by_index(tmp_path, query):
 
 
 @pytest.mark.parametrize("query, params, seek", [
-    ("SIGHTINGS_UPSERT", (1, 1, 1, 1, "sw1", 1), "SEARCH i USING PRIMARY KEY (set_id=?)"),
+    ("SIGHTINGS_UPSERT", (1, 1, 1, 1, "sw1", 1), "SEARCH set_items USING PRIMARY KEY (set_id=?)"),
     ("SIGHTINGS_UPSERT_SCAN", (1,), "SEARCH d USING PRIMARY KEY (scan_id=?)"),
 ])
 def test_sightings_upsert_seeks_one_device(tmp_path, query, params, seek):
@@ -91,26 +94,31 @@ def test_sightings_upsert_seeks_one_device(tmp_path, query, params, seek):
     store = Store(tmp_path / "s.db")
     plan = " | ".join(r[3] for r in store.db.execute("EXPLAIN QUERY PLAN " + getattr(schema, query), params))
     assert seek in plan, plan
-    assert not [step for step in plan.split(" | ") if step.startswith("SCAN")], plan
+    # SCAN g: the one device's (or scan's) items grouped per serial, which the seek above produced
+    # (grouped so that an item listed twice is upserted once: PostgreSQL refuses twice).
+    assert [step for step in plan.split(" | ") if step.startswith("SCAN")] in ([], ["SCAN g"]), plan
 
 
-def test_sightings_per_device_and_per_scan_agree(tmp_path):
+def test_sightings_per_device_and_per_scan_agree(store_target):
     # The two statements fold the same rows: a scan folded device by device (save_device) and the
-    # same components folded per scan give identical sightings.
-    one, whole = Store(tmp_path / "a.db"), Store(tmp_path / "b.db")
-    for store in (one, whole):
-        s1 = store.begin_scan("inv", {}, 3)
-        for d in range(3):
-            save(store, s1, target(f"sw{d}"), records(f"sw{d}", [f"FOC{d}A", f"FOC{d}B"]))
-    whole.db.execute("DELETE FROM sightings")
-    whole.record_sightings(1)
+    # same components folded per scan give identical sightings; an item listed twice by one device
+    # (a stack that reports its chassis twice) is first seen at its first listing, last at its last.
+    store = Store(store_target)
+    s1 = store.begin_scan("inv", {}, 3)
+    for d in range(3):
+        save(store, s1, target(f"sw{d}"), records(f"sw{d}", [f"FOC{d}A", f"FOC{d}B", f"FOC{d}A"]))
     rows = "SELECT * FROM sightings ORDER BY serial, base_pid"
-    assert [tuple(r) for r in one.db.execute(rows)] == [tuple(r) for r in whole.db.execute(rows)]
-    assert len(one.db.execute(rows).fetchall()) == 6
+    per_device = [tuple(r) for r in store.db.execute(rows)]
+    store.db.execute("DELETE FROM sightings")
+    store.record_sightings(1)
+    assert per_device == [tuple(r) for r in store.db.execute(rows)]
+    assert len(per_device) == 6
+    first_a = next(r for r in store.db.execute(rows) if r["serial"] == "FOC0A")
+    assert (first_a["last_id"] - first_a["first_id"], first_a["last_name"]) == (2, "Switch 3")
 
 
-def test_components_of_many_devices_in_one_query(tmp_path):
-    store = Store(tmp_path / "s.db")
+def test_components_of_many_devices_in_one_query(store_target):
+    store = Store(store_target)
     s1 = store.begin_scan("inv", {}, 40)
     for d in range(40):
         save(store, s1, target(f"sw{d:02d}"), records(f"sw{d:02d}", [f"FOC{d}A", f"FOC{d}B"]))
@@ -122,8 +130,8 @@ def test_components_of_many_devices_in_one_query(tmp_path):
     assert store.components_of(pairs[:35]) and not store.db.execute("SELECT * FROM wanted_devices").fetchall()
 
 
-def test_identical_outputs_stored_once(tmp_path):
-    store = Store(tmp_path / "s.db")
+def test_identical_outputs_stored_once(store_target):
+    store = Store(store_target)
     s1 = store.begin_scan("inv", {}, 1)
     save(store, s1, target("a"), None, output="same text\n" * 100)
     save(store, s1, target("b"), None, output="same text\n" * 100)
@@ -131,8 +139,8 @@ def test_identical_outputs_stored_once(tmp_path):
     assert store.db.execute("SELECT COUNT(*) FROM captures").fetchone()[0] == 2
 
 
-def test_lock_excludes_second_scan_and_marks_interrupted(tmp_path):
-    path = tmp_path / "s.db"
+def test_lock_excludes_second_scan_and_marks_interrupted(store_target):
+    path = store_target
     a = Store(path)
     a.lock()
     scan = a.begin_scan("inv", {}, 1)
@@ -145,9 +153,10 @@ def test_lock_excludes_second_scan_and_marks_interrupted(tmp_path):
     b.close()
 
 
-def test_killed_writer_leaves_consistent_store(tmp_path):
-    """A process killed mid-scan leaves whole devices or nothing; the next scan works."""
-    path = tmp_path / "s.db"
+def test_killed_writer_leaves_consistent_store(store_target):
+    """A process killed mid-scan leaves whole devices or nothing; the next scan works (on
+    PostgreSQL the killed session's transaction is rolled back and its lock freed by the server)."""
+    path = store_target
     script = textwrap.dedent(
         f"""
         import os, time
@@ -169,7 +178,8 @@ def test_killed_writer_leaves_consistent_store(tmp_path):
     assert proc.returncode == -9
     store = Store(path)
     store.lock()
-    assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    if not path.startswith("postgresql://"):
+        assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     devices = store.db.execute("SELECT COUNT(*) FROM devices").fetchone()[0]
     captures = store.db.execute("SELECT COUNT(*) FROM captures").fetchone()[0]
     assert devices == captures and devices >= 300
@@ -179,19 +189,44 @@ def test_killed_writer_leaves_consistent_store(tmp_path):
     store.end_scan(s2, "completed", 1, 0)
 
 
-def test_newer_schema_refused(tmp_path):
-    path = tmp_path / "s.db"
-    Store(path).close()
-    db = sqlite3.connect(path)
-    db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION + 1),))
-    db.commit()
-    db.close()
-    with pytest.raises(StoreError, match="newer"):
-        Store(path)
+def test_newer_schema_refused(store_target):
+    store = Store(store_target)
+    with store.transaction():
+        store.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION + 1),))
+    store.close()
+    for readonly in (False, True):
+        with pytest.raises(StoreError, match="newer"):
+            Store(store_target, readonly=readonly)
 
 
 def test_not_a_store(tmp_path):
+    # SQLite only: a file that is not a database (PostgreSQL's case, another application's
+    # database, is in tests/test_store_pg.py).
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="not an ibagent store"):
         Store(path)
+
+
+def test_failures_of_a_scan_and_of_the_fleet(store_target):
+    # agent/store/failures.py's statements (a CROSS JOIN ... ON, SQLite's join-order hint that
+    # PostgreSQL takes as a JOIN) on both backends: every attempt kept, a partial scan forgets none.
+    from agent.store import failures
+
+    store = Store(store_target)
+    s1 = store.begin_scan("inv", {}, 2)
+    with store.transaction():
+        store.save_device(s1, target("sw1"), status="failed", transport="ssh", records=None, error_kind="auth",
+                          error="refused", started=0, ended=1, attempts=2,
+                          failures=[("netconf", "connect", "port closed"), ("ssh", "auth", "refused")])
+    save(store, s1, target("sw2"), records("sw2", ["FOC2"]))
+    store.end_scan(s1, "completed")
+    s2 = store.begin_scan("inv", {}, 1)  # sw2 only: sw1's failure still stands in the fleet
+    save(store, s2, target("sw2"), records("sw2", ["FOC2"]))
+    store.end_scan(s2, "completed")
+    assert [(f["device"], f["kind"]) for f in failures.scan_failures(store, s1)] == [("sw1", "connect"),
+                                                                                     ("sw1", "auth")]
+    assert failures.scan_failures(store, s2) == []
+    assert [(f["device"], f["kind"]) for f in failures.fleet_failures(store)] == [("sw1", "connect"), ("sw1", "auth")]
+    assert [d["device"] for d in failures.failed_devices(store)] == ["sw1"]
+    store.close()

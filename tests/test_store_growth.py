@@ -193,8 +193,10 @@ def test_a_v10_store_migrates_and_every_read_answers_as_before(both):
     assert fleet.seen_history(new) == fleet.seen_history(migrated)
 
 
-def test_an_unchanged_device_adds_no_set_and_a_change_adds_only_that_devices_set(tmp_path):
-    store = Store(tmp_path / "s.db")
+def test_an_unchanged_device_adds_no_set_and_a_change_adds_only_that_devices_set(store_target):
+    # On both backends (tests/pg/store_fixtures.py); the tests through ``both`` compare a new store
+    # with one migrated from SQLite v10, and stay SQLite-only.
+    store = Store(store_target)
 
     def night(fleet_items):
         scan = store.begin_scan("inv", {}, len(fleet_items))

@@ -1,4 +1,7 @@
-"""Schema v12: a scan's agent, scope and origin (issue 16) and a device's neighbour blob (issue 17)."""
+"""Schema v12: a scan's agent, scope and origin (issue 16) and a device's neighbour blob (issue 17).
+
+Tests taking ``store_target`` run on both backends (tests/pg/store_fixtures.py); the migrations from
+older SQLite versions and the PRAGMA reads stay SQLite-only."""
 from __future__ import annotations
 
 import json
@@ -21,8 +24,8 @@ def test_new_store_has_the_v12_columns(tmp_path):
     store.close()
 
 
-def test_begin_scan_records_agent_and_scope(tmp_path):
-    store = Store(tmp_path / "s.db")
+def test_begin_scan_records_agent_and_scope(store_target):
+    store = Store(store_target)
     local = store.begin_scan("inv", {}, 0)
     named = store.begin_scan("inv", {}, 3, agent="dc-east", scope={"sites": ["east"], "inventory": "inv"})
     rows = {r["id"]: r for r in store.db.execute("SELECT id, agent, scope, origin FROM scans")}
@@ -33,8 +36,8 @@ def test_begin_scan_records_agent_and_scope(tmp_path):
     store.close()
 
 
-def test_origin_is_unique_but_local_scans_have_none(tmp_path):
-    store = Store(tmp_path / "s.db")
+def test_origin_is_unique_but_local_scans_have_none(store_target):
+    store = Store(store_target)
     for _ in range(2):  # NULL origins never collide
         store.begin_scan("inv", {}, 0)
     with store.transaction():

@@ -94,12 +94,35 @@ def _setup_logging(args: argparse.Namespace, redactor) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING if level > logging.DEBUG else logging.INFO)
 
 
+def take_store_password(args) -> None:
+    """A password written into a ``--db postgresql://user:PASSWORD@...`` URL leaves the URL at
+    once: it is scrubbed from every message from now on, handed to libpq as PGPASSWORD (as if the
+    user had set it), and ``args.db`` keeps the URL without it, so that no message, report or
+    ``scans.options`` can carry it (they name args.db in many places)."""
+    from agent.store import is_store_url, store_url_password, store_url_without_password
+
+    db = getattr(args, "db", None)
+    if not isinstance(db, str) or not is_store_url(db):
+        return
+    password = store_url_password(db)
+    if password:
+        _get_redactor().add([password])
+        os.environ["PGPASSWORD"] = password
+        args.db = store_url_without_password(db)
+
+
 def _open_store(path: str, *, readonly: bool = False):
     """Writers (scan, slp collect...) open the store to write: created when missing, migrated when
     older.  Readers open it read-only: nothing is created, migrated or changed, and a file that
     is not an ibagent store of this version is refused with the reason."""
-    from agent.store import Store
+    from agent.store import Store, store_url_password
 
+    # A password written into a postgresql:// URL is a secret like an inventory's: scrubbed from
+    # every message and log line (the store shows the URL without it; PGPASSWORD or ~/.pgpass keep
+    # it off the command line altogether).
+    password = store_url_password(path)
+    if password:
+        _get_redactor().add([password])
     return Store(path, readonly=readonly)
 
 
@@ -213,7 +236,9 @@ def _run_scan(targets, store, options, inventory: str, redactor, progress_enable
 
 def _require_store(path: str, *, write: bool = False):
     """An existing store: read-only unless the command writes to it (``write``)."""
-    if not Path(path).exists():
+    from agent.store import is_store_url
+
+    if not is_store_url(path) and not Path(path).exists():
         raise UsageError(f"no store at {path}: run 'ibagent scan' or 'ibagent demo' first, or pass --db")
     return _open_store(path, readonly=not write)
 
@@ -259,7 +284,8 @@ def say(message: str, stream=None) -> None:
 
 # ---------------------------------------------------------------------------- parser pieces
 
-DB_HELP = "store path (default ./ibagent.db or $IBAGENT_DB)"
+DB_HELP = ("store: an SQLite file path or a postgresql://user@host/db URL (password from PGPASSWORD or "
+           "~/.pgpass, not the URL); default ./ibagent.db or $IBAGENT_DB")
 
 
 class ParserCommon:

@@ -17,7 +17,7 @@ from agent.cli import (
 )
 from agent.cli.common import (
     EXIT_INTERNAL, EXIT_LOCKED, EXIT_OK, EXIT_SIGINT, EXIT_STORE, EXIT_USAGE, ParserCommon, UsageError,
-    _get_redactor, say,
+    _get_redactor, say, take_store_password,
 )
 
 COMMANDS = (scan, errors, reconcile, quote, report, evidence, neighbours, retire, prune_history, hostkeys, parse,
@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     install_hooks(_get_redactor())
     parser = build_parser()
     args = parser.parse_args(argv)
+    take_store_password(args)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE

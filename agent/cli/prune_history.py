@@ -30,7 +30,8 @@ def cmd_prune_history(args: argparse.Namespace) -> int:
         raise UsageError("say what to keep: --keep N (the last N scans) and/or --keep-days D")
     store = _require_store(args.db, write=True)
     try:
-        store.lock()  # as a scan does: StoreLocked (exit 75) while a scan or another prune runs
+        # Every scope: StoreLocked (exit 75) while any agent's scan or another prune runs.
+        store.lock(everything=True)
         plan = retention.prune(store, args.keep, args.keep_days, dry_run=args.dry_run, vacuum=not args.no_vacuum)
     finally:
         store.close()

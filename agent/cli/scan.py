@@ -145,9 +145,10 @@ def _prune(store, inventory, summary) -> str:
 
 def cmd_devices(args: argparse.Namespace) -> int:
     from agent.reports import tabular
+    from agent.store import is_store_url
     from agent.store.views import DEVICE_COLUMNS, TABLE_COLUMNS, device_rows
 
-    if not Path(args.db).exists():
+    if not is_store_url(args.db) and not Path(args.db).exists():
         raise UsageError(f"no store at {args.db}: run 'ibagent scan' or 'ibagent demo' first, or pass --db")
     if args.failed:
         if args.site or args.agent:

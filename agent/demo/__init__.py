@@ -55,7 +55,12 @@ def run_demo(args, redactor, scan, open_store, print_summary) -> int:
     os.environ.setdefault(ENABLE_ENV, DEFAULT_ENABLE)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    db = Path(args.db) if args.db else out / "ibagent.db"
+    from agent.store import shown_store, store_location
+
+    # A postgresql:// URL stays a URL (Path would fold its '//'); what is printed is shown_db, the
+    # URL without any password.
+    db = store_location(args.db) if args.db else out / "ibagent.db"
+    shown_db = shown_store(db) if isinstance(db, str) else str(db)
     as_of = datetime.now(timezone.utc).date()
     options = ScanOptions(workers=args.workers, deadline=args.deadline, connect_timeout=5, command_timeout=5,
                           retries=1, transport=getattr(args, "transport", None))
@@ -111,7 +116,7 @@ def run_demo(args, redactor, scan, open_store, print_summary) -> int:
 
     said, quote_lines, quote_sums, prices = demo_quote(
         out, recon, load.lines, eox_load.index, as_of,
-        {"as_of": as_of.isoformat(), "contracts": [str(contracts)], "eox": [str(eox)], "store": str(db)})
+        {"as_of": as_of.isoformat(), "contracts": [str(contracts)], "eox": [str(eox)], "store": shown_db})
     for line in said:
         print(line)
     from agent.demo.slp import demo_round_trip  # Smart Licensing: offline round trip + slp-report.*
@@ -124,13 +129,13 @@ def run_demo(args, redactor, scan, open_store, print_summary) -> int:
     store = open_store(str(db))
     try:
         path, size = write_report(out / "report.html", ReportInputs(
-            as_of, 90, recon, str(db), [str(contracts)], [str(eox)], load.lines, str(prices), None,
+            as_of, 90, recon, shown_db, [str(contracts)], [str(eox)], load.lines, str(prices), None,
             quote_lines, quote_sums, slp), store)
     finally:
         store.close()
     print(f"demo: HTML report (coverage, renewal calendar, end of life, lists, quote, SLP, evidence) -> {path} "
           f"({size:,} bytes; open it in a browser, no network needed)")
-    print(f"demo: store at {db}; try:  ibagent devices --db {db}   or   ibagent diff --db {db}")
+    print(f"demo: store at {shown_db}; try:  ibagent devices --db {shown_db}   or   ibagent diff --db {shown_db}")
     if summary.failed:
         print("demo: the failed devices above are the deliberately faulty ones (one per fault kind).")
     return 0 if summary.failed == 0 else 1

@@ -30,7 +30,7 @@ def _counts(items, key) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(c.items())) or "none"
 
 
-def demo_round_trip(out: Path, db: Path, specs, redactor, as_of: date):
+def demo_round_trip(out: Path, db, specs, redactor, as_of: date):
     """Run the round trip on a lab of the healthy ``specs``, write ``slp-report.*``; ``(lines to
     print, the SLP report)`` (the HTML report shows it too)."""
     from lab import slp as lab_slp
@@ -71,5 +71,5 @@ def demo_round_trip(out: Path, db: Path, specs, redactor, as_of: date):
     written = write_report_files(report, out)
     lines.append(f"demo: SLP reporting as of {as_of}: "
                  + ", ".join(f"{k} {v}" for k, v in report.counts().items() if v)
-                 + f" -> {', '.join(p.name for p in written)} (ibagent slp report --db {db})")
+                 + f" -> {', '.join(p.name for p in written)} (ibagent slp report --db {store.path})")
     return lines, report

@@ -27,12 +27,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import dataclasses
-import fcntl
 import hashlib
 import io
 import json
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -44,7 +42,7 @@ from agent.core import platforms
 from agent.core.hostkeys import HostKeySeen, KnownHostsError, PolicyBook
 from agent.core.models import Capture, LicenseStatus, Target
 from agent.core.redact import Redactor
-from agent.store import Store, StoreLocked
+from agent.store import Store
 
 from .clock import iso
 from .rum import RumError, parse_rum
@@ -141,29 +139,25 @@ def bundle_name(device: str, suffix: str = "_rum.txt") -> str:
 
 
 class SlpLock:
-    """One round-trip command per store at a time (``<db>.slp.lock``); not the scan lock."""
+    """One round-trip command per store at a time (an SQLite store's ``<db>.slp.lock``, an
+    advisory lock on PostgreSQL: ``Store.named_lock``); not the scan lock."""
 
     def __init__(self, store: Store) -> None:
-        self.path = store.lock_file(".slp.lock")
-        self.fd: int | None = None
         self.store = store
+        self._held = None
 
     def __enter__(self) -> "SlpLock":
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise StoreLocked(f"another 'ibagent slp' command is working on {self.store.path}; try again later") from None
-        self.fd = fd
+        held = self.store.named_lock(
+            "slp", f"another 'ibagent slp' command is working on {self.store.path}; try again later")
+        held.__enter__()
+        self._held = held
         self.store.interrupt_stale_slp_runs()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.fd is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
-            self.fd = None
+        if self._held is not None:
+            self._held.__exit__(None, None, None)
+            self._held = None
 
 
 # ------------------------------------------------------------------ per-device event log

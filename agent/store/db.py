@@ -1,4 +1,6 @@
-"""The local store: SQLite, versioned schema, WAL, one writer.
+"""The store: SQLite (a file: WAL, one writer) or PostgreSQL (a ``postgresql://`` URL: several
+agents, one write transaction at a time), a versioned schema; the backend is chosen in
+``Store.__init__`` and lives in ``backend_sqlite`` / ``backend_pg``, the SQL here is the same for both.
 
 What it keeps, per scan: the devices tried (ok or failed, with the reason), every raw capture
 (content-addressed and compressed, so months of unchanged ``show inventory`` cost one copy),
@@ -15,10 +17,8 @@ next scan opens the store (and holds the lock) was interrupted and is marked so.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 import sqlite3
 import time
 import zlib
@@ -32,10 +32,12 @@ from agent.core.models import Capture, Component, DeviceRecords, LicenseStatus, 
 
 from agent.store.hostkeys import HostKeyStore
 from agent.store.slp_runs import SlpStore
-from agent.store import itemsets, latest, neighbours, opening
+from agent.store import itemsets, latest, neighbours
+from agent.store.backend_pg import PgBackend, is_url
+from agent.store.backend_sqlite import SqliteBackend
 from agent.store.errors import StoreError, StoreLocked, StoreWriteError  # noqa: F401  (re-exported)
 from agent.store.schema import (  # noqa: F401  (re-exported)
-    _MIGRATIONS, BASE, DEFAULT_DB, DEVICE_STATES_SQL, SCHEMA_VERSION, SIGHTINGS_UPSERT, SIGHTINGS_UPSERT_SCAN,
+    DEFAULT_DB, DEVICE_STATES_SQL, SCHEMA_VERSION, SIGHTINGS_UPSERT, SIGHTINGS_UPSERT_SCAN,
     SNAPSHOT_SQL,
 )
 
@@ -52,6 +54,31 @@ UPDATE scans SET ended = coalesce(?, ended), status = ?, reason = coalesce(?, re
                                      AND d.error_kind = 'cancelled'))
 WHERE {where}
 """
+# A device saved twice in one scan (a retry) replaces its row: SQLite's INSERT OR REPLACE, in the
+# form both backends take.
+_DEVICE_COLUMNS = ("host", "port", "platform", "site", "contract_site_ids", "status", "transport", "error_kind",
+                   "error", "hostname", "os_version", "version", "chassis_pid", "chassis_serial", "uptime", "roles",
+                   "problems", "inventory_ok", "version_ok", "licenses_ok", "max_age_days", "started", "ended",
+                   "attempts", "item_set", "item_cap0", "item_id0", "neighbours")
+_DEVICE_REPLACE = (" ON CONFLICT(scan_id, device) DO UPDATE SET "
+                   + ", ".join(f"{c} = excluded.{c}" for c in _DEVICE_COLUMNS))
+
+# The TEMP tables of joins through a list: name -> (columns, unique).  Declared here, not where
+# used, so that a reader on PostgreSQL can make them all before it reads (Store._make_temp_tables).
+TEMP_TABLES = {
+    "wanted_serials": (("serial TEXT",), True),
+    "wanted_retired": (("device TEXT",), False),
+    "wanted_devices": (("scan_id INTEGER", "device TEXT"), False),
+}
+
+
+def _temp_ddl(name: str) -> str:
+    columns, unique = TEMP_TABLES[name]
+    names = ", ".join(c.split()[0] for c in columns)
+    return (f"CREATE TEMP TABLE IF NOT EXISTS {name} (pos INTEGER PRIMARY KEY, {', '.join(columns)}"
+            + (f", UNIQUE ({names})" if unique else "") + ")")
+
+
 _DIED = "the scan process ended without closing its scan (killed, or its store could not be written)"
 
 
@@ -85,136 +112,100 @@ class Store(HostKeyStore, SlpStore):
     scan_agent: tuple[str | None, dict[str, Any] | None] = (None, None)
 
     def __init__(self, path: str | Path = DEFAULT_DB, *, readonly: bool = False):
-        self.path = Path(path)
+        # A postgresql:// URL is the PostgreSQL backend, anything else an SQLite file: the one
+        # place the backend is chosen (backend_sqlite, backend_pg; the SQL is the same for both).
+        self.backend = PgBackend(path) if is_url(path) else SqliteBackend(path)
+        self.path = self.backend.path  # the file, or the URL without its password
         self.readonly = readonly
-        self._lock_fd: int | None = None
+        self._temps: set[str] = set()
+        self.db = self.backend.connect(readonly)
         if readonly:
-            self._open_readonly()
+            self._make_temp_tables()
             return
-        if self.path.parent and not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open store {self.path}: {exc}") from None
-        self.db.row_factory = sqlite3.Row
-        with self._closed_on_refusal():
-            self._version()  # before any write: another application's database is refused untouched
-            self.db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode loses at most the last transactions on power loss, never consistency.
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.execute("PRAGMA busy_timeout=10000")
-            self._migrate()
+        self.backend.prepare(self)
+
+    def __repr__(self) -> str:
+        return f"Store({self.backend.shown!r}{', readonly=True' if self.readonly else ''})"
+
+    def _make_temp_tables(self) -> None:
+        """A reader's TEMP tables, made before any read: PostgreSQL refuses to create one in a
+        read-only session's transaction (SQLite would make them as they are first used)."""
+        if self.backend.temp_tables(self.db, [_temp_ddl(name) for name in TEMP_TABLES]):
+            self._temps.update(TEMP_TABLES)
 
     @contextmanager
-    def _closed_on_refusal(self) -> Iterator[None]:
-        """While opening: a refusal closes the connection; SQLite's own refusal is said in words."""
+    def transaction(self) -> Iterator[Any]:
+        """One write transaction; raises StoreWriteError when the store cannot be written (the
+        caller's other exceptions pass through unchanged, after the rollback)."""
         try:
-            yield
-        except StoreError:
-            self.db.close()
-            raise
-        except sqlite3.DatabaseError as exc:
-            self.db.close()
-            raise StoreError(opening.unusable(self.path, exc)) from None
-
-    def _open_readonly(self) -> None:
-        self.db = opening.connect_readonly(self.path)
-        with self._closed_on_refusal():
-            version = self._version()
-        if version < SCHEMA_VERSION:
-            self.db.close()
-            raise StoreError(opening.too_old(self.path, version))
-
-    def _version(self) -> int:
-        return opening.schema_version(self.db, self.path, self.readonly)
-
-    def _migrate(self) -> None:
-        version = self._version()
-        if version < SCHEMA_VERSION:
-            with self.transaction():
-                # A version with no migration here is another branch's (see schema._MIGRATIONS).
-                scripts = [*BASE] + [_MIGRATIONS[v] for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1)
-                                       if v in _MIGRATIONS]
-                for script in scripts:
-                    if callable(script):
-                        script(self.db)
-                        continue
-                    for statement in script.split(";"):
-                        if statement.strip():
-                            self.db.execute(statement)
-                self.db.execute(
-                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-                )
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; raises StoreWriteError when SQLite cannot write (the caller's
-        other exceptions pass through unchanged, after the rollback)."""
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.backend.begin_write(self.db)
             try:
                 yield self.db
                 self.db.execute("COMMIT")  # a full disk can refuse the commit itself
             except BaseException:
                 self._rollback()
                 raise
-        except sqlite3.OperationalError as exc:
-            readonly = (getattr(exc, "sqlite_errorname", "") or "").startswith("SQLITE_READONLY")
-            raise StoreWriteError(f"cannot write the store {self.path}: "
-                                  + (f"it is read-only ({exc})" if readonly else str(exc))) from exc
+        except self.backend.WRITE_ERRORS as exc:
+            raise self.backend.write_error(exc) from exc
 
     def _rollback(self) -> None:
         # SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR): a second ROLLBACK would
-        # raise "no transaction is active" over the error that matters.
-        if self.db.in_transaction:
-            try:
+        # raise "no transaction is active" over the error that matters; a PostgreSQL connection
+        # that broke cannot roll back at all.
+        try:
+            if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
+        except (sqlite3.Error, StoreError):
+            pass
 
     def close(self) -> None:
         self.unlock()
+        self.backend.unlock("slp")
         self.db.close()
 
     # ------------------------------------------------------------------ scan lock
 
     def lock_file(self, suffix: str) -> Path:
-        """The lock file beside the store's real file: the path is resolved first, so a store
-        reached through a symlink (or '..') takes the same lock as the file itself."""
-        real = self.path.resolve()
-        return real.with_name(real.name + suffix)
+        """The lock file beside an SQLite store's real file (symlinks resolved)."""
+        return self.backend.lock_file(suffix)
 
-    def lock(self, scope: str = "") -> None:
-        """Take the scan lock for this store, or raise StoreLocked naming the holder.  ``scope``
-        (the scanning agent) is for a backend with a lock per agent; SQLite has one writer."""
-        lock_path = self.lock_file(".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
-            os.close(fd)
-            raise StoreLocked(f"another scan is running on {self.path} (pid {holder}); not starting a second one")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._lock_fd = fd
-        # We hold the lock, so any scan still 'running' died without finishing (kill -9, power
-        # loss, a store it could no longer write): interrupted, with the counts its device rows give.
+    def lock(self, scope: str = "", *, everything: bool = False) -> None:
+        """Take the scan lock, or raise StoreLocked naming the holder.  ``scope``: the agent whose
+        scans it covers (scans.agent): on PostgreSQL two agents' scans run at once and two scans of
+        one agent exclude each other; SQLite has one writer whatever the scope.  ``everything``:
+        every scope at once (prune-history)."""
+        holder = self.backend.try_lock("scan", scope, everything=everything)
+        if holder is not None:
+            of = f" of agent {scope!r}" if scope and not self.backend.one_writer else ""
+            raise StoreLocked(f"another scan{of} is running on {self.path} ({holder}); not starting a second one")
+        # We hold the lock, so any scan of ours still 'running' died without finishing (kill -9,
+        # power loss, a store it could no longer write): interrupted, with the counts its device
+        # rows give.  Ours: every scan on SQLite (one writer); this agent's on PostgreSQL, never
+        # another live agent's.
+        where, params = "status = 'running'", ()
+        if not (self.backend.one_writer or everything):
+            where, params = "status = 'running' AND coalesce(agent, '') = ?", (scope,)
         try:
             with self.transaction():
-                self.db.execute(SCAN_CLOSE_SQL.format(where="status = 'running'"),
-                                (None, "interrupted", _DIED, None, None, None))
+                self.db.execute(SCAN_CLOSE_SQL.format(where=where),
+                                (None, "interrupted", _DIED, None, None, None, *params))
         except StoreError:
             self.unlock()
             raise
 
     def unlock(self) -> None:
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self.backend.unlock("scan")
+
+    @contextmanager
+    def named_lock(self, name: str, busy: str) -> Iterator[None]:
+        """Another lock than the scan's (``slp``: one SLP round-trip command at a time), held for
+        the block; StoreLocked with ``busy`` when taken."""
+        if self.backend.try_lock(name) is not None:
+            raise StoreLocked(busy)
+        try:
+            yield
+        finally:
+            self.backend.unlock(name)
 
     # ------------------------------------------------------------------ writing a scan
 
@@ -226,11 +217,11 @@ class Store(HostKeyStore, SlpStore):
         with self.transaction():
             cur = self.db.execute(
                 "INSERT INTO scans(started, status, inventory, options, devices_total, agent, scope)"
-                " VALUES (?, 'running', ?, ?, ?, ?, ?)",
+                " VALUES (?, 'running', ?, ?, ?, ?, ?) RETURNING id",
                 (time.time(), inventory, json.dumps(options, sort_keys=True), total, agent,
                  json.dumps(scope, sort_keys=True) if scope is not None else None),
-            )
-        return int(cur.lastrowid)
+            ).fetchall()  # every row read: SQLite will not commit while a statement is still stepping
+        return int(cur[0][0])
 
     def end_scan(self, scan_id: int, status: str, ok: int | None = None, failed: int | None = None, *,
                  cancelled: int | None = None, reason: str | None = None) -> None:
@@ -247,7 +238,8 @@ class Store(HostKeyStore, SlpStore):
         # Most outputs repeat scan after scan: a primary-key probe is cheaper than compressing again.
         if self.db.execute("SELECT 1 FROM blobs WHERE sha256=?", (digest,)).fetchone() is None:
             self.db.execute(
-                "INSERT INTO blobs(sha256, size, data) VALUES (?, ?, ?)", (digest, len(raw), zlib.compress(raw, 6))
+                "INSERT INTO blobs(sha256, size, data) VALUES (?, ?, ?)",
+                (digest, len(raw), zlib.compress(raw, 6))
             )
         return digest
 
@@ -263,11 +255,11 @@ class Store(HostKeyStore, SlpStore):
                 beside = text_digest if text_digest != digest else None
             cur = self.db.execute(
                 "INSERT INTO captures(scan_id, device, platform, transport, command, sha256, text_sha256, started,"
-                " ended, error, error_kind) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " ended, error, error_kind) VALUES (?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
                 (scan_id, cap.device, cap.platform, cap.transport, cap.command, digest, beside, cap.started,
                  cap.ended, cap.error, cap.error_kind),
-            )
-            cap.id = int(cur.lastrowid)
+            ).fetchall()
+            cap.id = int(cur[0][0])
 
     def save_device(
         self,
@@ -297,10 +289,10 @@ class Store(HostKeyStore, SlpStore):
             item_set = itemsets.put_set(self.db, target.name, items)
             id0 = itemsets.take_ids(self.db, len(items))
         self.db.execute(
-            "INSERT OR REPLACE INTO devices(scan_id, device, host, port, platform, site, contract_site_ids, status, transport,"
+            "INSERT INTO devices(scan_id, device, host, port, platform, site, contract_site_ids, status, transport,"
             " error_kind, error, hostname, os_version, version, chassis_pid, chassis_serial, uptime, roles, problems,"
             " inventory_ok, version_ok, licenses_ok, max_age_days, started, ended, attempts, item_set, item_cap0, item_id0)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" + _DEVICE_REPLACE,
             (
                 scan_id, target.name, target.host, target.port, target.platform, target.site,
                 json.dumps(list(target.contract_site_ids)), status, transport, error_kind, error,
@@ -338,7 +330,8 @@ class Store(HostKeyStore, SlpStore):
         )
         if records.license_status is not None:
             self.db.execute(
-                "INSERT OR REPLACE INTO license_status(scan_id, device, data) VALUES (?,?,?)",
+                "INSERT INTO license_status(scan_id, device, data) VALUES (?,?,?)"
+                " ON CONFLICT(scan_id, device) DO UPDATE SET data = excluded.data",
                 (scan_id, target.name, json.dumps(asdict(records.license_status), sort_keys=True)),
             )
 
@@ -379,21 +372,23 @@ class Store(HostKeyStore, SlpStore):
     def wanted_serials(self, serials: Iterable[str]):
         """Context manager: a TEMP table holding ``serials`` (blanks left out), for a join through
         the serial indexes; yields its name."""
-        return self._temp_table("wanted_serials", ("serial",), ((x,) for x in serials if x), unique=True)
+        return self._temp_table("wanted_serials", ((x,) for x in serials if x))
 
     @contextmanager
-    def _temp_table(self, name: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-                    unique: bool = False) -> Iterator[str]:
-        """``rows`` in a TEMP table ``name`` (columns ``pos`` in insertion order, then ``columns``),
-        emptied again on the way out; yields the name.  TEMP tables live in the connection's own
-        temporary database: no write lock on the store, so reads stay possible during a scan."""
-        cols = ", ".join(columns)
-        self.db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (pos INTEGER PRIMARY KEY, {cols}"
-                        + (f", UNIQUE ({cols})" if unique else "") + ")")
+    def _temp_table(self, name: str, rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+        """``rows`` in the TEMP table ``name`` (TEMP_TABLES: ``pos`` in insertion order, then its
+        columns), emptied again on the way out; yields the name.  TEMP tables live in the
+        connection's own temporary space: no write lock on the store, so reads stay possible during
+        a scan, and a read-only connection may fill them."""
+        columns = [c.split()[0] for c in TEMP_TABLES[name][0]]
+        if name not in self._temps:
+            self.db.execute(_temp_ddl(name))
+            self._temps.add(name)
         self.db.execute(f"DELETE FROM {name}")
+        cols = ", ".join(columns)
         try:
-            self.db.executemany(f"INSERT OR IGNORE INTO {name}({cols}) VALUES ({', '.join('?' * len(columns))})",
-                                rows)
+            self.db.executemany(f"INSERT INTO {name}({cols}) VALUES ({', '.join('?' * len(columns))})"
+                                " ON CONFLICT DO NOTHING", rows)
             yield name
         finally:
             self.db.execute(f"DELETE FROM {name}")
@@ -443,7 +438,7 @@ class Store(HostKeyStore, SlpStore):
         """Every retirement (of ``devices`` only, if given), oldest first."""
         if devices is None:
             return self.db.execute("SELECT * FROM retirements ORDER BY id").fetchall()
-        with self._temp_table("wanted_retired", ("device",), ((d,) for d in devices)) as wanted:
+        with self._temp_table("wanted_retired", ((d,) for d in devices)) as wanted:
             return self.db.execute(
                 f"SELECT r.* FROM {wanted} w JOIN retirements r ON r.device = w.device ORDER BY r.id").fetchall()
 
@@ -497,7 +492,7 @@ class Store(HostKeyStore, SlpStore):
     def components_of(self, pairs: Iterable[tuple[int, str]]) -> list[sqlite3.Row]:
         """The components of each (scan, device), in the order of ``pairs``, each device's in id
         order: one query, not one per device (a snapshot is 10^4 devices)."""
-        with self._temp_table("wanted_devices", ("scan_id", "device"), pairs) as wanted:
+        with self._temp_table("wanted_devices", pairs) as wanted:
             return self.db.execute(latest.COMPONENTS_OF_SQL.format(wanted=wanted)).fetchall()
 
     def licenses_of(self, scan_id: int, device: str) -> list[LicenseUsage]:

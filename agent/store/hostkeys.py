@@ -20,8 +20,8 @@ VALUES (?, ?, ?, 'trusted', ?, ?, ?, ?, ?)
 ON CONFLICT(host, port, key_type, status) DO NOTHING
 """
 _SEEN_AGAIN = """
-UPDATE host_keys SET last_seen = max(last_seen, ?), device = ?
-WHERE host = ? AND port = ? AND key_type = ? AND status = 'trusted' AND key = ?
+UPDATE host_keys SET last_seen = CASE WHEN last_seen > :at THEN last_seen ELSE :at END, device = :device
+WHERE host = :host AND port = :port AND key_type = :key_type AND status = 'trusted' AND key = :key
 """
 # The latest key offered instead of a trusted one; its first sighting kept while it stays the same.
 _OFFERED = """
@@ -32,6 +32,10 @@ ON CONFLICT(host, port, key_type, status) DO UPDATE SET
     key = excluded.key, fingerprint = excluded.fingerprint, device = excluded.device, last_seen = excluded.last_seen
 """
 _MATCH = "(host = :host OR device = :host) AND (:port IS NULL OR port = :port)"
+
+
+def _seen(at: float, device: str, s: HostKeySeen) -> dict:
+    return {"at": at, "device": device, "host": s.host, "port": s.port, "key_type": s.key_type, "key": s.key}
 
 
 class HostKeyStore:
@@ -61,7 +65,7 @@ class HostKeyStore:
             at = s.at or time.time()
             args = (s.host, s.port, s.key_type, s.key, fingerprint(s.key), device, at, at)
             if s.verdict == "match":
-                self.db.execute(_SEEN_AGAIN, (at, device, s.host, s.port, s.key_type, s.key))
+                self.db.execute(_SEEN_AGAIN, _seen(at, device, s))
             elif s.verdict == "new":
                 if self.db.execute(_TRUST_NEW, args).rowcount:
                     learned.append(s)
@@ -69,7 +73,7 @@ class HostKeyStore:
                 row = self.db.execute("SELECT key FROM host_keys WHERE host = ? AND port = ? AND key_type = ? "
                                       "AND status = 'trusted'", (s.host, s.port, s.key_type)).fetchone()
                 if row["key"] == s.key:
-                    self.db.execute(_SEEN_AGAIN, (at, device, s.host, s.port, s.key_type, s.key))
+                    self.db.execute(_SEEN_AGAIN, _seen(at, device, s))
                 else:
                     self.db.execute(_OFFERED, args)
             elif s.verdict == "changed":

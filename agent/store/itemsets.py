@@ -88,10 +88,16 @@ NEXT_ID_KEY = "next_item_id"
 # A device's contractable items into ``sightings`` (Store.save_device runs it once per device; the
 # set's rows through its primary key, so the cost does not grow with the scan).  Parameters:
 # scan, item_id0, scan, item_id0, device, set id.  tests/test_store.py pins the plan.
+# One row per (serial, base PID), grouped: a device that lists an item twice (a stack reporting its
+# chassis twice) is first seen at its first listing and last seen at its last, as folding the rows
+# one by one did; PostgreSQL refuses an upsert that would touch one row twice.
 SIGHTINGS_UPSERT = """
 INSERT INTO sightings(serial, base_pid, first_scan, first_id, last_scan, last_id, last_device, last_name)
-SELECT i.serial, i.base_pid, ?, ? + i.pos, ?, ? + i.pos, ?, i.name FROM set_items i
-WHERE i.set_id = ? AND i.contractable = 1 AND i.serial != '' ORDER BY i.pos
+SELECT g.serial, g.base_pid, ?, ? + g.first_pos, ?, ? + g.last_pos, ?, j.name
+FROM (SELECT set_id, serial, base_pid, MIN(pos) AS first_pos, MAX(pos) AS last_pos FROM set_items
+      WHERE set_id = ? AND contractable = 1 AND serial != '' GROUP BY set_id, serial, base_pid) g
+JOIN set_items j ON j.set_id = g.set_id AND j.pos = g.last_pos
+WHERE true ORDER BY g.first_pos
 ON CONFLICT(serial, base_pid) DO UPDATE SET last_scan = excluded.last_scan, last_id = excluded.last_id,
     last_device = excluded.last_device, last_name = excluded.last_name
 WHERE excluded.last_id > sightings.last_id
@@ -137,8 +143,8 @@ def put_set(db, device: str, items: list[tuple], positions: Sequence[int] | None
     row = db.execute("SELECT id FROM item_sets WHERE digest = ?", (key,)).fetchone()
     if row is not None:
         return int(row[0])
-    set_id = int(db.execute("INSERT INTO item_sets(device, digest, items) VALUES (?,?,?)",
-                            (device, key, len(items))).lastrowid)
+    set_id = int(db.execute("INSERT INTO item_sets(device, digest, items) VALUES (?,?,?) RETURNING id",
+                            (device, key, len(items))).fetchall()[0][0])
     db.executemany(f"INSERT INTO set_items(set_id, pos, {', '.join(ITEM_COLUMNS)}, cap)"
                    f" VALUES ({', '.join('?' * (len(ITEM_COLUMNS) + 3))})",
                    [(set_id, p, *row) for p, row in zip(positions, items)])

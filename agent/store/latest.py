@@ -22,21 +22,24 @@ CREATE TABLE IF NOT EXISTS device_latest (
 
 # One device's row from its device rows: three seeks, newest first (save_device runs it after
 # writing the device row, so a device saved twice in one scan is summarised as it ends up).
+_REPLACE = """
+ON CONFLICT(device) DO UPDATE SET last_attempt = excluded.last_attempt, last_ok = excluded.last_ok,
+    last_clean = excluded.last_clean"""
 LATEST_UPSERT = """
-INSERT OR REPLACE INTO device_latest(device, last_attempt, last_ok, last_clean)
+INSERT INTO device_latest(device, last_attempt, last_ok, last_clean)
 SELECT :device,
     (SELECT scan_id FROM devices WHERE device = :device ORDER BY scan_id DESC LIMIT 1),
     (SELECT scan_id FROM devices WHERE device = :device AND status = 'ok' ORDER BY scan_id DESC LIMIT 1),
     (SELECT scan_id FROM devices WHERE device = :device AND status = 'ok' AND inventory_ok = 1
      ORDER BY scan_id DESC LIMIT 1)
-"""
+""" + _REPLACE
 
 LATEST_REBUILD = """
-INSERT OR REPLACE INTO device_latest(device, last_attempt, last_ok, last_clean)
+INSERT INTO device_latest(device, last_attempt, last_ok, last_clean)
 SELECT device, MAX(scan_id), MAX(CASE WHEN status = 'ok' THEN scan_id END),
        MAX(CASE WHEN status = 'ok' AND inventory_ok = 1 THEN scan_id END)
 FROM devices GROUP BY device
-"""
+""" + _REPLACE
 
 # Shared with schema.py's general statements (the fleet as of any scan), which alias the same way:
 # ``a`` = the device's latest attempt, ``cur`` = that attempt's row, ``d`` = its good collection.
@@ -111,7 +114,7 @@ def fleet_rows(store, scan_id: int | None) -> tuple[dict[int, tuple], list[tuple
         items = cursor.execute(FLEET_ITEMS_LATEST_SQL, (cut,)).fetchall()
     else:
         keys = [(r["scan_id"], r["device"]) for r in store.snapshot_devices(scan_id)]
-        with store._temp_table("wanted_devices", ("scan_id", "device"), keys) as wanted:
+        with store._temp_table("wanted_devices", keys) as wanted:
             devices = cursor.execute(FLEET_DEVICES_OF_SQL.format(wanted=wanted)).fetchall()
             items = cursor.execute(FLEET_ITEMS_OF_SQL.format(wanted=wanted)).fetchall()
     return {row[0]: row[1:] for row in devices}, items

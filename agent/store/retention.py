@@ -26,12 +26,13 @@ PER_DEVICE = ("captures", "licenses", "license_status", "errors", "sessions", "f
 
 # Each device's latest state: the (scan, device) rows a fleet read may return.
 _LATEST_STATE = """
-INSERT OR IGNORE INTO prune_keep(scan_id, device)
+INSERT INTO prune_keep(scan_id, device)
 SELECT MAX(scan_id), device FROM devices GROUP BY device
 UNION SELECT MAX(scan_id), device FROM devices WHERE status = 'ok' GROUP BY device
 UNION SELECT MAX(scan_id), device FROM devices WHERE status = 'ok' AND inventory_ok = 1 GROUP BY device
 UNION SELECT MAX(l.scan_id), l.device FROM license_status l
       JOIN devices d ON d.scan_id = l.scan_id AND d.device = l.device AND d.status = 'ok' GROUP BY l.device
+ON CONFLICT DO NOTHING
 """
 
 # The rows of a (scan, device) that goes: in an old scan, and no device's latest state.  {t}: the
@@ -103,10 +104,7 @@ def prune(store, keep: int | None, keep_days: float | None, *, dry_run: bool, va
     finally:
         db.execute("DELETE FROM temp.prune_old")
         db.execute("DELETE FROM temp.prune_keep")
-    plan.freed_bytes = db.execute("PRAGMA freelist_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
-    if vacuum:
-        db.execute("VACUUM")
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    plan.freed_bytes = store.backend.reclaim(db, vacuum)
     plan.size_after = _size(store)
     return plan
 
@@ -124,6 +122,4 @@ _UNUSED_BLOBS = ("{select} FROM blobs WHERE sha256 NOT IN (SELECT c.sha256 " + _
 
 
 def _size(store) -> int:
-    path = store.path
-    wal = path.with_name(path.name + "-wal")
-    return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    return store.backend.size(store.db)

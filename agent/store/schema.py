@@ -1,5 +1,10 @@
 """The store's schema: the DDL of a new store, each migration since version 1, and the hot
 queries the fleet reads share.  Only ever add a migration; a store newer than this code is refused.
+
+This is SQLite's.  A PostgreSQL store is born at the current version from its own DDL
+(``schema_pg.py``); from v12 on every migration has both forms: one here in ``_MIGRATIONS``, one in
+``schema_pg.MIGRATIONS`` (tests/test_store_pg.py compares the two schemas, so a migration written
+for one backend only fails the suite).
 """
 from __future__ import annotations
 
@@ -189,12 +194,17 @@ JOIN components a ON a.id = f.first_id JOIN components b ON b.id = f.last_id;
 # A whole scan's contractable components into sightings (Store.record_sightings with no device;
 # save_device folds each device in as it is saved, itemsets.SIGHTINGS_UPSERT, through the
 # device's set: per device, never per scan, which once made a scan quadratic in its size (issue
-# 15: 1.46 ms -> 0.004 ms per save at 25k rows).  tests/test_store.py pins both plans.
+# 15: 1.46 ms -> 0.004 ms per save at 25k rows).  tests/test_store.py pins both plans.  Grouped per
+# (serial, base PID), the last sighting's device and name read back from its row: an item seen
+# twice in one scan would otherwise be upserted twice by one statement, which PostgreSQL refuses.
 SIGHTINGS_UPSERT = itemsets.SIGHTINGS_UPSERT
 SIGHTINGS_UPSERT_SCAN = """
 INSERT INTO sightings(serial, base_pid, first_scan, first_id, last_scan, last_id, last_device, last_name)
-SELECT serial, base_pid, scan_id, id, scan_id, id, device, name FROM components
-WHERE scan_id = ? AND contractable = 1 AND serial != '' ORDER BY id
+SELECT g.serial, g.base_pid, g.scan_id, g.first_id, g.scan_id, g.last_id, c.device, c.name
+FROM (SELECT scan_id, serial, base_pid, MIN(id) AS first_id, MAX(id) AS last_id FROM components
+      WHERE scan_id = ? AND contractable = 1 AND serial != '' GROUP BY scan_id, serial, base_pid) g
+JOIN components c ON c.scan_id = g.scan_id AND c.serial = g.serial AND c.id = g.last_id
+WHERE true ORDER BY g.first_id
 ON CONFLICT(serial, base_pid) DO UPDATE SET last_scan = excluded.last_scan, last_id = excluded.last_id,
     last_device = excluded.last_device, last_name = excluded.last_name
 WHERE excluded.last_id > sightings.last_id

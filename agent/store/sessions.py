@@ -20,8 +20,9 @@ def save(store, scan_id: int, device: str, session: dict[str, str] | None, findi
     Call inside the transaction that saves the device."""
     if session:
         store.db.execute(
-            "INSERT OR REPLACE INTO sessions(scan_id, device, transport, driver, profile, stepped_down_from,"
-            " kex, cipher, mac, hostkey) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO sessions(scan_id, device, transport, driver, profile, stepped_down_from,"
+            " kex, cipher, mac, hostkey) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(scan_id, device, transport)"
+            " DO UPDATE SET " + ", ".join(f"{k} = excluded.{k}" for k in SESSION_FIELDS),
             (scan_id, device, "ssh", *(str(session.get(k) or "") for k in SESSION_FIELDS)),
         )
     store.db.execute("DELETE FROM findings WHERE scan_id = ? AND device = ?", (scan_id, device))

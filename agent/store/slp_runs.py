@@ -21,10 +21,10 @@ class SlpStore:
     def begin_slp_run(self, kind: str, inventory: str, options: dict[str, Any]) -> int:
         with self.transaction():
             cur = self.db.execute(
-                "INSERT INTO slp_runs(kind, started, status, inventory, options) VALUES (?, ?, 'running', ?, ?)",
+                "INSERT INTO slp_runs(kind, started, status, inventory, options) VALUES (?, ?, 'running', ?, ?) RETURNING id",
                 (kind, time.time(), inventory, json.dumps(options, sort_keys=True)),
-            )
-        return int(cur.lastrowid)
+            ).fetchall()  # every row read: SQLite will not commit while a statement is still stepping
+        return int(cur[0][0])
 
     def end_slp_run(self, run_id: int, status: str, ok: int, failed: int) -> None:
         with self.transaction():
@@ -64,11 +64,11 @@ class SlpStore:
         """Keep one RUM file exactly as read.  Call inside a transaction."""
         cur = self.db.execute(
             "INSERT INTO slp_reports(run_id, device, site, udi_pid, udi_serial, file_name, mode, transfer, sha256, size,"
-            " data, report_ids, collected_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " data, report_ids, collected_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
             (run_id, device, site, udi_pid, udi_serial, file_name, mode, transfer, hashlib.sha256(data).hexdigest(),
              len(data), sqlite3.Binary(data), json.dumps(report_ids), collected_at),
         )
-        return int(cur.lastrowid)
+        return int(cur.fetchall()[0][0])
 
     def slp_reports(self, device: str | None = None) -> list[sqlite3.Row]:
         if device is None:
@@ -90,13 +90,13 @@ class SlpStore:
         """One ACK file's outcome on one device (or on none: unmatched/invalid).  Call inside a transaction."""
         cur = self.db.execute(
             "INSERT INTO slp_acks(run_id, device, file_name, sha256, size, data, udis, report_ids, status, reason,"
-            " last_ack_received, next_ack_deadline, license_status, at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " last_ack_received, next_ack_deadline, license_status, at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
             (run_id, device, file_name, hashlib.sha256(data).hexdigest(), len(data), sqlite3.Binary(data),
              json.dumps(udis), json.dumps(report_ids), status, reason, last_ack_received, next_ack_deadline,
              json.dumps(asdict(license_status), sort_keys=True) if license_status is not None else None,
              at or time.time()),
         )
-        return int(cur.lastrowid)
+        return int(cur.fetchall()[0][0])
 
     def slp_acks(self, device: str | None = None) -> list[sqlite3.Row]:
         if device is None:
