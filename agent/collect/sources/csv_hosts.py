@@ -80,6 +80,7 @@ def _entries(path: Path, rows: list[list[str]]) -> tuple[dict[str, dict], list[I
         raise InventoryError("row 1: a column is named twice", path)
     at = {c: header.index(c) for c in header}
     hosts: dict[str, dict] = {}
+    names: dict[str, int] = {}  # every row's name, valid or not: a duplicate is found either way
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue  # blank line (spreadsheets leave them at the end)
@@ -87,13 +88,13 @@ def _entries(path: Path, rows: list[list[str]]) -> tuple[dict[str, dict], list[I
             bad(number, "", f"{len(row)} cells, the header has {len(header)}")
             continue
         cell = {c: row[i].strip() for c, i in at.items()}
+        if cell["name"] and cell["name"] in names:
+            bad(number, "name", f"{cell['name']!r} is named twice (row {names[cell['name']]} has it)")
+            continue
+        names[cell["name"]] = number
         entry = _entry(cell, number, bad)
-        if entry is None:
-            continue
-        if cell["name"] in hosts:
-            bad(number, "name", f"{cell['name']!r} is named twice (an earlier row has it)")
-            continue
-        hosts[cell["name"]] = entry
+        if entry is not None:
+            hosts[cell["name"]] = entry
     return hosts, problems
 
 

@@ -1,7 +1,7 @@
 """Inventory from Nautobot (``-i nautobot+http://HOST:PORT/?location=...``) through pynautobot,
 Network to Code's client library.  Nautobot 2+ has locations, not sites: ``site=`` is read as
 ``location=``.  ``depth=1`` asks for the nested platform, location, role, status and primary IP
-in the device list itself (pynautobot would otherwise fetch each one per device: N+1 requests)."""
+in the device list itself (pynautobot's Records would otherwise fetch each one per device: N+1 requests)."""
 from __future__ import annotations
 
 from agent.collect.inventory import Inventory, InventoryError
@@ -11,24 +11,27 @@ from agent.collect.sources import rest
 def _client(base: str, token: str, session):
     try:
         import pynautobot
+        from pynautobot.core.query import Request
     except ImportError:
         raise InventoryError("nautobot: pynautobot is not installed (pip install 'ibagent[sot]')") from None
-    api = pynautobot.api(base, token=token, threading=False)
-    api.http_session = session
-    return _Depth1(api.dcim.devices)
+    url = pynautobot.api(base, token=token).dcim.devices.url
+    return _Raw(lambda filters: Request(base=url, http_session=session, filters={"depth": 1, **filters},
+                                        token=token).get())
 
 
-class _Depth1:
-    """The devices endpoint, every read with ``depth=1``."""
+class _Raw:
+    """The devices list through pynautobot's request layer (its pagination, its errors), as the
+    JSON objects the API sent: each device is then checked on its own, so one of the wrong shape
+    is skipped with its reason instead of failing the whole read in the library's Record."""
 
-    def __init__(self, endpoint):
-        self._endpoint = endpoint
+    def __init__(self, get):
+        self._get = get
 
     def all(self):
-        return self._endpoint.filter(depth=1)
+        return self._get({})
 
     def filter(self, **query):
-        return self._endpoint.filter(depth=1, **query)
+        return self._get(query)
 
 
 def _site(device: dict) -> str:

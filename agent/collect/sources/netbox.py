@@ -4,17 +4,18 @@ NetBox before 4.0 called the role ``device_role`` (read either way)."""
 from __future__ import annotations
 
 from agent.collect.inventory import Inventory, InventoryError
-from agent.collect.sources import rest
+from agent.collect.sources import nautobot, rest
 
 
 def _client(base: str, token: str, session):
     try:
         import pynetbox
+        from pynetbox.core.query import Request
     except ImportError:
         raise InventoryError("netbox: pynetbox is not installed (pip install 'ibagent[sot]')") from None
-    api = pynetbox.api(base, token=token, threading=False)
-    api.http_session = session
-    return api.dcim.devices
+    url = pynetbox.api(base, token=token).dcim.devices.url
+    return nautobot._Raw(lambda filters: Request(base=url, http_session=session, filters=filters,
+                                                 token=token).get())
 
 
 def _site(device: dict) -> str:

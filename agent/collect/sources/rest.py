@@ -87,7 +87,7 @@ def load(spec_text: str, env: dict[str, str], flavour: Flavour) -> Inventory:
         records = endpoint.filter(**query) if query else endpoint.all()
         out = []
         for record in records:
-            out.append(dict(record) if not isinstance(record, dict) else record)
+            out.append(record)  # raw JSON: to_entry checks each one
             if len(out) > MAX_DEVICES:
                 raise SourceError(f"{where}: more than {MAX_DEVICES} devices match: narrow the filters")
         return out
@@ -131,9 +131,9 @@ def _token(spec: Spec, defaults: dict, files: dict[str, Path], env: dict[str, st
 def _describe(exc: Exception) -> str:
     """The libraries' errors in a line, never their request headers (the token is in them)."""
     status = getattr(getattr(exc, "req", None), "status_code", None)
-    if status is not None:
+    if isinstance(status, int) and status >= 400:
         return f"the server answered HTTP {status} ({exc.__class__.__name__})"
-    return f"{exc.__class__.__name__}: the answer was not what the API documents"
+    return f"{exc.__class__.__name__}: the answer was not what the API documents (not JSON, or another shape)"
 
 
 def _name(value: Any) -> str:
