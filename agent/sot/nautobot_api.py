@@ -73,7 +73,7 @@ class NautobotTarget:
         by_id = {v: k for k, v in device_ids.items()}
         out = {}
         for chunk in _chunks(sorted(set(names))):
-            for c in self._dlm_app().contract.filter(name=chunk):
+            for c in self._dlm_app().contract.filter(name=chunk, exclude_m2m=False):  # m2m devices are left out by default
                 row = dict(c)
                 out[c.name] = {"id": c.id, "number": row.get("number") or "", "start": row.get("start"),
                                "end": row.get("end"), "support_level": row.get("support_level") or "",
@@ -115,7 +115,7 @@ class NautobotTarget:
                         self.contracts([c.name for c in want_contracts], {}).items()}
         tied: dict[Any, Any] = {}  # item id -> contract id it is tied to
         for chunk in _chunks(list(item_id.values())):
-            for a in self.api.extras.relationship_associations.filter(relationship=rel.id, destination_id=chunk):
+            for a in self.api.extras.relationship_associations.filter(relationship=rel.key, destination_id=chunk):
                 tied[dict(a)["destination_id"]] = dict(a)["source_id"]
         owner: dict[str, WantContract] = {}  # one contract per item: the one whose period ends last
         for c in want_contracts:
