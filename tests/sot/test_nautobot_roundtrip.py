@@ -110,15 +110,31 @@ def test_round_trip(world):
                              ("dc1-pe01", "900200")):
             w.writerow([chassis[name], pid[name], number, "8X5XNBD", "2026-01-01", "2027-12-31"])
 
-    # 3. Dry run: says what it would create, writes nothing.
+    # 3. The CSV import files, loaded the way Nautobot documents (its REST API takes text/csv, as
+    # its import page does): one device's inventory items, and the DLM provider.  The dry run then
+    # finds exactly those items unchanged: the CSV carries what the push would write.
+    out = tmp / "csv"
+    _ibagent("export", "nautobot", "--db", db, "--out", str(out), "--contracts", str(contracts), env=env)
+    with open(out / "nautobot-inventory-items.csv", newline="") as fh:
+        rows = list(csv.reader(fh))
+    pe_rows = [r for r in rows[1:] if r[0] == "dc1-pe01"]
+    assert pe_rows
+    _post_csv(url, "dcim/inventory-items", [rows[0], *pe_rows], env["NAUTOBOT_TOKEN"])
+    if _dlm(api):
+        _post_csv(url, "plugins/nautobot-device-lifecycle-mgmt/provider",
+                  list(csv.reader(open(out / "nautobot-dlm-providers.csv", newline=""))), env["NAUTOBOT_TOKEN"])
+
+    # 4. Dry run: says what it would create, writes nothing.
     dry = _ibagent("export", "nautobot", "--db", db, "--push", url, "--contracts", str(contracts), env=env)
     assert "dry run, nothing written" in dry.stdout
     assert "create inventory item hq-acc-stk01 / " in dry.stdout
+    assert "create inventory item dc1-pe01" not in dry.stdout
+    assert f"unchanged: {len(pe_rows)} inventory item(s)" in dry.stdout, dry.stdout
     assert "create contract 900100" in dry.stdout
-    assert len(api.dcim.inventory_items.all()) == 0
+    assert len(api.dcim.inventory_items.all()) == len(pe_rows)
     assert len(api.plugins.nautobot_device_lifecycle_mgmt.contract.all()) == 0 if _dlm(api) else True
 
-    # 4. Apply, then read back through the API and compare with the ground truth.
+    # 5. Apply, then read back through the API and compare with the ground truth.
     applied = _ibagent("export", "nautobot", "--db", db, "--push", url, "--contracts", str(contracts), "--apply",
                        env=env)
     assert "applied" in applied.stdout, applied.stdout
@@ -144,10 +160,33 @@ def test_round_trip(world):
         assert tied[items[chassis["hq-acc-stk01"]]] == got["900100"].id
         assert len(tied) == 4
 
-    # 5. Pushed again: nothing to do (idempotent), and nothing was ever deleted.
+    # 6. Pushed again: nothing to do (idempotent), and nothing was ever deleted.
     again = _ibagent("export", "nautobot", "--db", db, "--push", url, "--contracts", str(contracts), env=env)
     assert "0 to create, 0 to update" in again.stdout, again.stdout
+
+    # 7. The DLM contracts file imports as Nautobot documents it (names changed: these exist now).
+    if _dlm(api):
+        with open(out / "nautobot-dlm-contracts.csv", newline="") as fh:
+            contract_rows = list(csv.reader(fh))
+        assert contract_rows[0][0] == "name"
+        _post_csv(url, "plugins/nautobot-device-lifecycle-mgmt/contract",
+                  [contract_rows[0], *[["csv-" + r[0], *r[1:]] for r in contract_rows[1:]]], env["NAUTOBOT_TOKEN"])
+        imported = api.plugins.nautobot_device_lifecycle_mgmt.contract.get(name="csv-900200")
+        assert str(imported.end) == "2027-12-31" and imported.support_level == "8X5XNBD"
     TIMINGS["round_trip_test"] = round(time.monotonic() - t0, 1)
+
+
+def _post_csv(url: str, endpoint: str, rows: list[list[str]], token: str) -> None:
+    import io
+
+    import requests
+
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    resp = requests.post(f"{url}/api/{endpoint}/", data=buf.getvalue().encode(), timeout=60,
+                         headers={"Authorization": f"Token {token}", "Content-Type": "text/csv",
+                                  "Accept": "application/json"})
+    assert resp.status_code == 201, (resp.status_code, resp.text[:2000])
 
 
 def _dlm(api) -> bool:
