@@ -10,7 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-from agent.cli.common import EXIT_OK, UsageError, _require_store
+from agent.cli.common import EXIT_OK, UsageError, _require_store, seconds
 
 _REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
@@ -20,7 +20,7 @@ def _token(ref: str) -> str:
     shell histories and process lists)."""
     match = _REF.match(ref.strip())
     if not match:
-        raise UsageError(f"--token takes a reference such as ${{NAUTOBOT_TOKEN}} (quoted, so the shell leaves it), "
+        raise UsageError("--token takes a reference such as ${NAUTOBOT_TOKEN} (quoted, so the shell leaves it), "
                          "never the token itself")
     value = os.environ.get(match.group(1))
     if not value:
@@ -127,7 +127,7 @@ def register(sub, common) -> None:
     p.add_argument("--apply", action="store_true", help="with --push: write the changes the diff lists")
     p.add_argument("--token", metavar="REF", help="API token by reference: '${ENV_VAR}' (default ${NAUTOBOT_TOKEN} "
                    "or ${NETBOX_TOKEN}); never the token itself")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per API request (default 30)")
+    p.add_argument("--timeout", type=seconds, default=30.0, help="seconds per API request (default 30)")
     p.add_argument("--contracts", nargs="+", metavar="FILE",
                    help="contract/coverage exports (as reconcile reads them): DLM contracts and coverage (Nautobot)")
     p.add_argument("--map", help="YAML header map for --contracts in other CSV layouts (as reconcile's)")
