@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import nautobot_server  # noqa: E402
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "artefacts" / "sot"
-TIMINGS: dict[str, float] = {}
+TIMINGS = nautobot_server.TIMINGS
 
 
 @pytest.fixture(scope="session")

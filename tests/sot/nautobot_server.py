@@ -31,6 +31,10 @@ sys.path.insert(0, str(HERE.parent / "pg"))
 import pg_cluster  # noqa: E402
 
 DLM_APP = "nautobot_device_lifecycle_mgmt"
+# The session's measured steps (start-up, seeding, the round trip), filled by the fixture and the
+# tests, written out by tests/sot/conftest.py.  Here, not in the conftest: a test importing
+# "conftest" could get tests/conftest.py instead.
+TIMINGS: dict[str, float] = {}
 USERNAME = "ibagent-test"
 
 

@@ -22,8 +22,8 @@ from lab.device import ENABLE_ENV, PASSWORD_ENV, default_credentials
 from lab.server import LabThread
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import TIMINGS  # noqa: E402
-from seed import SeedDevice, seed  # noqa: E402
+from nautobot_seed import SeedDevice, seed  # noqa: E402
+from nautobot_server import TIMINGS  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 # Six healthy demo devices over the four platforms the issue names (IOS, IOS XE, NX-OS, IOS XR).
@@ -81,12 +81,12 @@ def test_round_trip(world):
     assert "sot-planned" not in scan.stderr + scan.stdout
     assert world["env"]["NAUTOBOT_TOKEN"] not in scan.stdout + scan.stderr
     from agent.store import Store
-    from agent.store.fleet import fleet_items
+    from agent.store.fleet import device_states, fleet_items
 
     store = Store(db)
     try:
         fleet = fleet_items(store)
-        states = {s.device: s for s in __import__("agent.store.fleet", fromlist=["x"]).device_states(store)}
+        states = {s.device: s for s in device_states(store)}
     finally:
         store.close()
     assert set(states) == set(LAB)
