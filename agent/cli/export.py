@@ -75,7 +75,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _push(args, items, contracts) -> int:
-    from agent.collect.sources.http_bounds import SourceError
+    try:
+        from agent.collect.sources.http_bounds import SourceError
+    except ImportError as exc:  # requests comes with the client libraries
+        raise UsageError(f"{args.target}: {exc.name} is not installed (pip install 'ibagent[sot]')") from None
 
     url = _push_url(args.push)
     token = _token(args.token or ("${NAUTOBOT_TOKEN}" if args.target == "nautobot" else "${NETBOX_TOKEN}"))
