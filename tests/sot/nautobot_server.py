@@ -46,7 +46,18 @@ def why_not() -> str | None:
         return "pynautobot is not installed (it is in the test extra)"
     if redis_server() is None:
         return "redis-server not found (Debian package redis-server; .ci/run installs it)"
-    return pg_cluster.why_not()
+    if pg_cluster.server_bin_dir() is None:
+        return "PostgreSQL server binaries not found (Debian package postgresql; .ci/run installs it)"
+    # Not pg_cluster.why_not(): that also asks for psycopg (3), which only its create_database uses;
+    # here the database is made with the server's own createdb, and Nautobot brings its own driver.
+    if os.geteuid() == 0:
+        import pwd
+
+        try:
+            pwd.getpwnam(pg_cluster.RUN_AS)
+        except KeyError:
+            return f"running as root and there is no {pg_cluster.RUN_AS!r} account to own the PostgreSQL cluster"
+    return None
 
 
 def redis_server() -> str | None:
@@ -185,7 +196,8 @@ def start(with_dlm: bool | None = None) -> Nautobot:
     nb = Nautobot(root, _free_port(), token, dlm, timings)
     try:
         nb._pg = cluster = pg_cluster.start()
-        cluster.create_database("nautobot")
+        subprocess.run([str(cluster.bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U",
+                        pg_cluster.SUPERUSER, "nautobot"], check=True, capture_output=True, timeout=60)
         timings["postgres"] = time.monotonic() - t0
 
         redis_port = _free_port()
