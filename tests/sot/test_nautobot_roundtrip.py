@@ -97,6 +97,10 @@ def test_round_trip(world):
     narrowed = load_inventory(f"nautobot+{url}/?tag=ibagent&role=access&defaults={tmp / 'defaults.yaml'}", env=env)
     assert [t.name for t in narrowed.targets] == ["hq-acc-stk01"]
     assert narrowed.targets[0].port == lab.device("hq-acc-stk01").port
+    from agent.collect.inventory import InventoryError
+    with pytest.raises(InventoryError, match="HTTP 403") as refused:  # a wrong token: said, never shown
+        load_inventory(spec, env={**env, "NAUTOBOT_TOKEN": "0" * 40})
+    assert "0" * 40 not in str(refused.value)
 
     # 2. Contracts by hand: two contracts over serials the lab really has (chassis of four devices).
     chassis = {d.name: d.truth.chassis_serial for d in lab.devices}
