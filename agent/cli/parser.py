@@ -11,8 +11,8 @@ import argparse
 import sys
 
 from agent.cli import (
-    bundles, errors, evidence, export, hostkeys, import_captures, lab, parse, prune_history, quote, reconcile, report,
-    retire, scan, slp,
+    bundles, errors, evidence, export, hostkeys, import_captures, lab, parse, prune_history, quote, reconcile, report, retire,
+    scan, slp,
 )
 from agent.cli.common import (
     EXIT_INTERNAL, EXIT_LOCKED, EXIT_OK, EXIT_SIGINT, EXIT_STORE, EXIT_USAGE, ParserCommon, UsageError,

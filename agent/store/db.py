@@ -214,11 +214,16 @@ class Store(HostKeyStore, SlpStore):
 
     # ------------------------------------------------------------------ writing a scan
 
-    def begin_scan(self, inventory: str, options: dict[str, Any], total: int) -> int:
+    def begin_scan(self, inventory: str, options: dict[str, Any], total: int, *, agent: str | None = None,
+                   scope: dict[str, Any] | None = None) -> int:
+        """Open a scan's row.  ``agent`` names the agent that runs it, ``scope`` what it may see
+        (inventory, sites, groups): several agents can feed one store (issue 16)."""
         with self.transaction():
             cur = self.db.execute(
-                "INSERT INTO scans(started, status, inventory, options, devices_total) VALUES (?, 'running', ?, ?, ?)",
-                (time.time(), inventory, json.dumps(options, sort_keys=True), total),
+                "INSERT INTO scans(started, status, inventory, options, devices_total, agent, scope)"
+                " VALUES (?, 'running', ?, ?, ?, ?, ?)",
+                (time.time(), inventory, json.dumps(options, sort_keys=True), total, agent,
+                 json.dumps(scope, sort_keys=True) if scope is not None else None),
             )
         return int(cur.lastrowid)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from agent.store import itemsets
 from agent.store.latest import NOT_RETIRED, SNAPSHOT_COLUMNS
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 DEFAULT_DB = "ibagent.db"
 
 _SCHEMA = """
@@ -355,12 +355,35 @@ def _schema_v10(db) -> None:
     db.executemany("UPDATE devices SET version = ? WHERE scan_id = ? AND device = ?", changed)
 
 
+# Version 12 (additive; issues 16 and 17):
+# - each scan names the agent that ran it and its scope (JSON: inventory, sites, groups), so several
+#   agents can feed one store and the fleet can say who claims a device;
+# - ``scans.origin`` identifies a scan imported from a site bundle (``<agent>:<site scan id>``, with
+#   the site's key id), unique, so importing the same bundle twice adds nothing; NULL for a local scan;
+# - ``devices.neighbours``: the blob (JSON, content-addressed like captures, so an unchanged CDP/LLDP
+#   table costs one pointer per scan) of the device's neighbours and neighbour-command outcomes.
+_V12_COLUMNS = (
+    ("scans", "agent", "TEXT"),
+    ("scans", "scope", "TEXT"),
+    ("scans", "origin", "TEXT"),
+    ("devices", "neighbours", "TEXT REFERENCES blobs(sha256)"),
+)
+
+
+def _schema_v12(db) -> None:
+    for table, column, decl in _V12_COLUMNS:
+        if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS scans_by_origin ON scans(origin) WHERE origin IS NOT NULL")
+
+
 # version -> statements (or a function of the connection) bringing a store from version-1 to it.
 # Only ever add to this.  Every migration checks before it adds, so running one twice is harmless.
 # Version 11: a device's items as content-addressed sets, ``components`` a view over them
 # (agent/store/itemsets.py says why); scans.pruned (``ibagent prune-history``).
 _MIGRATIONS = {2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _schema_v5, 6: _schema_v6, 7: _schema_v7,
-               8: _schema_v8, 9: _schema_v9, 10: _schema_v10, 11: itemsets.schema_v11}
+               8: _schema_v8, 9: _schema_v9, 10: _schema_v10, 11: itemsets.schema_v11,
+               12: _schema_v12}
 # Run before the migrations, after _SCHEMA: the pre-v11 components table for a new store, so the
 # migrations that read it run as written (v11 then turns it into sets).
 BASE = (_SCHEMA, itemsets.legacy_base)
