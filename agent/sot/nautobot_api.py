@@ -164,8 +164,10 @@ class NautobotTarget:
                                  "provider": provider, "devices": [devices[d] for d in c.fields["devices"]]})
         for c in by("contract", "update"):
             data = {k: v for k, v in c.fields.items() if k != "devices"}
-            if "devices" in c.fields:
-                data["devices"] = [devices[d] for d in c.fields["devices"] if d in devices]
+            if "devices" in c.fields:  # never take a device off: what the contract has now, plus ours
+                current = self.contracts([c.key], {}).get(c.key, {}).get("device_ids", [])
+                ours = [devices[d] for d in c.fields["devices"] if d in devices]
+                data["devices"] = list(dict.fromkeys([*current, *ours]))
             app.contract.update([{"id": c.target_id, **data}])
         coverage = by("coverage", "create")
         if coverage:

@@ -177,6 +177,23 @@ def test_round_trip(world):
                   [contract_rows[0], *[["csv-" + r[0], *r[1:]] for r in contract_rows[1:]]], env["NAUTOBOT_TOKEN"])
         imported = api.plugins.nautobot_device_lifecycle_mgmt.contract.get(name="csv-900200")
         assert str(imported.end) == "2027-12-31" and imported.support_level == "8X5XNBD"
+
+    # 8. A later contract file adds a device to 900100, on which someone has put a device by hand:
+    # the update adds ours and keeps theirs (devices are never taken off a contract).
+    if _dlm(api):
+        app = api.plugins.nautobot_device_lifecycle_mgmt
+        c100 = app.contract.get(name="900100", exclude_m2m=False)
+        by_hand = api.dcim.devices.get(name="sot-planned").id
+        app.contract.update([{"id": c100.id, "devices": [d["id"] for d in dict(c100)["devices"]] + [by_hand]}])
+        with open(contracts, "a", newline="") as fh:
+            csv.writer(fh).writerow([chassis["br01-rtr01"], pid["br01-rtr01"], "900100", "8X5XNBD", "2026-01-01",
+                                     "2027-12-31"])
+        more = _ibagent("export", "nautobot", "--db", db, "--push", url, "--contracts", str(contracts), "--apply",
+                        env=env)
+        assert "update contract 900100: devices:" in more.stdout, more.stdout
+        after = app.contract.get(name="900100", depth=1, exclude_m2m=False)
+        assert {d["name"] for d in dict(after)["devices"]} == {"hq-acc-stk01", "hq-core-svl01", "br01-rtr01",
+                                                                "sot-planned"}
     TIMINGS["round_trip_test"] = round(time.monotonic() - t0, 1)
 
 
