@@ -326,10 +326,23 @@ def _telnet_opt_in(layers: list[dict], transports: list, hosts_file: Path, name:
 
 
 def load_inventory(path: str | Path, env: dict[str, str] | None = None) -> Inventory:
-    """Load and fully resolve an inventory; raise InventoryError naming file and host."""
-    path = Path(path)
+    """Load and fully resolve an inventory; raise InventoryError naming file and host.  A CSV file
+    or a ``nautobot+``/``netbox+`` URL is read by its source module (agent.collect.sources), which
+    builds the same host entries and resolves them through ``build_inventory`` below."""
     env = dict(os.environ) if env is None else env
+    from agent.collect import sources  # light: the source modules are imported only when claimed
+
+    if sources.claims(path):
+        return sources.load(str(path), env)
+    path = Path(path)
     hosts, groups, defaults, files = _locate(path)
+    return build_inventory(hosts, groups, defaults, files, env, str(path))
+
+
+def build_inventory(hosts: Any, groups: Any, defaults: Any, files: dict[str, Path], env: dict[str, str],
+                    source: str) -> Inventory:
+    """Nornir-shaped ``hosts``/``groups``/``defaults`` (``files`` names where each came from) into
+    resolved Targets: the YAML files' path, and every other source's after it built the entries."""
     for what, part in (("hosts", hosts), ("groups", groups), ("defaults", defaults)):
         if not isinstance(part, dict):
             raise InventoryError(f"'{what}' must be a mapping", files[what])
@@ -355,7 +368,7 @@ def load_inventory(path: str | Path, env: dict[str, str] | None = None) -> Inven
         raise InventoryProblems(problems)
     if not targets:
         raise InventoryError("no hosts", hosts_file)
-    return Inventory(targets=targets, source=str(path), secrets=frozenset(resolver.seen))
+    return Inventory(targets=targets, source=source, secrets=frozenset(resolver.seen))
 
 
 class _HostReader:
