@@ -99,6 +99,20 @@ def test_csv_missing_columns_and_runaway_quote(tmp_path):
         load_inventory(path, env=ENV)
 
 
+def test_csv_hostile_files_refused_by_name(tmp_path):
+    path = tmp_path / "hosts.csv"
+    path.write_bytes(b"name,address,platform\nsw1,127.0.0.1,ios\x00\n")
+    with pytest.raises(InventoryError, match="row 2: a NUL byte") as err:
+        load_inventory(path, env=ENV)
+    assert str(path) in str(err.value)
+    with open(path, "wb") as fh:  # over the 32 MiB cap: refused before it is read
+        fh.write(b"name,address,platform\n")
+        fh.truncate(33 << 20)
+    with pytest.raises(InventoryError, match="more than the 32.0 MiB accepted") as err:
+        load_inventory(path, env=ENV)
+    assert str(path) in str(err.value)
+
+
 def test_csv_credentials_still_by_reference(tmp_path):
     (tmp_path / "defaults.yaml").write_text("username: admin\npassword: hunter2\n")
     (tmp_path / "hosts.csv").write_text("name,address,platform\nsw1,127.0.0.1,ios\n")

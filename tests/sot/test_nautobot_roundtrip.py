@@ -97,6 +97,9 @@ def test_round_trip(world):
     narrowed = load_inventory(f"nautobot+{url}/?tag=ibagent&role=access&defaults={tmp / 'defaults.yaml'}", env=env)
     assert [t.name for t in narrowed.targets] == ["hq-acc-stk01"]
     assert narrowed.targets[0].port == lab.device("hq-acc-stk01").port
+    at_hq = load_inventory(f"nautobot+{url}/?site=hq&status=Active&defaults={tmp / 'defaults.yaml'}", env=env)
+    assert sorted(t.name for t in at_hq.targets) == ["hq-acc-stk01", "hq-core-svl01"]  # site= is a location
+    assert {t.site for t in at_hq.targets} == {"hq"}
     from agent.collect.inventory import InventoryError
     with pytest.raises(InventoryError, match="HTTP 403") as refused:  # a wrong token: said, never shown
         load_inventory(spec, env={**env, "NAUTOBOT_TOKEN": "0" * 40})

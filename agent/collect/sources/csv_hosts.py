@@ -49,6 +49,9 @@ def _rows(path: Path) -> list[list[str]]:
     except InputError as exc:
         raise InventoryError(str(exc), path) from None
     text = text.removeprefix("\ufeff")  # Excel's "CSV UTF-8" starts with a BOM
+    if "\x00" in text:  # a binary file, or UTF-16 read as UTF-8: no cell of it can be trusted
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InventoryError(f"row {line}: a NUL byte: not a text CSV (save it as CSV UTF-8)", path)
     old = csv.field_size_limit(MAX_FIELD)
     try:
         return list(csv.reader(io.StringIO(text, newline="")))
