@@ -88,7 +88,7 @@ def test_three_agents_scan_concurrently_into_one_postgresql_store(labs, pg_url):
         assert serials <= found[name], (name, serials - found[name])
 
     # 'ibagent agents' names the three, each with its own devices, and no device claimed by two.
-    p = _cli("agents", "--db", pg_url, "--json", env=env)
+    p = _cli("agents", "--db", pg_url, "--json", "--devices", env=env)
     out = p.communicate(timeout=60)[0]
     assert p.returncode == 0, out
     rows = {r["agent"]: r for r in json.loads(out)}
