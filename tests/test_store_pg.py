@@ -131,13 +131,13 @@ def test_a_cli_scan_of_a_scope_being_scanned_exits_75(pg_url, tmp_path):
     inv = tmp_path / "inv"
     inv.mkdir()
     (inv / "hosts.yaml").write_text("sw1:\n  hostname: 127.0.0.1\n  platform: cisco_xe\n  username: u\n  password: ${IBAGENT_TEST_PG_PW}\n")
-    holder = _holder(pg_url, "")  # the default scope, which 'ibagent scan' takes
+    holder = _holder(pg_url, "east")  # the scope of agent east, which 'ibagent scan --agent east' takes
     assert holder.stdout.readline().startswith("holding")
     try:
         scan = subprocess.run([sys.executable, "-m", "agent.cli", "scan", "-i", str(inv), "--db", pg_url,
-                               "--no-progress"], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                               "--agent", "east", "--no-progress"], capture_output=True, text=True, cwd=ROOT, timeout=120,
                               env={**os.environ, "IBAGENT_TEST_PG_PW": "x"})
-        assert scan.returncode == 75 and "another scan is running on postgresql://" in scan.stderr, scan.stderr
+        assert scan.returncode == 75 and "another scan of agent 'east' is running on postgresql://" in scan.stderr, scan.stderr
     finally:
         holder.stdin.write("\n")
         holder.stdin.flush()
