@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 import zlib
 
 import pytest
@@ -40,9 +41,15 @@ def pg_store_cluster():
         _unavailable(reason)
     from agent.store import Store
 
+    import psycopg
+
     cluster = pg_cluster.start()
     try:
         Store(cluster.create_database(TEMPLATE)).close()
+        # No session may be connected to a template being copied, autovacuum's included (a copy
+        # then fails "being accessed by other users"): a template that takes no connections.
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{TEMPLATE}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
         yield cluster
     finally:
         cluster.stop()
@@ -86,7 +93,14 @@ def pg_url(pg_store_cluster):
 
     name = f"store_{os.getpid()}_{next(_numbers)}"
     with psycopg.connect(pg_store_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+        for attempt in range(5):
+            try:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+                break
+            except psycopg.errors.ObjectInUse:  # a session still on the template: a moment later
+                if attempt == 4:
+                    raise
+                time.sleep(0.2)
     url = pg_store_cluster.url(name)
     yield url
     try:
