@@ -48,6 +48,7 @@ class Recorder:
         outcome, parsed = done.outcome, done.parsed
         result, captures = outcome.result, outcome.captures
         records = None
+        began = time.perf_counter()
         try:
             with store.transaction():
                 # Captures first: their row ids are the evidence the records point back to.
@@ -83,10 +84,12 @@ class Recorder:
                 weak = store_sessions.record(store, scan_id, target, used, done.session)
         except StoreError as exc:
             # Disk full, read-only, I/O error: this device is not saved, and no later one would be.
+            summary.store_seconds += time.perf_counter() - began
             summary.unsaved += 1
             log.error("%s: not saved: %s", target.name, exc)
             self.stopper.store_failed(redactor.scrub(str(exc)) or "")
             return
+        summary.store_seconds += time.perf_counter() - began
         summary.keys_learned += learned
         if done.in_clear:
             summary.cleartext.append(target.name)

@@ -120,6 +120,9 @@ class ScanSummary:
     cleartext: list[str] = field(default_factory=list)  # devices sent credentials in clear (telnet, inventory opt-in)
     keys_learned: int = 0  # host keys trusted on first use in this scan
     weak_crypto: dict[str, list[str]] = field(default_factory=dict)  # device -> findings (agent.core.ssh_algorithms)
+    # Seconds the one store writer spent in device transactions (captures, records, keys, session):
+    # with several agents on one PostgreSQL store, the figure that grows first (bench/agents.py).
+    store_seconds: float = 0.0
 
     @property
     def elapsed(self) -> float:
@@ -521,6 +524,9 @@ async def run_scan(
         loop.set_exception_handler(previous_handler)
         summary.ended = time.time()
         summary.store_error = stopper.store_error
+        if summary.done:
+            log.info("scan %s: %d device saves took %.2f s in the store (%.2f ms each)", summary.scan_id,
+                     summary.done, summary.store_seconds, 1000 * summary.store_seconds / summary.done)
         if stopper.signal is not None:
             summary.stop_signal, summary.exit_signal = stopper.signal.name, int(stopper.signal)
         _close(store, summary)
