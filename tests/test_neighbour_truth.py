@@ -110,7 +110,7 @@ def test_refusals_are_answers_and_the_asa_is_not_asked(lab, scans):
             assert rows[d.name]["status"] == "ok", d.name  # CDP off or no command: never a failed device
 
 
-def test_the_cli_lists_them_and_writes_an_inventory(lab, scans, capsys):
+def test_the_cli_lists_them_and_writes_an_inventory(lab, scans, capsys, monkeypatch):
     store, tmp = scans["ssh"]
     out = tmp / "found.yaml"
     code = cli_main(["neighbours", "--db", str(tmp / "ib.db"), "--format", "csv", "--write-inventory", str(out)])
@@ -135,7 +135,8 @@ def test_the_cli_lists_them_and_writes_an_inventory(lab, scans, capsys):
     inv.mkdir()
     (inv / "hosts.yaml").write_text(text)
     (inv / "defaults.yaml").write_text("username: admin\npassword: ${IBAGENT_TEST_NEIGHBOUR_PW}\n")
-    os.environ["IBAGENT_TEST_NEIGHBOUR_PW"] = "nbr-fragment-pw-3d1"  # distinctive: the sweep looks for it everywhere
+    # A value found nowhere else: the suite's secrets sweep looks for every secret resolved.
+    monkeypatch.setenv("IBAGENT_TEST_NEIGHBOUR_PW", "nbr-frag-Q7v2-secret")
     assert {t.name for t in load_inventory(inv).targets} == set(hosts)
 
 
