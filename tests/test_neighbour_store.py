@@ -54,8 +54,8 @@ def _save(store: Store, caps: list[Capture], name: str = "acc-sw1") -> int:
     return scan
 
 
-def test_an_unchanged_table_is_one_blob_and_a_changed_one_another(tmp_path):
-    store = Store(tmp_path / "ib.db")
+def test_an_unchanged_table_is_one_blob_and_a_changed_one_another(store_target):
+    store = Store(store_target)
     s1 = _save(store, _caps("acc-sw1"))
     s2 = _save(store, _caps("acc-sw1"))
     digests = [store.db.execute("SELECT neighbours FROM devices WHERE scan_id = ?", (s,)).fetchone()[0] for s in (s1, s2)]
@@ -66,8 +66,8 @@ def test_an_unchanged_table_is_one_blob_and_a_changed_one_another(tmp_path):
     assert store.db.execute("SELECT COUNT(*) FROM blobs WHERE sha256 IN (?, ?)", (digests[0], d3)).fetchone()[0] == 2
 
 
-def test_the_reader_gives_the_latest_table_with_its_evidence(tmp_path):
-    store = Store(tmp_path / "ib.db")
+def test_the_reader_gives_the_latest_table_with_its_evidence(store_target):
+    store = Store(store_target)
     _save(store, _caps("acc-sw1", cdp_case="none_synthetic"))
     latest_scan = _save(store, _caps("acc-sw1"))
     [dn] = stored.latest(store)
@@ -87,8 +87,8 @@ def test_the_reader_gives_the_latest_table_with_its_evidence(tmp_path):
     assert stored.latest(store, devices={"other"}) == []
 
 
-def test_prune_history_keeps_the_blobs_of_kept_rows(tmp_path):
-    store = Store(tmp_path / "ib.db")
+def test_prune_history_keeps_the_blobs_of_kept_rows(store_target):
+    store = Store(store_target)
     for _ in range(3):
         _save(store, _caps("acc-sw1"))
     _save(store, _caps("acc-sw1", cdp_case="none_synthetic"))
