@@ -206,7 +206,10 @@ def register(sub, common) -> None:
     p = sub.add_parser("scan", help="collect every device of an inventory into the store",
                        description="Collect every device of an inventory into the store. Safe to run from cron or a "
                        "systemd timer: a lock stops two scans of one store from overlapping.")
-    p.add_argument("-i", "--inventory", required=True, help="inventory directory (hosts.yaml, groups.yaml, defaults.yaml) or file")
+    p.add_argument("-i", "--inventory", required=True, help="where the hosts come from: a Nornir inventory directory (hosts.yaml, groups.yaml, "
+                   "defaults.yaml) or YAML file, a CSV file (name,address,platform,site,groups), or a source of truth: "
+                   "nautobot+https://HOST/?location=L&role=R&tag=T&status=Active or netbox+https://HOST/?site=S... (token by "
+                   "reference; README, 'Inventory from a source of truth')")
     p.add_argument("--db", default=common.default_db, help=common.db_help)
     p.add_argument("--transport", choices=("ssh", "netconf", "snmp"),
                    help="use only this transport for every device (telnet cannot be forced: it sends credentials "
