@@ -339,6 +339,15 @@ def load_inventory(path: str | Path, env: dict[str, str] | None = None) -> Inven
     return build_inventory(hosts, groups, defaults, files, env, str(path))
 
 
+def credentials_path(defaults: dict, files: dict[str, Path]) -> Path | None:
+    """The defaults' ``credentials_file`` (top level or under ``data``), relative to defaults.yaml."""
+    cred_file = defaults.get("credentials_file") or (defaults.get("data") or {}).get("credentials_file")
+    if not cred_file:
+        return None
+    path = Path(cred_file)
+    return path if path.is_absolute() else files["defaults"].parent / path
+
+
 def build_inventory(hosts: Any, groups: Any, defaults: Any, files: dict[str, Path], env: dict[str, str],
                     source: str) -> Inventory:
     """Nornir-shaped ``hosts``/``groups``/``defaults`` (``files`` names where each came from) into
@@ -346,13 +355,7 @@ def build_inventory(hosts: Any, groups: Any, defaults: Any, files: dict[str, Pat
     for what, part in (("hosts", hosts), ("groups", groups), ("defaults", defaults)):
         if not isinstance(part, dict):
             raise InventoryError(f"'{what}' must be a mapping", files[what])
-    cred_file = defaults.get("credentials_file") or (defaults.get("data") or {}).get("credentials_file")
-    cred_path = None
-    if cred_file:
-        cred_path = Path(cred_file)
-        if not cred_path.is_absolute():
-            cred_path = files["defaults"].parent / cred_path
-    resolver = _SecretResolver(cred_path, env)
+    resolver = _SecretResolver(credentials_path(defaults, files), env)
     hosts_file = files["hosts"]
     reader = _HostReader(groups, defaults, files, resolver)
     targets: list[Target] = []

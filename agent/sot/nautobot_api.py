@@ -12,21 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from agent.collect.sources.http_bounds import BoundedSession
+from agent.sot.api_reads import chunks, device_ids, ref_id
 from agent.sot.desired import MANUFACTURER, WantContract, WantItem
 from agent.sot.plan import Change, Plan, plan_contracts, plan_items
 
-CHUNK = 50  # names or ids per filter request: keeps each URL short
 DLM = "nautobot_device_lifecycle_mgmt"
 COVERAGE = "contractlcm_to_inventoryitem"
-
-
-def _chunks(values: list, n: int = CHUNK):
-    for i in range(0, len(values), n):
-        yield values[i:i + n]
-
-
-def _id(value: Any) -> Any:
-    return value.get("id") if isinstance(value, dict) else value
 
 
 class NautobotTarget:
@@ -42,18 +33,14 @@ class NautobotTarget:
 
     # -- reads ---------------------------------------------------------------------------------
     def devices(self, names: list[str]) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for chunk in _chunks(sorted(set(names))):
-            for d in self.api.dcim.devices.filter(name=chunk):
-                found[d.name] = d.id
-        return found
+        return device_ids(self.api, names)
 
     def items(self, device_ids: dict[str, Any]) -> list[dict]:
         by_id = {v: k for k, v in device_ids.items()}
         rows = []
-        for chunk in _chunks(list(by_id)):
+        for chunk in chunks(list(by_id)):
             for it in self.api.dcim.inventory_items.filter(device=chunk):
-                rows.append({"id": it.id, "device": by_id.get(_id(dict(it).get("device")), "?"), "name": it.name,
+                rows.append({"id": it.id, "device": by_id.get(ref_id(dict(it).get("device")), "?"), "name": it.name,
                              "part_id": it.part_id or "", "serial": it.serial or "", "description": it.description or ""})
         return rows
 
@@ -72,14 +59,14 @@ class NautobotTarget:
     def contracts(self, names: list[str], device_ids: dict[str, Any]) -> dict[str, dict]:
         by_id = {v: k for k, v in device_ids.items()}
         out = {}
-        for chunk in _chunks(sorted(set(names))):
+        for chunk in chunks(sorted(set(names))):
             for c in self._dlm_app().contract.filter(name=chunk, exclude_m2m=False):  # m2m devices are left out by default
                 row = dict(c)
                 out[c.name] = {"id": c.id, "number": row.get("number") or "", "start": row.get("start"),
                                "end": row.get("end"), "support_level": row.get("support_level") or "",
                                "contract_type": row.get("contract_type") or "",
-                               "devices": {by_id.get(_id(d), str(_id(d))) for d in row.get("devices") or ()},
-                               "device_ids": [_id(d) for d in row.get("devices") or ()]}
+                               "devices": {by_id.get(ref_id(d), str(ref_id(d))) for d in row.get("devices") or ()},
+                               "device_ids": [ref_id(d) for d in row.get("devices") or ()]}
         return out
 
     def _relationship(self):
@@ -114,7 +101,7 @@ class NautobotTarget:
         contract_ids = {name: row["id"] for name, row in
                         self.contracts([c.name for c in want_contracts], {}).items()}
         tied: dict[Any, Any] = {}  # item id -> contract id it is tied to
-        for chunk in _chunks(list(item_id.values())):
+        for chunk in chunks(list(item_id.values())):
             for a in self.api.extras.relationship_associations.filter(relationship=rel.key, destination_id=chunk):
                 tied[dict(a)["destination_id"]] = dict(a)["source_id"]
         owner: dict[str, WantContract] = {}  # one contract per item: the one whose period ends last
@@ -145,11 +132,11 @@ class NautobotTarget:
         creates = by("inventory item", "create")
         if creates:
             devices = self.devices([c.ref.device for c in creates])
-            for chunk in _chunks(creates):
+            for chunk in chunks(creates):
                 self.api.dcim.inventory_items.create([
                     {"device": devices[c.ref.device], "name": c.ref.name, "manufacturer": maker, "discovered": True,
                      **c.ref.fields()} for c in chunk])
-        for chunk in _chunks(by("inventory item", "update")):
+        for chunk in chunks(by("inventory item", "update")):
             self.api.dcim.inventory_items.update([{"id": c.target_id, **c.fields} for c in chunk])
         if not any(c.what in ("contract", "provider", "coverage") for c in plan.changes):
             return
@@ -177,5 +164,5 @@ class NautobotTarget:
             rows = [{"relationship": c.ref[3], "source_type": f"{DLM}.contractlcm", "source_id": contract_ids[c.ref[0]],
                      "destination_type": "dcim.inventoryitem", "destination_id": item_id[(c.ref[1], c.ref[2])]}
                     for c in coverage if (c.ref[1], c.ref[2]) in item_id and c.ref[0] in contract_ids]
-            for chunk in _chunks(rows):
+            for chunk in chunks(rows):
                 self.api.extras.relationship_associations.create(chunk)

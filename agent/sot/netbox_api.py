@@ -10,15 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from agent.collect.sources.http_bounds import BoundedSession
+from agent.sot.api_reads import chunks, device_ids, ref_id
 from agent.sot.desired import MANUFACTURER, WantContract, WantItem
 from agent.sot.plan import Change, Plan, plan_items
 
-CHUNK = 50
-
-
-def _chunks(values: list, n: int = CHUNK):
-    for i in range(0, len(values), n):
-        yield values[i:i + n]
 
 
 class NetboxTarget:
@@ -32,20 +27,14 @@ class NetboxTarget:
         self.api.http_session = BoundedSession(self.url, timeout=timeout)
 
     def devices(self, names: list[str]) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for chunk in _chunks(sorted(set(names))):
-            for d in self.api.dcim.devices.filter(name=chunk):
-                found[d.name] = d.id
-        return found
+        return device_ids(self.api, names)
 
     def items(self, device_ids: dict[str, Any]) -> list[dict]:
         by_id = {v: k for k, v in device_ids.items()}
         rows = []
-        for chunk in _chunks(list(by_id)):
+        for chunk in chunks(list(by_id)):
             for it in self.api.dcim.inventory_items.filter(device_id=chunk):
-                dev = dict(it).get("device")
-                dev_id = dev.get("id") if isinstance(dev, dict) else dev
-                rows.append({"id": it.id, "device": by_id.get(dev_id, "?"), "name": it.name,
+                rows.append({"id": it.id, "device": by_id.get(ref_id(dict(it).get("device")), "?"), "name": it.name,
                              "part_id": it.part_id or "", "serial": it.serial or "",
                              "description": it.description or ""})
         return rows
@@ -66,10 +55,10 @@ class NetboxTarget:
         maker = self.api.dcim.manufacturers.get(name=MANUFACTURER).id
         creates = [c for c in plan.changes if c.what == "inventory item" and c.kind == "create"]
         devices = self.devices([c.ref.device for c in creates]) if creates else {}
-        for chunk in _chunks(creates):
+        for chunk in chunks(creates):
             self.api.dcim.inventory_items.create([
                 {"device": devices[c.ref.device], "name": c.ref.name, "manufacturer": maker, "discovered": True,
                  **c.ref.fields()} for c in chunk])
         updates = [c for c in plan.changes if c.what == "inventory item" and c.kind == "update"]
-        for chunk in _chunks(updates):
+        for chunk in chunks(updates):
             self.api.dcim.inventory_items.update([{"id": c.target_id, **c.fields} for c in chunk])

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from agent.collect.inventory import Inventory, InventoryError, _SecretResolver
+from agent.collect.inventory import Inventory, InventoryError, _SecretResolver, credentials_path
 from agent.collect.sources import common
 from agent.collect.sources.http_bounds import BoundedSession, SourceError, fetch_with_deadline
 
@@ -115,13 +115,7 @@ def load(spec_text: str, env: dict[str, str], flavour: Flavour) -> Inventory:
 
 
 def _token(spec: Spec, defaults: dict, files: dict[str, Path], env: dict[str, str], flavour: Flavour) -> str:
-    cred_file = defaults.get("credentials_file") or (defaults.get("data") or {}).get("credentials_file")
-    cred_path = None
-    if cred_file:
-        cred_path = Path(cred_file)
-        if not cred_path.is_absolute():
-            cred_path = files["defaults"].parent / cred_path
-    resolver = _SecretResolver(cred_path, env)
+    resolver = _SecretResolver(credentials_path(defaults, files), env)
     token = resolver.resolve(spec.token_ref, "token", f"{flavour.name} {spec.base}", "")
     if not token:
         raise InventoryError(f"{flavour.name}: the token reference {spec.token_ref} is empty")
