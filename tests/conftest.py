@@ -8,6 +8,16 @@ from lab.device import DEFAULT_ENABLE, DEFAULT_PASSWORD, ENABLE_ENV, PASSWORD_EN
 os.environ.setdefault(PASSWORD_ENV, DEFAULT_PASSWORD)
 os.environ.setdefault(ENABLE_ENV, DEFAULT_ENABLE)
 
+# The signal tests send SIGINT / SIGHUP to ibagent children, and a child inherits an ignored
+# signal: a suite started in the background of a script (bash ignores SIGINT there) or under nohup
+# (SIGHUP) would hand that on, and the scan would rightly keep ignoring it (a user's 'nohup ibagent
+# scan &' means exactly that).  The tests need the signals as a terminal delivers them.
+import signal  # noqa: E402
+
+for _sig, _handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGHUP, signal.SIG_DFL)):
+    if signal.getsignal(_sig) == signal.SIG_IGN:
+        signal.signal(_sig, _handler)
+
 # The whole-suite secrets sweep: every output, log and store row the suite writes (tests/suite_sweep.py).
 pytest_plugins = ["suite_sweep", "pytester", "pg.store_fixtures"]
 
