@@ -15,7 +15,6 @@ from agent.sot.desired import MANUFACTURER, WantContract, WantItem
 from agent.sot.plan import Change, Plan, plan_items
 
 
-
 class NetboxTarget:
     name = "netbox"
 

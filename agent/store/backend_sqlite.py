@@ -6,6 +6,9 @@ share (open, try_lock/unlock, size/reclaim, the errors of a write); the SQL is t
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import fcntl
 import os
 import sqlite3
@@ -40,14 +43,8 @@ class SqliteBackend:
     def connect(self, readonly: bool):
         if readonly:
             db = opening.connect_readonly(self.path)
-            try:
+            with self._closed_on_refusal(db):
                 version = opening.schema_version(db, self.path, True)
-            except StoreError:
-                db.close()
-                raise
-            except sqlite3.DatabaseError as exc:
-                db.close()
-                raise StoreError(opening.unusable(self.path, exc)) from None
             if version < SCHEMA_VERSION:
                 db.close()
                 raise StoreError(opening.too_old(self.path, version))
@@ -65,7 +62,7 @@ class SqliteBackend:
         """A writer's connection: another application's database refused untouched, then WAL and
         the migrations."""
         db = store.db
-        try:
+        with self._closed_on_refusal(db):
             version = opening.schema_version(db, self.path, False)  # before any write
             db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode loses at most the last transactions on power loss, never consistency.
@@ -74,6 +71,12 @@ class SqliteBackend:
             db.execute("PRAGMA busy_timeout=10000")
             if version < SCHEMA_VERSION:
                 self._migrate(store, version)
+
+    @contextmanager
+    def _closed_on_refusal(self, db) -> Iterator[None]:
+        """While opening: a refusal closes the connection; SQLite's own refusal is said in words."""
+        try:
+            yield
         except StoreError:
             db.close()
             raise
