@@ -1,6 +1,7 @@
 """Benchmark: the cost of saving one device while a big scan runs (issue 15, item 0).
 
     python bench/store_writes.py [--devices 20000] [--items 5]
+    python bench/store_writes.py --batch 32 [--devices 4000] [--items 10]
 
 Saves ``--devices`` devices of ``--items`` contractable components each into one running scan
 through ``Store.save_device`` (what the scan does per device), twice, side by side in one run:
@@ -64,11 +65,58 @@ def run(path: Path, devices: int, items: int, baseline: bool) -> list[float]:
     return means
 
 
+def run_batched(path: Path, devices: int, items: int, batch: int) -> tuple[float, float]:
+    from agent.core.models import Capture, Component, DeviceFacts, DeviceRecords, Target
+    from agent.store import Store
+
+    store = Store(path)
+    scan = store.begin_scan("bench", {}, devices)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    d = 0
+    while d < devices:
+        with store.transaction():
+            for d in range(d, min(devices, d + batch)):
+                name = f"sw{d:05d}"
+                caps = [Capture(name, "cisco_xe", "ssh", f"show thing {k}", f"{name} output {k} " + "x" * 3000, 0, 1,
+                                raw=f"{name} raw {k} ".encode() + b"y" * 3000) for k in range(8)]
+                store.save_captures(scan, caps)
+                comps = [Component(name, f"slot {k}", "", "C9300-48P", "C9300-48P", "V01", f"FOC{d:05d}{k:02d}",
+                                   f"FOC{d:05d}{k:02d}", "module", transport="ssh", capture_id=caps[1].id)
+                         for k in range(items)]
+                recs = DeviceRecords(facts=DeviceFacts(device=name, platform="cisco_xe", hostname=name,
+                                                       version="17.9.4a"), components=comps)
+                store.save_device(scan, Target(name=name, host="127.0.0.1", platform="cisco_xe"), status="ok",
+                                  transport="ssh", records=recs, error_kind=None, error=None, started=0, ended=1,
+                                  attempts=1)
+            d += 1
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    store.close()
+    return cpu / devices * 1000, wall / devices * 1000
+
+
+def main_batched(args) -> int:
+    import statistics
+
+    seen: dict[int, list[tuple[float, float]]] = {1: [], args.batch: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(3):
+            for k in seen:
+                seen[k].append(run_batched(Path(tmp) / f"r{r}-b{k}.db", args.devices, args.items, k))
+    print(f"{args.devices:,} devices (8 captures, {args.items} items each) saved into one scan, median of 3 rounds:")
+    for k, runs in seen.items():
+        print(f"  {k:>3} device(s) per transaction: CPU {statistics.median(c for c, _ in runs):.2f} ms/device, "
+              f"wall {statistics.median(w for _, w in runs):.2f} ms/device")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--devices", type=int, default=20_000)
     ap.add_argument("--items", type=int, default=5, help="contractable components per device")
+    ap.add_argument("--batch", type=int, default=0, help="compare K devices per transaction with one (group commit)")
     args = ap.parse_args(argv)
+    if args.batch:
+        return main_batched(args)
     with tempfile.TemporaryDirectory() as tmp:
         now = run(Path(tmp) / "now.db", args.devices, args.items, baseline=False)
         before = run(Path(tmp) / "before.db", args.devices, args.items, baseline=True)

@@ -38,3 +38,17 @@ def demo_run(tmp_path_factory):
     proc = subprocess.run([sys.executable, "-m", "agent.cli", "demo", "--out", str(out)], capture_output=True,
                           text=True, timeout=600, cwd=Path(__file__).resolve().parents[1])
     return out, proc
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_given_back():
+    """The CLI replaces the root logger's handlers (agent/cli/common.py) with ones writing to the
+    sys.stderr of the moment, which under pytest is a capture stream closed after the test: a later
+    test's log line would then print '--- Logging error ---'.  Each test gets back what it found."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

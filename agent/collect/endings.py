@@ -80,6 +80,10 @@ class Stopper:
             self.store_error = message
         self._stop()
 
+    def internal_failed(self) -> None:
+        """A bug of ours outside any device's task (the writer's timed flush): stop, the scan raises it."""
+        self._stop()
+
     def install(self, loop: asyncio.AbstractEventLoop) -> None:
         """Route SIGTERM and SIGHUP to ``on_signal`` while the scan runs (main thread only: elsewhere
         the loop cannot take signals, and the process's own handling stays as it was).  A signal

@@ -522,6 +522,15 @@ async def run_scan(
         stopper.remove()
         engine.close()
         loop.set_exception_handler(previous_handler)
+        try:
+            record.flush()  # the devices still waiting for their transaction (agent.collect.recorder)
+        except Exception as exc:  # noqa: BLE001 - raised below, after the scan row is closed
+            record.fatal = record.fatal or exc
+        if record.fatal is not None and not summary.internal_error:
+            # A bug of ours met while writing a batch: the scan ends failed and raises it, as a
+            # device's would; the stop it asked for is not an interruption.
+            summary.interrupted = False
+            summary.internal_error = redactor.scrub(f"{type(record.fatal).__name__}: {record.fatal}")
         summary.ended = time.time()
         summary.store_error = stopper.store_error
         if summary.done:
@@ -530,6 +539,8 @@ async def run_scan(
         if stopper.signal is not None:
             summary.stop_signal, summary.exit_signal = stopper.signal.name, int(stopper.signal)
         _close(store, summary)
+    if record.fatal is not None:
+        raise record.fatal
     return summary
 
 

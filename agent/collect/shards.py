@@ -27,6 +27,7 @@ How:
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import pickle
@@ -109,6 +110,7 @@ class Sharded:
         sys.stderr.flush()
         for part in self.parts:
             read_fd, write_fd = os.pipe()
+            _widen(write_fd)
             pid = os.fork()
             if pid == 0:  # the worker: never returns
                 os.close(read_fd)
@@ -187,6 +189,21 @@ class Sharded:
                 kind, why = "internal", (f"the scan worker process collecting it {worker.ending()} before "
                                          "it finished; please report it")
             self.record(target, _unreported(target, kind, why))
+
+
+# A worker's frames wait in its pipe while the writer commits a batch (agent.collect.recorder:
+# up to BATCH_WINDOW of devices at once); a frame is ~30 KB, so Linux's default 64 KiB pipe held
+# two and the worker's whole event loop then blocked in write() until the commit ended.  1 MiB
+# (the default /proc/sys/fs/pipe-max-size) holds a few dozen.
+PIPE_BYTES = 1 << 20
+
+
+def _widen(fd: int) -> None:
+    """Best effort: a platform or limit that refuses keeps the default size, which only waits more."""
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (AttributeError, OSError):
+        pass
 
 
 def _unreported(target: Target, kind: str, why: str) -> DeviceDone:

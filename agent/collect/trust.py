@@ -52,13 +52,16 @@ class ScanTrust:
         return dataclasses.replace(target, host_keys=policy)
 
     @staticmethod
-    def record(store: Store, device: str, seen: Sequence[HostKeySeen]) -> int:
-        """Write the verdicts (inside the caller's transaction); returns how many keys were learned."""
-        learned = store.record_host_keys(device, seen)
+    def record(store: Store, device: str, seen: Sequence[HostKeySeen]) -> list[HostKeySeen]:
+        """Write the verdicts (inside the caller's transaction); returns the keys learned, for
+        ``announce`` once that transaction has committed."""
+        return store.record_host_keys(device, seen)
+
+    @staticmethod
+    def announce(device: str, learned: Sequence[HostKeySeen]) -> None:
         for s in learned:
             log.info("%s: trusting %s:%s's %s host key %s on first use", device, s.host, s.port, s.key_type,
                      s.fingerprint)
-        return len(learned)
 
 
 __all__ = ["KnownHostsError", "ScanTrust"]

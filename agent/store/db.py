@@ -236,10 +236,13 @@ class Store(HostKeyStore, SlpStore):
         raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogateescape")
         digest = hashlib.sha256(raw).hexdigest()
         # Most outputs repeat scan after scan: a primary-key probe is cheaper than compressing again.
+        # Level 1, not 6: on device outputs (the corpus, ~2.6 KB each) 39 us against 94 us a blob
+        # for 4 % more bytes (0.391 against 0.376 of the text), and a scan writes ~20 new blobs a
+        # device (every output twice: as sent and as cleaned): ~1 ms of the scan's CPU per device.
         if self.db.execute("SELECT 1 FROM blobs WHERE sha256=?", (digest,)).fetchone() is None:
             self.db.execute(
                 "INSERT INTO blobs(sha256, size, data) VALUES (?, ?, ?)",
-                (digest, len(raw), zlib.compress(raw, 6))
+                (digest, len(raw), zlib.compress(raw, 1))
             )
         return digest
 
