@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from bench._measure import peak_rss_mib, proc_cpu_seconds  # noqa: E402
+from bench._measure import proc_cpu_seconds, tree_peak_rss_mib  # noqa: E402
 from bench.scan_fleet import LabGroup, lab_env  # noqa: E402
 
 _STORE_LINE = re.compile(r"(\d+) device saves took ([\d.]+) s in the store")
@@ -68,20 +68,6 @@ def start_scan(label: str, inventory: Path, db: str, env: dict[str, str], worker
     return label, proc, log
 
 
-def _tree(pid: int) -> list[int]:
-    """A process and its descendants (the scan's worker processes), from /proc."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo.extend(int(c) for c in (task / "children").read_text().split())
-        except OSError:
-            pass
-    return out
-
-
 def reap(started: list[tuple[str, subprocess.Popen, Path]]) -> list[Child]:
     """Wait for every child: its CPU from wait4 (its own and its waited-for workers', nobody
     else's), its peak RSS sampled from /proc (VmHWM of the largest process of its tree).  Not
@@ -94,8 +80,7 @@ def reap(started: list[tuple[str, subprocess.Popen, Path]]) -> list[Child]:
         for _, proc, _ in started:
             if proc.pid in usage_of:
                 continue
-            for p in _tree(proc.pid):
-                peak[proc.pid] = max(peak[proc.pid], peak_rss_mib(p) or 0.0)
+            peak[proc.pid] = max(peak[proc.pid], tree_peak_rss_mib(proc.pid))
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 usage_of[proc.pid] = (status, usage)

@@ -278,26 +278,31 @@ def check_nornir(results: Path, truth: dict) -> tuple[int, int, int, dict[str, i
 
 
 def run_ibagent(workers: int, lab, tmp: Path, env: dict[str, str], truth: dict, parse_in: str | None = None,
-                processes: int = 1) -> Run:
-    db = tmp / f"bench-w{workers}-p{processes}.db"
+                processes: int = 1, release: Path | None = None) -> Run:
+    """One ``ibagent scan`` of the lab; ``release``: the previous release's source tree instead of
+    this one (one loop: it has no --processes), the "today" the scan targets are measured against."""
+    db = tmp / (f"bench-release-w{workers}.db" if release else f"bench-w{workers}-p{processes}.db")
     for suffix in ("", "-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
     argv = [sys.executable, "-m", "agent.cli", "scan", "-i", str(lab.inventory_dir), "--db", str(db),
-            "--workers", str(workers), "--processes", str(processes), "--no-progress", "-q"
-            ] + (["--parse-in", parse_in] if parse_in else [])
-    say(f"ibagent: scanning {len(truth)} devices with --workers {workers} --processes {processes}"
-        + (f" --parse-in {parse_in}" if parse_in else "") + " ...")
-    child = run_child(argv, env=env, cwd=REPO, watch_pid=lab.pids)
+            "--workers", str(workers), "--no-progress", "-q"] + ([] if release else ["--processes", str(processes)]
+                                                                 ) + (["--parse-in", parse_in] if parse_in else [])
+    tool = "release" if release else "ibagent"
+    say(f"{tool}: scanning {len(truth)} devices with --workers {workers}"
+        + ("" if release else f" --processes {processes}") + (f" --parse-in {parse_in}" if parse_in else "") + " ...")
+    if release:
+        env = {**env, "PYTHONPATH": str(release)}
+    child = run_child(argv, env=env, cwd=release or REPO, watch_pid=lab.pids)
     for line in child.output[-12:]:
-        say(f"  ibagent: {line}")
+        say(f"  {tool}: {line}")
     if child.returncode not in (0, 1):
-        say(f"  ibagent exited {child.returncode}")
+        say(f"  {tool} exited {child.returncode}")
     ok, found, total, t_dev, failures, elapsed = check_ibagent(db, truth)
-    run = Run(f"ibagent W={workers} P={processes}", "ibagent", workers, len(truth), child, ok, found, total, t_dev,
-              failures)
+    label = f"release W={workers}" if release else f"ibagent W={workers} P={processes}"
+    run = Run(label, tool, workers, len(truth), child, ok, found, total, t_dev, failures)
     run.scan_elapsed, run.processes = elapsed, processes
     run.lab_rss_mib = lab.peak_rss_mib()
-    say(f"  ibagent: {ok}/{len(truth)} ok, serials {found}/{total}, wall {child.wall:.1f}s, "
+    say(f"  {tool}: {ok}/{len(truth)} ok, serials {found}/{total}, wall {child.wall:.1f}s, "
         f"CPU {child.cpu:.1f}s, RSS {child.rss_mib:.0f} MiB, lab CPU {child.other_cpu or 0:.1f}s, "
         f"lab peak RSS {run.lab_rss_mib:.0f} MiB")
     return run
@@ -447,6 +452,12 @@ def print_report(args, runs: list[Run], lab_info: dict, floor_dev: float, cores:
             say("                       (Nornir rates measured on the smaller --baseline-count fleet)")
     else:
         say("  vs Nornir            baseline skipped")
+    released = [r for r in runs if r.tool == "release" and r.ok]
+    if released:
+        best_rel = max(released, key=lambda r: r.rate)
+        ratio = best_ib.rate / best_rel.rate
+        say(f"  vs the release       {best_ib.rate:.1f} / {best_rel.rate:.1f} dev/s ({best_rel.label}, {args.release}) "
+            f"= {ratio:.2f}x   [{mark(ratio >= TARGET_VS_ONE_LOOP)} >= {TARGET_VS_ONE_LOOP:g}x, best against best]")
     for r in ib:
         one = next((o for o in ib if o.workers == r.workers and o.processes == 1), None)
         if r.processes > 1 and one is not None and one.rate:
@@ -484,6 +495,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--processes", type=_int_list, default=None,
                     help="ibagent --processes, comma list; 1 is today's one-loop scan, the baseline in the same run "
                          "(default: 1 and the core count)")
+    ap.add_argument("--release", default=None,
+                    help="also scan with the previous release's source tree (e.g. /work/base, one loop), before this "
+                         "tree's runs at each worker count: today's devices/s, the 1.5x target's baseline")
     ap.add_argument("--parse-in", choices=("thread", "process"), default=None,
                     help="ibagent scan --parse-in (default: ibagent's own, thread)")
     args = ap.parse_args(argv)
@@ -528,6 +542,8 @@ def _bench(args: argparse.Namespace, tmp: Path, cores: int, env_secrets: dict[st
         floor_dev = floor / max(1, len(devices))
 
         for w in args.workers:
+            if args.release:
+                runs.append(run_ibagent(w, lab, tmp, child_env, truth, args.parse_in, 1, Path(args.release)))
             for p in args.processes:
                 runs.append(run_ibagent(w, lab, tmp, child_env, truth, args.parse_in, p))
 
