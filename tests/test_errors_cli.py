@@ -178,6 +178,23 @@ def test_devices_failed_shows_each_attempt(scanned, capsys):
     assert all(f["reason"] for f in cloud["failures"])
 
 
+def test_devices_failed_by_site_and_agent(scanned, capsys):
+    """--site/--agent narrow the failed devices to a site, or to the scans an agent ran: a device
+    that never collected has no agent holding it in the fleet, but its failing scan has one."""
+    db = scanned[0]
+    everyone = _json(capsys, "devices", "--db", db, "--failed")
+    agent = Store(db, readonly=True).scans()[-1]["agent"]
+    assert agent and {d["agent"] for d in everyone} == {agent}
+    site = next(d["site"] for d in everyone if d["device"] == "cloud-rtr01")
+    at_site = _json(capsys, "devices", "--db", db, "--failed", "--site", site)
+    assert "cloud-rtr01" in {d["device"] for d in at_site} and all(d["site"] == site for d in at_site)
+    assert len(at_site) < len(everyone) or len({d["site"] for d in everyone}) == 1
+    assert _json(capsys, "devices", "--db", db, "--failed", "--agent", agent) == everyone
+    assert _json(capsys, "devices", "--db", db, "--failed", "--agent", "nobody-scanned-as-me") == []
+    table = _cli(capsys, "devices", "--db", db, "--failed", "--site", "no-such-site")
+    assert "cloud-rtr01" not in table
+
+
 def test_fleet_failures_outlive_a_partial_scan(lab, scanned, capsys):
     """A later scan of other devices leaves the failed devices' latest attempt as it was: --fleet
     and ``devices --failed`` still show them; the latest scan alone does not."""

@@ -151,8 +151,6 @@ def cmd_devices(args: argparse.Namespace) -> int:
     if not is_store_url(args.db) and not Path(args.db).exists():
         raise UsageError(f"no store at {args.db}: run 'ibagent scan' or 'ibagent demo' first, or pass --db")
     if args.failed:
-        if args.site or args.agent:
-            raise UsageError("--failed lists every failed device; --site/--agent filter the fleet's items (not both)")
         return _failed_devices(args)
     from agent.cli.filters import held_devices, warn_contested
     from agent.store.agents import holders
@@ -192,12 +190,16 @@ def _failed_devices(args: argparse.Namespace) -> int:
         devices = failed_devices(store, args.scan)
     finally:
         store.close()
+    # A failed device may never have been collected, so no agent "holds" it (--site/--agent on the
+    # fleet): it belongs to the agent whose scan failed it, at the site that scan gave it.
+    sites, agents = set(args.site or ()), set(args.agent or ())
+    devices = [d for d in devices if (not sites or d["site"] in sites) and (not agents or d["agent"] in agents)]
     if args.format == "json":
         _emit(devices, FAILED_DEVICE_COLUMNS, "json")
         return EXIT_OK
     rows = [{**d, **f, "headline": "*" if (f["transport"], f["kind"]) == (d["transport"], d["kind"]) else ""}
             for d in devices for f in d["failures"]]
-    _emit(rows, ("device", "site", "platform", "scan_id", "at", "headline", "transport", "kind", "reason",
+    _emit(rows, ("device", "site", "platform", "scan_id", "agent", "at", "headline", "transport", "kind", "reason",
                  "last_ok_scan"), args.format)
     return EXIT_OK
 
@@ -258,5 +260,6 @@ def register(sub, common) -> None:
     p.add_argument("--failed", action="store_true",
                    help="list the devices whose latest attempt failed (with --scan: that failed in that scan), one row "
                    "per failed attempt: transport, kind, reason ('*' marks the headline); JSON: one object per device "
-                   "with every attempt's failures")
+                   "with every attempt's failures. With --site/--agent: the devices that failed at that site or in "
+                   "that agent's scans")
     p.set_defaults(func=cmd_devices)

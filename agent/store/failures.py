@@ -17,7 +17,7 @@ from typing import Any
 from agent.store.db import Store
 
 FAILURE_COLUMNS = ("scan_id", "at", "device", "site", "platform", "status", "transport", "kind", "reason")
-FAILED_DEVICE_COLUMNS = ("device", "site", "platform", "scan_id", "at", "transport", "kind", "reason",
+FAILED_DEVICE_COLUMNS = ("device", "site", "platform", "scan_id", "agent", "at", "transport", "kind", "reason",
                          "last_ok_scan")
 
 _ROW = """
@@ -71,7 +71,8 @@ def fleet_failures(store: Store, upto_scan: int | None = None) -> list[dict[str,
 
 def failed_devices(store: Store, scan_id: int | None = None) -> list[dict[str, Any]]:
     """Devices whose attempt failed (in scan ``scan_id``; default: each fleet device's latest
-    attempt), each with its headline (``transport``, ``kind``, ``reason``), the last scan that
+    attempt), each with the agent whose scan it failed in, its headline (``transport``, ``kind``,
+    ``reason``), the last scan that
     collected it (``last_ok_scan``: its items are still the ones shown) and ``failures``: every
     failed attempt as ``{transport, kind, reason, at}``."""
     if scan_id is None:
@@ -83,6 +84,7 @@ def failed_devices(store: Store, scan_id: int | None = None) -> list[dict[str, A
         params = (scan_id,)
     devices = store.db.execute(
         "SELECT d.device, d.site, d.platform, d.scan_id, d.ended, d.transport, d.error_kind, d.error,"
+        " (SELECT s.agent FROM scans s WHERE s.id = d.scan_id) AS agent,"
         " (SELECT MAX(o.scan_id) FROM devices o WHERE o.device = d.device AND o.status = 'ok'"
         "  AND o.scan_id <= d.scan_id) AS last_ok_scan"
         f" FROM {source} ORDER BY d.device", params,
@@ -95,7 +97,7 @@ def failed_devices(store: Store, scan_id: int | None = None) -> list[dict[str, A
     for d in devices:
         out.append({
             "device": d["device"], "site": d["site"], "platform": d["platform"], "scan_id": d["scan_id"],
-            "at": _when(d["ended"]), "transport": d["transport"], "kind": d["error_kind"], "reason": d["error"],
+            "agent": d["agent"] or "", "at": _when(d["ended"]), "transport": d["transport"], "kind": d["error_kind"], "reason": d["error"],
             "last_ok_scan": d["last_ok_scan"],
             "failures": failures.get((d["scan_id"], d["device"]))
             or [{"transport": d["transport"], "kind": d["error_kind"], "reason": d["error"], "at": _when(d["ended"])}],
