@@ -208,6 +208,31 @@ def test_agent_and_site_filters(tmp_path, capsys):
     assert {r["device"] for r in json.loads(capsys.readouterr().out)} == {"par-core", "ber-core", "ber-acc"}
 
 
+def test_slp_entitlement_totals_count_only_the_agents_devices(tmp_path, capsys):
+    """Two agents collect one device each at the same site, both using one entitlement: the
+    site's total under --agent counts that agent's device only, not the whole store's."""
+    from agent.cli.filters import held_devices
+    from agent.slp import slp_report
+
+    store = Store(tmp_path / "s.db")
+    try:
+        site_scan(store, 0, skip=("par-core", "ber-acc"), agent="A")
+        site_scan(store, 0, skip=("par-core", "ber-core"), agent="B")
+
+        def totals(report):
+            return {(e["site"], e["entitlement_tag"]): (e["device_count"], e["devices"]) for e in report.entitlements}
+
+        everything = totals(slp_report(store, date(2026, 10, 1)))
+        only_a = totals(slp_report(store, date(2026, 10, 1), devices=held_devices(store, None, ["A"])))
+    finally:
+        store.close()
+    assert everything[("berlin", "C9300 NA")][0] == 2
+    assert only_a[("berlin", "C9300 NA")][0] == 1 and only_a[("berlin", "C9300 NA")][1] == "BER-CORE"
+    assert main(["slp", "report", "--db", str(tmp_path / "s.db"), "--agent", "B", "--format", "csv",
+                 "--as-of", "2026-10-01"]) == 0
+    assert "ber-core" not in capsys.readouterr().out
+
+
 def test_imported_and_unnamed_scans_are_agents_too(tmp_path):
     store = Store(tmp_path / "s.db")
     try:

@@ -58,17 +58,14 @@ def cmd_slp_report(args: argparse.Namespace) -> int:
 
     wanted = status_set(args.status, STATUSES, "--status")
     fail_on = status_set(args.fail_on, STATUSES, "--fail-on")
+    # --agent: the devices whose current state that agent collected; their rows, and the entitlement
+    # totals counted over them alone.
+    held = fleet_scope(args.db, None, args.agent)
     store = _require_store(args.db)
     try:
-        report = slp_report(store, as_of, args.days, args.site)
+        report = slp_report(store, as_of, args.days, args.site, devices=held)
     finally:
         store.close()
-    held = fleet_scope(args.db, None, args.agent)
-    if held is not None:  # --agent: the devices whose current state that agent collected, and their rows
-        from dataclasses import replace
-
-        report = replace(report, devices=[d for d in report.devices if d["device"] in held],
-                         rows=[r for r in report.rows if r.get("device") in held])
     if wanted:  # the devices and their usage rows; the entitlement totals stay the site's
         from dataclasses import replace
 

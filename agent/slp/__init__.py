@@ -57,9 +57,14 @@ def __getattr__(name: str) -> Any:
 
 
 def slp_report(store: "Store", as_of: date, window_days: int = 90, site: str | None = None,
-               due_days: int = 30) -> "SlpReport":
-    """The report for ``as_of`` straight from the store."""
+               due_days: int = 30, devices: "set[str] | None" = None) -> "SlpReport":
+    """The report for ``as_of`` straight from the store; ``devices``: only these (an agent's
+    devices), their entitlement totals included, as if the others were not in the store."""
     from .history import report_inputs
     from .report import build_report
 
-    return build_report(report_inputs(store, as_of, window_days, site), due_days)
+    inputs = report_inputs(store, as_of, window_days, site)
+    if devices is not None:
+        inputs.snapshots = {sid: {d: p for d, p in snap.items() if d in devices}
+                            for sid, snap in inputs.snapshots.items()}
+    return build_report(inputs, due_days)
