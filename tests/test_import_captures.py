@@ -119,6 +119,21 @@ def test_pasted_xe_session_and_nxos_files_end_to_end(tmp_path, capsys, store_tar
     assert not any(b"enable secret" in b for b in blobs)
 
 
+def test_an_import_names_its_agent(tmp_path, capsys, monkeypatch):
+    """Its scan row says who imported, as a scan's does: --agent, else $IBAGENT_AGENT."""
+    db = tmp_path / "s.db"
+    code, _, err = run(capsys, "import-captures", str(SESSION), "--store", str(db), "--agent", "field-laptop")
+    assert code == 0, err
+    monkeypatch.setenv("IBAGENT_AGENT", "from-env")
+    code, _, err = run(capsys, "import-captures", str(NXOS), "--store", str(db))
+    assert code == 0, err
+    scans = rows(db, "SELECT agent, scope FROM scans ORDER BY id")
+    assert [s["agent"] for s in scans] == ["field-laptop", "from-env"]
+    assert json.loads(scans[0]["scope"])["inventory"] == "import-captures"
+    assert main(["devices", "--db", str(db), "--agent", "field-laptop", "--format", "json"]) == 0
+    assert {i["device"] for i in json.loads(capsys.readouterr().out)} == {"core-sw1"}
+
+
 def test_stored_bytes_are_the_files_slices(tmp_path, capsys, store_target):
     db = store_target  # both backends (tests/pg/store_fixtures.py)
     assert run(capsys, "import-captures", str(SESSION), str(NXOS), "--db", str(db))[0] == 0

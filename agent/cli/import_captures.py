@@ -31,11 +31,18 @@ def cmd_import_captures(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if not found:
         raise UsageError(f"no files to import in {', '.join(args.paths)}")
+    from agent.cli.scan import agent_name
+
+    agent = agent_name(args.agent)
     reads, problems = _read_all(found, args.progress)
     store = _open_store(args.db)
+    # Its scan row names who imported (as a scan names its agent): 'agents', --agent filters and a
+    # site bundle then tell these collections apart like any other.
+    store.scan_agent = (agent, {"inventory": "import-captures", "sites": [args.site] if args.site else [],
+                                "groups": []})
     try:
         try:
-            store.lock()  # the scan lock: an import is a scan of the store's point of view
+            store.lock(agent)  # the scan lock: an import is a scan of the store's point of view
         except StoreLocked as exc:
             say(f"ibagent: {exc}")
             return EXIT_LOCKED
@@ -149,6 +156,9 @@ def register(sub, common) -> None:
                    "else the file's directory)")
     p.add_argument("--site", help="the site of the devices imported (default: a '# site:' header, else the site "
                    "the store knows the device by)")
+    p.add_argument("--agent", metavar="NAME",
+                   help="the agent the import is recorded as (its scan row names it, as a scan's does); default "
+                        "$IBAGENT_AGENT, else this machine's host name")
     p.add_argument("--again", action="store_true", help="import outputs an earlier import already holds, as a new "
                    "attempt dated now (default: such devices are left as they are)")
     p.add_argument("--skip-bad", action="store_true", help="import the files that can be read and list the refused "
