@@ -351,3 +351,79 @@ def test_round_trip_from_an_sqlite_site_into_postgresql_and_back(tmp_path, site,
         assert all(r["origin"].startswith(f"{central_kid}:") for r in c.db.execute("SELECT origin FROM scans"))
     finally:
         c.close()
+
+
+def test_a_retirement_at_the_site_travels_and_a_later_collection_brings_the_device_back(tmp_path, site, capsys):
+    """ber-acc retired at the site (decommissioned): after the import the central fleet has no
+    ber-acc either, and the retirement says who and why.  When the site collects it again later,
+    the next bundle brings it back, as on the site.  A second import adds no second retirement."""
+    db, key, pub, _ = site
+    s = Store(db)
+    s.retire(["ber-acc"], how="retire", by="alice", why="decommissioned, rack B4")
+    s.close()
+    first = tmp_path / "b1.ibb"
+    assert export(db, key, first) == 0
+    central = tmp_path / "central.db"
+    assert do_import(central, pub, first) == 0
+    assert do_import(central, pub, first) == 0  # idempotent
+    c = Store(central, readonly=True)
+    try:
+        assert {r["device"] for r in c.snapshot_devices()} == {"ber-core"}  # (par-core is paris's)
+        (r,) = c.retirements(["ber-acc"])
+        assert (r["how"], r["by_whom"], r["why"]) == ("retire", "alice", "decommissioned, rack B4")
+    finally:
+        c.close()
+    assert fleet_view(central) == fleet_view(db)
+
+    s = Store(db)
+    later = site_scan(s, 9)  # back in the rack: collected again
+    s.close()
+    second = tmp_path / "b2.ibb"
+    assert export(db, key, second, "--since", str(later - 1)) == 0
+    assert do_import(central, pub, second) == 0
+    c = Store(central, readonly=True)
+    try:
+        assert "ber-acc" in {r["device"] for r in c.snapshot_devices()}
+        assert len(c.retirements(["ber-acc"])) == 1
+    finally:
+        c.close()
+    assert fleet_view(central) == fleet_view(db)
+
+
+def test_a_bundle_retires_only_devices_it_speaks_for(tmp_path, site, monkeypatch):
+    """A retirement of a device the central store never held at the bundle's site is not applied
+    (a signed bundle speaks for its site only): here an exporter that lists paris's router."""
+    from agent.store import site_rows
+
+    db, key, pub, _ = site
+    central = tmp_path / "central.db"
+    c = Store(central)
+    site_scan(c, 5, skip=("ber-core", "ber-acc"), agent="central-1")  # paris, collected centrally
+    c.close()
+    monkeypatch.setattr(site_rows, "retirements", lambda store, site: [
+        {"device": "par-core", "at": T0, "after_site_scan": 1, "how": "retire", "by_whom": "mallory",
+         "why": "not berlin's to retire", "after_agent": None}])
+    out = tmp_path / "b.ibb"
+    assert export(db, key, out) == 0
+    assert main(["import", str(out), "--trust", str(pub), "--db", str(central), "--format", "json"]) == 0
+    c = Store(central, readonly=True)
+    try:
+        assert "par-core" in {r["device"] for r in c.snapshot_devices()} and not c.retirements(["par-core"])
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("doc, says", [
+    ({}, "no retirement list"),
+    ({"retirements": [{"device": "x", "at": 1.0, "after_site_scan": 1, "how": "shred", "by_whom": "", "why": "",
+                       "after_agent": None}]}, "not a retirement an exporter writes"),
+    ({"retirements": [{"device": "x", "at": True, "after_site_scan": 1, "how": "retire", "by_whom": "", "why": "",
+                       "after_agent": None}]}, "'at' is a bool"),
+    ({"retirements": [{"device": "x", "at": 1.0, "after_site_scan": 1, "how": "retire", "by_whom": "", "why": ""}]},
+     "no 'after_agent'"),
+])
+def test_a_retirements_member_an_exporter_would_not_write_is_refused(doc, says):
+    from agent.bundles.site import SiteBundleError, check_retirements_member
+
+    with pytest.raises(SiteBundleError, match=says):
+        check_retirements_member("retirements.json", doc)

@@ -10,7 +10,9 @@ Members (names are labels, never file names):
   (agent/store/site_rows.py says what one holds);
 - ``blobs/<nnnn>.idx.json`` + ``blobs/<nnnn>.z``: a pack of blobs (capture bytes, cleaned texts,
   neighbour tables), each a zlib stream, and its index ``[[sha256, size, offset, length], ...]``;
-- ``slp.json``: the Smart Licensing runs that touched the site.
+- ``slp.json``: the Smart Licensing runs that touched the site;
+- ``retirements.json``: the site's devices taken out of its fleet (``retire``, ``scan --prune``),
+  each with the site scan it took effect after.
 
 Bounds on reading (a bundle signed by a trusted key can still be hostile, or a writer's bug): a JSON
 member at most JSON_MEMBER_MAX bytes and nested at most 64 deep; every record's fields type-checked
@@ -37,6 +39,7 @@ BLOBS_TOTAL_MAX = 16 << 30
 PACK_TARGET = 32 << 20
 DEVICES_PER_MEMBER = 500
 SLP_MEMBER = "slp.json"
+RETIREMENTS_MEMBER = "retirements.json"
 KIND = "ibagent-site"
 
 _SCAN_MEMBER = re.compile(r"scans/(\d{1,18})/(\d{4,9})\.json\Z")
@@ -99,6 +102,9 @@ class SiteBundleWriter:
     def add_slp(self, runs: list[dict[str, Any]]) -> None:
         self._json(SLP_MEMBER, {"runs": runs})
 
+    def add_retirements(self, rows: list[dict[str, Any]]) -> None:
+        self._json(RETIREMENTS_MEMBER, {"retirements": rows})
+
     def finish(self) -> None:
         self._flush()
 
@@ -125,12 +131,15 @@ def _dumps(doc: Any) -> str:
 # ------------------------------------------------------------------ reading
 
 def member_kind(name: str) -> str:
-    """scan | blob-index | blob-pack | slp; anything else is refused (an exporter writes nothing else)."""
+    """scan | blob-index | blob-pack | slp | retirements; anything else is refused (an exporter
+    writes nothing else)."""
     for kind, pattern in (("scan", _SCAN_MEMBER), ("blob-pack", _PACK), ("blob-index", _INDEX)):
         if pattern.match(name):
             return kind
     if name == SLP_MEMBER:
         return "slp"
+    if name == RETIREMENTS_MEMBER:
+        return "retirements"
     raise SiteBundleError(f"member {name}: not a member a site bundle holds")
 
 
@@ -339,3 +348,21 @@ def check_slp_member(name: str, doc: Any) -> list[dict[str, Any]]:
                 if "data" in spec and not _HEX.match(rec["data"]):
                     raise SiteBundleError(f"{where}, {key} {j}: data is not hex")
     return runs
+
+
+RETIREMENT_SPEC = {"device": (str,), "at": (int, float), "after_site_scan": (int,), "how": (str,),
+                   "by_whom": (str,), "why": (str,), "after_agent": (str, type(None))}
+RETIREMENT_HOWS = ("retire", "prune", "expiry")
+
+
+def check_retirements_member(name: str, doc: Any) -> list[dict[str, Any]]:
+    """The retirements of ``retirements.json``, every field type-checked."""
+    rows = doc.get("retirements") if isinstance(doc, dict) else None
+    if not isinstance(rows, list):
+        raise SiteBundleError(f"member {name}: no retirement list")
+    for i, row in enumerate(rows, 1):
+        where = f"member {name}, retirement {i}"
+        check_record(row, RETIREMENT_SPEC, where)
+        if row["how"] not in RETIREMENT_HOWS or not row["device"] or row["after_site_scan"] < 0:
+            raise SiteBundleError(f"{where}: not a retirement an exporter writes")
+    return rows

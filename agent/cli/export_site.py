@@ -98,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
                                 bundle.add_blob(sha, site_rows.blob(store, sha))
                 runs = site_rows.slp_state(store, args.site, devices, _slp_since(store, since_scan, since_time))
                 bundle.add_slp(runs)
+                retired = site_rows.retirements(store, args.site)
+                bundle.add_retirements(retired)
                 bundle.finish()
         except (BundleError, SiteBundleError) as exc:
             raise UsageError(str(exc)) from None
@@ -105,5 +107,6 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     print(f"wrote {args.out}: site {args.site}, {len(scans)} scan(s) {scans[0]['id']}..{scans[-1]['id']}, "
           f"{counts['devices']} device rows ({len(devices)} devices), {counts['captures']} captures, "
-          f"{len(bundle.blobs)} blobs, {len(runs)} SLP run(s); next time: --since {scans[-1]['id']}", file=sys.stderr)
+          f"{len(bundle.blobs)} blobs, {len(runs)} SLP run(s), {len(retired)} retirement(s); "
+          f"next time: --since {scans[-1]['id']}", file=sys.stderr)
     return EXIT_OK

@@ -45,7 +45,7 @@ def _verified(paths: list[str], trust: list[str]):
 def _merge(store, bundle) -> dict:
     """One bundle into ``store`` inside the caller's transaction: blobs first, then scans and SLP runs."""
     from agent.bundles.site import (
-        BlobBudget, check_scan_member, check_slp_member, member_kind, pack_name, read_json, unpack,
+        BlobBudget, check_retirements_member, check_scan_member, check_slp_member, member_kind, pack_name, read_json, unpack,
     )
     from agent.store.imported import SiteImport
 
@@ -72,6 +72,8 @@ def _merge(store, bundle) -> dict:
                 merge.device(scan, dev, f"member {name}, device {i}")
         elif kind == "slp":
             merge.slp_runs(check_slp_member(name, read_json(name, data)))
+        elif kind == "retirements":
+            merge.retirements(check_retirements_member(name, read_json(name, data)), bundle.meta["site"])
     merge.close()
     return merge.counts
 
@@ -104,7 +106,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             say(f"imported {Path(bundle.path).name}: site {bundle.meta.get('site', '')}, {counts['scans']} scan(s) new, "
                 f"{counts['scans_already_here']} already here, {counts['devices']} device rows, "
                 f"{counts['devices_superseded']} superseded by newer imports, {counts['captures']} captures, "
-                f"{counts['slp_runs']} SLP run(s)")
+                f"{counts['slp_runs']} SLP run(s), {counts['retirements']} retirement(s)")
     finally:
         for bundle in bundles:
             bundle.close()
@@ -112,7 +114,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             store.close()
     if args.format != "none":
         _emit(rows, ("file", "key_id", "site", "agent", "scans", "scans_already_here", "devices",
-                     "devices_superseded", "captures", "blobs_new", "slp_runs", "slp_runs_already_here"), args.format)
+                     "devices_superseded", "captures", "blobs_new", "slp_runs", "slp_runs_already_here", "retirements",
+                     "retirements_already_here", "retirements_not_known_here"), args.format)
     return EXIT_OK
 
 

@@ -55,7 +55,8 @@ class SiteImport:
         self._closing: dict[int, dict[str, Any]] = {}
         self._newest: dict[str, dict[str, int]] = {}
         self.counts = {"scans": 0, "scans_already_here": 0, "devices": 0, "devices_superseded": 0, "captures": 0,
-                       "blobs_new": 0, "slp_runs": 0, "slp_runs_already_here": 0}
+                       "blobs_new": 0, "slp_runs": 0, "slp_runs_already_here": 0, "retirements": 0,
+                       "retirements_already_here": 0, "retirements_not_known_here": 0}
 
     # ---------------------------------------------------------------- blobs
 
@@ -195,6 +196,46 @@ class SiteImport:
             self.store.db.execute(SCAN_CLOSE_SQL.format(where="id = ?"),
                                   (scan["ended"], scan["status"], scan["reason"], None, None, None, scan_id))
         self._closing.clear()
+
+    # ---------------------------------------------------------------- retirements
+
+    def retirements(self, rows: Iterable[dict[str, Any]], site: str) -> None:
+        """The site's retirements, each taking effect after this store's copy of the site scan it
+        followed there (so a later site scan that collects the device again brings it back, as on
+        the site).  A device this store never held at ``site`` is left alone (a bundle speaks for
+        its site only), as is a retirement already here (same device, time and kind)."""
+        db = self.store.db
+        for r in rows:
+            if db.execute("SELECT 1 FROM devices WHERE device = ? AND site = ? LIMIT 1",
+                          (r["device"], site)).fetchone() is None:
+                self.counts["retirements_not_known_here"] += 1
+                continue
+            if db.execute("SELECT 1 FROM retirements WHERE device = ? AND at = ? AND how = ?",
+                          (r["device"], r["at"], r["how"])).fetchone() is not None:
+                self.counts["retirements_already_here"] += 1
+                continue
+            db.execute("INSERT INTO retirements(device, at, after_scan, how, by_whom, why) VALUES (?,?,?,?,?,?)",
+                       (r["device"], r["at"], self._scan_here(r["after_site_scan"], r["after_agent"]), r["how"],
+                        r["by_whom"], r["why"]))
+            self.counts["retirements"] += 1
+
+    def _scan_here(self, site_scan: int, agent: str | None) -> int:
+        """This store's id of the site's scan ``site_scan``; when that one was never imported (it
+        held no device of the site), the latest imported one of this site's key before it; 0 when
+        none (the retirement then holds until any later collection of the device)."""
+        exact = self.store.db.execute("SELECT id FROM scans WHERE origin = ?",
+                                      (f"{self.key_id}:{agent or self.agent}:{site_scan}",)).fetchone()
+        if exact is not None:
+            return int(exact[0])
+        best = 0
+        prefix = self.key_id + ":"
+        for sid, origin in self.store.db.execute(
+                "SELECT id, origin FROM scans WHERE origin IS NOT NULL AND substr(origin, 1, ?) = ?",
+                (len(prefix), prefix)):
+            _, n = split_origin(origin)
+            if n is not None and n <= site_scan:
+                best = max(best, int(sid))
+        return best
 
     # ---------------------------------------------------------------- Smart Licensing
 

@@ -142,3 +142,16 @@ def slp_state(store, site: str, devices: set[str], since_time: float | None) -> 
                      for a in acks],
         })
     return runs
+
+
+def retirements(store, site: str) -> list[dict[str, Any]]:
+    """Every retirement of a device ever collected at ``site``, with the agent of the scan it took
+    effect after (the importer finds that scan by its origin).  All of them, whatever ``--since``:
+    a device retired after its last exported scan would otherwise never leave the central fleet,
+    and importing one twice adds nothing."""
+    rows = store.db.execute(
+        "SELECT r.device, r.at, r.after_scan, r.how, r.by_whom, r.why, s.agent FROM retirements r"
+        " LEFT JOIN scans s ON s.id = r.after_scan"
+        " WHERE r.device IN (SELECT DISTINCT device FROM devices WHERE site = ?) ORDER BY r.id", (site,)).fetchall()
+    return [{"device": r[0], "at": r[1], "after_site_scan": r[2], "how": r[3], "by_whom": r[4] or "",
+             "why": r[5] or "", "after_agent": r[6]} for r in rows]
