@@ -23,12 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 
 def run(target: str, devices: int, items: int) -> float:
     """Seconds per device (wall)."""
-    from agent.core.models import Capture, Component, DeviceFacts, DeviceRecords, Target
     from agent.store import Store
+    from _synthetic import save_device
 
     store = Store(target)
     store.lock()
@@ -36,18 +37,9 @@ def run(target: str, devices: int, items: int) -> float:
     t0 = time.perf_counter()
     for d in range(devices):
         name = f"sw{d:05d}"
-        caps = [Capture(name, "cisco_xe", "ssh", "show version", f"Cisco IOS XE 17.9.4a {name}\n" * 20, 0.0, 1.0),
-                Capture(name, "cisco_xe", "ssh", "show inventory", f"NAME: chassis {name}\n" * 40, 0.0, 1.0)]
         with store.transaction():
-            store.save_captures(scan, caps)
-            comps = [Component(name, f"slot {k}", "", "C9300-48P", "C9300-48P", "V01", f"FOC{d:05d}{k:02d}",
-                               f"FOC{d:05d}{k:02d}", "module", transport="ssh", capture_id=caps[1].id)
-                     for k in range(items)]
-            recs = DeviceRecords(facts=DeviceFacts(device=name, platform="cisco_xe", hostname=name,
-                                                   version="17.9.4a"), components=comps)
-            store.save_device(scan, Target(name=name, host="127.0.0.1", platform="cisco_xe"), status="ok",
-                              transport="ssh", records=recs, error_kind=None, error=None, started=0, ended=1,
-                              attempts=1)
+            save_device(store, scan, d, items, [("show version", f"Cisco IOS XE 17.9.4a {name}\n" * 20, None),
+                                                ("show inventory", f"NAME: chassis {name}\n" * 40, None)])
     took = time.perf_counter() - t0
     store.end_scan(scan, "completed")
     store.close()

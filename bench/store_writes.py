@@ -21,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 # The previous release's statement (7198eac .. 81795c6), kept here as the baseline.
 BASELINE_SQL = """
@@ -38,8 +39,8 @@ def _baseline_record_sightings(store, scan_id, device=None):
 
 
 def run(path: Path, devices: int, items: int, baseline: bool) -> list[float]:
-    from agent.core.models import Component, DeviceFacts, DeviceRecords, Target
     from agent.store import Store
+    from _synthetic import save_device
 
     store = Store(path)
     if baseline:
@@ -48,15 +49,8 @@ def run(path: Path, devices: int, items: int, baseline: bool) -> list[float]:
     tenth = max(1, devices // 10)
     means, t0 = [], time.process_time()
     for d in range(devices):
-        name = f"sw{d:05d}"
-        comps = [Component(name, f"slot {k}", "", "C9300-48P", "C9300-48P", "V01", f"FOC{d:05d}{k:02d}",
-                           f"FOC{d:05d}{k:02d}", "module", transport="ssh") for k in range(items)]
-        recs = DeviceRecords(facts=DeviceFacts(device=name, platform="cisco_xe", hostname=name, version="17.9.4a"),
-                             components=comps)
         with store.transaction():
-            store.save_device(scan, Target(name=name, host="127.0.0.1", platform="cisco_xe"), status="ok",
-                              transport="ssh", records=recs, error_kind=None, error=None, started=0, ended=1,
-                              attempts=1)
+            save_device(store, scan, d, items, [])
         if (d + 1) % tenth == 0:
             now = time.process_time()
             means.append((now - t0) / tenth * 1000)
@@ -66,29 +60,18 @@ def run(path: Path, devices: int, items: int, baseline: bool) -> list[float]:
 
 
 def run_batched(path: Path, devices: int, items: int, batch: int) -> tuple[float, float]:
-    from agent.core.models import Capture, Component, DeviceFacts, DeviceRecords, Target
     from agent.store import Store
+    from _synthetic import save_device
 
     store = Store(path)
     scan = store.begin_scan("bench", {}, devices)
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    d = 0
-    while d < devices:
+    for first in range(0, devices, batch):
         with store.transaction():
-            for d in range(d, min(devices, d + batch)):
+            for d in range(first, min(devices, first + batch)):
                 name = f"sw{d:05d}"
-                caps = [Capture(name, "cisco_xe", "ssh", f"show thing {k}", f"{name} output {k} " + "x" * 3000, 0, 1,
-                                raw=f"{name} raw {k} ".encode() + b"y" * 3000) for k in range(8)]
-                store.save_captures(scan, caps)
-                comps = [Component(name, f"slot {k}", "", "C9300-48P", "C9300-48P", "V01", f"FOC{d:05d}{k:02d}",
-                                   f"FOC{d:05d}{k:02d}", "module", transport="ssh", capture_id=caps[1].id)
-                         for k in range(items)]
-                recs = DeviceRecords(facts=DeviceFacts(device=name, platform="cisco_xe", hostname=name,
-                                                       version="17.9.4a"), components=comps)
-                store.save_device(scan, Target(name=name, host="127.0.0.1", platform="cisco_xe"), status="ok",
-                                  transport="ssh", records=recs, error_kind=None, error=None, started=0, ended=1,
-                                  attempts=1)
-            d += 1
+                save_device(store, scan, d, items, [(f"show thing {k}", f"{name} output {k} " + "x" * 3000,
+                                                     f"{name} raw {k} ".encode() + b"y" * 3000) for k in range(8)])
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     store.close()
     return cpu / devices * 1000, wall / devices * 1000
