@@ -56,6 +56,14 @@ GAP = 2  # blanks between columns (tabular.aligned_line)
 def render_table(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_COLUMNS,
                  group_by_contract: bool = False, totals: bool = True, width: int | None = None,
                  wide: bool = False, group_by_parent: bool = False, memo=None, groups=None) -> str:
+    """``table_lines`` (same arguments) as one text, each line ended by a newline."""
+    return "\n".join(table_lines(rows, columns, group_by_contract, totals, width, wide, group_by_parent, memo,
+                                 groups)) + "\n"
+
+
+def table_lines(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_COLUMNS,
+                group_by_contract: bool = False, totals: bool = True, width: int | None = None,
+                wide: bool = False, group_by_parent: bool = False, memo=None, groups=None) -> list[str]:
     """Rows as aligned columns; ``group_by_contract`` puts a heading per (contract, end date);
     ``group_by_parent`` (rows in the add list's order) marks each minor item's serial with
     ``MINOR_MARK`` under its parent, and heads a group whose parent is not among the rows.
@@ -163,7 +171,7 @@ def render_table(rows: Iterable[ReconRow], columns: Sequence[Column] = DEFAULT_C
         out.append("")
         for line in tail:  # on a terminal, these wrap too
             out.extend(_wrap(line, width) if width and not wide else [line])
-    return "\n".join(out) + "\n"
+    return out
 
 
 def _default_texts(r: ReconRow, marked: bool, evidence: Callable[[ReconRow], str]) -> list:
