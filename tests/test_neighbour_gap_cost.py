@@ -56,6 +56,7 @@ def test_a_fleet_without_neighbour_tables_does_not_build_the_index(store_target,
     store = Store(store_target)
     _save(store, _caps("acc-sw1")[:1])  # show version only: a device, and no neighbour table
     monkeypatch.setattr(neighbours_store, "fleet_items", _no_fleet_read)
+    monkeypatch.setattr(store, "fleet_device_states", _no_fleet_read)  # not even the device list
     report = neighbours_store.gap_report(store)
     assert (report.cisco, report.other, report.devices_read, report.not_read) == ([], [], 0, {})
     store.close()

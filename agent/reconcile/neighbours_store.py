@@ -39,17 +39,24 @@ def known_devices(store: Store, states=None, snapshot=None) -> list[KnownDevice]
     return out
 
 
+# Is there any neighbour table in the store at all?  One pass over the device rows, stopping at
+# the first: a fleet scanned without CDP / LLDP (or by an older ibagent) has none.
+_ANY_TABLE_SQL = "SELECT 1 FROM devices WHERE neighbours IS NOT NULL LIMIT 1"
+
+
 def gap_report(store: Store) -> GapReport:
     # The fleet's names first (two small reads), then its neighbour tables; the index of what the
     # fleet knows of itself (every item's serial: a read of the whole fleet, and its addresses
     # parsed) only when some device saw a neighbour to match.  Reconcile writes this report
     # beside its lists on every run, and a fleet without CDP / LLDP tables paid ~1.5 s for an
     # index nothing was looked up in (100k items).
+    report = GapReport()
+    if store.db.execute(_ANY_TABLE_SQL).fetchone() is None:  # no device ever read one: nothing to say
+        return report
     states = store.fleet_device_states(None)
     snapshot = store.snapshot_devices()
     fleet = {row["device"] for row in states} | {row["device"] for row in snapshot}
     seen = []
-    report = GapReport()
     for dn in stored.latest(store, fleet):
         report.devices_read += 1
         seen += [(n, dn.capture_of(n)) for n in dn.neighbours]
