@@ -10,10 +10,13 @@ import random
 import zipfile
 from datetime import date
 
+import pytest
+
 from agent.reconcile import COVERED, EXPIRING, LAPSED, NOT_SEEN, UNCOVERED, ReconRow
 from agent.reports import render_table, renew_groups, select_lists, write_reconcile_reports
 from agent.reports.cells import COLUMNS, row_cells, row_record
 from agent.reports.lists import title_of
+from agent.reports import writers
 from agent.reports.memo import RowMemo
 from agent.reports.tabular import json_array_lines
 from agent.reports.workbook import reconcile_sheets
@@ -45,7 +48,10 @@ def rows(n: int = 300, seed: int = 3) -> list[ReconRow]:
     return out
 
 
-def test_files_written_through_the_memo_equal_the_uncached_forms(tmp_path):
+@pytest.mark.parametrize("chunk", [4096, 7, 1])
+def test_files_written_through_the_memo_equal_the_uncached_forms(tmp_path, monkeypatch, chunk):
+    # chunk: how many rows the writers join per write (several pieces, and one row per piece).
+    monkeypatch.setattr(writers, "_CHUNK", chunk)
     data = rows()
     meta = {"as_of": "2026-01-15", "window_days": 90, "contracts": ["cov.csv"]}
     write_reconcile_reports(data, tmp_path, meta=meta, parallel=False)

@@ -174,3 +174,23 @@ def test_an_output_directory_that_cannot_be_made_is_named(tmp_path):
     target.write_text("a file, not a directory")
     with pytest.raises(OSError, match=r"^cannot write reports in .*reports: .*reports: File exists$"):
         write_reconcile_reports(ROWS, target, formats=["csv"])
+
+
+def test_two_processes_share_the_work_as_measured(tmp_path, monkeypatch):
+    # Two cores: XLSX with the small lists' CSV files in one process; JSON, text and the CSV files
+    # of the two big lists (deployed, renew) in the other (writers._CSV_BESIDE_JSON).
+    from agent.reports import writers
+
+    split = []
+    monkeypatch.setattr(writers.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(writers, "run_jobs", lambda jobs, workers: split.extend(
+        sorted(step.args[0].name for step in job.args[0]) for job in jobs))
+    write_reconcile_reports(ROWS, tmp_path, parallel=True)
+    first, second = split
+    assert "reconcile.xlsx" in first and "drop.csv" in first and "deployed.csv" not in first
+    assert {"deployed.csv", "renew.csv", "deployed.json", "renew.txt"} <= set(second)
+    assert not any(name.endswith(".csv") and name not in ("deployed.csv", "renew.csv") for name in second)
+    # Without the workbook beside them, the CSV files stay together.
+    split.clear()
+    write_reconcile_reports(ROWS, tmp_path, formats=["csv", "json"], parallel=True)
+    assert all(name.endswith(".csv") for name in split[0]) and all(name.endswith(".json") for name in split[1])

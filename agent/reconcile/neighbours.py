@@ -24,6 +24,7 @@ of agent.core.models) are counted, listed only on request.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -100,11 +101,23 @@ def _usable(address: str) -> bool:
     return not (ip.is_link_local or ip.is_multicast or ip.is_unspecified)
 
 
+# A dotted quad as ipaddress accepts it and prints it back unchanged: four decimal octets of
+# 0-255, ASCII digits only, no leading zero.  Such text is its own normal form.
+_CANONICAL_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+                             r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
+
+
 def normal_address(text: str) -> str:
     """An address in one spelling: lower case, compressed, IPv4-mapped IPv6 as its IPv4; '' when
     ``text`` is no address."""
+    text = str(text).strip().split("%", 1)[0]
+    # Without a colon the text can only be IPv4, and ipaddress takes only the canonical dotted
+    # quad: one regex answers, instead of an IPv4 and an IPv6 parse and their exceptions for
+    # every name (the known-device index asks this of every device's name, host and host name).
+    if ":" not in text:
+        return text if _CANONICAL_IPV4.fullmatch(text) else ""
     try:
-        ip = ipaddress.ip_address(str(text).strip().split("%", 1)[0])
+        ip = ipaddress.ip_address(text)
     except ValueError:
         return ""
     mapped = getattr(ip, "ipv4_mapped", None)

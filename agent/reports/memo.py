@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any, Callable
 
 from agent.reconcile import ReconRow
-from agent.reports.cells import evidence_text, row_cells, row_record
+from agent.reports.cells import evidence_text, row_cells, row_json
 
 
 class RowMemo:
@@ -29,7 +28,6 @@ class RowMemo:
         self._cells: dict[int, list[Any]] = {}
         self._json: dict[int, str] = {}
         self._evidence: dict[int, str] = {}
-        self._encode = json.JSONEncoder(ensure_ascii=False).encode
         self._csv: dict[int, str] = {}
         self._csv_buf = io.StringIO()
         self._csv_writer = csv.writer(self._csv_buf)
@@ -44,11 +42,12 @@ class RowMemo:
         return got
 
     def json(self, row: ReconRow) -> str:
-        """``row_record(row)`` encoded as the JSON reports write it (``ensure_ascii=False``)."""
+        """``row_record(row)`` encoded as the JSON reports write it (``ensure_ascii=False``), by
+        ``row_json``: the same text without the dict."""
         got = self._json.get(id(row))
         if got is None:
             self._alive.append(row)
-            got = self._json[id(row)] = self._encode(row_record(row, self.evidence(row)))
+            got = self._json[id(row)] = row_json(row, self.evidence(row))
         return got
 
     def evidence(self, row: ReconRow) -> str:
