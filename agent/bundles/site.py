@@ -330,13 +330,20 @@ SLP_ACK_SPEC = {"device": _T, "file_name": (str,), "status": (str,), "reason": _
 _HEX = re.compile(r"(?:[0-9a-f]{2})*\Z")
 
 
+def _listed(name: str, doc: Any, key: str, what: str) -> Iterator[tuple[str, Any]]:
+    """Each entry of the member's ``key`` list with where it is ("member M, WHAT i")."""
+    entries = doc.get(key) if isinstance(doc, dict) else None
+    if not isinstance(entries, list):
+        raise SiteBundleError(f"member {name}: no {what} list")
+    for i, entry in enumerate(entries, 1):
+        yield f"member {name}, {what} {i}", entry
+
+
 def check_slp_member(name: str, doc: Any) -> list[dict[str, Any]]:
     """The SLP runs of ``slp.json``, every field type-checked."""
-    runs = doc.get("runs") if isinstance(doc, dict) else None
-    if not isinstance(runs, list):
-        raise SiteBundleError(f"member {name}: no run list")
-    for i, run in enumerate(runs, 1):
-        where = f"member {name}, run {i}"
+    runs = []
+    for where, run in _listed(name, doc, "runs", "run"):
+        runs.append(run)
         if not isinstance(run, dict) or type(run.get("site_run_id")) is not int:
             raise SiteBundleError(f"{where}: not a run")
         check_record(run.get("run"), SLP_RUN_SPEC, where)
@@ -357,12 +364,9 @@ RETIREMENT_HOWS = ("retire", "prune", "expiry")
 
 def check_retirements_member(name: str, doc: Any) -> list[dict[str, Any]]:
     """The retirements of ``retirements.json``, every field type-checked."""
-    rows = doc.get("retirements") if isinstance(doc, dict) else None
-    if not isinstance(rows, list):
-        raise SiteBundleError(f"member {name}: no retirement list")
-    for i, row in enumerate(rows, 1):
-        where = f"member {name}, retirement {i}"
-        check_record(row, RETIREMENT_SPEC, where)
+    rows = []
+    for where, row in _listed(name, doc, "retirements", "retirement"):
+        rows.append(check_record(row, RETIREMENT_SPEC, where))
         if row["how"] not in RETIREMENT_HOWS or not row["device"] or row["after_site_scan"] < 0:
             raise SiteBundleError(f"{where}: not a retirement an exporter writes")
     return rows
