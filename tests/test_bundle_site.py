@@ -427,3 +427,26 @@ def test_a_retirements_member_an_exporter_would_not_write_is_refused(doc, says):
 
     with pytest.raises(SiteBundleError, match=says):
         check_retirements_member("retirements.json", doc)
+
+
+def test_a_retirement_after_a_scan_the_bundle_does_not_hold_maps_to_the_sites_scan_before_it(tmp_path, site):
+    """The site's latest scan when ber-acc was retired held only paris: not exported, so the
+    retirement takes effect after the central copy of the latest berlin scan before it."""
+    db, key, pub, _ = site
+    s = Store(db)
+    paris_only = site_scan(s, 5, skip=("ber-core", "ber-acc"))
+    s.retire(["ber-acc"], how="retire", by="alice", why="gone")
+    berlin_before = max(r["id"] for r in s.scans() if r["id"] < paris_only)
+    s.close()
+    out = tmp_path / "b.ibb"
+    assert export(db, key, out) == 0
+    central = tmp_path / "central.db"
+    assert do_import(central, pub, out) == 0
+    c = Store(central, readonly=True)
+    try:
+        (r,) = c.retirements(["ber-acc"])
+        origin = c.db.execute("SELECT origin FROM scans WHERE id = ?", (r["after_scan"],)).fetchone()[0]
+        assert origin.endswith(f":{berlin_before}")
+        assert "ber-acc" not in {d["device"] for d in c.snapshot_devices()}
+    finally:
+        c.close()

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import json
 import zlib
+from bisect import bisect_right
 from collections.abc import Iterable
+from itertools import accumulate
 from dataclasses import fields
 from types import SimpleNamespace
 from typing import Any
@@ -54,6 +56,8 @@ class SiteImport:
         self.scans: dict[int, int | None] = {}  # site scan id -> this store's id (None: already here)
         self._closing: dict[int, dict[str, Any]] = {}
         self._newest: dict[str, dict[str, int]] = {}
+        # This key's imported scans: (site scan ids ascending, the highest id here among those up to each).
+        self._key_scans: tuple[list[int], list[int]] | None = None
         self.counts = {"scans": 0, "scans_already_here": 0, "devices": 0, "devices_superseded": 0, "captures": 0,
                        "blobs_new": 0, "slp_runs": 0, "slp_runs_already_here": 0, "retirements": 0,
                        "retirements_already_here": 0, "retirements_not_known_here": 0}
@@ -227,15 +231,20 @@ class SiteImport:
                                       (f"{self.key_id}:{agent or self.agent}:{site_scan}",)).fetchone()
         if exact is not None:
             return int(exact[0])
-        best = 0
-        prefix = self.key_id + ":"
-        for sid, origin in self.store.db.execute(
-                "SELECT id, origin FROM scans WHERE origin IS NOT NULL AND substr(origin, 1, ?) = ?",
-                (len(prefix), prefix)):
-            _, n = split_origin(origin)
-            if n is not None and n <= site_scan:
-                best = max(best, int(sid))
-        return best
+        if self._key_scans is None:  # read once per bundle, not once per retirement
+            prefix = self.key_id + ":"
+            best: dict[int, int] = {}
+            for sid, origin in self.store.db.execute(
+                    "SELECT id, origin FROM scans WHERE origin IS NOT NULL AND substr(origin, 1, ?) = ?",
+                    (len(prefix), prefix)):
+                _, n = split_origin(origin)
+                if n is not None:
+                    best[n] = max(best.get(n, 0), int(sid))
+            site_ids = sorted(best)
+            self._key_scans = (site_ids, list(accumulate((best[n] for n in site_ids), max)))
+        site_ids, latest_up_to = self._key_scans
+        k = bisect_right(site_ids, site_scan)
+        return latest_up_to[k - 1] if k else 0
 
     # ---------------------------------------------------------------- Smart Licensing
 
