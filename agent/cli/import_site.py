@@ -43,9 +43,11 @@ def _verified(paths: list[str], trust: list[str]):
 
 
 def _merge(store, bundle) -> dict:
-    """One bundle into ``store`` inside the caller's transaction: blobs first, then scans and SLP runs."""
+    """One bundle into ``store`` inside the caller's transaction: blobs first, then scans, SLP runs
+    and retirements."""
     from agent.bundles.site import (
-        BlobBudget, check_retirements_member, check_scan_member, check_slp_member, member_kind, pack_name, read_json, unpack,
+        BlobBudget, check_retirements_member, check_scan_member, check_slp_member, member_kind, pack_name, read_json,
+        unpack,
     )
     from agent.store.imported import SiteImport
 

@@ -117,8 +117,9 @@ class Recorder:
             except StoreError:
                 for w in batch:
                     _restore(w)
-            else:
-                self.summary.store_seconds += time.perf_counter() - began
+                written = None
+            self.summary.store_seconds += time.perf_counter() - began  # a refused batch's time too
+            if written is not None:
                 for w, (learned, weak) in zip(batch, written):
                     self._count(w, learned, weak)
                 return

@@ -72,9 +72,8 @@ def fleet_failures(store: Store, upto_scan: int | None = None) -> list[dict[str,
 def failed_devices(store: Store, scan_id: int | None = None) -> list[dict[str, Any]]:
     """Devices whose attempt failed (in scan ``scan_id``; default: each fleet device's latest
     attempt), each with the agent whose scan it failed in, its headline (``transport``, ``kind``,
-    ``reason``), the last scan that
-    collected it (``last_ok_scan``: its items are still the ones shown) and ``failures``: every
-    failed attempt as ``{transport, kind, reason, at}``."""
+    ``reason``), the last scan that collected it (``last_ok_scan``: its items are still the ones
+    shown) and ``failures``: every failed attempt as ``{transport, kind, reason, at}``."""
     if scan_id is None:
         source = (f"({_LATEST}) l JOIN devices d ON d.scan_id = l.scan_id AND d.device = l.device"
                   f" WHERE d.status != 'ok' AND {_NOT_RETIRED}")
@@ -97,7 +96,8 @@ def failed_devices(store: Store, scan_id: int | None = None) -> list[dict[str, A
     for d in devices:
         out.append({
             "device": d["device"], "site": d["site"], "platform": d["platform"], "scan_id": d["scan_id"],
-            "agent": d["agent"] or "", "at": _when(d["ended"]), "transport": d["transport"], "kind": d["error_kind"], "reason": d["error"],
+            "agent": d["agent"] or "", "at": _when(d["ended"]), "transport": d["transport"], "kind": d["error_kind"],
+            "reason": d["error"],
             "last_ok_scan": d["last_ok_scan"],
             "failures": failures.get((d["scan_id"], d["device"]))
             or [{"transport": d["transport"], "kind": d["error_kind"], "reason": d["error"], "at": _when(d["ended"])}],
